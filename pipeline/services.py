@@ -1,0 +1,797 @@
+"""Every write of the pipeline. Pages, the API, imports and tasks all call these.
+
+Each service is keyword-only and atomic; it locks the opportunity it changes,
+checks that the actor may see it (outside the actor's scope is NotFound), and
+states in its docstring what it refuses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from pipeline import rules
+from pipeline.models import (
+    CUSTOMER_ACTIVITY_KINDS,
+    Account,
+    Activity,
+    ActivityKind,
+    BusinessIssue,
+    ChangeField,
+    ForecastCategory,
+    Milestone,
+    MilestoneCompletion,
+    Opportunity,
+    OpportunityChange,
+    OpportunityStatus,
+    Pipeline,
+    Stage,
+)
+from salesops import access
+from salesops.exceptions import (
+    Conflict,
+    GateNotMet,
+    NotFound,
+    PermissionDenied,
+    StaleVersion,
+    ValidationFailed,
+)
+from salesops.models import User
+from salesops.services import audit_record
+
+MAX_TEXT = 10_000
+
+
+# --- helpers -----------------------------------------------------------------
+
+
+def _lock_for(actor: User, opportunity_id: int) -> Opportunity:
+    """Lock the opportunity for update, if `actor` may see it; else NotFound."""
+    opp = (
+        Opportunity.objects.select_for_update(of=("self",))
+        .select_related("stage", "pipeline", "owner", "account")
+        .filter(access.owner_scope_q(actor), pk=opportunity_id)
+        .first()
+    )
+    if opp is None:
+        raise NotFound("No such opportunity.")
+    return opp
+
+
+def _check_version(opp: Opportunity, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != opp.version:
+        raise StaleVersion(details={"current_version": opp.version, "expected_version": expected_version})
+
+
+def _refuse_if_closed(opp: Opportunity) -> None:
+    if opp.status != OpportunityStatus.OPEN:
+        raise Conflict(
+            f"This opportunity is closed ({opp.get_status_display().lower()}); it can no longer change.",
+            code="opportunity_closed",
+        )
+
+
+def _record_change(
+    opp: Opportunity, *, field: str, old: Any, new: Any, actor: User | None, now: dt.datetime,
+    old_display: str = "", new_display: str = "", override_reason: str = "", note: str = "",
+) -> OpportunityChange:
+    return OpportunityChange(
+        opportunity=opp, field=field, old_value=_as_text(old), new_value=_as_text(new),
+        old_display=old_display or _as_text(old), new_display=new_display or _as_text(new),
+        changed_by=actor, changed_at=now, override_reason=override_reason, note=note,
+    )
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _clean_text(errors: dict[str, list[str]], field: str, value: Any, *, required: bool,
+                max_length: int) -> str:
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        errors.setdefault(field, []).append("This field is required.")
+    elif len(text) > max_length:
+        errors.setdefault(field, []).append(f"Use at most {max_length} characters (got {len(text)}).")
+    return text
+
+
+def _clean_amount(errors: dict[str, list[str]], field: str, value: Any, *,
+                  required: bool = True) -> Decimal | None:
+    if value is None or value == "":
+        if required:
+            errors.setdefault(field, []).append("This field is required.")
+        return None
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        errors.setdefault(field, []).append("Enter a number, e.g. 12500.00.")
+        return None
+    if not amount.is_finite():
+        errors.setdefault(field, []).append("Enter a finite number.")
+        return None
+    if problem := rules.amount_problem(amount):
+        errors.setdefault(field, []).append(problem)
+        return None
+    if amount >= Decimal("1e12"):
+        errors.setdefault(field, []).append("The amount is too large (max 999,999,999,999.99).")
+        return None
+    return amount.quantize(Decimal("0.01"))
+
+
+def _clean_date(errors: dict[str, list[str]], field: str, value: Any, *,
+                required: bool) -> dt.date | None:
+    if value is None or value == "":
+        if required:
+            errors.setdefault(field, []).append("This field is required.")
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        errors.setdefault(field, []).append("Enter a date as YYYY-MM-DD.")
+        return None
+
+
+def _first_open_stage(pipeline: Pipeline) -> Stage:
+    stage = pipeline.stages.filter(is_won=False, is_lost=False).order_by("order").first()
+    if stage is None:
+        raise ValidationFailed(details={"pipeline": ["This pipeline has no open stage to start in."]})
+    return stage
+
+
+def _closed_stage(pipeline: Pipeline, *, won: bool) -> Stage:
+    stage = pipeline.stages.filter(is_won=won, is_lost=not won).order_by("order").first()
+    if stage is None:
+        kind = "won" if won else "lost"
+        raise Conflict(f"The pipeline '{pipeline}' has no closed-{kind} stage.", code="no_closed_stage")
+    return stage
+
+
+def _check_owner(actor: User, owner: User | None, errors: dict[str, list[str]]) -> User:
+    if owner is None:
+        return actor
+    if not owner.is_active:
+        errors.setdefault("owner", []).append("This user is deactivated.")
+    elif not access.can_assign_owner(actor, owner):
+        errors.setdefault("owner", []).append(
+            "You can only assign opportunities to yourself"
+            + (" or members of your teams." if actor.is_manager else ".")
+        )
+    return owner
+
+
+# --- gate ----------------------------------------------------------------------
+
+
+def met_milestone_ids(opp: Opportunity, milestones: list[Milestone]) -> set[int]:
+    """Milestones met for `opp`: ticked ones plus automatic checks that hold now."""
+    met = set(
+        MilestoneCompletion.objects.filter(opportunity=opp).values_list("milestone_id", flat=True)
+    )
+    auto = [m for m in milestones if m.auto_check]
+    if auto:
+        mapped = BusinessIssue.objects.filter(opportunity=opp).exclude(our_value="").count()
+        for m in auto:
+            if rules.auto_check_met(auto_check=m.auto_check, mapped_business_issues=mapped):
+                met.add(m.id)
+    return met
+
+
+def gate_missing(opp: Opportunity, target: Stage) -> list[Milestone]:
+    """The required milestones that block moving `opp` to `target` (empty when it may move)."""
+    stages = list(opp.pipeline.stages.all())
+    milestones = list(Milestone.objects.filter(stage__pipeline_id=opp.pipeline_id).order_by(
+        "stage__order", "order", "id"))
+    by_id = {m.id: m for m in milestones}
+    specs = {s.id: rules.StageSpec(s.id, s.order, s.name, s.is_won, s.is_lost) for s in stages}
+    missing = rules.missing_milestones(
+        stages=specs.values(),
+        milestones=[rules.MilestoneSpec(m.id, m.stage_id, m.title, m.kind, m.required, m.auto_check)
+                    for m in milestones],
+        current=specs[opp.stage_id],
+        target=specs[target.id],
+        met_ids=met_milestone_ids(opp, milestones),
+    )
+    return [by_id[m.id] for m in missing]
+
+
+def _missing_details(missing: list[Milestone], stages: dict[int, Stage]) -> list[dict[str, Any]]:
+    return [
+        {"id": m.id, "title": m.title, "kind": m.kind, "stage": stages[m.stage_id].name,
+         "stage_id": m.stage_id, "requires_evidence": m.requires_evidence,
+         "automatic": bool(m.auto_check)}
+        for m in missing
+    ]
+
+
+# --- opportunities -------------------------------------------------------------
+
+
+@transaction.atomic
+def opportunity_create(
+    *, actor: User, name: str, account: Account | None, close_date: Any, amount: Any = "0",
+    currency: str = "EUR", pipeline: Pipeline | None = None, owner: User | None = None,
+    next_step: str = "", next_step_date: Any = None, source: str = "", external_id: str = "",
+    forecast_category: str | None = None, forecast_category_override_reason: str = "",
+) -> Opportunity:
+    """Create an open opportunity in the first stage of its pipeline.
+
+    Refuses: missing name/account/close date, a negative or non-numeric amount, an
+    owner the actor may not assign, a (source, external_id) already in use, an
+    inactive pipeline, a forecast category differing from the stage's without reason.
+    The stage is never chosen here: later stages are reached through the gate.
+    """
+    errors: dict[str, list[str]] = {}
+    name = _clean_text(errors, "name", name, required=True, max_length=200)
+    if account is None:
+        errors.setdefault("account", []).append("This field is required.")
+    amount_value = _clean_amount(errors, "amount", amount)
+    close = _clean_date(errors, "close_date", close_date, required=True)
+    step_date = _clean_date(errors, "next_step_date", next_step_date, required=False)
+    next_step = _clean_text(errors, "next_step", next_step, required=False, max_length=300)
+    currency = _clean_currency(errors, currency)
+    source = _clean_text(errors, "source", source, required=False, max_length=40)
+    external_id = _clean_text(errors, "external_id", external_id, required=False, max_length=100)
+    owner = _check_owner(actor, owner, errors)
+    if pipeline is None:
+        pipeline = Pipeline.objects.filter(is_active=True).order_by("id").first()
+        if pipeline is None:
+            errors.setdefault("pipeline", []).append("No active pipeline exists yet.")
+    elif not pipeline.is_active:
+        errors.setdefault("pipeline", []).append("This pipeline is no longer active.")
+    if external_id and Opportunity.objects.filter(source=source, external_id=external_id).exists():
+        errors.setdefault("external_id", []).append(
+            f"An opportunity with external id '{external_id}' from '{source}' already exists."
+        )
+    if errors:
+        raise ValidationFailed(details=errors)
+    stage = _first_open_stage(pipeline)
+    category, reason = _resolve_category(
+        errors, stage=stage, requested=forecast_category, reason=forecast_category_override_reason
+    )
+    if errors:
+        raise ValidationFailed(details=errors)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            opp = Opportunity.objects.create(
+                name=name, account=account, owner=owner, pipeline=pipeline, stage=stage,
+                amount=amount_value, currency=currency, close_date=close,
+                forecast_category=category, forecast_category_override_reason=reason,
+                next_step=next_step, next_step_date=step_date, source=source,
+                external_id=external_id, stage_entered_at=now,
+            )
+    except IntegrityError as exc:  # a concurrent insert won the race for the external id
+        raise ValidationFailed(
+            details={"external_id": [f"An opportunity with external id '{external_id}' already exists."]}
+        ) from exc
+    OpportunityChange.objects.bulk_create([
+        _record_change(opp, field=ChangeField.STAGE, old=None, new=stage.pk, new_display=stage.name,
+                       actor=actor, now=now, note="Created"),
+        _record_change(opp, field=ChangeField.AMOUNT, old=None, new=opp.amount, actor=actor, now=now,
+                       note="Created"),
+        _record_change(opp, field=ChangeField.CLOSE_DATE, old=None, new=close, actor=actor, now=now,
+                       note="Created"),
+        _record_change(opp, field=ChangeField.FORECAST_CATEGORY, old=None, new=category,
+                       new_display=ForecastCategory(category).label, actor=actor, now=now,
+                       override_reason=reason, note="Created"),
+    ])
+    audit_record(actor=actor, action="opportunity.created", target=opp)
+    return opp
+
+
+def _clean_currency(errors: dict[str, list[str]], currency: Any) -> str:
+    code = str(currency or "EUR").strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        errors.setdefault("currency", []).append("Use a three-letter ISO currency code, e.g. EUR.")
+    return code
+
+
+def _resolve_category(
+    errors: dict[str, list[str]], *, stage: Stage, requested: str | None, reason: str
+) -> tuple[str, str]:
+    """The category to store and its override reason: the stage's default unless overridden."""
+    default = rules.default_forecast_category(stage_category=stage.forecast_category)
+    if requested in (None, "", default):
+        return default, ""
+    if requested not in ForecastCategory.values:
+        errors.setdefault("forecast_category", []).append(
+            f"Unknown category '{requested}'. Choose one of: {', '.join(ForecastCategory.values)}."
+        )
+        return default, ""
+    if requested == ForecastCategory.CLOSED:
+        errors.setdefault("forecast_category", []).append(
+            "'Closed' is set by closing the opportunity as won, not chosen by hand."
+        )
+        return default, ""
+    reason = (reason or "").strip()
+    if not reason:
+        errors.setdefault("forecast_category_override_reason", []).append(
+            f"Say why this deal is '{ForecastCategory(requested).label}' although its stage "
+            f"'{stage.name}' defaults to '{ForecastCategory(default).label}'."
+        )
+    return requested, reason
+
+
+UPDATABLE_FIELDS = frozenset({
+    "name", "account", "amount", "currency", "close_date", "next_step", "next_step_date",
+    "forecast_category", "forecast_category_override_reason", "owner",
+})
+
+
+@transaction.atomic
+def opportunity_update(
+    *, opportunity_id: int, actor: User, expected_version: int | None = None, **changes: Any
+) -> Opportunity:
+    """Change the editable fields of an open opportunity; records history for amount,
+    close date, forecast category and owner.
+
+    Refuses: fields that are not editable (stage, status, version, history — use the
+    actions), a stale `expected_version` (StaleVersion), a closed opportunity, bad values
+    as in `opportunity_create`.
+    """
+    unknown = set(changes) - UPDATABLE_FIELDS
+    if unknown:
+        raise ValidationFailed(details={f: ["This field cannot be changed directly."] for f in sorted(unknown)})
+    opp = _lock_for(actor, opportunity_id)
+    _check_version(opp, expected_version)
+    _refuse_if_closed(opp)
+    errors: dict[str, list[str]] = {}
+    now = timezone.now()
+    history: list[OpportunityChange] = []
+    updated: list[str] = []
+
+    def assign(field: str, value: Any) -> None:
+        if getattr(opp, field) != value:
+            setattr(opp, field, value)
+            updated.append(field)
+
+    if "name" in changes:
+        assign("name", _clean_text(errors, "name", changes["name"], required=True, max_length=200))
+    if "account" in changes:
+        if changes["account"] is None:
+            errors.setdefault("account", []).append("This field is required.")
+        else:
+            assign("account", changes["account"])
+    if "currency" in changes:
+        assign("currency", _clean_currency(errors, changes["currency"]))
+    if "next_step" in changes:
+        assign("next_step", _clean_text(errors, "next_step", changes["next_step"], required=False,
+                                        max_length=300))
+    if "next_step_date" in changes:
+        assign("next_step_date", _clean_date(errors, "next_step_date", changes["next_step_date"],
+                                             required=False))
+    if "amount" in changes:
+        amount = _clean_amount(errors, "amount", changes["amount"])
+        if amount is not None and amount != opp.amount:
+            history.append(_record_change(opp, field=ChangeField.AMOUNT, old=opp.amount, new=amount,
+                                          actor=actor, now=now))
+            assign("amount", amount)
+    if "close_date" in changes:
+        close = _clean_date(errors, "close_date", changes["close_date"], required=True)
+        if close is not None and close != opp.close_date:
+            history.append(_record_change(opp, field=ChangeField.CLOSE_DATE, old=opp.close_date,
+                                          new=close, actor=actor, now=now))
+            assign("close_date", close)
+    if "owner" in changes and changes["owner"] is not None and changes["owner"].pk != opp.owner_id:
+        new_owner = _check_owner(actor, changes["owner"], errors)
+        if "owner" not in errors:
+            history.append(_record_change(opp, field=ChangeField.OWNER, old=opp.owner_id,
+                                          new=new_owner.pk, old_display=opp.owner.username,
+                                          new_display=new_owner.username, actor=actor, now=now))
+            assign("owner", new_owner)
+    if "forecast_category" in changes or "forecast_category_override_reason" in changes:
+        requested = changes.get("forecast_category", opp.forecast_category)
+        reason = changes.get("forecast_category_override_reason",
+                             opp.forecast_category_override_reason)
+        category, reason = _resolve_category(errors, stage=opp.stage, requested=requested,
+                                             reason=reason or "")
+        if category != opp.forecast_category:
+            history.append(_record_change(
+                opp, field=ChangeField.FORECAST_CATEGORY, old=opp.forecast_category, new=category,
+                old_display=ForecastCategory(opp.forecast_category).label,
+                new_display=ForecastCategory(category).label, actor=actor, now=now,
+                override_reason=reason))
+        assign("forecast_category", category)
+        assign("forecast_category_override_reason", reason)
+    if errors:
+        raise ValidationFailed(details=errors)
+    if updated:
+        opp.version += 1
+        opp.save(update_fields=[*updated, "version", "updated_at"])
+        OpportunityChange.objects.bulk_create(history)
+        audit_record(actor=actor, action="opportunity.updated", target=opp,
+                     data={"fields": sorted(updated)})
+    return opp
+
+
+@transaction.atomic
+def opportunity_advance(
+    *, opportunity_id: int, stage_id: int, actor: User, override_reason: str = "",
+    loss_reason: str = "", expected_version: int | None = None,
+) -> Opportunity:
+    """Move an open opportunity to another stage of its pipeline.
+
+    Forward moves are gated: every required milestone of the current stage and of any
+    skipped stage must be met. Refuses with GateNotMet (details: missing milestones)
+    unless a manager of the owner (or a leader) gives an override reason, which is
+    recorded. Moving to a won stage closes as won; to a lost stage closes as lost and
+    needs a loss reason. Refuses: a stage of another pipeline, the current stage, a
+    closed opportunity, a rep's override, a stale version.
+    """
+    opp = _lock_for(actor, opportunity_id)
+    _check_version(opp, expected_version)
+    _refuse_if_closed(opp)
+    target = Stage.objects.filter(pk=stage_id).first()
+    if target is None:
+        raise ValidationFailed(details={"stage": [f"No stage with id {stage_id}."]})
+    if target.pipeline_id != opp.pipeline_id:
+        raise ValidationFailed(details={"stage": [
+            f"Stage '{target.name}' belongs to another pipeline; "
+            f"this opportunity is in '{opp.pipeline.name}'."]})
+    if target.pk == opp.stage_id:
+        raise Conflict(f"The opportunity is already in '{target.name}'.", code="same_stage")
+    override_reason = (override_reason or "").strip()
+    loss_reason = (loss_reason or "").strip()
+    if target.is_lost and not loss_reason:
+        raise ValidationFailed("Say why the opportunity was lost.",
+                               details={"loss_reason": ["A loss reason is required to close as lost."]})
+    if len(override_reason) > MAX_TEXT or len(loss_reason) > MAX_TEXT:
+        raise ValidationFailed(details={"override_reason": [f"Use at most {MAX_TEXT} characters."]})
+
+    missing = gate_missing(opp, target)
+    may_override = access.can_override_gate(actor, opp.owner)
+    used_override = ""
+    if missing:
+        if override_reason and not may_override:
+            raise PermissionDenied(
+                "Only the owner's manager or a sales leader can override a stage gate.",
+                code="override_not_allowed",
+                details={"missing": _missing_details(missing, {s.id: s for s in opp.pipeline.stages.all()})},
+            )
+        if not override_reason:
+            stages = {s.id: s for s in opp.pipeline.stages.all()}
+            titles = "; ".join(m.title for m in missing)
+            raise GateNotMet(
+                f"{len(missing)} required milestone(s) must be met before moving to "
+                f"'{target.name}': {titles}.",
+                details={"missing": _missing_details(missing, stages), "target_stage": target.pk,
+                         "can_override": may_override},
+            )
+        used_override = override_reason
+
+    now = timezone.now()
+    old_stage = opp.stage
+    history = [_record_change(opp, field=ChangeField.STAGE, old=old_stage.pk, new=target.pk,
+                              old_display=old_stage.name, new_display=target.name, actor=actor,
+                              now=now, override_reason=used_override,
+                              note=f"Gate overridden; missing: {'; '.join(m.title for m in missing)}"
+                              if used_override else "")]
+    fields = ["stage", "stage_entered_at", "version", "updated_at"]
+    opp.stage = target
+    opp.stage_entered_at = now
+    new_category = opp.forecast_category
+    if target.is_won:
+        new_category = ForecastCategory.CLOSED
+    elif target.is_lost:
+        new_category = ForecastCategory.OMITTED
+    elif not opp.forecast_category_override_reason:
+        # A manual override survives stage moves; a default follows the stage.
+        new_category = target.forecast_category
+    if new_category != opp.forecast_category:
+        history.append(_record_change(
+            opp, field=ChangeField.FORECAST_CATEGORY, old=opp.forecast_category, new=new_category,
+            old_display=ForecastCategory(opp.forecast_category).label,
+            new_display=ForecastCategory(new_category).label, actor=actor, now=now,
+            note=f"Follows stage '{target.name}'"))
+        opp.forecast_category = new_category
+        fields.append("forecast_category")
+    if target.is_closed:
+        new_status = OpportunityStatus.WON if target.is_won else OpportunityStatus.LOST
+        history.append(_record_change(opp, field=ChangeField.STATUS, old=opp.status, new=new_status,
+                                      actor=actor, now=now, note=loss_reason[:300]))
+        opp.status = new_status
+        opp.closed_at = now
+        opp.loss_reason = loss_reason if target.is_lost else ""
+        opp.forecast_category_override_reason = ""
+        fields += ["status", "closed_at", "loss_reason", "forecast_category_override_reason"]
+    opp.version += 1
+    opp.save(update_fields=fields)
+    OpportunityChange.objects.bulk_create(history)
+    audit_record(actor=actor, action="opportunity.advanced", target=opp,
+                 data={"from": old_stage.pk, "to": target.pk, "override_reason": used_override})
+    return opp
+
+
+@transaction.atomic
+def opportunity_close_won(*, opportunity_id: int, actor: User, override_reason: str = "",
+                          expected_version: int | None = None) -> Opportunity:
+    """Close as won: moves to the pipeline's won stage through the same gate."""
+    opp = _lock_for(actor, opportunity_id)
+    return opportunity_advance(opportunity_id=opp.pk, stage_id=_closed_stage(opp.pipeline, won=True).pk,
+                               actor=actor, override_reason=override_reason,
+                               expected_version=expected_version)
+
+
+@transaction.atomic
+def opportunity_close_lost(*, opportunity_id: int, actor: User, loss_reason: str,
+                           expected_version: int | None = None) -> Opportunity:
+    """Close as lost: needs a loss reason; no milestone gate."""
+    opp = _lock_for(actor, opportunity_id)
+    return opportunity_advance(opportunity_id=opp.pk, stage_id=_closed_stage(opp.pipeline, won=False).pk,
+                               actor=actor, loss_reason=loss_reason,
+                               expected_version=expected_version)
+
+
+@transaction.atomic
+def opportunity_delete(*, opportunity_id: int, actor: User) -> None:
+    """Delete an opportunity and its history. Admins only (PermissionDenied otherwise)."""
+    opp = _lock_for(actor, opportunity_id)
+    if not actor.is_admin_role:
+        raise PermissionDenied("Only an administrator can delete opportunities.")
+    audit_record(actor=actor, action="opportunity.deleted", target=opp,
+                 data={"name": opp.name, "external_id": opp.external_id, "source": opp.source})
+    opp.delete()
+
+
+@transaction.atomic
+def opportunity_upsert_by_external_id(
+    *, actor: User, source: str, external_id: str, data: dict[str, Any]
+) -> tuple[Opportunity, bool]:
+    """Create or update the opportunity known to `source` as `external_id` — syncing the
+    same record twice never makes a duplicate. Returns (opportunity, created).
+
+    Refuses like create/update; an existing record outside the actor's scope is a
+    Conflict (the id is taken), not a silent second copy.
+    """
+    source = (source or "").strip()
+    external_id = (external_id or "").strip()
+    if not source or not external_id:
+        raise ValidationFailed(details={"external_id": ["Source and external id are required."]})
+    # Serialise concurrent syncs of the same record on a transaction-scoped advisory lock.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"opp:{source}:{external_id}"])
+    existing = Opportunity.objects.filter(source=source, external_id=external_id).first()
+    if existing is None:
+        opp = opportunity_create(actor=actor, source=source, external_id=external_id, **data)
+        return opp, True
+    if not Opportunity.objects.filter(access.owner_scope_q(actor), pk=existing.pk).exists():
+        raise Conflict(f"External id '{external_id}' from '{source}' belongs to an opportunity you "
+                       "cannot see.", code="external_id_taken")
+    data = {k: v for k, v in data.items() if k != "pipeline"}
+    return opportunity_update(opportunity_id=existing.pk, actor=actor, **data), False
+
+
+# --- milestones ----------------------------------------------------------------
+
+
+@transaction.atomic
+def milestone_complete(*, opportunity_id: int, milestone_id: int, actor: User,
+                       evidence: str = "") -> MilestoneCompletion:
+    """Tick a milestone of the opportunity's pipeline, with evidence where required.
+
+    Refuses: a milestone of another pipeline, an automatic milestone (the system checks
+    it), missing evidence where it is required, a closed opportunity. Ticking twice
+    keeps the first completion and updates its evidence.
+    """
+    opp = _lock_for(actor, opportunity_id)
+    _refuse_if_closed(opp)
+    milestone = Milestone.objects.select_related("stage").filter(pk=milestone_id).first()
+    if milestone is None or milestone.stage.pipeline_id != opp.pipeline_id:
+        raise NotFound("No such milestone in this opportunity's pipeline.")
+    if milestone.auto_check:
+        raise Conflict(f"'{milestone.title}' is checked automatically: "
+                       f"{milestone.get_auto_check_display().lower()}.", code="automatic_milestone")
+    evidence = (evidence or "").strip()
+    if len(evidence) > MAX_TEXT:
+        raise ValidationFailed(details={"evidence": [f"Use at most {MAX_TEXT} characters."]})
+    if problem := rules.evidence_problem(requires_evidence=milestone.requires_evidence,
+                                         evidence=evidence):
+        raise ValidationFailed(problem, details={"evidence": [problem], "milestone": milestone.pk})
+    completion, created = MilestoneCompletion.objects.get_or_create(
+        opportunity=opp, milestone=milestone,
+        defaults={"evidence": evidence, "completed_by": actor, "completed_at": timezone.now()},
+    )
+    if not created and evidence and evidence != completion.evidence:
+        completion.evidence = evidence
+        completion.save(update_fields=["evidence"])
+    audit_record(actor=actor, action="milestone.completed", target=opp,
+                 data={"milestone": milestone.pk, "evidence": evidence[:300]})
+    return completion
+
+
+@transaction.atomic
+def milestone_uncomplete(*, opportunity_id: int, milestone_id: int, actor: User) -> None:
+    """Un-tick a milestone. Refuses on a closed opportunity; un-ticking an open one is a no-op."""
+    opp = _lock_for(actor, opportunity_id)
+    _refuse_if_closed(opp)
+    milestone = Milestone.objects.select_related("stage").filter(pk=milestone_id).first()
+    if milestone is None or milestone.stage.pipeline_id != opp.pipeline_id:
+        raise NotFound("No such milestone in this opportunity's pipeline.")
+    deleted, _ = MilestoneCompletion.objects.filter(opportunity=opp, milestone=milestone).delete()
+    if deleted:
+        audit_record(actor=actor, action="milestone.uncompleted", target=opp,
+                     data={"milestone": milestone.pk})
+
+
+# --- business issues -----------------------------------------------------------
+
+
+def _clean_business_issue(data: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    cleaned = {
+        "issue": _clean_text(errors, "issue", data.get("issue"), required=True, max_length=300),
+        "impact": _clean_text(errors, "impact", data.get("impact"), required=False, max_length=MAX_TEXT),
+        "our_value": _clean_text(errors, "our_value", data.get("our_value"), required=False,
+                                 max_length=MAX_TEXT),
+        "quantified_value": _clean_amount(errors, "quantified_value", data.get("quantified_value"),
+                                          required=False),
+    }
+    if errors:
+        raise ValidationFailed(details=errors)
+    return cleaned
+
+
+@transaction.atomic
+def business_issue_create(*, opportunity_id: int, actor: User, issue: str, impact: str = "",
+                          our_value: str = "", quantified_value: Any = None) -> BusinessIssue:
+    """Record a customer's business issue and the value we offer against it.
+
+    Refuses: an empty issue, a negative or non-numeric quantified value, a closed opportunity.
+    """
+    opp = _lock_for(actor, opportunity_id)
+    _refuse_if_closed(opp)
+    cleaned = _clean_business_issue({"issue": issue, "impact": impact, "our_value": our_value,
+                                     "quantified_value": quantified_value})
+    bi = BusinessIssue.objects.create(opportunity=opp, created_by=actor, **cleaned)
+    audit_record(actor=actor, action="business_issue.created", target=opp, data={"id": bi.pk})
+    return bi
+
+
+@transaction.atomic
+def business_issue_update(*, business_issue_id: int, actor: User, **data: Any) -> BusinessIssue:
+    """Change a business issue; refuses like create."""
+    bi = BusinessIssue.objects.filter(pk=business_issue_id).first()
+    if bi is None:
+        raise NotFound("No such business issue.")
+    opp = _lock_for(actor, bi.opportunity_id)
+    _refuse_if_closed(opp)
+    current = {"issue": bi.issue, "impact": bi.impact, "our_value": bi.our_value,
+               "quantified_value": bi.quantified_value}
+    current.update({k: v for k, v in data.items() if k in current})
+    for field, value in _clean_business_issue(current).items():
+        setattr(bi, field, value)
+    bi.save(update_fields=["issue", "impact", "our_value", "quantified_value"])
+    return bi
+
+
+@transaction.atomic
+def business_issue_delete(*, business_issue_id: int, actor: User) -> None:
+    bi = BusinessIssue.objects.filter(pk=business_issue_id).first()
+    if bi is None:
+        raise NotFound("No such business issue.")
+    opp = _lock_for(actor, bi.opportunity_id)
+    _refuse_if_closed(opp)
+    bi.delete()
+    audit_record(actor=actor, action="business_issue.deleted", target=opp, data={"id": business_issue_id})
+
+
+# --- activities ----------------------------------------------------------------
+
+
+@transaction.atomic
+def activity_log(*, opportunity_id: int, actor: User, kind: str, subject: str, body: str = "",
+                 occurred_at: dt.datetime | None = None) -> Activity:
+    """Log a call, meeting, email or note. Customer-facing kinds move `last_activity_at`.
+
+    Refuses: an unknown kind, an empty subject, a time more than 5 minutes in the future.
+    Activities may be logged on closed opportunities (follow-ups happen).
+    """
+    opp = _lock_for(actor, opportunity_id)
+    errors: dict[str, list[str]] = {}
+    if kind not in ActivityKind.values:
+        errors["kind"] = [f"Choose one of: {', '.join(ActivityKind.values)}."]
+    subject = _clean_text(errors, "subject", subject, required=True, max_length=200)
+    body = _clean_text(errors, "body", body, required=False, max_length=MAX_TEXT)
+    now = timezone.now()
+    occurred_at = occurred_at or now
+    if timezone.is_naive(occurred_at):
+        occurred_at = timezone.make_aware(occurred_at)
+    if occurred_at > now + dt.timedelta(minutes=5):
+        errors["occurred_at"] = ["An activity that happened cannot be in the future."]
+    if errors:
+        raise ValidationFailed(details=errors)
+    activity = Activity.objects.create(opportunity=opp, kind=kind, subject=subject, body=body,
+                                       occurred_at=occurred_at, logged_by=actor)
+    if kind in CUSTOMER_ACTIVITY_KINDS and (opp.last_activity_at is None
+                                            or occurred_at > opp.last_activity_at):
+        opp.last_activity_at = occurred_at
+        opp.save(update_fields=["last_activity_at"])
+    return activity
+
+
+# --- accounts ------------------------------------------------------------------
+
+
+def _clean_account(data: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    if "name" in data:
+        cleaned["name"] = _clean_text(errors, "name", data["name"], required=True, max_length=200)
+    for field, limit in (("domain", 200), ("industry", 100), ("source", 40), ("external_id", 100)):
+        if field in data:
+            cleaned[field] = _clean_text(errors, field, data[field], required=False, max_length=limit)
+    if "employees" in data:
+        value = data["employees"]
+        if value in (None, ""):
+            cleaned["employees"] = None
+        else:
+            try:
+                cleaned["employees"] = int(value)
+                if cleaned["employees"] < 0:
+                    raise ValueError
+            except (TypeError, ValueError):
+                errors["employees"] = ["Enter a whole number ≥ 0."]
+    if errors:
+        raise ValidationFailed(details=errors)
+    return cleaned
+
+
+@transaction.atomic
+def account_create(*, actor: User, name: str, **data: Any) -> Account:
+    """Create a customer account. Refuses an empty name or a taken (source, external_id)."""
+    cleaned = _clean_account({"name": name, **data})
+    if cleaned.get("external_id") and Account.objects.filter(
+        source=cleaned.get("source", ""), external_id=cleaned["external_id"]
+    ).exists():
+        raise ValidationFailed(details={"external_id": ["An account with this external id exists."]})
+    account = Account.objects.create(**cleaned)
+    audit_record(actor=actor, action="account.created", target=account)
+    return account
+
+
+@transaction.atomic
+def account_update(*, account_id: int, actor: User, **data: Any) -> Account:
+    account = Account.objects.select_for_update().filter(pk=account_id).first()
+    if account is None:
+        raise NotFound("No such account.")
+    cleaned = _clean_account(data)
+    for field, value in cleaned.items():
+        setattr(account, field, value)
+    if cleaned:
+        try:
+            with transaction.atomic():
+                account.save(update_fields=list(cleaned))
+        except IntegrityError as exc:
+            raise ValidationFailed(details={"external_id": ["An account with this external id exists."]}) from exc
+        audit_record(actor=actor, action="account.updated", target=account, data={"fields": list(cleaned)})
+    return account
+
+
+@transaction.atomic
+def account_delete(*, account_id: int, actor: User) -> None:
+    """Admins only; refuses while opportunities reference the account."""
+    if not actor.is_admin_role:
+        raise PermissionDenied("Only an administrator can delete accounts.")
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        raise NotFound("No such account.")
+    if account.opportunities.exists():
+        raise Conflict("This account still has opportunities; reassign or delete them first.",
+                       code="account_in_use")
+    audit_record(actor=actor, action="account.deleted", target=account, data={"name": account.name})
+    account.delete()

@@ -1,0 +1,79 @@
+"""Who may see what: the visibility rules every app uses.
+
+- a rep sees their own records;
+- a manager sees the records of the members of the teams they manage, sub-teams
+  included, and their own;
+- a leader and an admin see everything.
+Selectors apply these rules; a record outside the scope is a 404, never a 403.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from salesops.models import Role, Team, User
+
+
+def managed_team_ids(user: User) -> set[int]:
+    """Teams `user` manages, with all their sub-teams (one query; the team table is small)."""
+    if not user.is_authenticated:
+        return set()
+    rows = list(Team.objects.values_list("id", "parent_id", "manager_id"))
+    children: dict[int | None, list[int]] = {}
+    for team_id, parent_id, _ in rows:
+        children.setdefault(parent_id, []).append(team_id)
+    result: set[int] = set()
+    stack = [team_id for team_id, _, manager_id in rows if manager_id == user.pk]
+    while stack:
+        team_id = stack.pop()
+        if team_id in result:
+            continue
+        result.add(team_id)
+        stack.extend(children.get(team_id, []))
+    return result
+
+
+def owner_scope_q(user: User, *, field: str = "owner") -> Q:
+    """A filter on `<field>` (a FK to User) that keeps only what `user` may see."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if user.sees_everything:
+        return Q()
+    if user.role == Role.MANAGER:
+        teams = managed_team_ids(user)
+        return Q(**{field: user}) | Q(**{f"{field}__team_id__in": teams})
+    return Q(**{field: user})
+
+
+def visible_users_q(user: User) -> Q:
+    """Users whose records `user` may see (for owner pickers and filters)."""
+    if user.sees_everything:
+        return Q()
+    if user.role == Role.MANAGER:
+        return Q(pk=user.pk) | Q(team_id__in=managed_team_ids(user))
+    return Q(pk=user.pk)
+
+
+def manages(manager: User, person: User) -> bool:
+    """True when `manager` is a leader/admin, or manages `person`'s team (or a parent team)."""
+    if manager.sees_everything:
+        return True
+    if manager.role != Role.MANAGER or person.team_id is None:
+        return False
+    return person.team_id in managed_team_ids(manager)
+
+
+def can_override_gate(actor: User, owner: User) -> bool:
+    """A manager of the owner (or a leader/admin) may override a stage gate; a rep never."""
+    if actor.sees_everything:
+        return True
+    return actor.pk != owner.pk and manages(actor, owner)
+
+
+def can_assign_owner(actor: User, new_owner: User) -> bool:
+    """Reps keep their own deals; managers assign within their teams; leaders anywhere."""
+    if actor.sees_everything:
+        return True
+    if actor.role == Role.MANAGER:
+        return new_owner.pk == actor.pk or manages(actor, new_owner)
+    return new_owner.pk == actor.pk

@@ -1,0 +1,27 @@
+"""Refuse oversized API bodies before anything reads them, with the API's error shape."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import JsonResponse
+
+
+class ApiBodySizeLimitMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/"):
+            limit = settings.API_MAX_BODY_BYTES
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit:
+                return JsonResponse(
+                    {"code": "body_too_large",
+                     "message": f"The request body is {length} bytes; the limit is {limit}.",
+                     "details": {"limit": limit, "size": length}},
+                    status=413,
+                )
+        return self.get_response(request)

@@ -1,0 +1,31 @@
+"""Authenticated users only; an API key needs the `write` scope for unsafe methods."""
+
+from __future__ import annotations
+
+from rest_framework import permissions
+
+from salesops.models import ApiKey
+
+
+class ApiKeyScopePermission(permissions.BasePermission):
+    message = "This API key lacks the 'write' scope."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated and user.is_active):
+            return False
+        if isinstance(request.auth, ApiKey):
+            needed = "read" if request.method in permissions.SAFE_METHODS else "write"
+            if not request.auth.has_scope(needed):
+                self.message = f"This API key lacks the '{needed}' scope."
+                return False
+        return True
+
+
+class IsAdminRoleOrReadOnly(permissions.BasePermission):
+    """Framework data (pipelines, stages, milestones): everyone reads, admins write."""
+
+    message = "Only an administrator can change this."
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in permissions.SAFE_METHODS or request.user.is_admin_role

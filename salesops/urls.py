@@ -1,0 +1,9 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("pipeline.urls")),
+    path("", include("salesops.page_urls")),
+    path("api/v1/", include("salesops.api.urls")),
+    path("admin/", admin.site.urls),
+]
