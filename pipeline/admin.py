@@ -46,7 +46,14 @@ class OpportunityAdmin(admin.ModelAdmin):
 
 @admin.register(OpportunityChange)
 class OpportunityChangeAdmin(admin.ModelAdmin):
-    list_display = ("changed_at", "opportunity", "field", "old_display", "new_display", "changed_by")
+    list_display = (
+        "changed_at",
+        "opportunity",
+        "field",
+        "old_display",
+        "new_display",
+        "changed_by",
+    )
 
     def has_change_permission(self, request, obj=None):
         return False

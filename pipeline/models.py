@@ -55,7 +55,9 @@ class Stage(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["pipeline", "order"], name="stage_order_unique"),
             models.UniqueConstraint(fields=["pipeline", "name"], name="stage_name_unique"),
-            models.CheckConstraint(condition=Q(probability__lte=100), name="stage_probability_le_100"),
+            models.CheckConstraint(
+                condition=Q(probability__lte=100), name="stage_probability_le_100"
+            ),
             models.CheckConstraint(
                 condition=~(Q(is_won=True) & Q(is_lost=True)), name="stage_not_won_and_lost"
             ),
@@ -143,7 +145,9 @@ class Opportunity(models.Model):
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="opportunities")
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities")
     amount = models.DecimalField(
-        max_digits=14, decimal_places=2, default=Decimal("0"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
     )
     currency = models.CharField(max_length=3, default="EUR")
@@ -214,6 +218,9 @@ class MilestoneCompletion(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.milestone_id} on {self.opportunity_id}"
+
 
 class BusinessIssue(models.Model):
     """A business issue of the customer, mapped to the value we offer against it."""
@@ -225,7 +232,10 @@ class BusinessIssue(models.Model):
     impact = models.TextField(blank=True, default="")
     our_value = models.TextField(blank=True, default="")
     quantified_value = models.DecimalField(
-        max_digits=14, decimal_places=2, null=True, blank=True,
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("0"))],
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
@@ -254,7 +264,7 @@ class ChangeField(models.TextChoices):
 
 
 class OpportunityChange(models.Model):
-    """Append-only history. A database trigger refuses UPDATE (see migration 0002)."""
+    """Append-only history. A database trigger refuses UPDATE (see migration 0003)."""
 
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="changes")
     field = models.CharField(max_length=24, choices=ChangeField.choices)
@@ -274,6 +284,9 @@ class OpportunityChange(models.Model):
         ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["opportunity", "field", "changed_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_display} → {self.new_display}"
+
 
 class ActivityKind(models.TextChoices):
     CALL = "call", "Call"
@@ -287,7 +300,9 @@ CUSTOMER_ACTIVITY_KINDS = (ActivityKind.CALL, ActivityKind.MEETING, ActivityKind
 
 
 class Activity(models.Model):
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="activities")
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="activities"
+    )
     kind = models.CharField(max_length=10, choices=ActivityKind.choices)
     subject = models.CharField(max_length=200)
     body = models.TextField(blank=True, default="")

@@ -27,7 +27,9 @@ class MilestoneSpec:
     auto_check: str = ""
 
 
-def stages_to_clear(*, stages: Iterable[StageSpec], current: StageSpec, target: StageSpec) -> list[StageSpec]:
+def stages_to_clear(
+    *, stages: Iterable[StageSpec], current: StageSpec, target: StageSpec
+) -> list[StageSpec]:
     """Stages whose exit milestones must be met to move from `current` to `target`.
 
     Moving forward clears the current stage and every stage skipped on the way;
@@ -38,7 +40,8 @@ def stages_to_clear(*, stages: Iterable[StageSpec], current: StageSpec, target: 
     if target.is_lost or target.order <= current.order:
         return []
     return [
-        s for s in sorted(stages, key=lambda s: s.order)
+        s
+        for s in sorted(stages, key=lambda s: s.order)
         if current.order <= s.order < target.order and not (s.is_won or s.is_lost)
     ]
 
@@ -56,10 +59,11 @@ def missing_milestones(
     `met_ids` holds the ids of milestones that are met, whether ticked by a person
     or satisfied by an automatic check.
     """
-    stage_order = {s.id: s.order for s in stages_to_clear(stages=stages, current=current, target=target)}
+    stage_order = {
+        s.id: s.order for s in stages_to_clear(stages=stages, current=current, target=target)
+    }
     return [
-        m for m in milestones
-        if m.required and m.stage_id in stage_order and m.id not in met_ids
+        m for m in milestones if m.required and m.stage_id in stage_order and m.id not in met_ids
     ]
 
 

@@ -32,7 +32,9 @@ from salesops import access
 from salesops.models import User
 
 
-def opportunity_list_for(user: User, filters: dict[str, Any] | None = None) -> QuerySet[Opportunity]:
+def opportunity_list_for(
+    user: User, filters: dict[str, Any] | None = None
+) -> QuerySet[Opportunity]:
     """Opportunities `user` may see, with what list rows show, in a deterministic order.
 
     Filters (all optional): owner, stage, status, team, pipeline, close_date_from,
@@ -84,8 +86,12 @@ def opportunity_get_by_external_id_for(user: User, source: str, external_id: str
 
 def pipeline_list() -> QuerySet[Pipeline]:
     return Pipeline.objects.prefetch_related(
-        Prefetch("stages", queryset=Stage.objects.order_by("order").prefetch_related(
-            Prefetch("milestones", queryset=Milestone.objects.order_by("order", "id"))))
+        Prefetch(
+            "stages",
+            queryset=Stage.objects.order_by("order").prefetch_related(
+                Prefetch("milestones", queryset=Milestone.objects.order_by("order", "id"))
+            ),
+        )
     ).order_by("name", "id")
 
 
@@ -99,7 +105,9 @@ def stage_list(pipeline_id: int | None = None) -> QuerySet[Stage]:
 
 
 def milestone_list(stage_id: int | None = None) -> QuerySet[Milestone]:
-    qs = Milestone.objects.select_related("stage").order_by("stage__pipeline_id", "stage__order", "order", "id")
+    qs = Milestone.objects.select_related("stage").order_by(
+        "stage__pipeline_id", "stage__order", "order", "id"
+    )
     return qs.filter(stage_id=stage_id) if stage_id else qs
 
 
@@ -128,26 +136,38 @@ def business_issues_for(opp: Opportunity) -> QuerySet[BusinessIssue]:
 
 
 def business_issue_get_for(user: User, pk: Any) -> BusinessIssue:
-    bi = (BusinessIssue.objects.filter(opportunity__in=opportunity_list_for(user).values("pk"))
-          .filter(pk=pk).first() if str(pk).isdigit() else None)
+    bi = (
+        BusinessIssue.objects.filter(opportunity__in=opportunity_list_for(user).values("pk"))
+        .filter(pk=pk)
+        .first()
+        if str(pk).isdigit()
+        else None
+    )
     if bi is None:
         raise Http404("No such business issue.")
     return bi
 
 
 def activity_list_for(user: User) -> QuerySet[Activity]:
-    return (Activity.objects.filter(access.owner_scope_q(user, field="opportunity__owner"))
-            .select_related("logged_by").order_by("-occurred_at", "-id"))
+    return (
+        Activity.objects.filter(access.owner_scope_q(user, field="opportunity__owner"))
+        .select_related("logged_by")
+        .order_by("-occurred_at", "-id")
+    )
 
 
 def business_issue_list_for(user: User) -> QuerySet[BusinessIssue]:
-    return (BusinessIssue.objects.filter(access.owner_scope_q(user, field="opportunity__owner"))
-            .order_by("created_at", "id"))
+    return BusinessIssue.objects.filter(
+        access.owner_scope_q(user, field="opportunity__owner")
+    ).order_by("created_at", "id")
 
 
 def change_list_for(user: User) -> QuerySet[OpportunityChange]:
-    return (OpportunityChange.objects.filter(access.owner_scope_q(user, field="opportunity__owner"))
-            .select_related("changed_by").order_by("-changed_at", "-id"))
+    return (
+        OpportunityChange.objects.filter(access.owner_scope_q(user, field="opportunity__owner"))
+        .select_related("changed_by")
+        .order_by("-changed_at", "-id")
+    )
 
 
 # --- the opportunity page --------------------------------------------------------
@@ -168,29 +188,44 @@ class StageMilestones:
 
     @property
     def open_required(self) -> list[MilestoneRow]:
-        return [r for r in self.seller_actions + self.buyer_commitments
-                if r.milestone.required and not r.met]
+        return [
+            r
+            for r in self.seller_actions + self.buyer_commitments
+            if r.milestone.required and not r.met
+        ]
 
 
 def milestones_by_stage(opp: Opportunity) -> list[StageMilestones]:
     """Every stage of the opportunity's pipeline with its milestones and whether each is met."""
     stages = list(Stage.objects.filter(pipeline_id=opp.pipeline_id).order_by("order"))
-    milestones = list(Milestone.objects.filter(stage__pipeline_id=opp.pipeline_id)
-                      .order_by("stage__order", "order", "id"))
-    completions = {c.milestone_id: c for c in
-                   MilestoneCompletion.objects.filter(opportunity=opp).select_related("completed_by")}
+    milestones = list(
+        Milestone.objects.filter(stage__pipeline_id=opp.pipeline_id).order_by(
+            "stage__order", "order", "id"
+        )
+    )
+    completions = {
+        c.milestone_id: c
+        for c in MilestoneCompletion.objects.filter(opportunity=opp).select_related("completed_by")
+    }
     met = met_milestone_ids(opp, milestones)
     groups = {s.id: StageMilestones(stage=s) for s in stages}
     for m in milestones:
         row = MilestoneRow(milestone=m, completion=completions.get(m.id), met=m.id in met)
         group = groups[m.stage_id]
-        (group.buyer_commitments if m.kind == "buyer_commitment" else group.seller_actions).append(row)
+        (group.buyer_commitments if m.kind == "buyer_commitment" else group.seller_actions).append(
+            row
+        )
     return list(groups.values())
 
 
 def next_stage(opp: Opportunity) -> Stage | None:
-    return (Stage.objects.filter(pipeline_id=opp.pipeline_id, order__gt=opp.stage.order,
-                                 is_won=False, is_lost=False).order_by("order").first())
+    return (
+        Stage.objects.filter(
+            pipeline_id=opp.pipeline_id, order__gt=opp.stage.order, is_won=False, is_lost=False
+        )
+        .order_by("order")
+        .first()
+    )
 
 
 # --- the board ---------------------------------------------------------------------
@@ -207,28 +242,46 @@ class BoardColumn:
 BOARD_CARDS_PER_COLUMN = 50
 
 
-def board_for(user: User, pipeline: Pipeline, filters: dict[str, Any] | None = None,
-              per_column: int = BOARD_CARDS_PER_COLUMN) -> list[BoardColumn]:
+def board_for(
+    user: User,
+    pipeline: Pipeline,
+    filters: dict[str, Any] | None = None,
+    per_column: int = BOARD_CARDS_PER_COLUMN,
+) -> list[BoardColumn]:
     """Open stages of `pipeline`, each with its first cards (soonest close first), the
     number of open deals and their total. Three queries whatever the number of deals."""
-    stages = list(Stage.objects.filter(pipeline=pipeline, is_won=False, is_lost=False).order_by("order"))
-    scoped = opportunity_list_for(user, {**(filters or {}), "pipeline": pipeline.pk,
-                                         "status": OpportunityStatus.OPEN})
-    totals = {row["stage_id"]: row for row in
-              scoped.order_by().values("stage_id").annotate(n=Count("id"), total=Sum("amount"))}
+    stages = list(
+        Stage.objects.filter(pipeline=pipeline, is_won=False, is_lost=False).order_by("order")
+    )
+    scoped = opportunity_list_for(
+        user, {**(filters or {}), "pipeline": pipeline.pk, "status": OpportunityStatus.OPEN}
+    )
+    totals = {
+        row["stage_id"]: row
+        for row in scoped.order_by().values("stage_id").annotate(n=Count("id"), total=Sum("amount"))
+    }
     ranked = scoped.annotate(
-        rank=Window(RowNumber(), partition_by=[F("stage_id")], order_by=[F("close_date").asc(), F("id").asc()])
+        rank=Window(
+            RowNumber(),
+            partition_by=[F("stage_id")],
+            order_by=[F("close_date").asc(), F("id").asc()],
+        )
     )
     now = timezone.now()
     cards: dict[int, list[Opportunity]] = {s.id: [] for s in stages}
     for opp in ranked.filter(rank__lte=per_column).order_by("stage__order", "close_date", "id"):
         opp.days_in_stage = rules.days_in_stage(stage_entered_at=opp.stage_entered_at, now=now)
-        opp.health = rules.stage_health(days=opp.days_in_stage, warn_days=opp.stage.warn_days,
-                                        rot_days=opp.stage.rot_days)
+        opp.health = rules.stage_health(
+            days=opp.days_in_stage, warn_days=opp.stage.warn_days, rot_days=opp.stage.rot_days
+        )
         cards.setdefault(opp.stage_id, []).append(opp)
     return [
-        BoardColumn(stage=s, cards=cards.get(s.id, []), count=totals.get(s.id, {}).get("n", 0),
-                    total=totals.get(s.id, {}).get("total") or Decimal("0"))
+        BoardColumn(
+            stage=s,
+            cards=cards.get(s.id, []),
+            count=totals.get(s.id, {}).get("n", 0),
+            total=totals.get(s.id, {}).get("total") or Decimal("0"),
+        )
         for s in stages
     ]
 

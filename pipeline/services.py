@@ -64,25 +64,44 @@ def _lock_for(actor: User, opportunity_id: int) -> Opportunity:
 
 def _check_version(opp: Opportunity, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != opp.version:
-        raise StaleVersion(details={"current_version": opp.version, "expected_version": expected_version})
+        raise StaleVersion(
+            details={"current_version": opp.version, "expected_version": expected_version}
+        )
 
 
 def _refuse_if_closed(opp: Opportunity) -> None:
     if opp.status != OpportunityStatus.OPEN:
         raise Conflict(
-            f"This opportunity is closed ({opp.get_status_display().lower()}); it can no longer change.",
+            f"This opportunity is closed ({opp.get_status_display().lower()}); "
+            "it can no longer change.",
             code="opportunity_closed",
         )
 
 
 def _record_change(
-    opp: Opportunity, *, field: str, old: Any, new: Any, actor: User | None, now: dt.datetime,
-    old_display: str = "", new_display: str = "", override_reason: str = "", note: str = "",
+    opp: Opportunity,
+    *,
+    field: str,
+    old: Any,
+    new: Any,
+    actor: User | None,
+    now: dt.datetime,
+    old_display: str = "",
+    new_display: str = "",
+    override_reason: str = "",
+    note: str = "",
 ) -> OpportunityChange:
     return OpportunityChange(
-        opportunity=opp, field=field, old_value=_as_text(old), new_value=_as_text(new),
-        old_display=old_display or _as_text(old), new_display=new_display or _as_text(new),
-        changed_by=actor, changed_at=now, override_reason=override_reason, note=note,
+        opportunity=opp,
+        field=field,
+        old_value=_as_text(old),
+        new_value=_as_text(new),
+        old_display=old_display or _as_text(old),
+        new_display=new_display or _as_text(new),
+        changed_by=actor,
+        changed_at=now,
+        override_reason=override_reason,
+        note=note,
     )
 
 
@@ -94,18 +113,22 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def _clean_text(errors: dict[str, list[str]], field: str, value: Any, *, required: bool,
-                max_length: int) -> str:
+def _clean_text(
+    errors: dict[str, list[str]], field: str, value: Any, *, required: bool, max_length: int
+) -> str:
     text = "" if value is None else str(value).strip()
     if required and not text:
         errors.setdefault(field, []).append("This field is required.")
     elif len(text) > max_length:
-        errors.setdefault(field, []).append(f"Use at most {max_length} characters (got {len(text)}).")
+        errors.setdefault(field, []).append(
+            f"Use at most {max_length} characters (got {len(text)})."
+        )
     return text
 
 
-def _clean_amount(errors: dict[str, list[str]], field: str, value: Any, *,
-                  required: bool = True) -> Decimal | None:
+def _clean_amount(
+    errors: dict[str, list[str]], field: str, value: Any, *, required: bool = True
+) -> Decimal | None:
     if value is None or value == "":
         if required:
             errors.setdefault(field, []).append("This field is required.")
@@ -127,8 +150,9 @@ def _clean_amount(errors: dict[str, list[str]], field: str, value: Any, *,
     return amount.quantize(Decimal("0.01"))
 
 
-def _clean_date(errors: dict[str, list[str]], field: str, value: Any, *,
-                required: bool) -> dt.date | None:
+def _clean_date(
+    errors: dict[str, list[str]], field: str, value: Any, *, required: bool
+) -> dt.date | None:
     if value is None or value == "":
         if required:
             errors.setdefault(field, []).append("This field is required.")
@@ -147,7 +171,9 @@ def _clean_date(errors: dict[str, list[str]], field: str, value: Any, *,
 def _first_open_stage(pipeline: Pipeline) -> Stage:
     stage = pipeline.stages.filter(is_won=False, is_lost=False).order_by("order").first()
     if stage is None:
-        raise ValidationFailed(details={"pipeline": ["This pipeline has no open stage to start in."]})
+        raise ValidationFailed(
+            details={"pipeline": ["This pipeline has no open stage to start in."]}
+        )
     return stage
 
 
@@ -155,7 +181,9 @@ def _closed_stage(pipeline: Pipeline, *, won: bool) -> Stage:
     stage = pipeline.stages.filter(is_won=won, is_lost=not won).order_by("order").first()
     if stage is None:
         kind = "won" if won else "lost"
-        raise Conflict(f"The pipeline '{pipeline}' has no closed-{kind} stage.", code="no_closed_stage")
+        raise Conflict(
+            f"The pipeline '{pipeline}' has no closed-{kind} stage.", code="no_closed_stage"
+        )
     return stage
 
 
@@ -192,14 +220,19 @@ def met_milestone_ids(opp: Opportunity, milestones: list[Milestone]) -> set[int]
 def gate_missing(opp: Opportunity, target: Stage) -> list[Milestone]:
     """The required milestones that block moving `opp` to `target` (empty when it may move)."""
     stages = list(opp.pipeline.stages.all())
-    milestones = list(Milestone.objects.filter(stage__pipeline_id=opp.pipeline_id).order_by(
-        "stage__order", "order", "id"))
+    milestones = list(
+        Milestone.objects.filter(stage__pipeline_id=opp.pipeline_id).order_by(
+            "stage__order", "order", "id"
+        )
+    )
     by_id = {m.id: m for m in milestones}
     specs = {s.id: rules.StageSpec(s.id, s.order, s.name, s.is_won, s.is_lost) for s in stages}
     missing = rules.missing_milestones(
         stages=specs.values(),
-        milestones=[rules.MilestoneSpec(m.id, m.stage_id, m.title, m.kind, m.required, m.auto_check)
-                    for m in milestones],
+        milestones=[
+            rules.MilestoneSpec(m.id, m.stage_id, m.title, m.kind, m.required, m.auto_check)
+            for m in milestones
+        ],
         current=specs[opp.stage_id],
         target=specs[target.id],
         met_ids=met_milestone_ids(opp, milestones),
@@ -209,9 +242,15 @@ def gate_missing(opp: Opportunity, target: Stage) -> list[Milestone]:
 
 def _missing_details(missing: list[Milestone], stages: dict[int, Stage]) -> list[dict[str, Any]]:
     return [
-        {"id": m.id, "title": m.title, "kind": m.kind, "stage": stages[m.stage_id].name,
-         "stage_id": m.stage_id, "requires_evidence": m.requires_evidence,
-         "automatic": bool(m.auto_check)}
+        {
+            "id": m.id,
+            "title": m.title,
+            "kind": m.kind,
+            "stage": stages[m.stage_id].name,
+            "stage_id": m.stage_id,
+            "requires_evidence": m.requires_evidence,
+            "automatic": bool(m.auto_check),
+        }
         for m in missing
     ]
 
@@ -221,10 +260,21 @@ def _missing_details(missing: list[Milestone], stages: dict[int, Stage]) -> list
 
 @transaction.atomic
 def opportunity_create(
-    *, actor: User, name: str, account: Account | None, close_date: Any, amount: Any = "0",
-    currency: str = "EUR", pipeline: Pipeline | None = None, owner: User | None = None,
-    next_step: str = "", next_step_date: Any = None, source: str = "", external_id: str = "",
-    forecast_category: str | None = None, forecast_category_override_reason: str = "",
+    *,
+    actor: User,
+    name: str,
+    account: Account | None,
+    close_date: Any,
+    amount: Any = "0",
+    currency: str = "EUR",
+    pipeline: Pipeline | None = None,
+    owner: User | None = None,
+    next_step: str = "",
+    next_step_date: Any = None,
+    source: str = "",
+    external_id: str = "",
+    forecast_category: str | None = None,
+    forecast_category_override_reason: str = "",
 ) -> Opportunity:
     """Create an open opportunity in the first stage of its pipeline.
 
@@ -267,27 +317,71 @@ def opportunity_create(
     try:
         with transaction.atomic():
             opp = Opportunity.objects.create(
-                name=name, account=account, owner=owner, pipeline=pipeline, stage=stage,
-                amount=amount_value, currency=currency, close_date=close,
-                forecast_category=category, forecast_category_override_reason=reason,
-                next_step=next_step, next_step_date=step_date, source=source,
-                external_id=external_id, stage_entered_at=now,
+                name=name,
+                account=account,
+                owner=owner,
+                pipeline=pipeline,
+                stage=stage,
+                amount=amount_value,
+                currency=currency,
+                close_date=close,
+                forecast_category=category,
+                forecast_category_override_reason=reason,
+                next_step=next_step,
+                next_step_date=step_date,
+                source=source,
+                external_id=external_id,
+                stage_entered_at=now,
             )
     except IntegrityError as exc:  # a concurrent insert won the race for the external id
         raise ValidationFailed(
-            details={"external_id": [f"An opportunity with external id '{external_id}' already exists."]}
+            details={
+                "external_id": [f"An opportunity with external id '{external_id}' already exists."]
+            }
         ) from exc
-    OpportunityChange.objects.bulk_create([
-        _record_change(opp, field=ChangeField.STAGE, old=None, new=stage.pk, new_display=stage.name,
-                       actor=actor, now=now, note="Created"),
-        _record_change(opp, field=ChangeField.AMOUNT, old=None, new=opp.amount, actor=actor, now=now,
-                       note="Created"),
-        _record_change(opp, field=ChangeField.CLOSE_DATE, old=None, new=close, actor=actor, now=now,
-                       note="Created"),
-        _record_change(opp, field=ChangeField.FORECAST_CATEGORY, old=None, new=category,
-                       new_display=ForecastCategory(category).label, actor=actor, now=now,
-                       override_reason=reason, note="Created"),
-    ])
+    OpportunityChange.objects.bulk_create(
+        [
+            _record_change(
+                opp,
+                field=ChangeField.STAGE,
+                old=None,
+                new=stage.pk,
+                new_display=stage.name,
+                actor=actor,
+                now=now,
+                note="Created",
+            ),
+            _record_change(
+                opp,
+                field=ChangeField.AMOUNT,
+                old=None,
+                new=opp.amount,
+                actor=actor,
+                now=now,
+                note="Created",
+            ),
+            _record_change(
+                opp,
+                field=ChangeField.CLOSE_DATE,
+                old=None,
+                new=close,
+                actor=actor,
+                now=now,
+                note="Created",
+            ),
+            _record_change(
+                opp,
+                field=ChangeField.FORECAST_CATEGORY,
+                old=None,
+                new=category,
+                new_display=ForecastCategory(category).label,
+                actor=actor,
+                now=now,
+                override_reason=reason,
+                note="Created",
+            ),
+        ]
+    )
     audit_record(actor=actor, action="opportunity.created", target=opp)
     return opp
 
@@ -325,10 +419,20 @@ def _resolve_category(
     return requested, reason
 
 
-UPDATABLE_FIELDS = frozenset({
-    "name", "account", "amount", "currency", "close_date", "next_step", "next_step_date",
-    "forecast_category", "forecast_category_override_reason", "owner",
-})
+UPDATABLE_FIELDS = frozenset(
+    {
+        "name",
+        "account",
+        "amount",
+        "currency",
+        "close_date",
+        "next_step",
+        "next_step_date",
+        "forecast_category",
+        "forecast_category_override_reason",
+        "owner",
+    }
+)
 
 
 @transaction.atomic
@@ -344,7 +448,9 @@ def opportunity_update(
     """
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
-        raise ValidationFailed(details={f: ["This field cannot be changed directly."] for f in sorted(unknown)})
+        raise ValidationFailed(
+            details={f: ["This field cannot be changed directly."] for f in sorted(unknown)}
+        )
     opp = _lock_for(actor, opportunity_id)
     _check_version(opp, expected_version)
     _refuse_if_closed(opp)
@@ -368,42 +474,76 @@ def opportunity_update(
     if "currency" in changes:
         assign("currency", _clean_currency(errors, changes["currency"]))
     if "next_step" in changes:
-        assign("next_step", _clean_text(errors, "next_step", changes["next_step"], required=False,
-                                        max_length=300))
+        assign(
+            "next_step",
+            _clean_text(errors, "next_step", changes["next_step"], required=False, max_length=300),
+        )
     if "next_step_date" in changes:
-        assign("next_step_date", _clean_date(errors, "next_step_date", changes["next_step_date"],
-                                             required=False))
+        assign(
+            "next_step_date",
+            _clean_date(errors, "next_step_date", changes["next_step_date"], required=False),
+        )
     if "amount" in changes:
         amount = _clean_amount(errors, "amount", changes["amount"])
         if amount is not None and amount != opp.amount:
-            history.append(_record_change(opp, field=ChangeField.AMOUNT, old=opp.amount, new=amount,
-                                          actor=actor, now=now))
+            history.append(
+                _record_change(
+                    opp, field=ChangeField.AMOUNT, old=opp.amount, new=amount, actor=actor, now=now
+                )
+            )
             assign("amount", amount)
     if "close_date" in changes:
         close = _clean_date(errors, "close_date", changes["close_date"], required=True)
         if close is not None and close != opp.close_date:
-            history.append(_record_change(opp, field=ChangeField.CLOSE_DATE, old=opp.close_date,
-                                          new=close, actor=actor, now=now))
+            history.append(
+                _record_change(
+                    opp,
+                    field=ChangeField.CLOSE_DATE,
+                    old=opp.close_date,
+                    new=close,
+                    actor=actor,
+                    now=now,
+                )
+            )
             assign("close_date", close)
     if "owner" in changes and changes["owner"] is not None and changes["owner"].pk != opp.owner_id:
         new_owner = _check_owner(actor, changes["owner"], errors)
         if "owner" not in errors:
-            history.append(_record_change(opp, field=ChangeField.OWNER, old=opp.owner_id,
-                                          new=new_owner.pk, old_display=opp.owner.username,
-                                          new_display=new_owner.username, actor=actor, now=now))
+            history.append(
+                _record_change(
+                    opp,
+                    field=ChangeField.OWNER,
+                    old=opp.owner_id,
+                    new=new_owner.pk,
+                    old_display=opp.owner.username,
+                    new_display=new_owner.username,
+                    actor=actor,
+                    now=now,
+                )
+            )
             assign("owner", new_owner)
     if "forecast_category" in changes or "forecast_category_override_reason" in changes:
         requested = changes.get("forecast_category", opp.forecast_category)
-        reason = changes.get("forecast_category_override_reason",
-                             opp.forecast_category_override_reason)
-        category, reason = _resolve_category(errors, stage=opp.stage, requested=requested,
-                                             reason=reason or "")
+        reason = changes.get(
+            "forecast_category_override_reason", opp.forecast_category_override_reason
+        )
+        category, reason = _resolve_category(
+            errors, stage=opp.stage, requested=requested, reason=reason or ""
+        )
         if category != opp.forecast_category:
-            history.append(_record_change(
-                opp, field=ChangeField.FORECAST_CATEGORY, old=opp.forecast_category, new=category,
-                old_display=ForecastCategory(opp.forecast_category).label,
-                new_display=ForecastCategory(category).label, actor=actor, now=now,
-                override_reason=reason))
+            history.append(
+                _record_change(
+                    opp,
+                    field=ChangeField.FORECAST_CATEGORY,
+                    old=opp.forecast_category,
+                    new=category,
+                    old_display=ForecastCategory(opp.forecast_category).label,
+                    new_display=ForecastCategory(category).label,
+                    actor=actor,
+                    now=now,
+                    override_reason=reason,
+                )
+            )
         assign("forecast_category", category)
         assign("forecast_category_override_reason", reason)
     if errors:
@@ -412,15 +552,21 @@ def opportunity_update(
         opp.version += 1
         opp.save(update_fields=[*updated, "version", "updated_at"])
         OpportunityChange.objects.bulk_create(history)
-        audit_record(actor=actor, action="opportunity.updated", target=opp,
-                     data={"fields": sorted(updated)})
+        audit_record(
+            actor=actor, action="opportunity.updated", target=opp, data={"fields": sorted(updated)}
+        )
     return opp
 
 
 @transaction.atomic
 def opportunity_advance(
-    *, opportunity_id: int, stage_id: int, actor: User, override_reason: str = "",
-    loss_reason: str = "", expected_version: int | None = None,
+    *,
+    opportunity_id: int,
+    stage_id: int,
+    actor: User,
+    override_reason: str = "",
+    loss_reason: str = "",
+    expected_version: int | None = None,
 ) -> Opportunity:
     """Move an open opportunity to another stage of its pipeline.
 
@@ -438,16 +584,23 @@ def opportunity_advance(
     if target is None:
         raise ValidationFailed(details={"stage": [f"No stage with id {stage_id}."]})
     if target.pipeline_id != opp.pipeline_id:
-        raise ValidationFailed(details={"stage": [
-            f"Stage '{target.name}' belongs to another pipeline; "
-            f"this opportunity is in '{opp.pipeline.name}'."]})
+        raise ValidationFailed(
+            details={
+                "stage": [
+                    f"Stage '{target.name}' belongs to another pipeline; "
+                    f"this opportunity is in '{opp.pipeline.name}'."
+                ]
+            }
+        )
     if target.pk == opp.stage_id:
         raise Conflict(f"The opportunity is already in '{target.name}'.", code="same_stage")
     override_reason = (override_reason or "").strip()
     loss_reason = (loss_reason or "").strip()
     if target.is_lost and not loss_reason:
-        raise ValidationFailed("Say why the opportunity was lost.",
-                               details={"loss_reason": ["A loss reason is required to close as lost."]})
+        raise ValidationFailed(
+            "Say why the opportunity was lost.",
+            details={"loss_reason": ["A loss reason is required to close as lost."]},
+        )
     if len(override_reason) > MAX_TEXT or len(loss_reason) > MAX_TEXT:
         raise ValidationFailed(details={"override_reason": [f"Use at most {MAX_TEXT} characters."]})
 
@@ -459,7 +612,11 @@ def opportunity_advance(
             raise PermissionDenied(
                 "Only the owner's manager or a sales leader can override a stage gate.",
                 code="override_not_allowed",
-                details={"missing": _missing_details(missing, {s.id: s for s in opp.pipeline.stages.all()})},
+                details={
+                    "missing": _missing_details(
+                        missing, {s.id: s for s in opp.pipeline.stages.all()}
+                    )
+                },
             )
         if not override_reason:
             stages = {s.id: s for s in opp.pipeline.stages.all()}
@@ -467,18 +624,32 @@ def opportunity_advance(
             raise GateNotMet(
                 f"{len(missing)} required milestone(s) must be met before moving to "
                 f"'{target.name}': {titles}.",
-                details={"missing": _missing_details(missing, stages), "target_stage": target.pk,
-                         "can_override": may_override},
+                details={
+                    "missing": _missing_details(missing, stages),
+                    "target_stage": target.pk,
+                    "can_override": may_override,
+                },
             )
         used_override = override_reason
 
     now = timezone.now()
     old_stage = opp.stage
-    history = [_record_change(opp, field=ChangeField.STAGE, old=old_stage.pk, new=target.pk,
-                              old_display=old_stage.name, new_display=target.name, actor=actor,
-                              now=now, override_reason=used_override,
-                              note=f"Gate overridden; missing: {'; '.join(m.title for m in missing)}"
-                              if used_override else "")]
+    history = [
+        _record_change(
+            opp,
+            field=ChangeField.STAGE,
+            old=old_stage.pk,
+            new=target.pk,
+            old_display=old_stage.name,
+            new_display=target.name,
+            actor=actor,
+            now=now,
+            override_reason=used_override,
+            note=f"Gate overridden; missing: {'; '.join(m.title for m in missing)}"
+            if used_override
+            else "",
+        )
+    ]
     fields = ["stage", "stage_entered_at", "version", "updated_at"]
     opp.stage = target
     opp.stage_entered_at = now
@@ -491,17 +662,34 @@ def opportunity_advance(
         # A manual override survives stage moves; a default follows the stage.
         new_category = target.forecast_category
     if new_category != opp.forecast_category:
-        history.append(_record_change(
-            opp, field=ChangeField.FORECAST_CATEGORY, old=opp.forecast_category, new=new_category,
-            old_display=ForecastCategory(opp.forecast_category).label,
-            new_display=ForecastCategory(new_category).label, actor=actor, now=now,
-            note=f"Follows stage '{target.name}'"))
+        history.append(
+            _record_change(
+                opp,
+                field=ChangeField.FORECAST_CATEGORY,
+                old=opp.forecast_category,
+                new=new_category,
+                old_display=ForecastCategory(opp.forecast_category).label,
+                new_display=ForecastCategory(new_category).label,
+                actor=actor,
+                now=now,
+                note=f"Follows stage '{target.name}'",
+            )
+        )
         opp.forecast_category = new_category
         fields.append("forecast_category")
     if target.is_closed:
         new_status = OpportunityStatus.WON if target.is_won else OpportunityStatus.LOST
-        history.append(_record_change(opp, field=ChangeField.STATUS, old=opp.status, new=new_status,
-                                      actor=actor, now=now, note=loss_reason[:300]))
+        history.append(
+            _record_change(
+                opp,
+                field=ChangeField.STATUS,
+                old=opp.status,
+                new=new_status,
+                actor=actor,
+                now=now,
+                note=loss_reason[:300],
+            )
+        )
         opp.status = new_status
         opp.closed_at = now
         opp.loss_reason = loss_reason if target.is_lost else ""
@@ -510,29 +698,47 @@ def opportunity_advance(
     opp.version += 1
     opp.save(update_fields=fields)
     OpportunityChange.objects.bulk_create(history)
-    audit_record(actor=actor, action="opportunity.advanced", target=opp,
-                 data={"from": old_stage.pk, "to": target.pk, "override_reason": used_override})
+    audit_record(
+        actor=actor,
+        action="opportunity.advanced",
+        target=opp,
+        data={"from": old_stage.pk, "to": target.pk, "override_reason": used_override},
+    )
     return opp
 
 
 @transaction.atomic
-def opportunity_close_won(*, opportunity_id: int, actor: User, override_reason: str = "",
-                          expected_version: int | None = None) -> Opportunity:
+def opportunity_close_won(
+    *,
+    opportunity_id: int,
+    actor: User,
+    override_reason: str = "",
+    expected_version: int | None = None,
+) -> Opportunity:
     """Close as won: moves to the pipeline's won stage through the same gate."""
     opp = _lock_for(actor, opportunity_id)
-    return opportunity_advance(opportunity_id=opp.pk, stage_id=_closed_stage(opp.pipeline, won=True).pk,
-                               actor=actor, override_reason=override_reason,
-                               expected_version=expected_version)
+    return opportunity_advance(
+        opportunity_id=opp.pk,
+        stage_id=_closed_stage(opp.pipeline, won=True).pk,
+        actor=actor,
+        override_reason=override_reason,
+        expected_version=expected_version,
+    )
 
 
 @transaction.atomic
-def opportunity_close_lost(*, opportunity_id: int, actor: User, loss_reason: str,
-                           expected_version: int | None = None) -> Opportunity:
+def opportunity_close_lost(
+    *, opportunity_id: int, actor: User, loss_reason: str, expected_version: int | None = None
+) -> Opportunity:
     """Close as lost: needs a loss reason; no milestone gate."""
     opp = _lock_for(actor, opportunity_id)
-    return opportunity_advance(opportunity_id=opp.pk, stage_id=_closed_stage(opp.pipeline, won=False).pk,
-                               actor=actor, loss_reason=loss_reason,
-                               expected_version=expected_version)
+    return opportunity_advance(
+        opportunity_id=opp.pk,
+        stage_id=_closed_stage(opp.pipeline, won=False).pk,
+        actor=actor,
+        loss_reason=loss_reason,
+        expected_version=expected_version,
+    )
 
 
 @transaction.atomic
@@ -541,8 +747,12 @@ def opportunity_delete(*, opportunity_id: int, actor: User) -> None:
     opp = _lock_for(actor, opportunity_id)
     if not actor.is_admin_role:
         raise PermissionDenied("Only an administrator can delete opportunities.")
-    audit_record(actor=actor, action="opportunity.deleted", target=opp,
-                 data={"name": opp.name, "external_id": opp.external_id, "source": opp.source})
+    audit_record(
+        actor=actor,
+        action="opportunity.deleted",
+        target=opp,
+        data={"name": opp.name, "external_id": opp.external_id, "source": opp.source},
+    )
     opp.delete()
 
 
@@ -564,14 +774,19 @@ def opportunity_upsert_by_external_id(
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"opp:{source}:{external_id}"])
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"opp:{source}:{external_id}"]
+        )
     existing = Opportunity.objects.filter(source=source, external_id=external_id).first()
     if existing is None:
         opp = opportunity_create(actor=actor, source=source, external_id=external_id, **data)
         return opp, True
     if not Opportunity.objects.filter(access.owner_scope_q(actor), pk=existing.pk).exists():
-        raise Conflict(f"External id '{external_id}' from '{source}' belongs to an opportunity you "
-                       "cannot see.", code="external_id_taken")
+        raise Conflict(
+            f"External id '{external_id}' from '{source}' belongs to an opportunity you "
+            "cannot see.",
+            code="external_id_taken",
+        )
     data = {k: v for k, v in data.items() if k != "pipeline"}
     return opportunity_update(opportunity_id=existing.pk, actor=actor, **data), False
 
@@ -580,8 +795,9 @@ def opportunity_upsert_by_external_id(
 
 
 @transaction.atomic
-def milestone_complete(*, opportunity_id: int, milestone_id: int, actor: User,
-                       evidence: str = "") -> MilestoneCompletion:
+def milestone_complete(
+    *, opportunity_id: int, milestone_id: int, actor: User, evidence: str = ""
+) -> MilestoneCompletion:
     """Tick a milestone of the opportunity's pipeline, with evidence where required.
 
     Refuses: a milestone of another pipeline, an automatic milestone (the system checks
@@ -594,23 +810,32 @@ def milestone_complete(*, opportunity_id: int, milestone_id: int, actor: User,
     if milestone is None or milestone.stage.pipeline_id != opp.pipeline_id:
         raise NotFound("No such milestone in this opportunity's pipeline.")
     if milestone.auto_check:
-        raise Conflict(f"'{milestone.title}' is checked automatically: "
-                       f"{milestone.get_auto_check_display().lower()}.", code="automatic_milestone")
+        raise Conflict(
+            f"'{milestone.title}' is checked automatically: "
+            f"{milestone.get_auto_check_display().lower()}.",
+            code="automatic_milestone",
+        )
     evidence = (evidence or "").strip()
     if len(evidence) > MAX_TEXT:
         raise ValidationFailed(details={"evidence": [f"Use at most {MAX_TEXT} characters."]})
-    if problem := rules.evidence_problem(requires_evidence=milestone.requires_evidence,
-                                         evidence=evidence):
+    if problem := rules.evidence_problem(
+        requires_evidence=milestone.requires_evidence, evidence=evidence
+    ):
         raise ValidationFailed(problem, details={"evidence": [problem], "milestone": milestone.pk})
     completion, created = MilestoneCompletion.objects.get_or_create(
-        opportunity=opp, milestone=milestone,
+        opportunity=opp,
+        milestone=milestone,
         defaults={"evidence": evidence, "completed_by": actor, "completed_at": timezone.now()},
     )
     if not created and evidence and evidence != completion.evidence:
         completion.evidence = evidence
         completion.save(update_fields=["evidence"])
-    audit_record(actor=actor, action="milestone.completed", target=opp,
-                 data={"milestone": milestone.pk, "evidence": evidence[:300]})
+    audit_record(
+        actor=actor,
+        action="milestone.completed",
+        target=opp,
+        data={"milestone": milestone.pk, "evidence": evidence[:300]},
+    )
     return completion
 
 
@@ -624,8 +849,12 @@ def milestone_uncomplete(*, opportunity_id: int, milestone_id: int, actor: User)
         raise NotFound("No such milestone in this opportunity's pipeline.")
     deleted, _ = MilestoneCompletion.objects.filter(opportunity=opp, milestone=milestone).delete()
     if deleted:
-        audit_record(actor=actor, action="milestone.uncompleted", target=opp,
-                     data={"milestone": milestone.pk})
+        audit_record(
+            actor=actor,
+            action="milestone.uncompleted",
+            target=opp,
+            data={"milestone": milestone.pk},
+        )
 
 
 # --- business issues -----------------------------------------------------------
@@ -635,11 +864,15 @@ def _clean_business_issue(data: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     cleaned = {
         "issue": _clean_text(errors, "issue", data.get("issue"), required=True, max_length=300),
-        "impact": _clean_text(errors, "impact", data.get("impact"), required=False, max_length=MAX_TEXT),
-        "our_value": _clean_text(errors, "our_value", data.get("our_value"), required=False,
-                                 max_length=MAX_TEXT),
-        "quantified_value": _clean_amount(errors, "quantified_value", data.get("quantified_value"),
-                                          required=False),
+        "impact": _clean_text(
+            errors, "impact", data.get("impact"), required=False, max_length=MAX_TEXT
+        ),
+        "our_value": _clean_text(
+            errors, "our_value", data.get("our_value"), required=False, max_length=MAX_TEXT
+        ),
+        "quantified_value": _clean_amount(
+            errors, "quantified_value", data.get("quantified_value"), required=False
+        ),
     }
     if errors:
         raise ValidationFailed(details=errors)
@@ -647,16 +880,29 @@ def _clean_business_issue(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @transaction.atomic
-def business_issue_create(*, opportunity_id: int, actor: User, issue: str, impact: str = "",
-                          our_value: str = "", quantified_value: Any = None) -> BusinessIssue:
+def business_issue_create(
+    *,
+    opportunity_id: int,
+    actor: User,
+    issue: str,
+    impact: str = "",
+    our_value: str = "",
+    quantified_value: Any = None,
+) -> BusinessIssue:
     """Record a customer's business issue and the value we offer against it.
 
     Refuses: an empty issue, a negative or non-numeric quantified value, a closed opportunity.
     """
     opp = _lock_for(actor, opportunity_id)
     _refuse_if_closed(opp)
-    cleaned = _clean_business_issue({"issue": issue, "impact": impact, "our_value": our_value,
-                                     "quantified_value": quantified_value})
+    cleaned = _clean_business_issue(
+        {
+            "issue": issue,
+            "impact": impact,
+            "our_value": our_value,
+            "quantified_value": quantified_value,
+        }
+    )
     bi = BusinessIssue.objects.create(opportunity=opp, created_by=actor, **cleaned)
     audit_record(actor=actor, action="business_issue.created", target=opp, data={"id": bi.pk})
     return bi
@@ -670,8 +916,12 @@ def business_issue_update(*, business_issue_id: int, actor: User, **data: Any) -
         raise NotFound("No such business issue.")
     opp = _lock_for(actor, bi.opportunity_id)
     _refuse_if_closed(opp)
-    current = {"issue": bi.issue, "impact": bi.impact, "our_value": bi.our_value,
-               "quantified_value": bi.quantified_value}
+    current = {
+        "issue": bi.issue,
+        "impact": bi.impact,
+        "our_value": bi.our_value,
+        "quantified_value": bi.quantified_value,
+    }
     current.update({k: v for k, v in data.items() if k in current})
     for field, value in _clean_business_issue(current).items():
         setattr(bi, field, value)
@@ -687,15 +937,24 @@ def business_issue_delete(*, business_issue_id: int, actor: User) -> None:
     opp = _lock_for(actor, bi.opportunity_id)
     _refuse_if_closed(opp)
     bi.delete()
-    audit_record(actor=actor, action="business_issue.deleted", target=opp, data={"id": business_issue_id})
+    audit_record(
+        actor=actor, action="business_issue.deleted", target=opp, data={"id": business_issue_id}
+    )
 
 
 # --- activities ----------------------------------------------------------------
 
 
 @transaction.atomic
-def activity_log(*, opportunity_id: int, actor: User, kind: str, subject: str, body: str = "",
-                 occurred_at: dt.datetime | None = None) -> Activity:
+def activity_log(
+    *,
+    opportunity_id: int,
+    actor: User,
+    kind: str,
+    subject: str,
+    body: str = "",
+    occurred_at: dt.datetime | None = None,
+) -> Activity:
     """Log a call, meeting, email or note. Customer-facing kinds move `last_activity_at`.
 
     Refuses: an unknown kind, an empty subject, a time more than 5 minutes in the future.
@@ -715,10 +974,17 @@ def activity_log(*, opportunity_id: int, actor: User, kind: str, subject: str, b
         errors["occurred_at"] = ["An activity that happened cannot be in the future."]
     if errors:
         raise ValidationFailed(details=errors)
-    activity = Activity.objects.create(opportunity=opp, kind=kind, subject=subject, body=body,
-                                       occurred_at=occurred_at, logged_by=actor)
-    if kind in CUSTOMER_ACTIVITY_KINDS and (opp.last_activity_at is None
-                                            or occurred_at > opp.last_activity_at):
+    activity = Activity.objects.create(
+        opportunity=opp,
+        kind=kind,
+        subject=subject,
+        body=body,
+        occurred_at=occurred_at,
+        logged_by=actor,
+    )
+    if kind in CUSTOMER_ACTIVITY_KINDS and (
+        opp.last_activity_at is None or occurred_at > opp.last_activity_at
+    ):
         opp.last_activity_at = occurred_at
         opp.save(update_fields=["last_activity_at"])
     return activity
@@ -734,7 +1000,9 @@ def _clean_account(data: dict[str, Any]) -> dict[str, Any]:
         cleaned["name"] = _clean_text(errors, "name", data["name"], required=True, max_length=200)
     for field, limit in (("domain", 200), ("industry", 100), ("source", 40), ("external_id", 100)):
         if field in data:
-            cleaned[field] = _clean_text(errors, field, data[field], required=False, max_length=limit)
+            cleaned[field] = _clean_text(
+                errors, field, data[field], required=False, max_length=limit
+            )
     if "employees" in data:
         value = data["employees"]
         if value in (None, ""):
@@ -755,10 +1023,15 @@ def _clean_account(data: dict[str, Any]) -> dict[str, Any]:
 def account_create(*, actor: User, name: str, **data: Any) -> Account:
     """Create a customer account. Refuses an empty name or a taken (source, external_id)."""
     cleaned = _clean_account({"name": name, **data})
-    if cleaned.get("external_id") and Account.objects.filter(
-        source=cleaned.get("source", ""), external_id=cleaned["external_id"]
-    ).exists():
-        raise ValidationFailed(details={"external_id": ["An account with this external id exists."]})
+    if (
+        cleaned.get("external_id")
+        and Account.objects.filter(
+            source=cleaned.get("source", ""), external_id=cleaned["external_id"]
+        ).exists()
+    ):
+        raise ValidationFailed(
+            details={"external_id": ["An account with this external id exists."]}
+        )
     account = Account.objects.create(**cleaned)
     audit_record(actor=actor, action="account.created", target=account)
     return account
@@ -777,8 +1050,12 @@ def account_update(*, account_id: int, actor: User, **data: Any) -> Account:
             with transaction.atomic():
                 account.save(update_fields=list(cleaned))
         except IntegrityError as exc:
-            raise ValidationFailed(details={"external_id": ["An account with this external id exists."]}) from exc
-        audit_record(actor=actor, action="account.updated", target=account, data={"fields": list(cleaned)})
+            raise ValidationFailed(
+                details={"external_id": ["An account with this external id exists."]}
+            ) from exc
+        audit_record(
+            actor=actor, action="account.updated", target=account, data={"fields": list(cleaned)}
+        )
     return account
 
 
@@ -791,7 +1068,9 @@ def account_delete(*, account_id: int, actor: User) -> None:
     if account is None:
         raise NotFound("No such account.")
     if account.opportunities.exists():
-        raise Conflict("This account still has opportunities; reassign or delete them first.",
-                       code="account_in_use")
+        raise Conflict(
+            "This account still has opportunities; reassign or delete them first.",
+            code="account_in_use",
+        )
     audit_record(actor=actor, action="account.deleted", target=account, data={"name": account.name})
     account.delete()

@@ -15,7 +15,10 @@ class ApplicationError(Exception):
     default_message = "The request could not be completed."
 
     def __init__(
-        self, message: str | None = None, *, details: dict[str, Any] | None = None,
+        self,
+        message: str | None = None,
+        *,
+        details: dict[str, Any] | None = None,
         code: str | None = None,
     ) -> None:
         self.message = message or self.default_message

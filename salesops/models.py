@@ -107,8 +107,7 @@ class ApiKey(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(scopes__contained_by=[s.value for s in ApiScope])
-                & ~Q(scopes=[]),
+                condition=Q(scopes__contained_by=[s.value for s in ApiScope]) & ~Q(scopes=[]),
                 name="apikey_scopes_known_and_not_empty",
             ),
         ]

@@ -12,7 +12,10 @@ from salesops.models import ApiKey, ApiScope, AuditEvent, User, hash_api_key, ne
 
 
 def audit_record(
-    *, actor: User | None, action: str, target: models.Model | None = None,
+    *,
+    actor: User | None,
+    action: str,
+    target: models.Model | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     return AuditEvent.objects.create(

@@ -19,7 +19,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if parts[0].lower() != self.keyword.lower():
             return None
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Malformed Authorization header: use 'Bearer <key>'.")
+            raise exceptions.AuthenticationFailed(
+                "Malformed Authorization header: use 'Bearer <key>'."
+            )
         key = api_key_authenticate(parts[1])
         if key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
@@ -34,4 +36,8 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     name = "ApiKeyAuth"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "description": "An API key created under Settings → API keys."}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key created under Settings → API keys.",
+        }

@@ -19,9 +19,11 @@ class ApiBodySizeLimitMiddleware:
                 length = 0
             if length > limit:
                 return JsonResponse(
-                    {"code": "body_too_large",
-                     "message": f"The request body is {length} bytes; the limit is {limit}.",
-                     "details": {"limit": limit, "size": length}},
+                    {
+                        "code": "body_too_large",
+                        "message": f"The request body is {length} bytes; the limit is {limit}.",
+                        "details": {"limit": limit, "size": length},
+                    },
                     status=413,
                 )
         return self.get_response(request)
