@@ -1,0 +1,86 @@
+"""A real Celery worker process for integration tests.
+
+The worker runs as a subprocess against the test database (data must be committed:
+use `transactional_db`) and a Redis database of its own, so nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_database_url() -> str:
+    db = connection.settings_dict
+    host = db.get("HOST") or ""
+    user = db.get("USER") or "postgres"
+    password = db.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    if host.startswith("/"):
+        return f"postgres://{auth}/{db['NAME']}?host={host}&port={db.get('PORT') or 5432}"
+    return f"postgres://{auth}{host}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+@contextlib.contextmanager
+def running_worker(*, concurrency: int = 1, timeout: float = 60) -> Iterator[subprocess.Popen]:
+    from salesops.celery import app
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "SALESOPS_TESTING": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    hostname = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "salesops",
+            "worker",
+            "-l",
+            "warning",
+            "--concurrency",
+            str(concurrency),
+            "-n",
+            hostname,
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"Celery worker exited early:\n{proc.stdout.read()}")
+            replies = app.control.ping(destination=[hostname], timeout=1.0)
+            if replies:
+                break
+        else:
+            raise RuntimeError("Celery worker did not answer ping in time")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
