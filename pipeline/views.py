@@ -1,0 +1,579 @@
+"""The pipeline pages: board, list, new opportunity and the opportunity page.
+
+Every view is thin: read through a selector (which enforces who sees what — outside
+the user's scope is a 404), validate with a form, call ONE service, then redirect or
+re-render a partial for htmx. A service's ApplicationError is shown on the page,
+never turned into a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from pipeline import selectors, services
+from pipeline.forms import (
+    ActivityForm,
+    AdvanceForm,
+    BoardFilterForm,
+    BusinessIssueForm,
+    CloseLostForm,
+    CloseWonForm,
+    MilestoneToggleForm,
+    OpportunityCreateForm,
+    OpportunityEditForm,
+    OpportunityFilterForm,
+)
+from pipeline.models import Opportunity, OpportunityStatus
+from salesops.exceptions import (
+    ApplicationError,
+    GateNotMet,
+    NotFound,
+    PermissionDenied,
+    StaleVersion,
+    ValidationFailed,
+)
+from salesops.forms import add_service_errors
+
+BOARD_CARDS_PER_COLUMN = 20
+LIST_PAGE_SIZE = 50
+# Re-rendered forms with errors answer 422; base.html tells htmx to swap 422 responses.
+INVALID = 422
+
+
+def _sees_others(user) -> bool:
+    return not user.is_rep
+
+
+# --- board and list ----------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def board(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    # The switcher needs names only, not the prefetched stages and milestones.
+    pipelines = [p for p in selectors.pipeline_list().prefetch_related(None) if p.is_active]
+    owners = selectors.assignable_owners_for(user)
+    form = BoardFilterForm(
+        request.GET or None,
+        pipelines=selectors.pipeline_list().filter(is_active=True).prefetch_related(None),
+        owners=owners,
+        show_owner=_sees_others(user),
+    )
+    pipeline, filters = None, {}
+    if form.is_bound and form.is_valid():
+        pipeline = form.cleaned_data.get("pipeline")
+        if form.cleaned_data.get("owner"):
+            filters["owner"] = form.cleaned_data["owner"].pk
+    pipeline = pipeline or (pipelines[0] if pipelines else None)
+    columns = (
+        selectors.board_for(user, pipeline, filters, per_column=BOARD_CARDS_PER_COLUMN)
+        if pipeline
+        else []
+    )
+    for column in columns:
+        column.hidden = max(0, column.count - len(column.cards))
+    return render(
+        request,
+        "pipeline/board.html",
+        {
+            "form": form,
+            "pipelines": pipelines,
+            "pipeline": pipeline,
+            "columns": columns,
+            "owner_filter": filters.get("owner"),
+        },
+    )
+
+
+@login_required
+@require_GET
+def opportunity_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    form = OpportunityFilterForm(
+        request.GET or None,
+        owners=selectors.assignable_owners_for(user),
+        stages=selectors.stage_list(),
+        show_owner=_sees_others(user),
+    )
+    filters = form.selector_filters() if form.is_bound else {}
+    page = Paginator(selectors.opportunity_list_for(user, filters), LIST_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "pipeline/opportunity_list.html",
+        {
+            "form": form,
+            "page": page,
+            "show_owner": _sees_others(user),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def opportunity_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    form = OpportunityCreateForm(
+        request.POST or None,
+        accounts=selectors.account_list(),
+        owners=selectors.assignable_owners_for(user),
+        show_owner=_sees_others(user),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            # A new account and its first opportunity are saved together or not at all.
+            with transaction.atomic():
+                account = data["account"] or _account_create(user, data["new_account_name"])
+                opp = services.opportunity_create(
+                    actor=user,
+                    name=data["name"],
+                    account=account,
+                    amount=data["amount"],
+                    currency=data["currency"],
+                    close_date=data["close_date"],
+                    owner=data.get("owner"),
+                    next_step=data["next_step"],
+                )
+        except ApplicationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Opportunity “{opp.name}” created in {opp.stage.name}.")
+            return redirect("pipeline:opportunity_detail", pk=opp.pk)
+    status = INVALID if form.is_bound and form.errors else 200
+    return render(request, "pipeline/opportunity_form.html", {"form": form}, status=status)
+
+
+def _account_create(user, name: str):
+    try:
+        return services.account_create(actor=user, name=name)
+    except ValidationFailed as exc:
+        details = dict(exc.details)
+        if "name" in details:
+            details["new_account_name"] = details.pop("name")
+        raise ValidationFailed(exc.message, details=details) from exc
+
+
+# --- the opportunity page -------------------------------------------------------------
+
+
+def _stage_path(opp: Opportunity, groups) -> list[dict[str, Any]]:
+    """Open stages plus the one closing stage that matters (won, or lost when lost)."""
+    lost = opp.status == OpportunityStatus.LOST
+    path = []
+    for group in groups:
+        stage = group.stage
+        if stage.is_lost and not lost:
+            continue
+        if stage.is_won and lost:
+            continue
+        if stage.pk == opp.stage_id:
+            state = "current"
+        elif lost or stage.order > opp.stage.order:
+            state = "todo"
+        else:
+            state = "done"
+        path.append({"stage": stage, "state": state})
+    return path
+
+
+def _rows_by_id(groups) -> dict[int, selectors.MilestoneRow]:
+    return {r.milestone.id: r for g in groups for r in g.seller_actions + g.buyer_commitments}
+
+
+def _panel_context(
+    opp: Opportunity,
+    user,
+    groups,
+    *,
+    gate: dict | None = None,
+    advance_form: AdvanceForm | None = None,
+    lost_form: CloseLostForm | None = None,
+    won_form: CloseWonForm | None = None,
+) -> dict[str, Any]:
+    nxt = selectors.next_stage(opp) if opp.status == OpportunityStatus.OPEN else None
+    stages = (
+        selectors.stage_list(opp.pipeline_id)
+        .filter(is_won=False, is_lost=False)
+        .exclude(pk=opp.stage_id)
+    )
+    current = next(g for g in groups if g.stage.id == opp.stage_id)
+    return {
+        "opp": opp,
+        "next_stage": nxt,
+        "open_required": current.open_required,
+        "gate": gate,
+        "advance_form": advance_form
+        or AdvanceForm(initial={"stage": nxt, "version": opp.version}, stages=stages),
+        "lost_form": lost_form or CloseLostForm(initial={"version": opp.version}),
+        "won_form": won_form or CloseWonForm(initial={"version": opp.version}),
+    }
+
+
+def _detail_context(request: HttpRequest, opp: Opportunity, **forms: Any) -> dict[str, Any]:
+    user = request.user
+    groups = selectors.milestones_by_stage(opp)
+    current = next(g for g in groups if g.stage.id == opp.stage_id)
+    panel = _panel_context(
+        opp,
+        user,
+        groups,
+        gate=forms.pop("gate", None),
+        advance_form=forms.pop("advance_form", None),
+        lost_form=forms.pop("lost_form", None),
+        won_form=forms.pop("won_form", None),
+    )
+    return {
+        **panel,
+        "path": _stage_path(opp, groups),
+        "current": current,
+        "other_groups": [
+            g
+            for g in groups
+            if g.stage.id != opp.stage_id and (g.seller_actions or g.buyer_commitments)
+        ],
+        "is_open": opp.status == OpportunityStatus.OPEN,
+        "edit_form": forms.get("edit_form")
+        or OpportunityEditForm(
+            initial={
+                "version": opp.version,
+                "amount": opp.amount,
+                "close_date": opp.close_date,
+                "next_step": opp.next_step,
+                "next_step_date": opp.next_step_date,
+                "forecast_category": opp.forecast_category,
+                "forecast_category_override_reason": opp.forecast_category_override_reason,
+            }
+        ),
+        "issues": selectors.business_issues_for(opp),
+        "issue_form": forms.get("issue_form") or BusinessIssueForm(),
+        "activities": selectors.activities_for(opp)[:50],
+        "activity_form": forms.get("activity_form") or ActivityForm(),
+        "history": selectors.history_for(opp),
+        "stale": forms.get("stale"),
+    }
+
+
+@login_required
+@require_GET
+def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    opp = selectors.opportunity_get_for(request.user, pk)
+    return render(request, "pipeline/opportunity_detail.html", _detail_context(request, opp))
+
+
+def _render_detail(request, opp, *, status: int = INVALID, **forms) -> HttpResponse:
+    return render(
+        request,
+        "pipeline/opportunity_detail.html",
+        _detail_context(request, opp, **forms),
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    opp = selectors.opportunity_get_for(request.user, pk)
+    form = OpportunityEditForm(request.POST)
+    stale = None
+    if form.is_valid():
+        try:
+            services.opportunity_update(
+                opportunity_id=opp.pk,
+                actor=request.user,
+                expected_version=form.cleaned_data["version"],
+                **form.service_changes(),
+            )
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except StaleVersion:
+            # Keep what the user typed; show what is stored now; the next save is deliberate.
+            opp = selectors.opportunity_get_for(request.user, pk)
+            stale = opp
+            data = request.POST.copy()
+            data["version"] = str(opp.version)
+            form = OpportunityEditForm(data)
+            form.is_valid()
+            form.add_error(
+                None,
+                "This opportunity was changed by someone else while you were "
+                "editing. Your input is kept below; check the current values "
+                "and save again to apply it.",
+            )
+        except ApplicationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Opportunity updated.")
+            return redirect("pipeline:opportunity_detail", pk=opp.pk)
+    return _render_detail(request, opp, edit_form=form, stale=stale)
+
+
+@login_required
+@require_POST
+def milestone_toggle(request: HttpRequest, pk: int, milestone_id: int) -> HttpResponse:
+    opp = selectors.opportunity_get_for(request.user, pk)
+    form = MilestoneToggleForm(request.POST)
+    error = ""
+    if not form.is_valid():
+        error = "; ".join(m for msgs in form.errors.values() for m in msgs)
+    else:
+        try:
+            if form.cleaned_data["done"]:
+                services.milestone_complete(
+                    opportunity_id=opp.pk,
+                    milestone_id=milestone_id,
+                    actor=request.user,
+                    evidence=form.cleaned_data["evidence"],
+                )
+            else:
+                services.milestone_uncomplete(
+                    opportunity_id=opp.pk, milestone_id=milestone_id, actor=request.user
+                )
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except ApplicationError as exc:
+            error = (exc.details.get("evidence") or [exc.message])[0]
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return redirect("pipeline:opportunity_detail", pk=opp.pk)
+    groups = selectors.milestones_by_stage(opp)
+    row = _rows_by_id(groups).get(milestone_id)
+    if row is None:
+        raise Http404("No such milestone in this opportunity's pipeline.")
+    current = next(g for g in groups if g.stage.id == opp.stage_id)
+    context = {
+        "opp": opp,
+        "row": row,
+        "error": error,
+        "is_open": opp.status == OpportunityStatus.OPEN,
+        "location": "gate" if request.POST.get("location") == "gate" else "main",
+        # The typed evidence is kept when it was refused.
+        "evidence_value": request.POST.get("evidence", "") if error else "",
+        "open_required": current.open_required,
+    }
+    return render(
+        request,
+        "partials/milestone_toggle_response.html",
+        context,
+        status=INVALID if error else 200,
+    )
+
+
+def _gate_refused(request, opp, exc: ApplicationError, *, action: str, **forms) -> HttpResponse:
+    """Re-render the advance panel (htmx) or the page with what blocks the move."""
+    groups = selectors.milestones_by_stage(opp)
+    rows = _rows_by_id(groups)
+    missing = [rows[m["id"]] for m in exc.details.get("missing", []) if m["id"] in rows]
+    gate = {
+        "message": exc.message,
+        "missing": missing,
+        # Only the service knows who may override; a refused rep override never offers it.
+        "can_override": bool(exc.details.get("can_override"))
+        and not isinstance(exc, PermissionDenied),
+        "action": action,
+        "target_stage": exc.details.get("target_stage"),
+        "refused_override": isinstance(exc, PermissionDenied),
+    }
+    if request.htmx:
+        context = _panel_context(opp, request.user, groups, gate=gate, **forms)
+        return render(request, "partials/advance_panel.html", context, status=INVALID)
+    return _render_detail(request, opp, gate=gate, **forms)
+
+
+def _after_move(request, opp: Opportunity, text: str) -> HttpResponse:
+    messages.success(request, text)
+    url = reverse("pipeline:opportunity_detail", kwargs={"pk": opp.pk})
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _panel_error(request, opp, form_name: str, form) -> HttpResponse:
+    if request.htmx:
+        groups = selectors.milestones_by_stage(opp)
+        context = _panel_context(opp, request.user, groups, **{form_name: form})
+        return render(request, "partials/advance_panel.html", context, status=INVALID)
+    return _render_detail(request, opp, **{form_name: form})
+
+
+@login_required
+@require_POST
+def opportunity_advance(request: HttpRequest, pk: int) -> HttpResponse:
+    opp = selectors.opportunity_get_for(request.user, pk)
+    stages = selectors.stage_list(opp.pipeline_id).filter(is_won=False, is_lost=False)
+    form = AdvanceForm(request.POST, stages=stages)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            moved = services.opportunity_advance(
+                opportunity_id=opp.pk,
+                stage_id=data["stage"].pk,
+                actor=request.user,
+                override_reason=data["override_reason"],
+                expected_version=data["version"],
+            )
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except (GateNotMet, PermissionDenied) as exc:
+            if "missing" not in exc.details:
+                add_service_errors(form, exc)
+            else:
+                return _gate_refused(request, opp, exc, action="advance", advance_form=form)
+        except ApplicationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _after_move(request, moved, f"Moved to {moved.stage.name}.")
+    return _panel_error(request, opp, "advance_form", form)
+
+
+@login_required
+@require_POST
+def opportunity_close_won(request: HttpRequest, pk: int) -> HttpResponse:
+    opp = selectors.opportunity_get_for(request.user, pk)
+    form = CloseWonForm(request.POST)
+    if form.is_valid():
+        try:
+            moved = services.opportunity_close_won(
+                opportunity_id=opp.pk,
+                actor=request.user,
+                override_reason=form.cleaned_data["override_reason"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except (GateNotMet, PermissionDenied) as exc:
+            if "missing" not in exc.details:
+                add_service_errors(form, exc)
+            else:
+                return _gate_refused(request, opp, exc, action="close_won", won_form=form)
+        except ApplicationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _after_move(request, moved, "Closed as won. Congratulations!")
+    return _panel_error(request, opp, "won_form", form)
+
+
+@login_required
+@require_POST
+def opportunity_close_lost(request: HttpRequest, pk: int) -> HttpResponse:
+    opp = selectors.opportunity_get_for(request.user, pk)
+    form = CloseLostForm(request.POST)
+    if form.is_valid():
+        try:
+            moved = services.opportunity_close_lost(
+                opportunity_id=opp.pk,
+                actor=request.user,
+                loss_reason=form.cleaned_data["loss_reason"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except ApplicationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _after_move(request, moved, "Closed as lost. The reason is recorded.")
+    return _panel_error(request, opp, "lost_form", form)
+
+
+@login_required
+@require_POST
+def business_issue_create(request: HttpRequest, pk: int) -> HttpResponse:
+    opp = selectors.opportunity_get_for(request.user, pk)
+    form = BusinessIssueForm(request.POST)
+    if form.is_valid():
+        try:
+            services.business_issue_create(
+                opportunity_id=opp.pk, actor=request.user, **form.cleaned_data
+            )
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except ApplicationError as exc:
+            add_service_errors(form, exc)
+        else:
+            if not request.htmx:
+                messages.success(request, "Business issue added.")
+                return redirect("pipeline:opportunity_detail", pk=opp.pk)
+            form = BusinessIssueForm()
+    status = INVALID if form.errors else 200
+    if not request.htmx:
+        return _render_detail(request, opp, issue_form=form, status=status)
+    response = render(
+        request,
+        "partials/business_issues.html",
+        {
+            "opp": opp,
+            "issues": selectors.business_issues_for(opp),
+            "issue_form": form,
+            "is_open": opp.status == OpportunityStatus.OPEN,
+        },
+        status=status,
+    )
+    if status == 200:
+        # An automatic milestone may now be met: the milestone panel refreshes on this event.
+        response["HX-Trigger"] = "business-issues-changed"
+    return response
+
+
+@login_required
+@require_POST
+def activity_create(request: HttpRequest, pk: int) -> HttpResponse:
+    opp = selectors.opportunity_get_for(request.user, pk)
+    form = ActivityForm(request.POST)
+    if form.is_valid():
+        try:
+            services.activity_log(opportunity_id=opp.pk, actor=request.user, **form.cleaned_data)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except ApplicationError as exc:
+            add_service_errors(form, exc)
+        else:
+            if not request.htmx:
+                messages.success(request, "Activity logged.")
+                return redirect("pipeline:opportunity_detail", pk=opp.pk)
+            form = ActivityForm()
+    status = INVALID if form.errors else 200
+    if not request.htmx:
+        return _render_detail(request, opp, activity_form=form, status=status)
+    return render(
+        request,
+        "partials/activities.html",
+        {
+            "opp": opp,
+            "activities": selectors.activities_for(opp)[:50],
+            "activity_form": form,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def milestones_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    """The current stage's milestones, re-rendered when something outside them changed."""
+    opp = selectors.opportunity_get_for(request.user, pk)
+    groups = selectors.milestones_by_stage(opp)
+    return render(
+        request,
+        "partials/milestones_panel.html",
+        {
+            "opp": opp,
+            "current": next(g for g in groups if g.stage.id == opp.stage_id),
+            "other_groups": [
+                g
+                for g in groups
+                if g.stage.id != opp.stage_id and (g.seller_actions or g.buyer_commitments)
+            ],
+            "is_open": opp.status == OpportunityStatus.OPEN,
+        },
+    )

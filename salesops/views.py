@@ -1,0 +1,72 @@
+"""Account pages: sign-in and the API keys of the signed-in user."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_http_methods, require_POST
+
+from salesops.exceptions import ApplicationError, NotFound
+from salesops.forms import ApiKeyCreateForm, LoginForm, add_service_errors
+from salesops.services import api_key_create, api_key_revoke
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+def _own_keys(request: HttpRequest):
+    # Scoped through the relation: a user only ever lists their own keys.
+    return request.user.api_keys.order_by("-created_at", "-id")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_keys(request: HttpRequest) -> HttpResponse:
+    form = ApiKeyCreateForm(request.POST or None)
+    created = raw_key = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                created, raw_key = api_key_create(user=request.user, **form.cleaned_data)
+            except ApplicationError as exc:
+                add_service_errors(form, exc)
+            else:
+                form = ApiKeyCreateForm()
+        if form.errors:
+            status = 422
+    response = render(
+        request,
+        "salesops/api_keys.html",
+        {
+            "form": form,
+            "keys": _own_keys(request),
+            "created": created,
+            "raw_key": raw_key,
+        },
+        status=status,
+    )
+    # The raw key is in this response only: keep it out of every cache and history.
+    add_never_cache_headers(response)
+    response["Cache-Control"] += ", no-store"
+    return response
+
+
+@login_required
+@require_POST
+def api_key_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        key = api_key_revoke(key_id=pk, actor=request.user)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    messages.success(
+        request, f"API key “{key.name}” revoked. Calls with it are refused from now on."
+    )
+    return redirect("api_keys")

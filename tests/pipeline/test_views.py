@@ -1,0 +1,597 @@
+"""The pipeline pages through the Django test client: scope, the gated journey, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from pipeline.models import (
+    Account,
+    Activity,
+    BusinessIssue,
+    MilestoneCompletion,
+    Opportunity,
+    OpportunityChange,
+)
+from tests.factories import AccountFactory, OpportunityFactory, UserFactory
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def url(name, *args):
+    return reverse(f"pipeline:{name}", args=args)
+
+
+@pytest.fixture
+def logged_in(client):
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def milestones(pipeline):
+    ms = {m.title: m for m in pipeline.discover.milestones.all()}
+    return ms["Pain identified"], ms["Economic buyer confirmed the problem is worth solving"]
+
+
+# --- login and navigation -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["board", "opportunity_list", "opportunity_create"])
+def test_pages_require_login(client, db, name):
+    response = client.get(url(name))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_navbar_shows_user_and_role(logged_in, rep, opportunity):
+    response = logged_in(rep).get(url("board"))
+    assert response.status_code == 200
+    assert "Sales rep" in response.content.decode()
+    assert str(rep) in response.content.decode()
+
+
+# --- board ------------------------------------------------------------------------------
+
+
+def test_board_shows_own_cards_by_stage_with_totals(logged_in, rep, teammate, pipeline):
+    OpportunityFactory(owner=rep, stage=pipeline.discover, name="Mine A", amount=Decimal("1200"))
+    OpportunityFactory(owner=rep, stage=pipeline.qualify, name="Mine B", amount=Decimal("3400"))
+    OpportunityFactory(owner=teammate, stage=pipeline.discover, name="Theirs")
+    body = logged_in(rep).get(url("board")).content.decode()
+    assert "Mine A" in body and "Mine B" in body
+    assert "Theirs" not in body
+    assert "EUR 1,200" in body
+    assert 'data-stage="Closed won"' not in body  # open stages only
+
+
+def test_board_health_colours(logged_in, rep, pipeline):
+    OpportunityFactory(owner=rep, stage=pipeline.discover, name="Fresh")
+    OpportunityFactory(
+        owner=rep,
+        stage=pipeline.discover,
+        name="Rotting",
+        stage_entered_at=timezone.now() - dt.timedelta(days=40),
+    )
+    body = logged_in(rep).get(url("board")).content.decode()
+    assert "so-health-ok" in body
+    assert "so-health-rot" in body
+
+
+def test_board_more_link_when_column_is_full(logged_in, rep, pipeline):
+    OpportunityFactory.create_batch(23, owner=rep, stage=pipeline.discover)
+    body = logged_in(rep).get(url("board")).content.decode()
+    assert "+3 more" in body
+    assert f"?stage={pipeline.discover.pk}&status=open" in body
+
+
+def test_board_owner_filter_for_manager_not_for_rep(logged_in, rep, teammate, manager, pipeline):
+    OpportunityFactory(owner=rep, stage=pipeline.discover, name="Rep deal")
+    OpportunityFactory(owner=teammate, stage=pipeline.discover, name="Teammate deal")
+    client = logged_in(manager)
+    body = client.get(url("board")).content.decode()
+    assert "Rep deal" in body and "Teammate deal" in body
+    body = client.get(url("board"), {"owner": rep.pk}).content.decode()
+    assert "Rep deal" in body and "Teammate deal" not in body
+    # A rep has no owner filter, and passing one cannot widen their scope.
+    rep_body = logged_in(rep).get(url("board"), {"owner": teammate.pk}).content.decode()
+    assert 'name="owner"' not in rep_body
+    assert "Teammate deal" not in rep_body
+
+
+def _count_queries(client, path, params=None):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path, params or {})
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("who", ["rep", "manager", "leader"])
+def test_board_query_count_is_fixed(
+    request, logged_in, rep, manager, leader, pipeline, django_assert_max_num_queries, who
+):
+    user = {"rep": rep, "manager": manager, "leader": leader}[who]
+    client = logged_in(user)
+    OpportunityFactory(owner=rep, stage=pipeline.discover)
+    one = _count_queries(client, url("board"))
+    for stage in (pipeline.discover, pipeline.qualify, pipeline.proposal):
+        OpportunityFactory.create_batch(67, owner=rep, stage=stage, account=AccountFactory())
+    many = _count_queries(client, url("board"))
+    assert one == many
+    with django_assert_max_num_queries(10):
+        client.get(url("board"))
+
+
+# --- list -----------------------------------------------------------------------------------
+
+
+def test_list_filters_and_scope(logged_in, rep, teammate, pipeline):
+    OpportunityFactory(owner=rep, stage=pipeline.discover, name="Alpha deal")
+    OpportunityFactory(owner=rep, stage=pipeline.qualify, name="Beta deal")
+    OpportunityFactory(owner=teammate, stage=pipeline.discover, name="Gamma deal")
+    client = logged_in(rep)
+    body = client.get(url("opportunity_list")).content.decode()
+    assert "Alpha deal" in body and "Beta deal" in body and "Gamma deal" not in body
+    body = client.get(url("opportunity_list"), {"stage": pipeline.qualify.pk}).content.decode()
+    assert "Beta deal" in body and "Alpha deal" not in body
+    body = client.get(url("opportunity_list"), {"search": "alp"}).content.decode()
+    assert "Alpha deal" in body and "Beta deal" not in body
+
+
+def test_list_bad_date_range_shows_error(logged_in, rep, opportunity):
+    response = logged_in(rep).get(
+        url("opportunity_list"), {"close_date_from": "2030-02-01", "close_date_to": "2030-01-01"}
+    )
+    assert response.status_code == 200
+    assert "before its start" in response.content.decode()
+
+
+def test_list_paginates_at_50(logged_in, rep, pipeline):
+    OpportunityFactory.create_batch(51, owner=rep, stage=pipeline.discover)
+    client = logged_in(rep)
+    first = client.get(url("opportunity_list"))
+    assert len(first.context["page"].object_list) == 50
+    assert "1 / 2" in first.content.decode()
+    second = client.get(url("opportunity_list"), {"page": 2})
+    assert len(second.context["page"].object_list) == 1
+
+
+def test_list_query_count_is_fixed(
+    logged_in, rep, manager, pipeline, django_assert_max_num_queries
+):
+    client = logged_in(manager)
+    OpportunityFactory(owner=rep, stage=pipeline.discover)
+    one = _count_queries(client, url("opportunity_list"), {"status": "open"})
+    OpportunityFactory.create_batch(199, owner=rep, stage=pipeline.qualify)
+    many = _count_queries(client, url("opportunity_list"), {"status": "open"})
+    assert one == many
+    with django_assert_max_num_queries(10):
+        client.get(url("opportunity_list"), {"status": "open", "page": 3})
+
+
+# --- create ---------------------------------------------------------------------------------
+
+
+def test_create_with_new_account(logged_in, rep, pipeline):
+    response = logged_in(rep).post(
+        url("opportunity_create"),
+        {
+            "name": "Globex pilot",
+            "new_account_name": "Globex",
+            "amount": "25000",
+            "currency": "EUR",
+            "close_date": "2030-06-30",
+        },
+    )
+    opp = Opportunity.objects.get(name="Globex pilot")
+    assert response.status_code == 302
+    assert response["Location"] == url("opportunity_detail", opp.pk)
+    assert opp.account.name == "Globex"
+    assert opp.owner == rep
+    assert opp.stage == pipeline.discover
+
+
+def test_create_bad_input_shows_errors_and_saves_nothing(logged_in, rep, pipeline):
+    accounts = Account.objects.count()
+    response = logged_in(rep).post(
+        url("opportunity_create"),
+        {"name": "", "amount": "-5", "currency": "EUR", "close_date": "not a date"},
+    )
+    assert response.status_code == 422
+    form = response.context["form"]
+    assert {"name", "amount", "close_date", "account"} <= set(form.errors)
+    assert Opportunity.objects.count() == 0
+    assert Account.objects.count() == accounts
+
+
+def test_create_service_error_maps_to_field_and_rolls_back_new_account(logged_in, rep, pipeline):
+    response = logged_in(rep).post(
+        url("opportunity_create"),
+        {
+            "name": "Bad currency",
+            "new_account_name": "Initech",
+            "amount": "10",
+            "currency": "E1",
+            "close_date": "2030-06-30",
+        },
+    )
+    assert response.status_code == 422
+    assert "three-letter ISO currency" in str(response.context["form"].errors["currency"])
+    assert not Opportunity.objects.exists()
+    assert not Account.objects.filter(name="Initech").exists()  # nothing half-saved
+
+
+def test_create_rep_cannot_pick_owner(logged_in, rep, teammate, pipeline):
+    account = AccountFactory()
+    logged_in(rep).post(
+        url("opportunity_create"),
+        {
+            "name": "Sneaky",
+            "account": account.pk,
+            "amount": "1",
+            "currency": "EUR",
+            "close_date": "2030-01-01",
+            "owner": teammate.pk,
+        },
+    )
+    assert Opportunity.objects.get(name="Sneaky").owner == rep  # the owner field is not offered
+
+
+# --- the opportunity page --------------------------------------------------------------------
+
+
+def test_detail_shows_path_guidance_and_milestones(logged_in, rep, opportunity, pipeline):
+    pipeline.discover.guidance = "Find the <pain> & who owns it."
+    pipeline.discover.save()
+    body = logged_in(rep).get(url("opportunity_detail", opportunity.pk)).content.decode()
+    assert "What you should know and do here" in body
+    assert "Find the &lt;pain&gt; &amp; who owns it." in body  # escaped
+    assert "Seller actions" in body and "Buyer commitments" in body
+    assert "Pain identified" in body
+    assert 'aria-current="step"' in body
+    assert "Advance to Qualify" in body
+
+
+def test_user_text_is_escaped(logged_in, rep, pipeline):
+    opp = OpportunityFactory(owner=rep, stage=pipeline.discover, name="<script>alert(1)</script>")
+    body = logged_in(rep).get(url("opportunity_detail", opp.pk)).content.decode()
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_the_gated_journey(logged_in, rep, opportunity, milestones, pipeline):
+    pain, buyer = milestones
+    client = logged_in(rep)
+
+    # Tick a milestone without a reload: the partial comes back checked.
+    response = client.post(
+        url("milestone_toggle", opportunity.pk, pain.pk), {"done": "on", "location": "main"}, **HTMX
+    )
+    assert response.status_code == 200
+    assert "checked" in response.content.decode()
+    assert MilestoneCompletion.objects.filter(opportunity=opportunity, milestone=pain).exists()
+
+    # Advance is refused and names exactly what is missing.
+    response = client.post(
+        url("opportunity_advance", opportunity.pk),
+        {"stage": pipeline.qualify.pk, "version": opportunity.version},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert 'data-testid="gate-refused"' in body
+    missing = body.split('data-testid="missing-milestones"')[1]
+    assert buyer.title in missing
+    assert pain.title not in missing
+    assert 'name="override_reason"' not in body  # a rep gets no override field
+    assert 'name="evidence"' in missing  # the control to complete it is right there
+    opportunity.refresh_from_db()
+    assert opportunity.stage == pipeline.discover
+
+    # Evidence is required: too short is refused, the typed text is kept.
+    response = client.post(
+        url("milestone_toggle", opportunity.pk, buyer.pk),
+        {"done": "on", "evidence": "ok", "location": "gate"},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "needs evidence" in body
+    assert ">ok</textarea>" in body
+    assert not MilestoneCompletion.objects.filter(milestone=buyer).exists()
+
+    response = client.post(
+        url("milestone_toggle", opportunity.pk, buyer.pk),
+        {"done": "on", "evidence": "CFO said: fix this by Q3", "location": "gate"},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    assert 'hx-swap-oob="true"' in response.content.decode()  # the main list copy updates too
+    assert MilestoneCompletion.objects.get(milestone=buyer).evidence == "CFO said: fix this by Q3"
+
+    response = client.post(
+        url("opportunity_advance", opportunity.pk),
+        {"stage": pipeline.qualify.pk, "version": opportunity.version},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == url("opportunity_detail", opportunity.pk)
+    opportunity.refresh_from_db()
+    assert opportunity.stage == pipeline.qualify
+    body = client.get(url("opportunity_detail", opportunity.pk)).content.decode()
+    current = body.split('aria-current="step"')[1].split("</li>")[0]
+    assert "Qualify" in current
+
+
+def test_untick_milestone(logged_in, rep, opportunity, milestones):
+    pain, _ = milestones
+    client = logged_in(rep)
+    client.post(url("milestone_toggle", opportunity.pk, pain.pk), {"done": "on"}, **HTMX)
+    response = client.post(url("milestone_toggle", opportunity.pk, pain.pk), {}, **HTMX)
+    assert response.status_code == 200
+    assert not MilestoneCompletion.objects.filter(milestone=pain).exists()
+
+
+def test_advance_without_htmx_rerenders_page_with_missing(logged_in, rep, opportunity, pipeline):
+    response = logged_in(rep).post(
+        url("opportunity_advance", opportunity.pk), {"stage": pipeline.qualify.pk}
+    )
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "Pain identified" in body.split('data-testid="missing-milestones"')[1]
+    assert "<html" in body
+
+
+def test_manager_sees_override_field_and_override_is_recorded(
+    logged_in, manager, opportunity, pipeline
+):
+    client = logged_in(manager)
+    response = client.post(
+        url("opportunity_advance", opportunity.pk), {"stage": pipeline.qualify.pk}, **HTMX
+    )
+    assert response.status_code == 422
+    assert 'name="override_reason"' in response.content.decode()
+
+    response = client.post(
+        url("opportunity_advance", opportunity.pk),
+        {"stage": pipeline.qualify.pk, "override_reason": "Verbal yes from CFO on site"},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    opportunity.refresh_from_db()
+    assert opportunity.stage == pipeline.qualify
+    change = OpportunityChange.objects.get(opportunity=opportunity, field="stage", old_value__gt="")
+    assert change.override_reason == "Verbal yes from CFO on site"
+    history = client.get(url("opportunity_detail", opportunity.pk)).content.decode()
+    history = history.split('data-testid="history"')[1]
+    assert "Override</span>" in history
+    assert "Verbal yes from CFO on site" in history
+
+
+def test_rep_override_is_refused(logged_in, rep, opportunity, pipeline):
+    response = logged_in(rep).post(
+        url("opportunity_advance", opportunity.pk),
+        {"stage": pipeline.qualify.pk, "override_reason": "trust me"},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "Override refused" in body
+    assert "Only the owner&#x27;s manager" in body
+    assert 'name="override_reason"' not in body
+    opportunity.refresh_from_db()
+    assert opportunity.stage == pipeline.discover
+    assert not OpportunityChange.objects.filter(override_reason="trust me").exists()
+
+
+def test_close_won_uses_the_same_gate(logged_in, rep, opportunity, pipeline):
+    response = logged_in(rep).post(url("opportunity_close_won", opportunity.pk), {}, **HTMX)
+    assert response.status_code == 422
+    assert "Pain identified" in response.content.decode()
+    opportunity.refresh_from_db()
+    assert opportunity.status == "open"
+
+
+def test_close_lost_needs_a_reason(logged_in, rep, opportunity):
+    client = logged_in(rep)
+    response = client.post(
+        url("opportunity_close_lost", opportunity.pk), {"loss_reason": ""}, **HTMX
+    )
+    assert response.status_code == 422
+    assert "is-invalid" in response.content.decode()
+    opportunity.refresh_from_db()
+    assert opportunity.status == "open"
+    response = client.post(
+        url("opportunity_close_lost", opportunity.pk), {"loss_reason": "Budget frozen"}, **HTMX
+    )
+    assert response.status_code == 200
+    opportunity.refresh_from_db()
+    assert opportunity.status == "lost"
+    assert opportunity.loss_reason == "Budget frozen"
+    body = client.get(url("opportunity_detail", opportunity.pk)).content.decode()
+    assert "Budget frozen" in body
+    assert 'data-testid="advance"' not in body
+
+
+def test_edit_records_history(logged_in, rep, opportunity):
+    response = logged_in(rep).post(
+        url("opportunity_edit", opportunity.pk),
+        {
+            "version": opportunity.version,
+            "amount": "15000",
+            "close_date": opportunity.close_date.isoformat(),
+            "next_step": "Send mutual plan",
+            "forecast_category": opportunity.forecast_category,
+        },
+    )
+    assert response.status_code == 302
+    opportunity.refresh_from_db()
+    assert opportunity.amount == Decimal("15000")
+    assert opportunity.next_step == "Send mutual plan"
+    assert OpportunityChange.objects.filter(
+        opportunity=opportunity, field="amount", new_value="15000.00"
+    ).exists()
+
+
+def test_edit_stale_version_keeps_input(logged_in, rep, opportunity):
+    stale = opportunity.version
+    Opportunity.objects.filter(pk=opportunity.pk).update(version=stale + 1, amount=Decimal("999"))
+    response = logged_in(rep).post(
+        url("opportunity_edit", opportunity.pk),
+        {
+            "version": stale,
+            "amount": "4242",
+            "close_date": opportunity.close_date.isoformat(),
+            "next_step": "My careful next step",
+            "forecast_category": opportunity.forecast_category,
+        },
+    )
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "changed by someone else" in body
+    assert 'value="4242"' in body
+    assert "My careful next step" in body
+    opportunity.refresh_from_db()
+    assert opportunity.amount == Decimal("999")
+    assert opportunity.next_step == ""
+
+
+def test_edit_category_override_needs_reason(logged_in, rep, opportunity):
+    response = logged_in(rep).post(
+        url("opportunity_edit", opportunity.pk),
+        {
+            "version": opportunity.version,
+            "amount": "10000",
+            "close_date": opportunity.close_date.isoformat(),
+            "forecast_category": "commit",
+        },
+    )
+    assert response.status_code == 422
+    errors = response.context["edit_form"].errors
+    assert "forecast_category_override_reason" in errors
+    opportunity.refresh_from_db()
+    assert opportunity.forecast_category == "pipeline"
+
+
+def test_business_issue_add_and_errors(logged_in, rep, opportunity):
+    client = logged_in(rep)
+    response = client.post(
+        url("business_issue_create", opportunity.pk),
+        {"issue": "", "quantified_value": "-3"},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert not BusinessIssue.objects.exists()
+    response = client.post(
+        url("business_issue_create", opportunity.pk),
+        {
+            "issue": "Month-end close takes 9 days",
+            "our_value": "Cuts it to 3",
+            "quantified_value": "80000",
+        },
+        **HTMX,
+    )
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "business-issues-changed"
+    assert "Month-end close takes 9 days" in response.content.decode()
+    assert BusinessIssue.objects.filter(opportunity=opportunity).count() == 1
+
+
+def test_activity_log(logged_in, rep, opportunity):
+    client = logged_in(rep)
+    response = client.post(
+        url("activity_create", opportunity.pk), {"kind": "call", "subject": ""}, **HTMX
+    )
+    assert response.status_code == 422
+    assert not Activity.objects.exists()
+    response = client.post(
+        url("activity_create", opportunity.pk),
+        {"kind": "meeting", "subject": "Workshop with IT", "body": "Went well"},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    assert "Workshop with IT" in response.content.decode()
+    opportunity.refresh_from_db()
+    assert opportunity.last_activity_at is not None
+
+
+# --- scope: outside it is a 404 on every page and action ----------------------------------
+
+
+def _every_request(opp, milestone_id):
+    pk = opp.pk
+    return [
+        ("get", url("opportunity_detail", pk), {}),
+        ("get", url("milestones_panel", pk), {}),
+        (
+            "post",
+            url("opportunity_edit", pk),
+            {
+                "version": 1,
+                "amount": "1",
+                "close_date": "2030-01-01",
+                "forecast_category": "pipeline",
+            },
+        ),
+        ("post", url("opportunity_advance", pk), {"stage": opp.stage_id}),
+        ("post", url("opportunity_close_won", pk), {}),
+        ("post", url("opportunity_close_lost", pk), {"loss_reason": "x"}),
+        ("post", url("milestone_toggle", pk, milestone_id), {"done": "on"}),
+        ("post", url("business_issue_create", pk), {"issue": "x"}),
+        ("post", url("activity_create", pk), {"kind": "call", "subject": "x"}),
+    ]
+
+
+@pytest.mark.parametrize("whose", ["teammate", "other_rep"])
+def test_rep_gets_404_outside_scope(
+    logged_in, rep, teammate, other_rep, pipeline, milestones, whose
+):
+    owner = {"teammate": teammate, "other_rep": other_rep}[whose]
+    opp = OpportunityFactory(owner=owner, stage=pipeline.discover)
+    before = opp.version
+    client = logged_in(rep)
+    for method, path, data in _every_request(opp, milestones[0].pk):
+        for headers in ({}, HTMX):
+            response = getattr(client, method)(path, data, **headers)
+            assert response.status_code == 404, (method, path)
+    opp.refresh_from_db()
+    assert opp.version == before and opp.status == "open"
+    assert not MilestoneCompletion.objects.exists()
+    assert not BusinessIssue.objects.exists() and not Activity.objects.exists()
+
+
+def test_manager_of_other_team_gets_404(logged_in, other_manager, opportunity):
+    response = logged_in(other_manager).get(url("opportunity_detail", opportunity.pk))
+    assert response.status_code == 404
+
+
+def test_milestone_of_another_pipeline_is_404(logged_in, rep, opportunity):
+    from tests.factories import MilestoneFactory
+
+    foreign = MilestoneFactory()
+    response = logged_in(rep).post(
+        url("milestone_toggle", opportunity.pk, foreign.pk), {"done": "on"}, **HTMX
+    )
+    assert response.status_code == 404
+
+
+def test_leader_sees_everything(logged_in, leader, other_rep, pipeline):
+    opp = OpportunityFactory(owner=other_rep, stage=pipeline.discover, name="Far away")
+    client = logged_in(leader)
+    assert client.get(url("opportunity_detail", opp.pk)).status_code == 200
+    assert "Far away" in client.get(url("board")).content.decode()
+
+
+def test_inactive_user_is_logged_out(client, pipeline):
+    user = UserFactory(is_active=False)
+    client.force_login(user)
+    assert client.get(url("board")).status_code == 302
