@@ -275,6 +275,7 @@ def opportunity_create(
     external_id: str = "",
     forecast_category: str | None = None,
     forecast_category_override_reason: str = "",
+    new_account_name: str = "",
 ) -> Opportunity:
     """Create an open opportunity in the first stage of its pipeline.
 
@@ -285,8 +286,11 @@ def opportunity_create(
     """
     errors: dict[str, list[str]] = {}
     name = _clean_text(errors, "name", name, required=True, max_length=200)
-    if account is None:
-        errors.setdefault("account", []).append("This field is required.")
+    new_account_name = _clean_text(
+        errors, "new_account_name", new_account_name, required=False, max_length=200
+    )
+    if account is None and not new_account_name:
+        errors.setdefault("account", []).append("Choose an account or name a new one.")
     amount_value = _clean_amount(errors, "amount", amount)
     close = _clean_date(errors, "close_date", close_date, required=True)
     step_date = _clean_date(errors, "next_step_date", next_step_date, required=False)
@@ -313,6 +317,10 @@ def opportunity_create(
     )
     if errors:
         raise ValidationFailed(details=errors)
+    if account is None:
+        # The new account and its first opportunity are saved together or not at all.
+        account = Account.objects.create(name=new_account_name)
+        audit_record(actor=actor, action="account.created", target=account)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -779,6 +787,8 @@ def opportunity_upsert_by_external_id(
         )
     existing = Opportunity.objects.filter(source=source, external_id=external_id).first()
     if existing is None:
+        # Missing required fields are refused by opportunity_create, not a TypeError.
+        data = {"name": None, "account": None, "close_date": None, **data}
         opp = opportunity_create(actor=actor, source=source, external_id=external_id, **data)
         return opp, True
     if not Opportunity.objects.filter(access.owner_scope_q(actor), pk=existing.pk).exists():
@@ -1074,3 +1084,382 @@ def account_delete(*, account_id: int, actor: User) -> None:
         )
     audit_record(actor=actor, action="account.deleted", target=account, data={"name": account.name})
     account.delete()
+
+
+# --- pipeline framework administration ------------------------------------------
+# Pipelines, stages and milestones are configuration: only administrators change them.
+
+from pipeline.models import AutoCheck, MilestoneKind  # noqa: E402  (kept inside this section)
+
+MAX_SMALL_INT = 32_767
+
+
+def _refuse_unless_admin(actor: User) -> None:
+    if not actor.is_admin_role:
+        raise PermissionDenied("Only an administrator can change pipelines, stages and milestones.")
+
+
+def _clean_int(
+    errors: dict[str, list[str]],
+    field: str,
+    value: Any,
+    *,
+    required: bool,
+    minimum: int = 0,
+    maximum: int = 2_147_483_647,
+) -> int | None:
+    if value is None or value == "":
+        if required:
+            errors.setdefault(field, []).append("This field is required.")
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        errors.setdefault(field, []).append("Enter a whole number.")
+        return None
+    if not minimum <= number <= maximum:
+        errors.setdefault(field, []).append(f"Enter a whole number from {minimum} to {maximum}.")
+        return None
+    return number
+
+
+def _clean_pipeline(data: dict[str, Any], *, instance: Pipeline | None) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    if "name" in data:
+        cleaned["name"] = _clean_text(errors, "name", data["name"], required=True, max_length=120)
+        others = Pipeline.objects.filter(name__iexact=cleaned["name"])
+        if instance is not None:
+            others = others.exclude(pk=instance.pk)
+        if cleaned["name"] and others.exists():
+            errors.setdefault("name", []).append("A pipeline with this name exists.")
+    if "description" in data:
+        cleaned["description"] = _clean_text(
+            errors, "description", data["description"], required=False, max_length=MAX_TEXT
+        )
+    if "is_active" in data:
+        cleaned["is_active"] = bool(data["is_active"])
+    if errors:
+        raise ValidationFailed(details=errors)
+    return cleaned
+
+
+def _save_framework(obj: Any, *, fields: list[str] | None, field_for_conflict: str) -> None:
+    """Save, turning a unique-constraint race into a field error instead of a 500."""
+    try:
+        with transaction.atomic():
+            if fields is None:
+                obj.save()
+            else:
+                obj.save(update_fields=fields)
+    except IntegrityError as exc:
+        raise ValidationFailed(
+            details={field_for_conflict: ["This value is already in use."]}
+        ) from exc
+
+
+@transaction.atomic
+def pipeline_create(
+    *, actor: User, name: str, description: str = "", is_active: bool = True
+) -> Pipeline:
+    """Create a pipeline (stages are added separately). Refuses: a non-admin, an empty or
+    taken name."""
+    _refuse_unless_admin(actor)
+    cleaned = _clean_pipeline(
+        {"name": name, "description": description, "is_active": is_active}, instance=None
+    )
+    pipeline = Pipeline(**cleaned)
+    _save_framework(pipeline, fields=None, field_for_conflict="name")
+    audit_record(actor=actor, action="pipeline.created", target=pipeline)
+    return pipeline
+
+
+@transaction.atomic
+def pipeline_update(*, pipeline_id: int, actor: User, **changes: Any) -> Pipeline:
+    """Rename, describe or (de)activate a pipeline. Refuses: a non-admin, unknown fields,
+    an empty or taken name."""
+    _refuse_unless_admin(actor)
+    unknown = set(changes) - {"name", "description", "is_active"}
+    if unknown:
+        raise ValidationFailed(
+            details={f: ["This field cannot be changed."] for f in sorted(unknown)}
+        )
+    pipeline = Pipeline.objects.select_for_update().filter(pk=pipeline_id).first()
+    if pipeline is None:
+        raise NotFound("No such pipeline.")
+    cleaned = _clean_pipeline(changes, instance=pipeline)
+    for field, value in cleaned.items():
+        setattr(pipeline, field, value)
+    if cleaned:
+        _save_framework(pipeline, fields=list(cleaned), field_for_conflict="name")
+        audit_record(
+            actor=actor,
+            action="pipeline.updated",
+            target=pipeline,
+            data={"fields": sorted(cleaned)},
+        )
+    return pipeline
+
+
+STAGE_FIELDS = frozenset(
+    {
+        "name",
+        "order",
+        "probability",
+        "forecast_category",
+        "guidance",
+        "expected_days",
+        "warn_days",
+        "rot_days",
+        "is_won",
+        "is_lost",
+    }
+)
+
+
+def _clean_stage(
+    data: dict[str, Any], *, pipeline: Pipeline, instance: Stage | None
+) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    if "name" in data:
+        cleaned["name"] = _clean_text(errors, "name", data["name"], required=True, max_length=80)
+    if "order" in data:
+        cleaned["order"] = _clean_int(
+            errors, "order", data["order"], required=True, maximum=MAX_SMALL_INT
+        )
+    if "probability" in data:
+        cleaned["probability"] = _clean_int(
+            errors, "probability", data["probability"], required=True, maximum=100
+        )
+    if "forecast_category" in data:
+        category = data["forecast_category"]
+        if category not in ForecastCategory.values:
+            errors.setdefault("forecast_category", []).append(
+                f"Choose one of: {', '.join(ForecastCategory.values)}."
+            )
+        cleaned["forecast_category"] = category
+    if "guidance" in data:
+        cleaned["guidance"] = _clean_text(
+            errors, "guidance", data["guidance"], required=False, max_length=MAX_TEXT
+        )
+    for field in ("expected_days", "warn_days", "rot_days"):
+        if field in data:
+            cleaned[field] = _clean_int(errors, field, data[field], required=False)
+    for field in ("is_won", "is_lost"):
+        if field in data:
+            cleaned[field] = bool(data[field])
+    if errors:
+        raise ValidationFailed(details=errors)
+
+    def final(field: str) -> Any:
+        return cleaned[field] if field in cleaned else getattr(instance, field, None)
+
+    if final("is_won") and final("is_lost"):
+        errors["is_lost"] = ["A stage cannot be both won and lost."]
+    warn, rot = final("warn_days"), final("rot_days")
+    if warn is not None and rot is not None and warn > rot:
+        errors["warn_days"] = [
+            "The warning must come before the stage rots (warn_days ≤ rot_days)."
+        ]
+    siblings = Stage.objects.filter(pipeline=pipeline)
+    if instance is not None:
+        siblings = siblings.exclude(pk=instance.pk)
+    if "name" in cleaned and siblings.filter(name__iexact=cleaned["name"]).exists():
+        errors["name"] = [f"The pipeline '{pipeline.name}' already has a stage with this name."]
+    if "order" in cleaned and siblings.filter(order=cleaned["order"]).exists():
+        errors["order"] = [f"The pipeline '{pipeline.name}' already has a stage at this position."]
+    if (
+        instance is not None
+        and ({"is_won", "is_lost"} & set(cleaned))
+        and (final("is_won") != instance.is_won or final("is_lost") != instance.is_lost)
+        and instance.opportunities.exists()
+    ):
+        errors["is_won" if "is_won" in cleaned else "is_lost"] = [
+            "Opportunities are in this stage; its open/closed kind cannot change."
+        ]
+    if errors:
+        raise ValidationFailed(details=errors)
+    return cleaned
+
+
+@transaction.atomic
+def stage_create(
+    *, actor: User, pipeline: Pipeline, name: str, order: int, probability: int, **data: Any
+) -> Stage:
+    """Add a stage to a pipeline. Refuses: a non-admin, a taken name or position, a
+    probability outside 0-100, an unknown forecast category, a stage both won and lost,
+    warn_days after rot_days, unknown fields."""
+    _refuse_unless_admin(actor)
+    unknown = set(data) - STAGE_FIELDS
+    if unknown:
+        raise ValidationFailed(details={f: ["Unknown field."] for f in sorted(unknown)})
+    data.setdefault("forecast_category", ForecastCategory.PIPELINE)
+    cleaned = _clean_stage(
+        {"name": name, "order": order, "probability": probability, **data},
+        pipeline=pipeline,
+        instance=None,
+    )
+    stage = Stage(pipeline=pipeline, **cleaned)
+    _save_framework(stage, fields=None, field_for_conflict="order")
+    audit_record(actor=actor, action="stage.created", target=stage)
+    return stage
+
+
+@transaction.atomic
+def stage_update(*, stage_id: int, actor: User, **changes: Any) -> Stage:
+    """Change a stage. Refuses like `stage_create`, plus moving it to another pipeline and
+    turning a stage with opportunities from open to closed (or back)."""
+    _refuse_unless_admin(actor)
+    unknown = set(changes) - STAGE_FIELDS
+    if unknown:
+        raise ValidationFailed(
+            details={f: ["This field cannot be changed."] for f in sorted(unknown)}
+        )
+    stage = Stage.objects.select_for_update().select_related("pipeline").filter(pk=stage_id).first()
+    if stage is None:
+        raise NotFound("No such stage.")
+    cleaned = _clean_stage(changes, pipeline=stage.pipeline, instance=stage)
+    for field, value in cleaned.items():
+        setattr(stage, field, value)
+    if cleaned:
+        _save_framework(stage, fields=list(cleaned), field_for_conflict="order")
+        audit_record(
+            actor=actor, action="stage.updated", target=stage, data={"fields": sorted(cleaned)}
+        )
+    return stage
+
+
+@transaction.atomic
+def stage_delete(*, stage_id: int, actor: User) -> None:
+    """Delete a stage and its milestones. Refuses: a non-admin, a stage that holds
+    opportunities (Conflict `stage_in_use`) — move or close them first."""
+    _refuse_unless_admin(actor)
+    stage = Stage.objects.select_for_update().filter(pk=stage_id).first()
+    if stage is None:
+        raise NotFound("No such stage.")
+    count = stage.opportunities.count()
+    if count:
+        raise Conflict(
+            f"{count} opportunit{'y is' if count == 1 else 'ies are'} in the stage "
+            f"'{stage.name}'; move them first.",
+            code="stage_in_use",
+            details={"opportunities": count},
+        )
+    audit_record(
+        actor=actor,
+        action="stage.deleted",
+        target=stage,
+        data={"name": stage.name, "pipeline": stage.pipeline_id},
+    )
+    stage.delete()
+
+
+MILESTONE_FIELDS = frozenset(
+    {
+        "title",
+        "description",
+        "kind",
+        "required",
+        "requires_evidence",
+        "auto_check",
+        "order",
+    }
+)
+
+
+def _clean_milestone(data: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    if "title" in data:
+        cleaned["title"] = _clean_text(
+            errors, "title", data["title"], required=True, max_length=200
+        )
+    if "description" in data:
+        cleaned["description"] = _clean_text(
+            errors, "description", data["description"], required=False, max_length=MAX_TEXT
+        )
+    if "kind" in data:
+        if data["kind"] not in MilestoneKind.values:
+            errors["kind"] = [f"Choose one of: {', '.join(MilestoneKind.values)}."]
+        cleaned["kind"] = data["kind"]
+    if "auto_check" in data:
+        value = data["auto_check"] or ""
+        if value not in AutoCheck.values:
+            errors["auto_check"] = [
+                f"Choose one of: {', '.join(v for v in AutoCheck.values if v)} (or empty)."
+            ]
+        cleaned["auto_check"] = value
+    for field in ("required", "requires_evidence"):
+        if field in data:
+            cleaned[field] = bool(data[field])
+    if "order" in data:
+        cleaned["order"] = _clean_int(
+            errors, "order", data["order"], required=True, maximum=MAX_SMALL_INT
+        )
+    if errors:
+        raise ValidationFailed(details=errors)
+    return cleaned
+
+
+@transaction.atomic
+def milestone_create(*, actor: User, stage: Stage, title: str, kind: str, **data: Any) -> Milestone:
+    """Add a milestone (an exit criterion) to a stage. Refuses: a non-admin, an empty
+    title, an unknown kind or automatic check, a milestone on a closed (won/lost) stage —
+    closed stages have no exit criteria."""
+    _refuse_unless_admin(actor)
+    unknown = set(data) - MILESTONE_FIELDS
+    if unknown:
+        raise ValidationFailed(details={f: ["Unknown field."] for f in sorted(unknown)})
+    if stage.is_closed:
+        raise ValidationFailed(details={"stage": ["A closed stage has no exit milestones."]})
+    cleaned = _clean_milestone({"title": title, "kind": kind, **data})
+    milestone = Milestone.objects.create(stage=stage, **cleaned)
+    audit_record(actor=actor, action="milestone.created", target=milestone)
+    return milestone
+
+
+@transaction.atomic
+def milestone_update(*, milestone_id: int, actor: User, **changes: Any) -> Milestone:
+    """Change a milestone. Refuses like `milestone_create`; its stage cannot change."""
+    _refuse_unless_admin(actor)
+    unknown = set(changes) - MILESTONE_FIELDS
+    if unknown:
+        raise ValidationFailed(
+            details={f: ["This field cannot be changed."] for f in sorted(unknown)}
+        )
+    milestone = Milestone.objects.select_for_update().filter(pk=milestone_id).first()
+    if milestone is None:
+        raise NotFound("No such milestone.")
+    cleaned = _clean_milestone(changes)
+    for field, value in cleaned.items():
+        setattr(milestone, field, value)
+    if cleaned:
+        milestone.save(update_fields=list(cleaned))
+        audit_record(
+            actor=actor,
+            action="milestone.updated",
+            target=milestone,
+            data={"fields": sorted(cleaned)},
+        )
+    return milestone
+
+
+@transaction.atomic
+def milestone_delete(*, milestone_id: int, actor: User) -> None:
+    """Delete a milestone with its completions. Refuses a non-admin."""
+    _refuse_unless_admin(actor)
+    milestone = Milestone.objects.select_for_update().filter(pk=milestone_id).first()
+    if milestone is None:
+        raise NotFound("No such milestone.")
+    audit_record(
+        actor=actor,
+        action="milestone.deleted",
+        target=milestone,
+        data={
+            "title": milestone.title,
+            "stage": milestone.stage_id,
+            "completions": milestone.completions.count(),
+        },
+    )
+    milestone.delete()

@@ -13,7 +13,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -40,7 +39,6 @@ from salesops.exceptions import (
     NotFound,
     PermissionDenied,
     StaleVersion,
-    ValidationFailed,
 )
 from salesops.forms import add_service_errors
 
@@ -134,19 +132,17 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            # A new account and its first opportunity are saved together or not at all.
-            with transaction.atomic():
-                account = data["account"] or _account_create(user, data["new_account_name"])
-                opp = services.opportunity_create(
-                    actor=user,
-                    name=data["name"],
-                    account=account,
-                    amount=data["amount"],
-                    currency=data["currency"],
-                    close_date=data["close_date"],
-                    owner=data.get("owner"),
-                    next_step=data["next_step"],
-                )
+            opp = services.opportunity_create(
+                actor=user,
+                name=data["name"],
+                account=data["account"],
+                new_account_name=data["new_account_name"],
+                amount=data["amount"],
+                currency=data["currency"],
+                close_date=data["close_date"],
+                owner=data.get("owner"),
+                next_step=data["next_step"],
+            )
         except ApplicationError as exc:
             add_service_errors(form, exc)
         else:
@@ -154,16 +150,6 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
             return redirect("pipeline:opportunity_detail", pk=opp.pk)
     status = INVALID if form.is_bound and form.errors else 200
     return render(request, "pipeline/opportunity_form.html", {"form": form}, status=status)
-
-
-def _account_create(user, name: str):
-    try:
-        return services.account_create(actor=user, name=name)
-    except ValidationFailed as exc:
-        details = dict(exc.details)
-        if "name" in details:
-            details["new_account_name"] = details.pop("name")
-        raise ValidationFailed(exc.message, details=details) from exc
 
 
 # --- the opportunity page -------------------------------------------------------------

@@ -187,6 +187,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "kind" choice field; name their enums explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "ActivityKindEnum": "pipeline.models.ActivityKind",
+        "MilestoneKindEnum": "pipeline.models.MilestoneKind",
+    },
 }
 
 # --- Celery ----------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from salesops.exceptions import ApplicationError, NotFound
 from salesops.forms import ApiKeyCreateForm, LoginForm, add_service_errors
+from salesops.selectors import api_key_list_for
 from salesops.services import api_key_create, api_key_revoke
 
 
@@ -22,8 +23,7 @@ class LoginView(auth_views.LoginView):
 
 
 def _own_keys(request: HttpRequest):
-    # Scoped through the relation: a user only ever lists their own keys.
-    return request.user.api_keys.order_by("-created_at", "-id")
+    return api_key_list_for(request.user)
 
 
 @login_required

@@ -11,7 +11,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from salesops.exceptions import ApplicationError
+from salesops.exceptions import ApplicationError, ValidationFailed
 
 _CODES = {
     exceptions.NotAuthenticated: "not_authenticated",
@@ -40,7 +40,14 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        return Response(exc.as_dict(), status=exc.status)
+        body = exc.as_dict()
+        if (
+            isinstance(exc, ValidationFailed)
+            and exc.message == exc.default_message
+            and isinstance(exc.details, dict)
+        ):
+            body["message"] = _summary(exc.details)  # name the fields, as for serializer errors
+        return Response(body, status=exc.status)
     if isinstance(exc, DjangoValidationError):
         details = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

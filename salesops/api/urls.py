@@ -1,1 +1,22 @@
-urlpatterns = []
+"""/api/v1/: each app's API routes, the OpenAPI schema and its docs (no CDN: sidecar)."""
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from salesops.api.errors import error_body
+
+app_name = "api"
+
+
+def not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
+    """Unknown API paths get the API's error shape, not the HTML 404 page."""
+    return JsonResponse(error_body("not_found", f"No API endpoint at {request.path}."), status=404)
+
+
+urlpatterns = [
+    path("", include("pipeline.api_urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    re_path(r"^.*$", not_found),
+]

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from pipeline import services
 from pipeline.models import (
+    Account,
     Activity,
     BusinessIssue,
     Milestone,
@@ -124,6 +125,21 @@ def test_manager_may_assign_to_team_member_but_not_other_team(manager, rep, othe
             close_date="2026-12-31",
         )
     assert Opportunity.objects.count() == 1
+
+
+def test_create_with_new_account_saves_both_or_neither(rep, pipeline):
+    with pytest.raises(ValidationFailed):
+        services.opportunity_create(
+            actor=rep, name="Deal", account=None, new_account_name="Globex", close_date="bad"
+        )
+    assert not Account.objects.filter(name="Globex").exists()
+    opp = services.opportunity_create(
+        actor=rep, name="Deal", account=None, new_account_name="Globex", close_date="2026-12-31"
+    )
+    assert opp.account.name == "Globex"
+    with pytest.raises(ValidationFailed) as exc:
+        services.opportunity_create(actor=rep, name="Deal", account=None, close_date="2026-12-31")
+    assert "account" in exc.value.details
 
 
 def test_duplicate_external_id_refused(rep, pipeline):

@@ -1,0 +1,1053 @@
+"""The pipeline's REST API (/api/v1/): serializers and thin views.
+
+A view validates input with a serializer (types only — the services hold the rules),
+calls one selector or service, and serializes the result. Reads go through
+pipeline.selectors, so an opportunity outside the user's scope is a 404 on every
+endpoint, nested ones and actions included. Writes go through pipeline.services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from pipeline import selectors, services
+from pipeline.models import (
+    Account,
+    Activity,
+    ActivityKind,
+    AutoCheck,
+    BusinessIssue,
+    ForecastCategory,
+    Milestone,
+    MilestoneCompletion,
+    MilestoneKind,
+    Opportunity,
+    OpportunityChange,
+    OpportunityStatus,
+    Pipeline,
+    Stage,
+)
+from salesops.api.etag import expected_version, with_etag
+from salesops.api.idempotency import IdempotentPostMixin
+from salesops.api.permissions import ApiKeyScopePermission, IsAdminRoleOrReadOnly
+from salesops.api.schema import IDEMPOTENCY_KEY, IF_MATCH, errors
+from salesops.api.serializers import StrictInputSerializer
+from salesops.models import User
+
+# --- helpers ---------------------------------------------------------------------
+
+
+def _int_or_404(value: Any) -> int:
+    """A URL id as an int; anything else (or out of range) is a 404, never a 500."""
+    text = str(value)
+    if not text.isdigit() or len(text) > 18:
+        raise Http404("Not found.")
+    return int(text)
+
+
+def _get_or_404(queryset: QuerySet, pk: Any) -> Any:
+    obj = queryset.filter(pk=_int_or_404(pk)).first()
+    if obj is None:
+        raise Http404("Not found.")
+    return obj
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An integer id filter ('abc' or 1.5 is a 400, not a 500 or a silent no-op)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
+class ApiViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
+    """Base for the API's viewsets: Idempotency-Key on every POST; NUL characters in the
+    URL or query string are refused (PostgreSQL cannot compare them: a 500 otherwise)."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        bad = [k for k, v in kwargs.items() if "\x00" in str(v)] + [
+            k for k, values in request.query_params.lists() for v in values if "\x00" in v
+        ]
+        if bad:
+            raise serializers.ValidationError(
+                {k: ["Null characters are not allowed."] for k in bad}
+            )
+
+    # Input serializer per action. The views name their serializers explicitly; this is
+    # only for the browsable API (DEBUG), which asks for one to render its forms.
+    input_serializers: dict[str, type[serializers.Serializer]] = {}
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return self.input_serializers.get(self.action, serializers.Serializer)
+
+    def ctx(self) -> dict[str, Any]:
+        return {"request": self.request}
+
+    def paginated(self, queryset: Any, serializer_class: type[serializers.Serializer]) -> Response:
+        page = self.paginate_queryset(queryset)
+        data = serializer_class(page, many=True, context=self.ctx()).data
+        return self.get_paginated_response(data)
+
+
+# --- output serializers (no per-row queries: they read what the selectors joined) ---
+
+
+class UserRefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.CharField(source="get_full_name")
+
+
+class AccountRefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class StageRefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    order = serializers.IntegerField()
+
+
+class OpportunityOutput(serializers.ModelSerializer):
+    account = AccountRefOutput()
+    owner = UserRefOutput()
+    stage = StageRefOutput()
+    pipeline = serializers.IntegerField(source="pipeline_id")
+    url = serializers.HyperlinkedIdentityField(view_name="api:opportunity-detail")
+
+    class Meta:
+        model = Opportunity
+        fields = [
+            "id", "name", "account", "owner", "pipeline", "stage", "amount", "currency",
+            "close_date", "forecast_category", "forecast_category_override_reason",
+            "next_step", "next_step_date", "status", "loss_reason", "source", "external_id",
+            "stage_entered_at", "last_activity_at", "closed_at", "version", "created_at",
+            "updated_at", "url",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class OpportunityChangeOutput(serializers.ModelSerializer):
+    changed_by = UserRefOutput(allow_null=True)
+
+    class Meta:
+        model = OpportunityChange
+        fields = [
+            "id", "field", "old_value", "new_value", "old_display", "new_display",
+            "changed_by", "changed_at", "override_reason", "note",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ActivityOutput(serializers.ModelSerializer):
+    opportunity = serializers.IntegerField(source="opportunity_id")
+    logged_by = UserRefOutput()
+
+    class Meta:
+        model = Activity
+        fields = [
+            "id", "opportunity", "kind", "subject", "body", "occurred_at", "logged_by",
+            "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class BusinessIssueOutput(serializers.ModelSerializer):
+    opportunity = serializers.IntegerField(source="opportunity_id")
+    created_by = serializers.IntegerField(source="created_by_id")
+
+    class Meta:
+        model = BusinessIssue
+        fields = [
+            "id", "opportunity", "issue", "impact", "our_value", "quantified_value",
+            "created_by", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class CompletionOutput(serializers.ModelSerializer):
+    milestone = serializers.IntegerField(source="milestone_id")
+    opportunity = serializers.IntegerField(source="opportunity_id")
+    completed_by = UserRefOutput()
+
+    class Meta:
+        model = MilestoneCompletion
+        fields = ["milestone", "opportunity", "evidence", "completed_by", "completed_at"]
+        read_only_fields = fields
+
+
+class CompletionStateOutput(serializers.Serializer):
+    evidence = serializers.CharField()
+    completed_by = UserRefOutput()
+    completed_at = serializers.DateTimeField()
+
+
+class MilestoneStateOutput(serializers.Serializer):
+    """One milestone of the opportunity's pipeline and whether it is met for it."""
+
+    id = serializers.IntegerField(source="milestone.id")
+    title = serializers.CharField(source="milestone.title")
+    description = serializers.CharField(source="milestone.description")
+    kind = serializers.ChoiceField(source="milestone.kind", choices=MilestoneKind.choices)
+    required = serializers.BooleanField(source="milestone.required")
+    requires_evidence = serializers.BooleanField(source="milestone.requires_evidence")
+    automatic = serializers.SerializerMethodField(help_text="Checked by the system, not ticked.")
+    auto_check = serializers.CharField(source="milestone.auto_check")
+    stage = StageRefOutput(source="milestone.stage")
+    met = serializers.BooleanField()
+    completion = CompletionStateOutput(allow_null=True)
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_automatic(self, row: selectors.MilestoneRow) -> bool:
+        return bool(row.milestone.auto_check)
+
+
+class AccountOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Account
+        fields = [
+            "id", "name", "domain", "industry", "employees", "source", "external_id",
+            "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class StageOutput(serializers.ModelSerializer):
+    pipeline = serializers.IntegerField(source="pipeline_id")
+
+    class Meta:
+        model = Stage
+        fields = [
+            "id", "pipeline", "name", "order", "probability", "forecast_category", "guidance",
+            "expected_days", "warn_days", "rot_days", "is_won", "is_lost",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class PipelineStageOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Stage
+        fields = ["id", "name", "order", "probability", "forecast_category", "is_won", "is_lost"]
+        read_only_fields = fields
+
+
+class PipelineOutput(serializers.ModelSerializer):
+    stages = PipelineStageOutput(many=True, read_only=True)
+
+    class Meta:
+        model = Pipeline
+        fields = ["id", "name", "description", "is_active", "stages"]
+        read_only_fields = fields
+
+
+class MilestoneOutput(serializers.ModelSerializer):
+    stage = serializers.IntegerField(source="stage_id")
+
+    class Meta:
+        model = Milestone
+        fields = [
+            "id", "stage", "title", "description", "kind", "required", "requires_evidence",
+            "auto_check", "order",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+# --- input serializers (types only; the services validate values) ------------------
+
+_ADVANCE = "Move the opportunity with POST /api/v1/opportunities/{id}/advance/ (the gate applies)."
+_CLOSE = "Close with POST /api/v1/opportunities/{id}/close-won/ or /close-lost/."
+OPPORTUNITY_READ_ONLY_HINTS = {
+    "id": "It is assigned by the server.",
+    "url": "It is assigned by the server.",
+    "stage": _ADVANCE,
+    "stage_entered_at": _ADVANCE,
+    "status": _CLOSE,
+    "closed_at": _CLOSE,
+    "loss_reason": "Close with POST /api/v1/opportunities/{id}/close-lost/ and a loss_reason.",
+    "version": "Send the ETag you read in the If-Match header instead.",
+    "history": "History is append-only; read it at /api/v1/opportunities/{id}/history/.",
+    "changes": "History is append-only; read it at /api/v1/opportunities/{id}/history/.",
+    "last_activity_at": "Log an activity at /api/v1/opportunities/{id}/activities/.",
+    "created_at": "It is set by the server.",
+    "updated_at": "It is set by the server.",
+}
+_SET_AT_CREATION = "It is set when the opportunity is created."
+
+
+class OpportunityWriteFields(StrictInputSerializer):
+    name = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    account = serializers.PrimaryKeyRelatedField(
+        queryset=selectors.account_list(), required=False, allow_null=True
+    )
+    amount = serializers.DecimalField(max_digits=None, decimal_places=None, required=False)
+    currency = serializers.CharField(required=False, allow_blank=True)
+    close_date = serializers.DateField(required=False, allow_null=True)
+    next_step = serializers.CharField(required=False, allow_blank=True)
+    next_step_date = serializers.DateField(required=False, allow_null=True)
+    forecast_category = serializers.ChoiceField(
+        choices=ForecastCategory.choices, required=False, allow_blank=True
+    )
+    forecast_category_override_reason = serializers.CharField(required=False, allow_blank=True)
+    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False)
+
+
+class OpportunityCreateInput(OpportunityWriteFields):
+    """Create an opportunity. It starts in the first open stage of its pipeline."""
+
+    read_only_hints = OPPORTUNITY_READ_ONLY_HINTS
+    pipeline = serializers.PrimaryKeyRelatedField(
+        queryset=Pipeline.objects.all(), required=False,
+        help_text="Defaults to the first active pipeline.",
+    )  # fmt: skip
+    source = serializers.CharField(required=False, allow_blank=True)
+    external_id = serializers.CharField(required=False, allow_blank=True)
+
+
+class OpportunityUpdateInput(OpportunityWriteFields):
+    read_only_hints = {
+        **OPPORTUNITY_READ_ONLY_HINTS,
+        "pipeline": _SET_AT_CREATION,
+        "source": _SET_AT_CREATION,
+        "external_id": _SET_AT_CREATION,
+    }
+
+
+class OpportunityUpsertInput(OpportunityWriteFields):
+    read_only_hints = {
+        **OPPORTUNITY_READ_ONLY_HINTS,
+        "source": "It is given by the URL.",
+        "external_id": "It is given by the URL.",
+    }
+    pipeline = serializers.PrimaryKeyRelatedField(
+        queryset=Pipeline.objects.all(), required=False,
+        help_text="Used when the opportunity is created; ignored on update.",
+    )  # fmt: skip
+
+
+class AdvanceInput(StrictInputSerializer):
+    stage = serializers.IntegerField(help_text="Id of a stage of the opportunity's pipeline.")
+    override_reason = serializers.CharField(
+        required=False, allow_blank=True,
+        help_text="A manager of the owner (or a leader) may move past unmet milestones "
+        "with a reason; it is recorded in the history.",
+    )  # fmt: skip
+    loss_reason = serializers.CharField(
+        required=False, allow_blank=True, help_text="Required when the stage is a lost stage."
+    )
+
+
+class CloseWonInput(StrictInputSerializer):
+    override_reason = serializers.CharField(required=False, allow_blank=True)
+
+
+class CloseLostInput(StrictInputSerializer):
+    loss_reason = serializers.CharField(required=False, allow_blank=True)
+
+
+class MilestoneCompleteInput(StrictInputSerializer):
+    evidence = serializers.CharField(required=False, allow_blank=True)
+
+
+class ActivityInput(StrictInputSerializer):
+    kind = serializers.ChoiceField(choices=ActivityKind.choices)
+    subject = serializers.CharField(required=False, allow_blank=True)
+    body = serializers.CharField(required=False, allow_blank=True)
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class BusinessIssueInput(StrictInputSerializer):
+    read_only_hints = {"id": "It is assigned by the server.", "opportunity": _SET_AT_CREATION}
+    issue = serializers.CharField(required=False, allow_blank=True)
+    impact = serializers.CharField(required=False, allow_blank=True)
+    our_value = serializers.CharField(required=False, allow_blank=True)
+    quantified_value = serializers.DecimalField(
+        max_digits=None, decimal_places=None, required=False, allow_null=True
+    )
+
+
+class AccountInput(StrictInputSerializer):
+    read_only_hints = {
+        "id": "It is assigned by the server.",
+        "created_at": "It is set by the server.",
+    }
+    name = serializers.CharField(required=False, allow_blank=True)
+    domain = serializers.CharField(required=False, allow_blank=True)
+    industry = serializers.CharField(required=False, allow_blank=True)
+    employees = serializers.IntegerField(required=False, allow_null=True)
+    source = serializers.CharField(required=False, allow_blank=True)
+    external_id = serializers.CharField(required=False, allow_blank=True)
+
+
+class PipelineInput(StrictInputSerializer):
+    read_only_hints = {"id": "It is assigned by the server.", "stages": "Use /api/v1/stages/."}
+    name = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+
+
+class StageUpdateInput(StrictInputSerializer):
+    read_only_hints = {"id": "It is assigned by the server.", "pipeline": _SET_AT_CREATION}
+    name = serializers.CharField(required=False, allow_blank=True)
+    order = serializers.IntegerField(required=False)
+    probability = serializers.IntegerField(required=False)
+    forecast_category = serializers.ChoiceField(choices=ForecastCategory.choices, required=False)
+    guidance = serializers.CharField(required=False, allow_blank=True)
+    expected_days = serializers.IntegerField(required=False, allow_null=True)
+    warn_days = serializers.IntegerField(required=False, allow_null=True)
+    rot_days = serializers.IntegerField(required=False, allow_null=True)
+    is_won = serializers.BooleanField(required=False)
+    is_lost = serializers.BooleanField(required=False)
+
+
+class StageCreateInput(StageUpdateInput):
+    read_only_hints = {"id": "It is assigned by the server."}
+    pipeline = serializers.PrimaryKeyRelatedField(queryset=Pipeline.objects.all())
+
+
+class MilestoneUpdateInput(StrictInputSerializer):
+    read_only_hints = {"id": "It is assigned by the server.", "stage": _SET_AT_CREATION}
+    title = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    kind = serializers.ChoiceField(choices=MilestoneKind.choices, required=False)
+    required = serializers.BooleanField(required=False)
+    requires_evidence = serializers.BooleanField(required=False)
+    auto_check = serializers.ChoiceField(
+        choices=AutoCheck.choices, required=False, allow_blank=True
+    )
+    order = serializers.IntegerField(required=False)
+
+
+class MilestoneCreateInput(MilestoneUpdateInput):
+    read_only_hints = {"id": "It is assigned by the server."}
+    stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
+
+
+def _valid(serializer_class: type[serializers.Serializer], request: Request,
+           **kwargs: Any) -> dict[str, Any]:  # fmt: skip
+    serializer = serializer_class(data=request.data, context={"request": request}, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+# --- filters -----------------------------------------------------------------------
+
+
+class OpportunityFilter(django_filters.FilterSet):
+    owner = IdFilter(field_name="owner_id")
+    stage = IdFilter(field_name="stage_id")
+    status = django_filters.ChoiceFilter(choices=OpportunityStatus.choices)
+    team = IdFilter(field_name="owner__team_id", help_text="Team of the owner.")
+    pipeline = IdFilter(field_name="pipeline_id")
+    close_date_after = django_filters.DateFilter(field_name="close_date", lookup_expr="gte")
+    close_date_before = django_filters.DateFilter(field_name="close_date", lookup_expr="lte")
+    close_date_from = django_filters.DateFilter(
+        field_name="close_date", lookup_expr="gte", help_text="Alias of close_date_after."
+    )
+    close_date_to = django_filters.DateFilter(
+        field_name="close_date", lookup_expr="lte", help_text="Alias of close_date_before."
+    )
+    search = django_filters.CharFilter(method="filter_search", help_text="In name or account.")
+
+    class Meta:
+        model = Opportunity
+        fields: list[str] = []
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        term = value.strip()
+        if not term:
+            return queryset
+        return queryset.filter(Q(name__icontains=term) | Q(account__name__icontains=term))
+
+
+class StageFilter(django_filters.FilterSet):
+    pipeline = IdFilter(field_name="pipeline_id")
+
+    class Meta:
+        model = Stage
+        fields: list[str] = []
+
+
+class MilestoneFilter(django_filters.FilterSet):
+    stage = IdFilter(field_name="stage_id")
+    pipeline = IdFilter(field_name="stage__pipeline_id")
+
+    class Meta:
+        model = Milestone
+        fields: list[str] = []
+
+
+# --- opportunities -------------------------------------------------------------------
+
+OPP_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
+MILESTONE_ID = OpenApiParameter("milestone_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+EXTERNAL_PARAMS = [
+    OpenApiParameter("source", OpenApiTypes.STR, OpenApiParameter.PATH,
+                     description="The system the record comes from, e.g. `salesforce`."),
+    OpenApiParameter("external_id", OpenApiTypes.STR, OpenApiParameter.PATH,
+                     description="The record's id in that system."),
+]  # fmt: skip
+
+
+def _opportunity_response(request: Request, opp: Opportunity, *, status_code: int = 200,
+                          created: bool = False) -> Response:  # fmt: skip
+    data = OpportunityOutput(opp, context={"request": request}).data
+    response = Response(data, status=status_code)
+    if created:
+        response["Location"] = data["url"]
+    return with_etag(response, opp.version)
+
+
+@extend_schema(tags=["opportunities"])
+class OpportunityViewSet(ApiViewSet):
+    """Opportunities the user may see. Every response with one opportunity carries its
+    `ETag`; send it back in `If-Match` to refuse lost updates (412)."""
+
+    queryset = Opportunity.objects.none()  # the model for the schema; reads use selectors
+    input_serializers = {
+        "create": OpportunityCreateInput,
+        "partial_update": OpportunityUpdateInput,
+        "advance": AdvanceInput,
+        "close_won": CloseWonInput,
+        "close_lost": CloseLostInput,
+        "milestone_complete": MilestoneCompleteInput,
+        "activities_create": ActivityInput,
+        "business_issues_create": BusinessIssueInput,
+        "by_external_id_upsert": OpportunityUpsertInput,
+    }
+    filterset_class = OpportunityFilter
+
+    def get_queryset(self) -> QuerySet[Opportunity]:
+        return selectors.opportunity_list_for(self.request.user)
+
+    def _opp(self, pk: Any) -> Opportunity:
+        return selectors.opportunity_get_for(self.request.user, _int_or_404(pk))
+
+    @extend_schema(responses={200: OpportunityOutput(many=True), **errors(400, 403)})
+    def list(self, request: Request) -> Response:
+        return self.paginated(self.filter_queryset(self.get_queryset()), OpportunityOutput)
+
+    @extend_schema(
+        request=OpportunityCreateInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: OpportunityOutput, **errors(400, 403, 409, 413, 422)},
+        description="Create an open opportunity in the first stage of its pipeline. "
+        "The stage and status are not writable: use the actions.",
+    )
+    def create(self, request: Request) -> Response:
+        data = _valid(OpportunityCreateInput, request)
+        opp = services.opportunity_create(
+            actor=request.user,
+            name=data.pop("name", None),
+            account=data.pop("account", None),
+            close_date=data.pop("close_date", None),
+            **data,
+        )
+        return _opportunity_response(request, opp, status_code=201, created=True)
+
+    @extend_schema(parameters=[OPP_ID], responses={200: OpportunityOutput, **errors(404)})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return _opportunity_response(request, self._opp(pk))
+
+    @extend_schema(
+        parameters=[OPP_ID, IF_MATCH],
+        request=OpportunityUpdateInput,
+        responses={200: OpportunityOutput, **errors(400, 403, 404, 409, 412)},
+        description="Change editable fields. `stage`, `status`, `version` and the other "
+        "read-only fields are refused (400); use the actions.",
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        opp = self._opp(pk)
+        data = _valid(OpportunityUpdateInput, request)
+        opp = services.opportunity_update(
+            opportunity_id=opp.pk, actor=request.user,
+            expected_version=expected_version(request), **data,
+        )  # fmt: skip
+        return _opportunity_response(request, opp)
+
+    @extend_schema(
+        parameters=[OPP_ID],
+        responses={204: None, **errors(403, 404)},
+        description="Administrators only.",
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        opp = self._opp(pk)
+        services.opportunity_delete(opportunity_id=opp.pk, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    # --- state transitions ---
+
+    @extend_schema(
+        operation_id="opportunities_advance",
+        parameters=[OPP_ID, IF_MATCH, IDEMPOTENCY_KEY],
+        request=AdvanceInput,
+        responses={200: OpportunityOutput, **errors(400, 403, 404, 409, 412, 422)},
+        description="Move to another stage of the pipeline through its gate. 409 "
+        "`gate_not_met` lists the missing milestones in `details.missing`.",
+    )
+    @action(detail=True, methods=["post"])
+    def advance(self, request: Request, pk: str) -> Response:
+        opp = self._opp(pk)
+        data = _valid(AdvanceInput, request)
+        opp = services.opportunity_advance(
+            opportunity_id=opp.pk, stage_id=data["stage"], actor=request.user,
+            override_reason=data.get("override_reason", ""),
+            loss_reason=data.get("loss_reason", ""), expected_version=expected_version(request),
+        )  # fmt: skip
+        return _opportunity_response(request, opp)
+
+    @extend_schema(
+        operation_id="opportunities_close_won",
+        parameters=[OPP_ID, IF_MATCH, IDEMPOTENCY_KEY],
+        request=CloseWonInput,
+        responses={200: OpportunityOutput, **errors(400, 403, 404, 409, 412, 422)},
+        description="Close as won; the gate of the remaining stages applies.",
+    )
+    @action(detail=True, methods=["post"], url_path="close-won")
+    def close_won(self, request: Request, pk: str) -> Response:
+        opp = self._opp(pk)
+        data = _valid(CloseWonInput, request)
+        opp = services.opportunity_close_won(
+            opportunity_id=opp.pk, actor=request.user,
+            override_reason=data.get("override_reason", ""),
+            expected_version=expected_version(request),
+        )  # fmt: skip
+        return _opportunity_response(request, opp)
+
+    @extend_schema(
+        operation_id="opportunities_close_lost",
+        parameters=[OPP_ID, IF_MATCH, IDEMPOTENCY_KEY],
+        request=CloseLostInput,
+        responses={200: OpportunityOutput, **errors(400, 404, 409, 412, 422)},
+        description="Close as lost; `loss_reason` is required.",
+    )
+    @action(detail=True, methods=["post"], url_path="close-lost")
+    def close_lost(self, request: Request, pk: str) -> Response:
+        opp = self._opp(pk)
+        data = _valid(CloseLostInput, request)
+        opp = services.opportunity_close_lost(
+            opportunity_id=opp.pk, actor=request.user, loss_reason=data.get("loss_reason", ""),
+            expected_version=expected_version(request),
+        )  # fmt: skip
+        return _opportunity_response(request, opp)
+
+    # --- milestones ---
+
+    @extend_schema(
+        parameters=[OPP_ID],
+        responses={200: MilestoneStateOutput(many=True), **errors(404)},
+        description="Every milestone of the opportunity's pipeline, in stage order, with "
+        "whether it is met for this opportunity.",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def milestones(self, request: Request, pk: str) -> Response:
+        opp = self._opp(pk)
+        rows = []
+        for group in selectors.milestones_by_stage(opp):
+            for row in group.seller_actions + group.buyer_commitments:
+                row.milestone.stage = group.stage  # already loaded: no query per row
+                rows.append(row)
+        rows.sort(key=lambda r: (r.milestone.stage.order, r.milestone.order, r.milestone.id))
+        return Response(MilestoneStateOutput(rows, many=True, context=self.ctx()).data)
+
+    @extend_schema(
+        operation_id="opportunities_milestones_complete",
+        parameters=[OPP_ID, MILESTONE_ID, IDEMPOTENCY_KEY],
+        request=MilestoneCompleteInput,
+        responses={200: CompletionOutput, **errors(400, 404, 409, 422)},
+        description="Tick a milestone, with evidence where the milestone requires it. "
+        "Ticking again keeps the first completion (and updates its evidence).",
+    )
+    @action(
+        detail=True, methods=["post"], filter_backends=[],
+        url_path=r"milestones/(?P<milestone_id>[^/.]+)/complete",
+    )  # fmt: skip
+    def milestone_complete(self, request: Request, pk: str, milestone_id: str) -> Response:
+        opp = self._opp(pk)
+        data = _valid(MilestoneCompleteInput, request)
+        completion = services.milestone_complete(
+            opportunity_id=opp.pk, milestone_id=_int_or_404(milestone_id), actor=request.user,
+            evidence=data.get("evidence", ""),
+        )  # fmt: skip
+        return Response(CompletionOutput(completion, context=self.ctx()).data)
+
+    @extend_schema(
+        operation_id="opportunities_milestones_uncomplete",
+        parameters=[OPP_ID, MILESTONE_ID, IDEMPOTENCY_KEY],
+        request=None,
+        responses={204: None, **errors(404, 409, 422)},
+        description="Un-tick a milestone (a no-op when it is not ticked).",
+    )
+    @action(
+        detail=True, methods=["post"], filter_backends=[],
+        url_path=r"milestones/(?P<milestone_id>[^/.]+)/uncomplete",
+    )  # fmt: skip
+    def milestone_uncomplete(self, request: Request, pk: str, milestone_id: str) -> Response:
+        opp = self._opp(pk)
+        services.milestone_uncomplete(
+            opportunity_id=opp.pk, milestone_id=_int_or_404(milestone_id), actor=request.user
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    # --- nested reads and writes ---
+
+    @extend_schema(
+        parameters=[OPP_ID],
+        responses={200: OpportunityChangeOutput(many=True), **errors(404)},
+        description="Append-only history of stage, amount, close date, forecast category, "
+        "status and owner changes, newest first.",
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def history(self, request: Request, pk: str) -> Response:
+        return self.paginated(selectors.history_for(self._opp(pk)), OpportunityChangeOutput)
+
+    @extend_schema(
+        parameters=[OPP_ID],
+        responses={200: ActivityOutput(many=True), **errors(404)},
+        description="Calls, meetings, emails and notes, newest first.",
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def activities(self, request: Request, pk: str) -> Response:
+        return self.paginated(selectors.activities_for(self._opp(pk)), ActivityOutput)
+
+    @extend_schema(
+        operation_id="opportunities_activities_create",
+        parameters=[OPP_ID, IDEMPOTENCY_KEY],
+        request=ActivityInput,
+        responses={201: ActivityOutput, **errors(400, 403, 404, 422)},
+    )
+    @activities.mapping.post
+    def activities_create(self, request: Request, pk: str) -> Response:
+        opp = self._opp(pk)
+        data = _valid(ActivityInput, request)
+        activity = services.activity_log(
+            opportunity_id=opp.pk, actor=request.user, kind=data.pop("kind"),
+            subject=data.pop("subject", ""), **data,
+        )  # fmt: skip
+        return Response(ActivityOutput(activity, context=self.ctx()).data, status=201)
+
+    @extend_schema(
+        parameters=[OPP_ID],
+        responses={200: BusinessIssueOutput(many=True), **errors(404)},
+        description="The customer's business issues mapped to the value we offer.",
+    )
+    @action(detail=True, methods=["get"], url_path="business-issues", filter_backends=[])
+    def business_issues(self, request: Request, pk: str) -> Response:
+        return self.paginated(selectors.business_issues_for(self._opp(pk)), BusinessIssueOutput)
+
+    @extend_schema(
+        operation_id="opportunities_business_issues_create",
+        parameters=[OPP_ID, IDEMPOTENCY_KEY],
+        request=BusinessIssueInput,
+        responses={201: BusinessIssueOutput, **errors(400, 403, 404, 409, 422)},
+    )
+    @business_issues.mapping.post
+    def business_issues_create(self, request: Request, pk: str) -> Response:
+        opp = self._opp(pk)
+        data = _valid(BusinessIssueInput, request)
+        issue = services.business_issue_create(
+            opportunity_id=opp.pk, actor=request.user, issue=data.pop("issue", ""), **data
+        )
+        return Response(BusinessIssueOutput(issue, context=self.ctx()).data, status=201)
+
+    # --- sync by external id ---
+
+    @extend_schema(
+        operation_id="opportunities_by_external_id_retrieve",
+        parameters=EXTERNAL_PARAMS,
+        responses={200: OpportunityOutput, **errors(404)},
+    )
+    @action(
+        detail=False, methods=["get"], filter_backends=[], pagination_class=None,
+        url_path=r"by-external-id/(?P<source>[^/]+)/(?P<external_id>[^/]+)",
+    )  # fmt: skip
+    def by_external_id(self, request: Request, source: str, external_id: str) -> Response:
+        opp = selectors.opportunity_get_by_external_id_for(request.user, source, external_id)
+        return _opportunity_response(request, opp)
+
+    @extend_schema(
+        operation_id="opportunities_by_external_id_upsert",
+        parameters=EXTERNAL_PARAMS,
+        request=OpportunityUpsertInput,
+        responses={
+            200: OpportunityOutput,
+            201: OpportunityOutput,
+            **errors(400, 403, 409, 412),
+        },
+        description="Create (201) or update (200) the opportunity known to `source` as "
+        "`external_id`. Syncing the same record twice never makes a duplicate. The source "
+        "system is authoritative here: If-Match is not checked on this endpoint.",
+    )
+    @by_external_id.mapping.put
+    def by_external_id_upsert(self, request: Request, source: str, external_id: str) -> Response:
+        data = _valid(OpportunityUpsertInput, request)
+        opp, created = services.opportunity_upsert_by_external_id(
+            actor=request.user, source=source, external_id=external_id, data=data
+        )
+        return _opportunity_response(
+            request, opp, status_code=201 if created else 200, created=created
+        )
+
+
+# --- business issues, activities (top level) ---------------------------------------
+
+
+@extend_schema(tags=["business-issues"])
+@extend_schema_view(
+    list=extend_schema(responses={200: BusinessIssueOutput(many=True), **errors()}),
+    retrieve=extend_schema(responses={200: BusinessIssueOutput, **errors(404)}),
+)
+class BusinessIssueViewSet(ApiViewSet):
+    queryset = BusinessIssue.objects.none()  # the model for the schema; reads use selectors
+    input_serializers = {
+        "partial_update": BusinessIssueInput,
+    }
+    filter_backends: list[Any] = []
+
+    def list(self, request: Request) -> Response:
+        return self.paginated(selectors.business_issue_list_for(request.user), BusinessIssueOutput)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        issue = selectors.business_issue_get_for(request.user, _int_or_404(pk))
+        return Response(BusinessIssueOutput(issue, context=self.ctx()).data)
+
+    @extend_schema(
+        request=BusinessIssueInput,
+        responses={200: BusinessIssueOutput, **errors(400, 403, 404, 409)},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        issue = selectors.business_issue_get_for(request.user, _int_or_404(pk))
+        data = _valid(BusinessIssueInput, request)
+        issue = services.business_issue_update(
+            business_issue_id=issue.pk, actor=request.user, **data
+        )
+        return Response(BusinessIssueOutput(issue, context=self.ctx()).data)
+
+    @extend_schema(responses={204: None, **errors(403, 404, 409)})
+    def destroy(self, request: Request, pk: str) -> Response:
+        issue = selectors.business_issue_get_for(request.user, _int_or_404(pk))
+        services.business_issue_delete(business_issue_id=issue.pk, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["activities"])
+class ActivityViewSet(ApiViewSet):
+    queryset = Activity.objects.none()  # the model for the schema; reads use selectors
+    filter_backends: list[Any] = []
+
+    @extend_schema(
+        responses={200: ActivityOutput(many=True), **errors()},
+        description="Activities on the opportunities you may see, newest first.",
+    )
+    def list(self, request: Request) -> Response:
+        return self.paginated(selectors.activity_list_for(request.user), ActivityOutput)
+
+
+# --- accounts -----------------------------------------------------------------------
+
+
+@extend_schema(tags=["accounts"])
+class AccountViewSet(ApiViewSet):
+    queryset = Account.objects.none()  # the model for the schema; reads use selectors
+    input_serializers = {
+        "create": AccountInput,
+        "partial_update": AccountInput,
+    }
+    filter_backends: list[Any] = []
+
+    @extend_schema(
+        parameters=[OpenApiParameter("search", OpenApiTypes.STR, description="In the name.")],
+        responses={200: AccountOutput(many=True), **errors()},
+    )
+    def list(self, request: Request) -> Response:
+        search = request.query_params.get("search", "")
+        return self.paginated(selectors.account_list(search), AccountOutput)
+
+    @extend_schema(
+        request=AccountInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: AccountOutput, **errors(400, 403, 413, 422)},
+    )
+    def create(self, request: Request) -> Response:
+        data = _valid(AccountInput, request)
+        account = services.account_create(actor=request.user, name=data.pop("name", ""), **data)
+        return Response(AccountOutput(account, context=self.ctx()).data, status=201)
+
+    @extend_schema(responses={200: AccountOutput, **errors(404)})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        account = selectors.account_get(_int_or_404(pk))
+        return Response(AccountOutput(account, context=self.ctx()).data)
+
+    @extend_schema(request=AccountInput, responses={200: AccountOutput, **errors(400, 403, 404)})
+    def partial_update(self, request: Request, pk: str) -> Response:
+        account = selectors.account_get(_int_or_404(pk))
+        data = _valid(AccountInput, request)
+        account = services.account_update(account_id=account.pk, actor=request.user, **data)
+        return Response(AccountOutput(account, context=self.ctx()).data)
+
+    @extend_schema(
+        responses={204: None, **errors(403, 404, 409)},
+        description="Administrators only; refused while opportunities use the account.",
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        account = selectors.account_get(_int_or_404(pk))
+        services.account_delete(account_id=account.pk, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- pipeline framework: everyone reads, administrators write ------------------------
+
+
+class FrameworkViewSet(ApiViewSet):
+    permission_classes = [ApiKeyScopePermission, IsAdminRoleOrReadOnly]
+
+
+@extend_schema(tags=["pipelines"])
+class PipelineViewSet(FrameworkViewSet):
+    queryset = Pipeline.objects.none()  # the model for the schema; reads use selectors
+    input_serializers = {
+        "create": PipelineInput,
+        "partial_update": PipelineInput,
+    }
+    filter_backends: list[Any] = []
+
+    @extend_schema(responses={200: PipelineOutput(many=True), **errors()})
+    def list(self, request: Request) -> Response:
+        return self.paginated(selectors.pipeline_list(), PipelineOutput)
+
+    @extend_schema(responses={200: PipelineOutput, **errors(404)})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        pipeline = _get_or_404(selectors.pipeline_list(), pk)
+        return Response(PipelineOutput(pipeline, context=self.ctx()).data)
+
+    @extend_schema(
+        request=PipelineInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: PipelineOutput, **errors(400, 403, 422)},
+    )
+    def create(self, request: Request) -> Response:
+        data = _valid(PipelineInput, request)
+        pipeline = services.pipeline_create(actor=request.user, name=data.pop("name", ""), **data)
+        pipeline = _get_or_404(selectors.pipeline_list(), pipeline.pk)
+        return Response(PipelineOutput(pipeline, context=self.ctx()).data, status=201)
+
+    @extend_schema(request=PipelineInput, responses={200: PipelineOutput, **errors(400, 403, 404)})
+    def partial_update(self, request: Request, pk: str) -> Response:
+        pipeline = _get_or_404(selectors.pipeline_list(), pk)
+        data = _valid(PipelineInput, request)
+        services.pipeline_update(pipeline_id=pipeline.pk, actor=request.user, **data)
+        pipeline = _get_or_404(selectors.pipeline_list(), pk)
+        return Response(PipelineOutput(pipeline, context=self.ctx()).data)
+
+
+@extend_schema(tags=["pipelines"])
+class StageViewSet(FrameworkViewSet):
+    queryset = Stage.objects.none()  # the model for the schema; reads use selectors
+    input_serializers = {
+        "create": StageCreateInput,
+        "partial_update": StageUpdateInput,
+    }
+    filterset_class = StageFilter
+
+    @extend_schema(responses={200: StageOutput(many=True), **errors(400)})
+    def list(self, request: Request) -> Response:
+        return self.paginated(self.filter_queryset(selectors.stage_list()), StageOutput)
+
+    @extend_schema(responses={200: StageOutput, **errors(404)})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(StageOutput(_get_or_404(selectors.stage_list(), pk)).data)
+
+    @extend_schema(
+        request=StageCreateInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: StageOutput, **errors(400, 403, 422)},
+    )
+    def create(self, request: Request) -> Response:
+        data = _valid(StageCreateInput, request)
+        stage = services.stage_create(
+            actor=request.user, pipeline=data.pop("pipeline"), name=data.pop("name", ""),
+            order=data.pop("order", None), probability=data.pop("probability", None), **data,
+        )  # fmt: skip
+        return Response(StageOutput(stage).data, status=201)
+
+    @extend_schema(request=StageUpdateInput, responses={200: StageOutput, **errors(400, 403, 404)})
+    def partial_update(self, request: Request, pk: str) -> Response:
+        stage = _get_or_404(selectors.stage_list(), pk)
+        data = _valid(StageUpdateInput, request)
+        stage = services.stage_update(stage_id=stage.pk, actor=request.user, **data)
+        return Response(StageOutput(stage).data)
+
+    @extend_schema(
+        responses={204: None, **errors(403, 404, 409)},
+        description="Refused (409 `stage_in_use`) while opportunities are in the stage.",
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        stage = _get_or_404(selectors.stage_list(), pk)
+        services.stage_delete(stage_id=stage.pk, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["pipelines"])
+class MilestoneViewSet(FrameworkViewSet):
+    queryset = Milestone.objects.none()  # the model for the schema; reads use selectors
+    input_serializers = {
+        "create": MilestoneCreateInput,
+        "partial_update": MilestoneUpdateInput,
+    }
+    filterset_class = MilestoneFilter
+
+    @extend_schema(responses={200: MilestoneOutput(many=True), **errors(400)})
+    def list(self, request: Request) -> Response:
+        return self.paginated(self.filter_queryset(selectors.milestone_list()), MilestoneOutput)
+
+    @extend_schema(responses={200: MilestoneOutput, **errors(404)})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(MilestoneOutput(_get_or_404(selectors.milestone_list(), pk)).data)
+
+    @extend_schema(
+        request=MilestoneCreateInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: MilestoneOutput, **errors(400, 403, 422)},
+    )
+    def create(self, request: Request) -> Response:
+        data = _valid(MilestoneCreateInput, request)
+        milestone = services.milestone_create(
+            actor=request.user, stage=data.pop("stage"), title=data.pop("title", ""),
+            kind=data.pop("kind", ""), **data,
+        )  # fmt: skip
+        return Response(MilestoneOutput(milestone).data, status=201)
+
+    @extend_schema(
+        request=MilestoneUpdateInput, responses={200: MilestoneOutput, **errors(400, 403, 404)}
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        milestone = _get_or_404(selectors.milestone_list(), pk)
+        data = _valid(MilestoneUpdateInput, request)
+        milestone = services.milestone_update(milestone_id=milestone.pk, actor=request.user, **data)
+        return Response(MilestoneOutput(milestone).data)
+
+    @extend_schema(responses={204: None, **errors(403, 404)})
+    def destroy(self, request: Request, pk: str) -> Response:
+        milestone = _get_or_404(selectors.milestone_list(), pk)
+        services.milestone_delete(milestone_id=milestone.pk, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

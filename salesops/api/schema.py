@@ -1,0 +1,46 @@
+"""OpenAPI helpers shared by the API modules: common headers and error responses."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
+from salesops.api.serializers import ErrorOutput
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Any unique string (e.g. a UUID), at most 255 characters. The first successful "
+    "response is stored for 24 hours and replayed for a retry with the same key (header "
+    "`Idempotent-Replayed: true`); the same key with another body is refused with 422 "
+    "`idempotency_key_reused`.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description='The `ETag` of the record as last read, e.g. `"3"`. When the record has '
+    "changed since, the request is refused with 412 `stale_version`.",
+)
+
+_ERROR_TEXT = {
+    400: "Invalid input; `details` maps fields to messages.",
+    401: "Missing, invalid or revoked API key.",
+    403: "Not allowed (role, or the key lacks the needed scope).",
+    404: "Not found, or outside your visibility.",
+    409: "Conflicts with the current state (e.g. `gate_not_met` lists `details.missing`).",
+    412: "`stale_version`: the record changed since the ETag in If-Match.",
+    413: "The request body is too large.",
+    422: "`idempotency_key_reused`: the key was used for a different request.",
+}
+
+
+def errors(*statuses: int) -> dict[int, OpenApiResponse]:
+    """Error responses for @extend_schema(responses=...); 401 is always included."""
+    return {
+        status: OpenApiResponse(ErrorOutput, description=_ERROR_TEXT[status])
+        for status in sorted({401, *statuses})
+    }

@@ -1,0 +1,578 @@
+"""Every page and every API route, checked for every member of the cast.
+
+The routes come from the URL resolver (pages) and the OpenAPI schema (API). A route
+that is not in the matrix below fails `test_every_page_route_is_in_the_matrix` or
+`test_every_api_operation_is_in_the_matrix`, so nothing ships unchecked.
+
+Each probe runs in a fresh world: an opportunity of `rep` in Discover with the
+Discover milestones met (so an advance succeeds for those allowed to make it), a
+business issue, an activity, a spare account, stage and milestone to delete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.test import APIClient
+
+from pipeline import services
+from pipeline.models import Milestone
+from salesops.services import api_key_create
+from tests.factories import (
+    AccountFactory,
+    BusinessIssueFactory,
+    MilestoneFactory,
+    OpportunityFactory,
+    StageFactory,
+)
+
+ROLES = ["anonymous", "rep", "teammate", "manager", "other_manager", "leader", "admin", "ro_key"]
+LOGIN = "login"  # a 302 to the login page
+
+
+def scoped(ok: int, *, anon: Any = LOGIN, ro: Any = None) -> dict[str, Any]:
+    """Allowed for the owner, their manager, leader and admin; 404 for everyone else."""
+    return {
+        "anonymous": anon,
+        "rep": ok,
+        "teammate": 404,
+        "manager": ok,
+        "other_manager": 404,
+        "leader": ok,
+        "admin": ok,
+        "ro_key": anon if ro is None else ro,
+    }
+
+
+def everyone(ok: int, *, anon: Any = LOGIN, ro: Any = None) -> dict[str, Any]:
+    return {r: ok for r in ROLES} | {"anonymous": anon, "ro_key": anon if ro is None else ro}
+
+
+def admin_only(ok: int, *, read_only_key: int = 403) -> dict[str, Any]:
+    return {r: 403 for r in ROLES} | {"anonymous": 401, "admin": ok, "ro_key": read_only_key}
+
+
+def api_scoped(ok: int, *, write: bool) -> dict[str, Any]:
+    return scoped(ok, anon=401, ro=403 if write else ok)
+
+
+def api_everyone(ok: int, *, write: bool) -> dict[str, Any]:
+    return everyone(ok, anon=401, ro=403 if write else ok)
+
+
+@dataclass
+class Probe:
+    method: str
+    path: Callable[[Any], str]
+    expect: dict[str, Any]
+    data: Callable[[Any], dict] = field(default=lambda w: {})
+    accept: str = "application/json"
+
+
+# --- the world ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def world(rep, teammate, manager, other_manager, other_rep, leader, admin_user, pipeline):
+    opp = OpportunityFactory(owner=rep, stage=pipeline.discover, source="crm", external_id="X1")
+    for m in Milestone.objects.filter(stage=pipeline.discover):
+        services.milestone_complete(
+            opportunity_id=opp.pk, milestone_id=m.pk, actor=rep, evidence="Confirmed by the CFO"
+        )
+    issue = BusinessIssueFactory(opportunity=opp)
+    _, ro_raw = api_key_create(user=rep, name="read-only", scopes=["read"])
+    rep_key, _ = api_key_create(user=rep, name="rep key", scopes=["read", "write"])
+    spare_stage = StageFactory(pipeline=pipeline, name="Spare", order=9)
+    users = {
+        "rep": rep,
+        "teammate": teammate,
+        "manager": manager,
+        "other_manager": other_manager,
+        "leader": leader,
+        "admin": admin_user,
+    }
+    return SimpleNamespace(
+        opp=opp,
+        pipeline=pipeline,
+        issue=issue,
+        users=users,
+        ro_raw=ro_raw,
+        rep_key=rep_key,
+        account=opp.account,
+        spare_account=AccountFactory(name="Unused Ltd"),
+        spare_stage=spare_stage,
+        spare_milestone=MilestoneFactory(stage=spare_stage),
+        qualify_milestone=Milestone.objects.get(stage=pipeline.qualify),
+    )
+
+
+def page_client(world, role: str) -> Client:
+    client = Client()
+    if role in world.users:
+        client.force_login(world.users[role])
+    return client
+
+
+def api_client(world, role: str) -> APIClient:
+    client = APIClient()
+    if role == "ro_key":
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {world.ro_raw}")
+    elif role in world.users:
+        _, raw = api_key_create(user=world.users[role], name="probe", scopes=["read", "write"])
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+def check(response, expected: Any, role: str, probe: Probe) -> None:
+    where = f"{probe.method} {response.request['PATH_INFO']} as {role}"
+    if expected == LOGIN:
+        assert response.status_code == 302, f"{where}: {response.status_code}, expected login"
+        assert response["Location"].startswith("/accounts/login/"), where
+    else:
+        assert response.status_code == expected, (
+            f"{where}: got {response.status_code}, expected {expected}: "
+            f"{getattr(response, 'content', b'')[:300]!r}"
+        )
+
+
+# --- pages ------------------------------------------------------------------------------
+
+OPP = "opportunities/<int:pk>/"
+
+
+def opp_path(suffix: str = "") -> Callable[[Any], str]:
+    return lambda w: f"/opportunities/{w.opp.pk}/{suffix}"
+
+
+PAGES: dict[str, list[Probe]] = {
+    "": [Probe("GET", lambda w: "/", everyone(200))],
+    "opportunities/": [Probe("GET", lambda w: "/opportunities/", everyone(200))],
+    "opportunities/new/": [
+        Probe("GET", lambda w: "/opportunities/new/", everyone(200)),
+        Probe(
+            "POST",
+            lambda w: "/opportunities/new/",
+            everyone(302),
+            data=lambda w: {
+                "name": "New deal",
+                "account": w.account.pk,
+                "amount": "100",
+                "currency": "EUR",
+                "close_date": "2027-03-31",
+            },
+        ),
+    ],
+    OPP: [Probe("GET", opp_path(), scoped(200))],
+    OPP + "edit/": [
+        Probe(
+            "POST",
+            opp_path("edit/"),
+            scoped(302),
+            data=lambda w: {
+                "version": 1,
+                "amount": "25000",
+                "close_date": "2027-01-31",
+                "next_step": "Call",
+                "forecast_category": "pipeline",
+                "forecast_category_override_reason": "",
+            },
+        )
+    ],
+    OPP + "advance/": [
+        Probe(
+            "POST",
+            opp_path("advance/"),
+            scoped(302),
+            data=lambda w: {"stage": w.pipeline.qualify.pk},
+        )
+    ],
+    OPP + "close-won/": [Probe("POST", opp_path("close-won/"), scoped(422))],
+    OPP + "close-lost/": [
+        Probe(
+            "POST",
+            opp_path("close-lost/"),
+            scoped(302),
+            data=lambda w: {"loss_reason": "No budget this year"},
+        )
+    ],
+    OPP + "milestones/": [Probe("GET", opp_path("milestones/"), scoped(200))],
+    OPP + "milestones/<int:milestone_id>/toggle/": [
+        Probe(
+            "POST",
+            lambda w: f"/opportunities/{w.opp.pk}/milestones/{w.qualify_milestone.pk}/toggle/",
+            scoped(302),
+            data=lambda w: {"done": "on"},
+        )
+    ],
+    OPP + "issues/new/": [
+        Probe(
+            "POST",
+            opp_path("issues/new/"),
+            scoped(302),
+            data=lambda w: {"issue": "Churn of 8 % a year"},
+        )
+    ],
+    OPP + "activities/new/": [
+        Probe(
+            "POST",
+            opp_path("activities/new/"),
+            scoped(302),
+            data=lambda w: {"kind": "call", "subject": "Intro call"},
+        )
+    ],
+    "accounts/login/": [
+        Probe("GET", lambda w: "/accounts/login/", everyone(302, anon=200) | {"ro_key": 200})
+    ],
+    "accounts/logout/": [
+        Probe("POST", lambda w: "/accounts/logout/", everyone(302, anon=302) | {"ro_key": 302})
+    ],
+    "settings/api-keys/": [
+        Probe("GET", lambda w: "/settings/api-keys/", everyone(200)),
+        Probe(
+            "POST",
+            lambda w: "/settings/api-keys/",
+            everyone(200),
+            data=lambda w: {"name": "CRM sync", "scopes": ["read"]},
+        ),
+    ],
+    "settings/api-keys/<int:pk>/revoke/": [
+        Probe(
+            "POST",
+            lambda w: f"/settings/api-keys/{w.rep_key.pk}/revoke/",
+            {r: 404 for r in ROLES} | {"anonymous": LOGIN, "ro_key": LOGIN, "rep": 302},
+        )
+    ],
+    # The Django admin is one probe: only staff get in.
+    "admin/": [
+        Probe(
+            "GET",
+            lambda w: "/admin/",
+            everyone(302) | {"admin": 200, "anonymous": 302, "ro_key": 302},
+        )
+    ],
+}
+
+
+def page_routes() -> set[str]:
+    """Every page route of the resolver, as its route string; the admin counts as one."""
+    routes: set[str] = set()
+
+    def walk(patterns, prefix: str) -> None:
+        for p in patterns:
+            route = prefix + str(p.pattern)
+            if route.startswith("admin/"):
+                routes.add("admin/")
+            elif route.startswith("api/v1/"):
+                continue  # the API is enumerated from its OpenAPI schema below
+            elif isinstance(p, URLResolver):
+                walk(p.url_patterns, route)
+            elif isinstance(p, URLPattern):
+                routes.add(route)
+
+    walk(get_resolver().url_patterns, "")
+    return routes
+
+
+def test_every_page_route_is_in_the_matrix():
+    missing = page_routes() - set(PAGES)
+    assert not missing, f"Pages missing from the access matrix: {sorted(missing)}"
+    stale = set(PAGES) - page_routes()
+    assert not stale, f"Matrix entries for routes that no longer exist: {sorted(stale)}"
+
+
+PAGE_CASES = [
+    (route, i, role)
+    for route, probes in PAGES.items()
+    for i in range(len(probes))
+    for role in ROLES
+]
+
+
+@pytest.mark.parametrize(("route", "index", "role"), PAGE_CASES)
+def test_page_access(world, route, index, role):
+    probe = PAGES[route][index]
+    client = page_client(world, role)
+    if role == "ro_key":  # an API key opens no page
+        client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {world.ro_raw}"
+    response = client.generic(
+        probe.method,
+        probe.path(world),
+        **(
+            {
+                "data": _form_encode(probe.data(world)),
+                "content_type": "application/x-www-form-urlencoded",
+            }
+            if probe.method == "POST"
+            else {}
+        ),
+    )
+    check(response, probe.expect[role], role, probe)
+
+
+def _form_encode(data: dict) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(data, doseq=True)
+
+
+# --- API ----------------------------------------------------------------------------------
+
+
+def opp_api(suffix: str = "") -> Callable[[Any], str]:
+    return lambda w: f"/api/v1/opportunities/{w.opp.pk}/{suffix}"
+
+
+API: dict[tuple[str, str], Probe] = {
+    ("/api/v1/opportunities/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/opportunities/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/opportunities/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/opportunities/",
+        api_everyone(201, write=True),
+        data=lambda w: {
+            "name": "API deal",
+            "account": w.account.pk,
+            "amount": "10",
+            "close_date": "2027-02-28",
+        },
+    ),
+    ("/api/v1/opportunities/{id}/", "GET"): Probe("GET", opp_api(), api_scoped(200, write=False)),
+    ("/api/v1/opportunities/{id}/", "PATCH"): Probe(
+        "PATCH", opp_api(), api_scoped(200, write=True), data=lambda w: {"amount": "123.45"}
+    ),
+    ("/api/v1/opportunities/{id}/", "DELETE"): Probe(
+        "DELETE", opp_api(), api_scoped(403, write=True) | {"admin": 204}
+    ),
+    ("/api/v1/opportunities/{id}/activities/", "GET"): Probe(
+        "GET", opp_api("activities/"), api_scoped(200, write=False)
+    ),
+    ("/api/v1/opportunities/{id}/activities/", "POST"): Probe(
+        "POST",
+        opp_api("activities/"),
+        api_scoped(201, write=True),
+        data=lambda w: {"kind": "meeting", "subject": "Workshop"},
+    ),
+    ("/api/v1/opportunities/{id}/advance/", "POST"): Probe(
+        "POST",
+        opp_api("advance/"),
+        api_scoped(200, write=True),
+        data=lambda w: {"stage": w.pipeline.qualify.pk},
+    ),
+    ("/api/v1/opportunities/{id}/business-issues/", "GET"): Probe(
+        "GET", opp_api("business-issues/"), api_scoped(200, write=False)
+    ),
+    ("/api/v1/opportunities/{id}/business-issues/", "POST"): Probe(
+        "POST",
+        opp_api("business-issues/"),
+        api_scoped(201, write=True),
+        data=lambda w: {"issue": "Stock-outs cost 2 % of revenue"},
+    ),
+    ("/api/v1/opportunities/{id}/close-lost/", "POST"): Probe(
+        "POST",
+        opp_api("close-lost/"),
+        api_scoped(200, write=True),
+        data=lambda w: {"loss_reason": "Went with the incumbent"},
+    ),
+    ("/api/v1/opportunities/{id}/close-won/", "POST"): Probe(
+        "POST", opp_api("close-won/"), api_scoped(409, write=True)
+    ),
+    ("/api/v1/opportunities/{id}/history/", "GET"): Probe(
+        "GET", opp_api("history/"), api_scoped(200, write=False)
+    ),
+    ("/api/v1/opportunities/{id}/milestones/", "GET"): Probe(
+        "GET", opp_api("milestones/"), api_scoped(200, write=False)
+    ),
+    ("/api/v1/opportunities/{id}/milestones/{milestone_id}/complete/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/opportunities/{w.opp.pk}/milestones/{w.qualify_milestone.pk}/complete/",
+        api_scoped(200, write=True),
+        data=lambda w: {"evidence": "Mapped with the buyer"},
+    ),
+    ("/api/v1/opportunities/{id}/milestones/{milestone_id}/uncomplete/", "POST"): Probe(
+        "POST",
+        lambda w: (
+            f"/api/v1/opportunities/{w.opp.pk}/milestones/"
+            f"{Milestone.objects.filter(stage=w.pipeline.discover).first().pk}/uncomplete/"
+        ),
+        api_scoped(204, write=True),
+    ),
+    ("/api/v1/opportunities/by-external-id/{source}/{external_id}/", "GET"): Probe(
+        "GET",
+        lambda w: "/api/v1/opportunities/by-external-id/crm/X1/",
+        api_scoped(200, write=False),
+    ),
+    # Another team's sync of a taken external id is a conflict, never a second record.
+    ("/api/v1/opportunities/by-external-id/{source}/{external_id}/", "PUT"): Probe(
+        "PUT",
+        lambda w: "/api/v1/opportunities/by-external-id/crm/X1/",
+        api_scoped(200, write=True) | {"teammate": 409, "other_manager": 409},
+        data=lambda w: {
+            "name": "Synced name",
+            "account": w.account.pk,
+            "close_date": "2027-04-30",
+            "amount": "500",
+        },
+    ),
+    ("/api/v1/activities/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/activities/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/business-issues/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/business-issues/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/business-issues/{id}/", "GET"): Probe(
+        "GET", lambda w: f"/api/v1/business-issues/{w.issue.pk}/", api_scoped(200, write=False)
+    ),
+    ("/api/v1/business-issues/{id}/", "PATCH"): Probe(
+        "PATCH",
+        lambda w: f"/api/v1/business-issues/{w.issue.pk}/",
+        api_scoped(200, write=True),
+        data=lambda w: {"impact": "Two people full-time"},
+    ),
+    ("/api/v1/business-issues/{id}/", "DELETE"): Probe(
+        "DELETE", lambda w: f"/api/v1/business-issues/{w.issue.pk}/", api_scoped(204, write=True)
+    ),
+    ("/api/v1/accounts/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/accounts/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/accounts/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/accounts/",
+        api_everyone(201, write=True),
+        data=lambda w: {"name": "Initech"},
+    ),
+    ("/api/v1/accounts/{id}/", "GET"): Probe(
+        "GET", lambda w: f"/api/v1/accounts/{w.account.pk}/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/accounts/{id}/", "PATCH"): Probe(
+        "PATCH",
+        lambda w: f"/api/v1/accounts/{w.account.pk}/",
+        api_everyone(200, write=True),
+        data=lambda w: {"industry": "Logistics"},
+    ),
+    ("/api/v1/accounts/{id}/", "DELETE"): Probe(
+        "DELETE", lambda w: f"/api/v1/accounts/{w.spare_account.pk}/", admin_only(204)
+    ),
+    ("/api/v1/pipelines/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/pipelines/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/pipelines/", "POST"): Probe(
+        "POST", lambda w: "/api/v1/pipelines/", admin_only(201), data=lambda w: {"name": "Renewals"}
+    ),
+    ("/api/v1/pipelines/{id}/", "GET"): Probe(
+        "GET", lambda w: f"/api/v1/pipelines/{w.pipeline.pk}/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/pipelines/{id}/", "PATCH"): Probe(
+        "PATCH",
+        lambda w: f"/api/v1/pipelines/{w.pipeline.pk}/",
+        admin_only(200),
+        data=lambda w: {"description": "Land new logos"},
+    ),
+    ("/api/v1/stages/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/stages/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/stages/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/stages/",
+        admin_only(201),
+        data=lambda w: {
+            "pipeline": w.pipeline.pk,
+            "name": "Security review",
+            "order": 12,
+            "probability": 70,
+            "forecast_category": "best_case",
+        },
+    ),
+    ("/api/v1/stages/{id}/", "GET"): Probe(
+        "GET", lambda w: f"/api/v1/stages/{w.spare_stage.pk}/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/stages/{id}/", "PATCH"): Probe(
+        "PATCH",
+        lambda w: f"/api/v1/stages/{w.spare_stage.pk}/",
+        admin_only(200),
+        data=lambda w: {"guidance": "Confirm the security questionnaire."},
+    ),
+    ("/api/v1/stages/{id}/", "DELETE"): Probe(
+        "DELETE", lambda w: f"/api/v1/stages/{w.spare_stage.pk}/", admin_only(204)
+    ),
+    ("/api/v1/milestones/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/milestones/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/milestones/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/milestones/",
+        admin_only(201),
+        data=lambda w: {
+            "stage": w.spare_stage.pk,
+            "title": "Security sign-off",
+            "kind": "buyer_commitment",
+        },
+    ),
+    ("/api/v1/milestones/{id}/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/milestones/{w.spare_milestone.pk}/",
+        api_everyone(200, write=False),
+    ),
+    ("/api/v1/milestones/{id}/", "PATCH"): Probe(
+        "PATCH",
+        lambda w: f"/api/v1/milestones/{w.spare_milestone.pk}/",
+        admin_only(200),
+        data=lambda w: {"required": False},
+    ),
+    ("/api/v1/milestones/{id}/", "DELETE"): Probe(
+        "DELETE", lambda w: f"/api/v1/milestones/{w.spare_milestone.pk}/", admin_only(204)
+    ),
+}
+
+# Routes under /api/v1/ that are not operations of the schema itself. The schema and
+# its docs describe the API, not anyone's data, so integrators may read them unauthenticated.
+API_EXTRA: dict[tuple[str, str], Probe] = {
+    ("/api/v1/schema/", "GET"): Probe("GET", lambda w: "/api/v1/schema/", everyone(200, anon=200)),
+    ("/api/v1/docs/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/docs/", everyone(200, anon=200), accept="text/html"
+    ),
+}
+
+
+def schema_operations() -> set[tuple[str, str]]:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return {
+        (path, method.upper())
+        for path, ops in schema["paths"].items()
+        for method in ops
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+
+
+def test_every_api_operation_is_in_the_matrix():
+    operations = schema_operations()
+    missing = operations - set(API)
+    assert not missing, f"API operations missing from the access matrix: {sorted(missing)}"
+    stale = set(API) - operations
+    assert not stale, f"Matrix entries for operations that no longer exist: {sorted(stale)}"
+
+
+API_CASES = [(key, role) for key in [*API, *API_EXTRA] for role in ROLES]
+
+
+@pytest.mark.parametrize(
+    ("key", "role"), API_CASES, ids=[f"{m} {p} {r}" for (p, m), r in API_CASES]
+)
+def test_api_access(world, key, role):
+    probe = API.get(key) or API_EXTRA[key]
+    client = api_client(world, role)
+    response = client.generic(
+        probe.method,
+        probe.path(world),
+        data=__import__("json").dumps(probe.data(world)),
+        content_type="application/json",
+        HTTP_ACCEPT=probe.accept,
+    )
+    check(response, probe.expect[role], role, probe)
