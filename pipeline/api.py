@@ -8,12 +8,15 @@ endpoint, nested ones and actions included. Writes go through pipeline.services.
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -146,6 +149,66 @@ class OpportunityOutput(serializers.ModelSerializer):
             "updated_at", "url",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def to_representation(self, opp: Opportunity) -> dict[str, Any]:
+        """The same JSON as the declared fields (the schema documents those, and a test
+        checks the two agree), built directly: a generic field-by-field pass over a page of
+        50 rows was half of the list endpoint's time."""
+        detail_prefix = self._detail_prefix()
+        owner = opp.owner
+        return {
+            "id": opp.pk,
+            "name": opp.name,
+            "account": {"id": opp.account_id, "name": opp.account.name},
+            "owner": {"id": owner.pk, "username": owner.username, "name": owner.get_full_name()},
+            "pipeline": opp.pipeline_id,
+            "stage": {"id": opp.stage_id, "name": opp.stage.name, "order": opp.stage.order},
+            "amount": _decimal_text(opp.amount),
+            "currency": opp.currency,
+            "close_date": _date_text(opp.close_date),
+            "forecast_category": opp.forecast_category,
+            "forecast_category_override_reason": opp.forecast_category_override_reason,
+            "next_step": opp.next_step,
+            "next_step_date": _date_text(opp.next_step_date),
+            "status": opp.status,
+            "loss_reason": opp.loss_reason,
+            "source": opp.source,
+            "external_id": opp.external_id,
+            "stage_entered_at": _datetime_text(opp.stage_entered_at),
+            "last_activity_at": _datetime_text(opp.last_activity_at),
+            "closed_at": _datetime_text(opp.closed_at),
+            "version": opp.version,
+            "created_at": _datetime_text(opp.created_at),
+            "updated_at": _datetime_text(opp.updated_at),
+            "url": f"{detail_prefix}{opp.pk}/",
+        }
+
+    def _detail_prefix(self) -> str:
+        # Reversed once per response (the list serializer shares its context with rows).
+        context = self.context
+        if "_opportunity_url_prefix" not in context:
+            list_path = reverse("api:opportunity-list")
+            request = context.get("request")
+            context["_opportunity_url_prefix"] = (
+                request.build_absolute_uri(list_path) if request is not None else list_path
+            )
+        return context["_opportunity_url_prefix"]
+
+
+_DATETIME_FIELD = serializers.DateTimeField()
+
+
+def _decimal_text(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _date_text(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _datetime_text(value: dt.datetime | None) -> str | None:
+    # DRF's own formatting: in the current timezone, "Z" for UTC.
+    return None if value is None else _DATETIME_FIELD.to_representation(value)
 
 
 class OpportunityChangeOutput(serializers.ModelSerializer):

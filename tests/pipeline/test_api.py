@@ -932,3 +932,34 @@ def test_browsable_api_renders_for_a_browser_session(admin_user, pipeline, oppor
     ):
         response = client.get(path, HTTP_ACCEPT="text/html")
         assert response.status_code == 200, (path, response.status_code)
+
+
+def test_fast_opportunity_representation_matches_declared_fields(rep, pipeline, rf):
+    """OpportunityOutput builds its JSON by hand for speed; it must equal what the
+    declared (and documented) fields produce, value for value."""
+    from rest_framework import serializers as drf_serializers
+
+    from pipeline import selectors
+    from pipeline.api import OpportunityOutput
+
+    opp = OpportunityFactory(
+        owner=rep,
+        stage=pipeline.discover,
+        amount=Decimal("1234567.5"),
+        next_step="Demo",
+        next_step_date=dt.date(2027, 1, 2),
+        last_activity_at=timezone.now(),
+        source="crm",
+        external_id="E-1",
+        forecast_category_override_reason="",
+    )
+    opp = selectors.opportunity_get_for(rep, opp.pk)
+    request = rf.get("/api/v1/opportunities/")
+    fast = OpportunityOutput(opp, context={"request": request}).data
+    generic = drf_serializers.ModelSerializer.to_representation(
+        OpportunityOutput(context={"request": request}), opp
+    )
+    assert dict(fast) == dict(generic)
+    assert fast["amount"] == "1234567.50" and fast["url"].endswith(
+        f"/api/v1/opportunities/{opp.pk}/"
+    )
