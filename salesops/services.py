@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
 
 from salesops.exceptions import NotFound, ValidationFailed
-from salesops.models import ApiKey, ApiScope, AuditEvent, User, hash_api_key, new_raw_api_key
+from salesops.models import (
+    ApiKey,
+    ApiScope,
+    AuditEvent,
+    IdempotencyRecord,
+    User,
+    hash_api_key,
+    new_raw_api_key,
+)
+
+# How long an Idempotency-Key replays its first response.
+IDEMPOTENCY_TTL = dt.timedelta(hours=24)
 
 
 def audit_record(
@@ -84,3 +96,12 @@ def api_key_authenticate(raw_key: str) -> ApiKey | None:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
     return key
+
+
+def idempotency_records_purge(*, older_than: dt.timedelta = IDEMPOTENCY_TTL) -> int:
+    """Delete replay records past their lifetime; returns how many. Safe to run twice or
+    concurrently (a plain set-based DELETE)."""
+    deleted, _ = IdempotencyRecord.objects.filter(
+        created_at__lt=timezone.now() - older_than
+    ).delete()
+    return deleted

@@ -7,8 +7,8 @@ record, one that failed has none, and there is no window in which the work is do
 the key is forgotten (a crash between "write deal" and "cache.set" would let a retry
 create a second deal). Concurrent requests with the same key are serialised on a
 transaction-scoped advisory lock, so the second waits and then replays. The table is
-small (24 hours of POSTs); `idempotency_records_purge()` deletes older rows and expired
-records are ignored even before they are purged.
+small (24 hours of POSTs): `salesops.services.idempotency_records_purge()`, a daily
+beat task, deletes older rows, and expired records are ignored even before they are purged.
 
 Only successful (2xx) responses are recorded. A refused request changed nothing (every
 service is atomic), so retrying it with the same key simply runs it again — a client
@@ -20,7 +20,6 @@ The same key with a different method, path or body is refused with 422
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import json
@@ -36,9 +35,10 @@ from rest_framework.response import Response
 
 from salesops.exceptions import Unprocessable, ValidationFailed
 from salesops.models import IdempotencyRecord
+from salesops.services import IDEMPOTENCY_TTL
 
 HEADER = "Idempotency-Key"
-TTL = dt.timedelta(hours=24)
+TTL = IDEMPOTENCY_TTL
 MAX_KEY_LENGTH = 255
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, no spaces
 REPLAYED_HEADERS = ("ETag", "Location")
@@ -153,11 +153,3 @@ class IdempotentPostMixin:
             handler = getattr(self, "post", None)
             if handler is not None:
                 self.post = functools.partial(run_idempotent, handler)
-
-
-def idempotency_records_purge(*, older_than: dt.timedelta = TTL) -> int:
-    """Delete records past their lifetime; returns how many. Safe to run concurrently."""
-    deleted, _ = IdempotencyRecord.objects.filter(
-        created_at__lt=timezone.now() - older_than
-    ).delete()
-    return deleted
