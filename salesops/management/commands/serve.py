@@ -1,0 +1,274 @@
+"""``manage.py serve``: the one-command run — web server, Celery worker and Celery beat.
+
+Migrates, loads the demo data on the first run, then supervises three children:
+gunicorn (``salesops.wsgi``), ``celery worker`` and ``celery beat``. Without
+DATABASE_URL / REDIS_URL, settings has already started (or attached to) the
+embedded PostgreSQL and Redis; the children get the resulting URLs explicitly,
+so they attach to the same servers instead of starting their own.
+
+Ctrl-C / SIGTERM stops the children (SIGTERM, then SIGKILL after a grace
+period), then the embedded servers if this process started them. If a child
+dies, everything is stopped and the command exits non-zero. Data stays in var/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from argparse import ArgumentParser
+from types import FrameType
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+from gunicorn.config import KNOWN_SETTINGS
+
+GRACE_SECONDS = 30
+READY_TIMEOUT = 90
+DEMO_LOGINS = "admin, leader, manager1, manager2, rep1 … rep8"
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if `serve` itself dies (even by SIGKILL). Linux only."""
+    with contextlib.suppress(Exception):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+class Command(BaseCommand):
+    help = "Migrate, seed demo data on first run, then run web server, Celery worker and beat."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=int(os.environ.get("PORT") or 8000),
+            help="default $PORT or 8000",
+        )
+        parser.add_argument(
+            "--host", default=os.environ.get("HOST") or "127.0.0.1", help="default 127.0.0.1"
+        )
+        parser.add_argument(
+            "--web-workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY") or 2)
+        )
+
+    def handle(self, *args, port: int, host: str, web_workers: int, **options) -> None:
+        self._stop_requested = 0
+        self._first_signal_at = 0.0
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, self._on_signal)
+        try:
+            self._check_port_free(host, port)
+            self._prepare()
+            self._supervise(host=host, port=port, web_workers=web_workers)
+        except KeyboardInterrupt:
+            self.stderr.write("Interrupted before the servers started.")
+            raise SystemExit(130) from None
+        finally:
+            self._stop_embedded()
+
+    # --- steps ---------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        now = time.monotonic()
+        if self._stop_requested and now - self._first_signal_at < 1.0:
+            # The same stop reaching us twice (e.g. `kill` of the process group while
+            # make forwards it too) is not the impatient second Ctrl-C.
+            return
+        if not self._stop_requested:
+            self._first_signal_at = now
+        self._stop_requested += 1
+        if self._stop_requested == 1 and not getattr(self, "_children", None):
+            # Still migrating/seeding: abort that the usual way; `finally` cleans up.
+            raise KeyboardInterrupt
+
+    def _check_port_free(self, host: str, port: int) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((host, port))
+            except OSError as exc:
+                raise CommandError(
+                    f"Cannot listen on {host}:{port} ({exc.strerror}). "
+                    "Is another server running? Choose another one with --port or PORT=…"
+                ) from exc
+
+    def _prepare(self) -> None:
+        self._section("Migrating the database")
+        call_command("migrate", interactive=False, verbosity=1)
+
+        if get_user_model().objects.exists():
+            self.stdout.write("Users exist already: demo data not loaded again.")
+        elif "seed_demo" in get_commands():
+            self._section("First run: loading demo data")
+            call_command("seed_demo")
+        else:
+            self.stderr.write(
+                self.style.WARNING(
+                    "No users yet and no seed_demo command available: starting without demo data."
+                )
+            )
+
+        if not settings.DEBUG:
+            self._section("Collecting static files")
+            call_command("collectstatic", interactive=False, verbosity=0)
+
+        # The children open their own connections; don't hold ours while they run.
+        connections.close_all()
+
+    def _children_commands(self, *, host: str, port: int, web_workers: int) -> dict[str, list[str]]:
+        from salesops import embedded
+
+        schedule = embedded.var_dir() / "celerybeat-schedule"
+        python = sys.executable
+        web_extra = []
+        if any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS):
+            # gunicorn >= 27 opens a control socket in ~/.gunicorn by default; two
+            # checkouts running `serve` would fight over it, and we don't use it.
+            web_extra.append("--no-control-socket")
+        return {
+            "web": [
+                python, "-m", "gunicorn", "salesops.wsgi:application",
+                "--bind", f"{host}:{port}",
+                "--workers", str(web_workers),
+                "--timeout", "60",
+                "--graceful-timeout", "10",
+                "--access-logfile", "-",
+                *web_extra,
+            ],
+            "worker": [
+                python, "-m", "celery", "-A", "salesops", "worker",
+                "-l", "info", "--concurrency", "2",
+            ],
+            "beat": [
+                python, "-m", "celery", "-A", "salesops", "beat",
+                "-l", "info", "--schedule", str(schedule),
+            ],
+        }  # fmt: skip
+
+    def _child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        # Explicit URLs: children attach to the servers this process found or started.
+        env["DATABASE_URL"] = settings.DATABASE_URL
+        env["REDIS_URL"] = settings.REDIS_URL
+        env["DJANGO_SETTINGS_MODULE"] = os.environ.get(
+            "DJANGO_SETTINGS_MODULE", "salesops.settings"
+        )
+        env["PYTHONUNBUFFERED"] = "1"
+        base = str(settings.BASE_DIR)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (base, env.get("PYTHONPATH")) if p)
+        return env
+
+    def _supervise(self, *, host: str, port: int, web_workers: int) -> None:
+        self._section("Starting web server, Celery worker and Celery beat")
+        env = self._child_env()
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        for name, argv in self._children_commands(
+            host=host, port=port, web_workers=web_workers
+        ).items():
+            # Own session: a terminal Ctrl-C reaches only us, and we stop the children in
+            # order; pdeathsig covers the case where we are killed without a chance to.
+            self._children[name] = subprocess.Popen(
+                argv,
+                env=env,
+                cwd=settings.BASE_DIR,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
+
+        failure = None
+        try:
+            failure = self._wait_until_ready(host, port)
+            if failure is None and not self._stop_requested:
+                self._banner(host, port)
+                failure = self._watch()
+        finally:
+            self._stop_children()
+        if failure:
+            raise CommandError(f"{failure} — stopped everything.")
+        self.stdout.write("Stopped.")
+
+    def _dead_child(self) -> str | None:
+        for name, child in self._children.items():
+            code = child.poll()
+            if code is not None:
+                return f"The {name} process exited unexpectedly (exit code {code})"
+        return None
+
+    def _wait_until_ready(self, host: str, port: int) -> str | None:
+        probe_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not self._stop_requested:
+            failure = self._dead_child()
+            if failure:
+                return failure
+            with contextlib.suppress(OSError), socket.create_connection((probe_host, port), 1):
+                return None
+            if time.monotonic() > deadline:
+                return f"The web server did not accept connections within {READY_TIMEOUT}s"
+            time.sleep(0.3)
+        return None
+
+    def _watch(self) -> str | None:
+        while not self._stop_requested:
+            failure = self._dead_child()
+            if failure:
+                return failure
+            time.sleep(0.5)
+        return None
+
+    def _stop_children(self) -> None:
+        alive = {name: child for name, child in self._children.items() if child.poll() is None}
+        if not alive:
+            return
+        self._section("Stopping (Ctrl-C again to kill at once)")
+        for child in alive.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGTERM)
+        seen = self._stop_requested
+        deadline = time.monotonic() + GRACE_SECONDS
+        while any(child.poll() is None for child in alive.values()):
+            if time.monotonic() > deadline or self._stop_requested > max(seen, 1):
+                break
+            time.sleep(0.2)
+        for name, child in alive.items():
+            # Kill the whole group: gunicorn workers and Celery pool processes too.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            if child.wait() not in (0, -signal.SIGTERM):
+                self.stderr.write(f"{name} exited with code {child.returncode}")
+
+    def _stop_embedded(self) -> None:
+        embedded = sys.modules.get("salesops.embedded")
+        if embedded is None:
+            return  # DATABASE_URL and REDIS_URL were given: nothing of ours to stop.
+        stopped = embedded.stop_all(only_started_here=True)
+        if stopped:
+            self.stdout.write(f"Stopped embedded {' and '.join(stopped)} (data kept in var/).")
+
+    # --- output --------------------------------------------------------------------
+
+    def _section(self, title: str) -> None:
+        self.stdout.write(self.style.MIGRATE_HEADING(f"==> {title}"))
+
+    def _banner(self, host: str, port: int) -> None:
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        lines = [
+            "",
+            f"  Salesops is running at http://{shown_host}:{port}/",
+        ]
+        if settings.DEBUG:
+            lines.append(f'  Demo logins (password "demo"): {DEMO_LOGINS}')
+        else:
+            lines.append("  DEBUG is off: demo logins are refused; use your own accounts.")
+        lines += ["  Press Ctrl-C to stop.", ""]
+        self.stdout.write(self.style.SUCCESS("\n".join(lines)))
