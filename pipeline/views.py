@@ -393,83 +393,68 @@ def _panel_error(request, opp, form_name: str, form) -> HttpResponse:
     return _render_detail(request, opp, **{form_name: form})
 
 
-@login_required
-@require_POST
-def opportunity_advance(request: HttpRequest, pk: int) -> HttpResponse:
-    opp = selectors.opportunity_get_for(request.user, pk)
-    stages = selectors.stage_list(opp.pipeline_id).filter(is_won=False, is_lost=False)
-    form = AdvanceForm(request.POST, stages=stages)
+def _move(request, opp, form, *, action: str, form_name: str, move, success: str):
+    """One shape for every stage move: validate the form, call the one service, then
+    redirect — or show what blocks the move (the gate panel) or the form's errors."""
     if form.is_valid():
-        data = form.cleaned_data
         try:
-            moved = services.opportunity_advance(
-                opportunity_id=opp.pk,
-                stage_id=data["stage"].pk,
-                actor=request.user,
-                override_reason=data["override_reason"],
-                expected_version=data["version"],
-            )
+            moved = move(form.cleaned_data)
         except NotFound as exc:
             raise Http404(exc.message) from exc
         except (GateNotMet, PermissionDenied) as exc:
             if "missing" not in exc.details:
                 add_service_errors(form, exc)
             else:
-                return _gate_refused(request, opp, exc, action="advance", advance_form=form)
+                return _gate_refused(request, opp, exc, action=action, **{form_name: form})
         except ApplicationError as exc:
             add_service_errors(form, exc)
         else:
-            return _after_move(request, moved, f"Moved to {moved.stage.name}.")
-    return _panel_error(request, opp, "advance_form", form)
+            return _after_move(request, moved, success(moved))
+    return _panel_error(request, opp, form_name, form)
+
+
+@login_required
+@require_POST
+def opportunity_advance(request: HttpRequest, pk: int) -> HttpResponse:
+    opp = selectors.opportunity_get_for(request.user, pk)
+    stages = selectors.stage_list(opp.pipeline_id).filter(is_won=False, is_lost=False)
+    return _move(
+        request, opp, AdvanceForm(request.POST, stages=stages),
+        action="advance", form_name="advance_form",
+        move=lambda data: services.opportunity_advance(
+            opportunity_id=opp.pk, stage_id=data["stage"].pk, actor=request.user,
+            override_reason=data["override_reason"], expected_version=data["version"],
+        ),
+        success=lambda moved: f"Moved to {moved.stage.name}.",
+    )  # fmt: skip
 
 
 @login_required
 @require_POST
 def opportunity_close_won(request: HttpRequest, pk: int) -> HttpResponse:
     opp = selectors.opportunity_get_for(request.user, pk)
-    form = CloseWonForm(request.POST)
-    if form.is_valid():
-        try:
-            moved = services.opportunity_close_won(
-                opportunity_id=opp.pk,
-                actor=request.user,
-                override_reason=form.cleaned_data["override_reason"],
-                expected_version=form.cleaned_data["version"],
-            )
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except (GateNotMet, PermissionDenied) as exc:
-            if "missing" not in exc.details:
-                add_service_errors(form, exc)
-            else:
-                return _gate_refused(request, opp, exc, action="close_won", won_form=form)
-        except ApplicationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _after_move(request, moved, "Closed as won. Congratulations!")
-    return _panel_error(request, opp, "won_form", form)
+    return _move(
+        request, opp, CloseWonForm(request.POST), action="close_won", form_name="won_form",
+        move=lambda data: services.opportunity_close_won(
+            opportunity_id=opp.pk, actor=request.user,
+            override_reason=data["override_reason"], expected_version=data["version"],
+        ),
+        success=lambda moved: "Closed as won. Congratulations!",
+    )  # fmt: skip
 
 
 @login_required
 @require_POST
 def opportunity_close_lost(request: HttpRequest, pk: int) -> HttpResponse:
     opp = selectors.opportunity_get_for(request.user, pk)
-    form = CloseLostForm(request.POST)
-    if form.is_valid():
-        try:
-            moved = services.opportunity_close_lost(
-                opportunity_id=opp.pk,
-                actor=request.user,
-                loss_reason=form.cleaned_data["loss_reason"],
-                expected_version=form.cleaned_data["version"],
-            )
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except ApplicationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _after_move(request, moved, "Closed as lost. The reason is recorded.")
-    return _panel_error(request, opp, "lost_form", form)
+    return _move(
+        request, opp, CloseLostForm(request.POST), action="close_lost", form_name="lost_form",
+        move=lambda data: services.opportunity_close_lost(
+            opportunity_id=opp.pk, actor=request.user,
+            loss_reason=data["loss_reason"], expected_version=data["version"],
+        ),
+        success=lambda moved: "Closed as lost. The reason is recorded.",
+    )  # fmt: skip
 
 
 @login_required
