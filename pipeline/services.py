@@ -105,6 +105,22 @@ def _record_change(
     )
 
 
+def _category_change(
+    opp: Opportunity, new: str, *, actor: User | None, now: dt.datetime, **extra: str
+) -> OpportunityChange:
+    return _record_change(
+        opp,
+        field=ChangeField.FORECAST_CATEGORY,
+        old=opp.forecast_category,
+        new=new,
+        old_display=ForecastCategory(opp.forecast_category).label,
+        new_display=ForecastCategory(new).label,
+        actor=actor,
+        now=now,
+        **extra,
+    )
+
+
 def _as_text(value: Any) -> str:
     if value is None:
         return ""
@@ -540,17 +556,7 @@ def opportunity_update(
         )
         if category != opp.forecast_category:
             history.append(
-                _record_change(
-                    opp,
-                    field=ChangeField.FORECAST_CATEGORY,
-                    old=opp.forecast_category,
-                    new=category,
-                    old_display=ForecastCategory(opp.forecast_category).label,
-                    new_display=ForecastCategory(category).label,
-                    actor=actor,
-                    now=now,
-                    override_reason=reason,
-                )
+                _category_change(opp, category, actor=actor, now=now, override_reason=reason)
             )
         assign("forecast_category", category)
         assign("forecast_category_override_reason", reason)
@@ -671,16 +677,8 @@ def opportunity_advance(
         new_category = target.forecast_category
     if new_category != opp.forecast_category:
         history.append(
-            _record_change(
-                opp,
-                field=ChangeField.FORECAST_CATEGORY,
-                old=opp.forecast_category,
-                new=new_category,
-                old_display=ForecastCategory(opp.forecast_category).label,
-                new_display=ForecastCategory(new_category).label,
-                actor=actor,
-                now=now,
-                note=f"Follows stage '{target.name}'",
+            _category_change(
+                opp, new_category, actor=actor, now=now, note=f"Follows stage '{target.name}'"
             )
         )
         opp.forecast_category = new_category
