@@ -27,8 +27,10 @@ PostgreSQL listens only on a unix socket inside its data dir (no TCP port, so no
 clash with a system PostgreSQL). Redis listens on 127.0.0.1:6390 (set
 ``EMBEDDED_REDIS_PORT`` to change it): a TCP URL is the one form that redis-py,
 Django's ``RedisCache`` and Celery/kombu all accept (kombu wants
-``redis+socket://`` for a socket, redis-py ``unix://``). If the port is taken
-by some other Redis, we refuse with a clear message rather than share it.
+``redis+socket://`` for a socket, redis-py ``unix://``). When another
+checkout's embedded Redis holds 6390, a free port is chosen and recorded in
+``var/redis/port``; an explicit ``EMBEDDED_REDIS_PORT`` taken by some other Redis
+is refused with a clear message rather than shared.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import importlib.util
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -247,8 +250,9 @@ def redis_url(path: str | os.PathLike[str] | None = None, *, port: int | None = 
     directory = var_dir(path)
     data = directory / "redis"
     data.mkdir(exist_ok=True)
-    port = redis_port(port)
+    explicit = port or os.environ.get("EMBEDDED_REDIS_PORT")
     with _locked(directory):
+        port = redis_port(port) if explicit else _choose_redis_port(redis, data)
         owner = _redis_dir_on_port(redis, port)
         if owner is None:
             _start_redis(binary, data, port)
@@ -260,6 +264,28 @@ def redis_url(path: str | os.PathLike[str] | None = None, *, port: int | None = 
                 "that server."
             )
     return f"redis://127.0.0.1:{port}/0"
+
+
+def _choose_redis_port(redis: ModuleType, data: Path) -> int:
+    """The port this data dir's Redis uses: the one recorded at its first start, else the
+    default, else — when another checkout's embedded Redis holds those — a free port.
+    Recorded in ``redis/port`` so every process of this checkout finds the same server."""
+    record = data / "port"
+    recorded = None
+    with contextlib.suppress(OSError, ValueError):
+        recorded = int(record.read_text().strip())
+    for candidate in dict.fromkeys(p for p in (recorded, DEFAULT_REDIS_PORT) if p):
+        owner = _redis_dir_on_port(redis, candidate)
+        if owner is None or Path(owner).resolve() == data:
+            port = candidate
+            break
+    else:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+    if port != recorded:
+        record.write_text(f"{port}\n")
+    return port
 
 
 def _redis_dir_on_port(redis: ModuleType, port: int) -> str | None:

