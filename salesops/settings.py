@@ -111,7 +111,8 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "salesops-test" if TESTING else "salesops",
+        # A test run gets its own key space: throttle counters never leak between runs.
+        "KEY_PREFIX": f"salesops-test-{os.getpid()}" if TESTING else "salesops",
     }
 }
 

@@ -133,3 +133,19 @@ def test_schema_and_docs_are_served_without_a_cdn(api_client):
 
 def test_schema_generates_without_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml"))
+
+
+def test_throttle_is_per_key_and_answers_429_in_the_error_shape(
+    rep, teammate, key_for, monkeypatch
+):
+    from salesops.api.throttling import PerKeyOrUserThrottle
+
+    monkeypatch.setattr(PerKeyOrUserThrottle, "THROTTLE_RATES", {"per_key_or_user": "3/min"})
+    client, other = key_for(rep, ("read",)), key_for(teammate, ("read",))
+    statuses = [client.get("/api/v1/opportunities/").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    refused = client.get("/api/v1/opportunities/")
+    body = refused.json()
+    assert body["code"] == "throttled" and body["details"]["retry_after_seconds"] > 0
+    assert int(refused["Retry-After"]) > 0
+    assert other.get("/api/v1/opportunities/").status_code == 200  # its own bucket
