@@ -17,7 +17,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import (
+    HttpResponseClientRedirect,
+    reswap,
+    retarget,
+    trigger_client_event,
+)
 
 from pipeline import selectors, services
 from pipeline.forms import (
@@ -55,32 +60,41 @@ def _sees_others(user) -> bool:
 # --- board and list ----------------------------------------------------------------
 
 
+def _board_filter_form(user, data) -> BoardFilterForm:
+    return BoardFilterForm(
+        data or None,
+        pipelines=selectors.pipeline_list().filter(is_active=True).prefetch_related(None),
+        owners=selectors.assignable_owners_for(user),
+        show_owner=_sees_others(user),
+    )
+
+
+def _board_columns(user, pipeline, filters: dict) -> list[selectors.BoardColumn]:
+    columns = (
+        selectors.board_for(user, pipeline, filters, per_column=BOARD_CARDS_PER_COLUMN)
+        if pipeline
+        else []
+    )
+    for i, column in enumerate(columns):
+        column.hidden = max(0, column.count - len(column.cards))
+        # A card's "Move…" control offers the next column first.
+        column.next_stage_id = columns[i + 1].stage.pk if i + 1 < len(columns) else None
+    return columns
+
+
 @login_required
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
     user = request.user
     # The switcher needs names only, not the prefetched stages and milestones.
     pipelines = [p for p in selectors.pipeline_list().prefetch_related(None) if p.is_active]
-    owners = selectors.assignable_owners_for(user)
-    form = BoardFilterForm(
-        request.GET or None,
-        pipelines=selectors.pipeline_list().filter(is_active=True).prefetch_related(None),
-        owners=owners,
-        show_owner=_sees_others(user),
-    )
+    form = _board_filter_form(user, request.GET)
     pipeline, filters = None, {}
     if form.is_bound and form.is_valid():
         pipeline = form.cleaned_data.get("pipeline")
         if form.cleaned_data.get("owner"):
             filters["owner"] = form.cleaned_data["owner"].pk
     pipeline = pipeline or (pipelines[0] if pipelines else None)
-    columns = (
-        selectors.board_for(user, pipeline, filters, per_column=BOARD_CARDS_PER_COLUMN)
-        if pipeline
-        else []
-    )
-    for column in columns:
-        column.hidden = max(0, column.count - len(column.cards))
     return render(
         request,
         "pipeline/board.html",
@@ -88,7 +102,7 @@ def board(request: HttpRequest) -> HttpResponse:
             "form": form,
             "pipelines": pipelines,
             "pipeline": pipeline,
-            "columns": columns,
+            "columns": _board_columns(user, pipeline, filters),
             "owner_filter": filters.get("owner"),
         },
     )
@@ -345,7 +359,10 @@ def milestone_toggle(request: HttpRequest, pk: int, milestone_id: int) -> HttpRe
         "row": row,
         "error": error,
         "is_open": opp.status == OpportunityStatus.OPEN,
-        "location": "gate" if request.POST.get("location") == "gate" else "main",
+        # Where the row is shown: the page's list, the page's gate, or the board's dialog.
+        "location": request.POST.get("location")
+        if request.POST.get("location") in ("gate", "board")
+        else "main",
         # The typed evidence is kept when it was refused.
         "evidence_value": request.POST.get("evidence", "") if error else "",
         "open_required": current.open_required,
@@ -358,8 +375,11 @@ def milestone_toggle(request: HttpRequest, pk: int, milestone_id: int) -> HttpRe
     )
 
 
-def _gate_refused(request, opp, exc: ApplicationError, *, action: str, **forms) -> HttpResponse:
-    """Re-render the advance panel (htmx) or the page with what blocks the move."""
+def _gate_refused(
+    request, opp, exc: ApplicationError, *, action: str, board: bool = False, **forms
+) -> HttpResponse:
+    """Re-render the advance panel (htmx), the board's move dialog (htmx from the board)
+    or the page with what blocks the move."""
     groups = selectors.milestones_by_stage(opp)
     rows = _rows_by_id(groups)
     missing = [rows[m["id"]] for m in exc.details.get("missing", []) if m["id"] in rows]
@@ -372,20 +392,27 @@ def _gate_refused(request, opp, exc: ApplicationError, *, action: str, **forms) 
         "action": action,
         "target_stage": exc.details.get("target_stage"),
         "refused_override": isinstance(exc, PermissionDenied),
+        "board": board,
     }
+    if board and request.htmx:
+        return _board_move_dialog(request, opp, forms["advance_form"], gate=gate)
     if request.htmx:
         context = _panel_context(opp, request.user, groups, gate=gate, **forms)
         return render(request, "partials/advance_panel.html", context, status=INVALID)
     return _render_detail(request, opp, gate=gate, **forms)
 
 
-def _after_move(request, opp: Opportunity, text: str) -> HttpResponse:
+def _after_move(request, opp: Opportunity, text: str, *, board: bool = False) -> HttpResponse:
+    if board:
+        return _board_after_move(request, opp, text)
     messages.success(request, text)
     url = reverse("pipeline:opportunity_detail", kwargs={"pk": opp.pk})
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
-def _panel_error(request, opp, form_name: str, form) -> HttpResponse:
+def _panel_error(request, opp, form_name: str, form, *, board: bool = False) -> HttpResponse:
+    if board and request.htmx:
+        return _board_move_dialog(request, opp, form)
     if request.htmx:
         groups = selectors.milestones_by_stage(opp)
         context = _panel_context(opp, request.user, groups, **{form_name: form})
@@ -393,9 +420,69 @@ def _panel_error(request, opp, form_name: str, form) -> HttpResponse:
     return _render_detail(request, opp, **{form_name: form})
 
 
-def _move(request, opp, form, *, action: str, form_name: str, move, success: str):
+# --- moves from the board ------------------------------------------------------------
+# A card dropped on another column (or moved with its "Move…" control) posts to
+# opportunity_advance with board=1: the same form, service and gate as the opportunity
+# page; only the response differs. Without htmx the fallbacks are the page's own.
+
+
+def _board_owner_filter(request) -> int | None:
+    """The owner filter the board was showing, validated like the board's own form."""
+    form = _board_filter_form(request.user, {"owner": request.POST.get("owner", "")})
+    form.is_valid()
+    owner = None if "owner" in form.errors else form.cleaned_data.get("owner")
+    return owner.pk if owner else None
+
+
+def _board_after_move(request, opp: Opportunity, text: str) -> HttpResponse:
+    owner = _board_owner_filter(request)
+    if not request.htmx:
+        messages.success(request, text)
+        query = f"?pipeline={opp.pipeline_id}" + (f"&owner={owner}" if owner else "")
+        return redirect(reverse("pipeline:board") + query)
+    response = render(
+        request,
+        "partials/board_columns.html",
+        {
+            "pipeline": opp.pipeline,
+            "columns": _board_columns(request.user, opp.pipeline, {"owner": owner}),
+            "owner_filter": owner,
+            "moved_id": opp.pk,
+            "status_message": text,
+        },
+    )
+    return trigger_client_event(response, "board-moved", after="swap")
+
+
+def _board_move_dialog(request, opp, form: AdvanceForm, *, gate: dict | None = None):
+    """The board's move dialog: what blocks the move (the gate, with the controls to
+    complete it) or why the move was refused. The card stays in its column."""
+    errors = [
+        *form.non_field_errors(),
+        *form.errors.get("stage", []),
+        *form.errors.get("override_reason", []),
+    ]
+    response = render(
+        request,
+        "partials/board_move.html",
+        {
+            "opp": opp,
+            "target": form.cleaned_data.get("stage"),  # _move validated the form
+            "gate": gate,
+            "errors": errors,
+            "owner_filter": _board_owner_filter(request),
+        },
+        status=INVALID,
+    )
+    retarget(response, "#board-move-content")
+    reswap(response, "innerHTML")
+    return trigger_client_event(response, "board-move-refused", after="swap")
+
+
+def _move(request, opp, form, *, action: str, form_name: str, move, success, board: bool = False):
     """One shape for every stage move: validate the form, call the one service, then
-    redirect — or show what blocks the move (the gate panel) or the form's errors."""
+    redirect — or show what blocks the move (the gate panel) or the form's errors.
+    `board`: the move came from the board, which answers with its own partials."""
     if form.is_valid():
         try:
             moved = move(form.cleaned_data)
@@ -405,12 +492,14 @@ def _move(request, opp, form, *, action: str, form_name: str, move, success: str
             if "missing" not in exc.details:
                 add_service_errors(form, exc)
             else:
-                return _gate_refused(request, opp, exc, action=action, **{form_name: form})
+                return _gate_refused(
+                    request, opp, exc, action=action, board=board, **{form_name: form}
+                )
         except ApplicationError as exc:
             add_service_errors(form, exc)
         else:
-            return _after_move(request, moved, success(moved))
-    return _panel_error(request, opp, form_name, form)
+            return _after_move(request, moved, success(moved), board=board)
+    return _panel_error(request, opp, form_name, form, board=board)
 
 
 @login_required
@@ -418,6 +507,7 @@ def _move(request, opp, form, *, action: str, form_name: str, move, success: str
 def opportunity_advance(request: HttpRequest, pk: int) -> HttpResponse:
     opp = selectors.opportunity_get_for(request.user, pk)
     stages = selectors.stage_list(opp.pipeline_id).filter(is_won=False, is_lost=False)
+    board = request.POST.get("board") == "1"  # the board answers with its own partials
     return _move(
         request, opp, AdvanceForm(request.POST, stages=stages),
         action="advance", form_name="advance_form",
@@ -425,7 +515,11 @@ def opportunity_advance(request: HttpRequest, pk: int) -> HttpResponse:
             opportunity_id=opp.pk, stage_id=data["stage"].pk, actor=request.user,
             override_reason=data["override_reason"], expected_version=data["version"],
         ),
-        success=lambda moved: f"Moved to {moved.stage.name}.",
+        success=lambda moved: (
+            f"Moved “{moved.name}” to {moved.stage.name}." if board
+            else f"Moved to {moved.stage.name}."
+        ),
+        board=board,
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from pipeline import services
 from pipeline.models import (
     Account,
     Activity,
@@ -19,7 +20,7 @@ from pipeline.models import (
     Opportunity,
     OpportunityChange,
 )
-from tests.factories import AccountFactory, OpportunityFactory, UserFactory
+from tests.factories import AccountFactory, OpportunityFactory, StageFactory, UserFactory
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -129,6 +130,204 @@ def test_board_query_count_is_fixed(
     assert one == many
     with django_assert_max_num_queries(10):
         client.get(url("board"))
+
+
+# --- moving a card on the board ----------------------------------------------------------
+# A drop (or a card's "Move…" control) posts to opportunity_advance with board=1.
+
+
+def _column(body: str, stage_name: str) -> str:
+    """The HTML of one board column."""
+    return body.split(f'data-stage="{stage_name}"')[1].split("</section>")[0]
+
+
+def _count(column: str) -> str:
+    return column.split('data-testid="column-count">')[1].split("<")[0]
+
+
+def _board_move(client, opp, stage, **extra):
+    data = {"board": "1", "stage": stage.pk, "version": opp.version, **extra}
+    return client.post(url("opportunity_advance", opp.pk), data, **HTMX)
+
+
+def _meet_discover(opp, actor):
+    for m in opp.stage.milestones.all():
+        services.milestone_complete(
+            opportunity_id=opp.pk, milestone_id=m.pk, actor=actor, evidence="CFO said so by email"
+        )
+
+
+def test_board_cards_offer_a_keyboard_move_to_open_stages(logged_in, rep, opportunity, pipeline):
+    body = logged_in(rep).get(url("board")).content.decode()
+    card = _column(body, "Discover")
+    assert 'draggable="true"' in card and f'data-card="{opportunity.pk}"' in card
+    move = card.split("data-move-form")[1].split("</form>")[0]
+    assert f'hx-post="{url("opportunity_advance", opportunity.pk)}"' in move
+    assert 'name="board" value="1"' in move
+    assert f'<option value="{pipeline.qualify.pk}" selected>Qualify</option>' in move
+    assert f'value="{pipeline.proposal.pk}"' in move
+    assert f'value="{pipeline.discover.pk}"' not in move  # not where it already is
+    assert "Closed" not in move  # closing is done on the opportunity page
+    assert 'id="board-move"' in body  # the dialog a refusal opens
+
+
+def test_board_move_moves_the_card_and_rerenders_the_board(logged_in, rep, opportunity, pipeline):
+    _meet_discover(opportunity, rep)
+    OpportunityFactory(owner=rep, stage=pipeline.discover, name="Stays put", amount=Decimal("700"))
+    opportunity.amount = Decimal("5000")
+    opportunity.save(update_fields=["amount"])
+    response = _board_move(logged_in(rep), opportunity, pipeline.qualify)
+    assert response.status_code == 200
+    assert "board-moved" in response["HX-Trigger-After-Swap"]
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div class="so-board" id="board"')  # the partial only
+    assert "<html" not in body
+    qualify, discover = _column(body, "Qualify"), _column(body, "Discover")
+    assert "Acme rollout" in qualify and "data-moved" in qualify
+    assert "Acme rollout" not in discover and "Stays put" in discover
+    assert _count(qualify) == "1" and _count(discover) == "1"
+    assert "5,000 total" in qualify and "700 total" in discover
+    assert 'hx-swap-oob="innerHTML"' in body and "Moved “Acme rollout” to Qualify." in body
+    opportunity.refresh_from_db()
+    assert opportunity.stage == pipeline.qualify
+
+
+def test_board_move_keeps_the_owner_filter(logged_in, manager, rep, teammate, pipeline):
+    opp = OpportunityFactory(owner=rep, stage=pipeline.discover, name="Rep deal")
+    _meet_discover(opp, rep)
+    OpportunityFactory(owner=teammate, stage=pipeline.discover, name="Teammate deal")
+    response = _board_move(logged_in(manager), opp, pipeline.qualify, owner=rep.pk)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Rep deal" in _column(body, "Qualify")
+    assert "Teammate deal" not in body
+    assert f'name="owner" value="{rep.pk}"' in body  # the next move keeps it too
+
+
+def test_board_move_refused_opens_the_gate_and_changes_nothing(
+    logged_in, rep, opportunity, milestones, pipeline
+):
+    pain, buyer = milestones
+    before = (opportunity.version, OpportunityChange.objects.count())
+    response = _board_move(logged_in(rep), opportunity, pipeline.qualify)
+    assert response.status_code == 422
+    assert response["HX-Retarget"] == "#board-move-content"
+    assert response["HX-Reswap"] == "innerHTML"
+    assert "board-move-refused" in response["HX-Trigger-After-Swap"]
+    body = response.content.decode()
+    assert "Move “Acme rollout” to Qualify" in body
+    missing = body.split('data-testid="missing-milestones"')[1]
+    assert pain.title in missing and buyer.title in missing
+    # The controls to complete them, in the dialog's own rows (no main list on the board).
+    assert f'id="ms-board-{buyer.pk}"' in missing and 'name="evidence"' in missing
+    assert 'name="location" value="board"' in missing
+    assert 'name="override_reason"' not in body  # a rep gets no override
+    retry = body.split('data-testid="retry-move"')[0].split("<form")[-1]
+    assert f'name="stage" value="{pipeline.qualify.pk}"' in retry
+    assert 'name="board" value="1"' in retry and 'hx-target="#board"' in retry
+    opportunity.refresh_from_db()
+    assert opportunity.stage == pipeline.discover
+    assert (opportunity.version, OpportunityChange.objects.count()) == before
+
+
+def test_board_dialog_milestone_tick_answers_without_page_only_swaps(
+    logged_in, rep, opportunity, milestones
+):
+    pain, _ = milestones
+    response = logged_in(rep).post(
+        url("milestone_toggle", opportunity.pk, pain.pk),
+        {"done": "on", "location": "board"},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f'id="ms-board-{pain.pk}"' in body and "is-met" in body
+    assert "hx-swap-oob" not in body  # the board has no main list or summary to update
+
+
+def test_board_move_after_completing_the_gate_succeeds(
+    logged_in, rep, opportunity, milestones, pipeline
+):
+    client = logged_in(rep)
+    assert _board_move(client, opportunity, pipeline.qualify).status_code == 422
+    for m in milestones:
+        client.post(
+            url("milestone_toggle", opportunity.pk, m.pk),
+            {"done": "on", "evidence": "CFO said: fix it by Q3", "location": "board"},
+            **HTMX,
+        )
+    response = _board_move(client, opportunity, pipeline.qualify)
+    assert response.status_code == 200
+    assert "Acme rollout" in _column(response.content.decode(), "Qualify")
+
+
+def test_board_move_manager_may_override_from_the_dialog(logged_in, manager, opportunity, pipeline):
+    client = logged_in(manager)
+    response = _board_move(client, opportunity, pipeline.qualify)
+    assert response.status_code == 422
+    override = response.content.decode().split('name="override_reason"')[0].split("<form")[-1]
+    assert 'hx-target="#board"' in override and 'name="board" value="1"' in override
+    response = _board_move(
+        client, opportunity, pipeline.qualify, override_reason="Verbal yes from the CFO"
+    )
+    assert response.status_code == 200
+    assert "Acme rollout" in _column(response.content.decode(), "Qualify")
+    change = OpportunityChange.objects.get(opportunity=opportunity, field="stage", old_value__gt="")
+    assert change.override_reason == "Verbal yes from the CFO"
+
+
+@pytest.mark.parametrize("where", ["other_pipeline", "closed", "same", "stale"])
+def test_board_move_refusals_show_the_message(logged_in, rep, opportunity, pipeline, where):
+    _meet_discover(opportunity, rep)
+    stage = {
+        "other_pipeline": lambda: StageFactory(name="Elsewhere"),
+        "closed": lambda: pipeline.won,
+        "same": lambda: pipeline.discover,
+        "stale": lambda: pipeline.qualify,
+    }[where]()
+    extra = {"version": opportunity.version - 1} if where == "stale" else {}
+    before = opportunity.version
+    response = _board_move(logged_in(rep), opportunity, stage, **extra)
+    assert response.status_code == 422
+    assert response["HX-Retarget"] == "#board-move-content"
+    body = response.content.decode()
+    assert 'class="alert alert-danger py-2" role="alert"' in body
+    expected = {
+        "other_pipeline": "Select a valid choice",
+        "closed": "Select a valid choice",
+        "same": "already in",
+        "stale": "changed by someone else",
+    }[where]
+    assert expected in body
+    assert 'data-testid="retry-move"' not in body
+    opportunity.refresh_from_db()
+    assert opportunity.stage == pipeline.discover and opportunity.version == before
+
+
+@pytest.mark.parametrize("whose", ["teammate", "other_rep"])
+def test_board_move_of_a_card_the_rep_cannot_see_is_404(
+    logged_in, rep, teammate, other_rep, pipeline, whose
+):
+    owner = {"teammate": teammate, "other_rep": other_rep}[whose]
+    opp = OpportunityFactory(owner=owner, stage=pipeline.discover)
+    _meet_discover(opp, owner)
+    before = opp.version
+    response = _board_move(logged_in(rep), opp, pipeline.qualify)
+    assert response.status_code == 404
+    opp.refresh_from_db()
+    assert opp.stage == pipeline.discover and opp.version == before
+
+
+def test_board_move_without_htmx_returns_to_the_board(logged_in, rep, opportunity, pipeline):
+    _meet_discover(opportunity, rep)
+    client = logged_in(rep)
+    response = client.post(
+        url("opportunity_advance", opportunity.pk),
+        {"board": "1", "stage": pipeline.qualify.pk, "version": opportunity.version},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"{url('board')}?pipeline={pipeline.pk}"
+    assert "Moved “Acme rollout” to Qualify." in client.get(response["Location"]).content.decode()
 
 
 # --- list -----------------------------------------------------------------------------------
