@@ -232,7 +232,15 @@ class ActivityForm(forms.Form):
 
 
 class AdvanceForm(forms.Form):
-    stage = forms.ModelChoiceField(queryset=None, empty_label=None, label="Move to")
+    stage = forms.ModelChoiceField(
+        queryset=None,
+        empty_label=None,
+        label="Move to",
+        error_messages={
+            "invalid_choice": "Choose one of this pipeline's open stages. To close the deal, "
+            "use Close as won or Close as lost."
+        },
+    )
     override_reason = forms.CharField(
         required=False,
         max_length=10_000,

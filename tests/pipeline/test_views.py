@@ -293,8 +293,8 @@ def test_board_move_refusals_show_the_message(logged_in, rep, opportunity, pipel
     body = response.content.decode()
     assert 'class="alert alert-danger py-2" role="alert"' in body
     expected = {
-        "other_pipeline": "Select a valid choice",
-        "closed": "Select a valid choice",
+        "other_pipeline": "open stages. To close the deal",
+        "closed": "open stages. To close the deal",
         "same": "already in",
         "stale": "changed by someone else",
     }[where]
