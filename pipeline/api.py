@@ -59,7 +59,8 @@ from salesops.models import User
 def _int_or_404(value: Any) -> int:
     """A URL id as an int; anything else (or out of range) is a 404, never a 500."""
     text = str(value)
-    if not text.isdigit() or len(text) > 18:
+    # isascii(): "¹".isdigit() is true but int("¹") raises (a 500 on DELETE /milestones/¹/).
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise Http404("Not found.")
     return int(text)
 
@@ -71,6 +72,7 @@ def _get_or_404(queryset: QuerySet, pk: Any) -> Any:
     return obj
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
 class IdFilter(django_filters.NumberFilter):
     """An integer id filter ('abc' or 1.5 is a 400, not a 500 or a silent no-op)."""
 
@@ -84,17 +86,22 @@ class IdFilter(django_filters.NumberFilter):
 
 class ApiViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     """Base for the API's viewsets: Idempotency-Key on every POST; NUL characters in the
-    URL or query string are refused (PostgreSQL cannot compare them: a 500 otherwise)."""
+    URL or query string are refused (PostgreSQL cannot compare them: a 500 otherwise), and
+    so is a query parameter given twice (every parameter here takes one value; the filters
+    would silently use the last)."""
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        bad = [k for k, v in kwargs.items() if "\x00" in str(v)] + [
-            k for k, values in request.query_params.lists() for v in values if "\x00" in v
-        ]
-        if bad:
-            raise serializers.ValidationError(
-                {k: ["Null characters are not allowed."] for k in bad}
-            )
+        errors: dict[str, list[str]] = {
+            k: ["Null characters are not allowed."] for k, v in kwargs.items() if "\x00" in str(v)
+        }
+        for k, values in request.query_params.lists():
+            if any("\x00" in v for v in values):
+                errors[k] = ["Null characters are not allowed."]
+            elif len(values) > 1:
+                errors[k] = ["Give this parameter once."]
+        if errors:
+            raise serializers.ValidationError(errors)
 
     # Input serializer per action. The views name their serializers explicitly; this is
     # only for the browsable API (DEBUG), which asks for one to render its forms.
@@ -102,6 +109,12 @@ class ApiViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return self.input_serializers.get(self.action, serializers.Serializer)
+
+    def get_object(self) -> Any:
+        """Reads go through the selectors, never DRF's generic lookup. Only OPTIONS (the
+        metadata) calls this; the generic one asserted a `pk` URL kwarg and was a 500 on
+        /opportunities/by-external-id/{source}/{external_id}/."""
+        raise Http404("Not found.")
 
     def ctx(self) -> dict[str, Any]:
         return {"request": self.request}
@@ -409,7 +422,9 @@ class OpportunityUpsertInput(OpportunityWriteFields):
 
 
 class AdvanceInput(StrictInputSerializer):
-    stage = serializers.IntegerField(help_text="Id of a stage of the opportunity's pipeline.")
+    stage = serializers.IntegerField(
+        min_value=1, help_text="Id of a stage of the opportunity's pipeline."
+    )
     override_reason = serializers.CharField(
         required=False, allow_blank=True,
         help_text="A manager of the owner (or a leader) may move past unmet milestones "
@@ -457,7 +472,9 @@ class AccountInput(StrictInputSerializer):
     name = serializers.CharField(required=False, allow_blank=True)
     domain = serializers.CharField(required=False, allow_blank=True)
     industry = serializers.CharField(required=False, allow_blank=True)
-    employees = serializers.IntegerField(required=False, allow_null=True)
+    employees = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=services.MAX_INT
+    )
     source = serializers.CharField(required=False, allow_blank=True)
     external_id = serializers.CharField(required=False, allow_blank=True)
 
@@ -470,15 +487,22 @@ class PipelineInput(StrictInputSerializer):
 
 
 class StageUpdateInput(StrictInputSerializer):
+    # Integer bounds are the columns' (and a percentage's): the schema states them.
     read_only_hints = {"id": "It is assigned by the server.", "pipeline": _SET_AT_CREATION}
     name = serializers.CharField(required=False, allow_blank=True)
-    order = serializers.IntegerField(required=False)
-    probability = serializers.IntegerField(required=False)
+    order = serializers.IntegerField(required=False, min_value=0, max_value=services.MAX_SMALL_INT)
+    probability = serializers.IntegerField(required=False, min_value=0, max_value=100)
     forecast_category = serializers.ChoiceField(choices=ForecastCategory.choices, required=False)
     guidance = serializers.CharField(required=False, allow_blank=True)
-    expected_days = serializers.IntegerField(required=False, allow_null=True)
-    warn_days = serializers.IntegerField(required=False, allow_null=True)
-    rot_days = serializers.IntegerField(required=False, allow_null=True)
+    expected_days = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=services.MAX_INT
+    )
+    warn_days = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=services.MAX_INT
+    )
+    rot_days = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=services.MAX_INT
+    )
     is_won = serializers.BooleanField(required=False)
     is_lost = serializers.BooleanField(required=False)
 
@@ -498,7 +522,7 @@ class MilestoneUpdateInput(StrictInputSerializer):
     auto_check = serializers.ChoiceField(
         choices=AutoCheck.choices, required=False, allow_blank=True
     )
-    order = serializers.IntegerField(required=False)
+    order = serializers.IntegerField(required=False, min_value=0, max_value=services.MAX_SMALL_INT)
 
 
 class MilestoneCreateInput(MilestoneUpdateInput):
@@ -606,7 +630,7 @@ class OpportunityViewSet(ApiViewSet):
     def _opp(self, pk: Any) -> Opportunity:
         return selectors.opportunity_get_for(self.request.user, _int_or_404(pk))
 
-    @extend_schema(responses={200: OpportunityOutput(many=True), **errors(400, 403)})
+    @extend_schema(responses={200: OpportunityOutput(many=True), **errors(403, 404)})
     def list(self, request: Request) -> Response:
         return self.paginated(self.filter_queryset(self.get_queryset()), OpportunityOutput)
 
@@ -877,7 +901,7 @@ class OpportunityViewSet(ApiViewSet):
 
 @extend_schema(tags=["business-issues"])
 @extend_schema_view(
-    list=extend_schema(responses={200: BusinessIssueOutput(many=True), **errors()}),
+    list=extend_schema(responses={200: BusinessIssueOutput(many=True), **errors(404)}),
     retrieve=extend_schema(responses={200: BusinessIssueOutput, **errors(404)}),
 )
 class BusinessIssueViewSet(ApiViewSet):
@@ -919,7 +943,7 @@ class ActivityViewSet(ApiViewSet):
     filter_backends: list[Any] = []
 
     @extend_schema(
-        responses={200: ActivityOutput(many=True), **errors()},
+        responses={200: ActivityOutput(many=True), **errors(404)},
         description="Activities on the opportunities you may see, newest first.",
     )
     def list(self, request: Request) -> Response:
@@ -940,7 +964,7 @@ class AccountViewSet(ApiViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("search", OpenApiTypes.STR, description="In the name.")],
-        responses={200: AccountOutput(many=True), **errors()},
+        responses={200: AccountOutput(many=True), **errors(404)},
     )
     def list(self, request: Request) -> Response:
         search = request.query_params.get("search", "")
@@ -994,7 +1018,7 @@ class PipelineViewSet(FrameworkViewSet):
     }
     filter_backends: list[Any] = []
 
-    @extend_schema(responses={200: PipelineOutput(many=True), **errors()})
+    @extend_schema(responses={200: PipelineOutput(many=True), **errors(404)})
     def list(self, request: Request) -> Response:
         return self.paginated(selectors.pipeline_list(), PipelineOutput)
 
@@ -1032,7 +1056,7 @@ class StageViewSet(FrameworkViewSet):
     }
     filterset_class = StageFilter
 
-    @extend_schema(responses={200: StageOutput(many=True), **errors(400)})
+    @extend_schema(responses={200: StageOutput(many=True), **errors(404)})
     def list(self, request: Request) -> Response:
         return self.paginated(self.filter_queryset(selectors.stage_list()), StageOutput)
 
@@ -1079,7 +1103,7 @@ class MilestoneViewSet(FrameworkViewSet):
     }
     filterset_class = MilestoneFilter
 
-    @extend_schema(responses={200: MilestoneOutput(many=True), **errors(400)})
+    @extend_schema(responses={200: MilestoneOutput(many=True), **errors(404)})
     def list(self, request: Request) -> Response:
         return self.paginated(self.filter_queryset(selectors.milestone_list()), MilestoneOutput)
 

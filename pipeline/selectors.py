@@ -116,8 +116,14 @@ def account_list(search: str = "") -> QuerySet[Account]:
     return qs.filter(name__icontains=search.strip()) if search.strip() else qs
 
 
+def _is_id(pk: Any) -> bool:
+    """A string of ASCII digits ("¹".isdigit() is true, yet int("¹") raises)."""
+    text = str(pk)
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def account_get(pk: Any) -> Account:
-    acc = Account.objects.filter(pk=pk).first() if str(pk).isdigit() else None
+    acc = Account.objects.filter(pk=pk).first() if _is_id(pk) else None
     if acc is None:
         raise Http404("No such account.")
     return acc
@@ -140,7 +146,7 @@ def business_issue_get_for(user: User, pk: Any) -> BusinessIssue:
         BusinessIssue.objects.filter(opportunity__in=opportunity_list_for(user).values("pk"))
         .filter(pk=pk)
         .first()
-        if str(pk).isdigit()
+        if _is_id(pk)
         else None
     )
     if bi is None:

@@ -44,6 +44,7 @@ from salesops.models import User
 from salesops.services import audit_record
 
 MAX_TEXT = 10_000
+MAX_INT = 2_147_483_647  # PostgreSQL integer (PositiveIntegerField)
 
 
 # --- helpers -----------------------------------------------------------------
@@ -412,7 +413,7 @@ def opportunity_create(
 
 def _clean_currency(errors: dict[str, list[str]], currency: Any) -> str:
     code = str(currency or "EUR").strip().upper()
-    if len(code) != 3 or not code.isalpha():
+    if len(code) != 3 or not (code.isascii() and code.isalpha()):  # "ÄÖÜ" is not ISO 4217
         errors.setdefault("currency", []).append("Use a three-letter ISO currency code, e.g. EUR.")
     return code
 
@@ -435,7 +436,11 @@ def _resolve_category(
         )
         return default, ""
     reason = (reason or "").strip()
-    if not reason:
+    if len(reason) > MAX_TEXT:
+        errors.setdefault("forecast_category_override_reason", []).append(
+            f"Use at most {MAX_TEXT} characters (got {len(reason)})."
+        )
+    elif not reason:
         errors.setdefault("forecast_category_override_reason", []).append(
             f"Say why this deal is '{ForecastCategory(requested).label}' although its stage "
             f"'{stage.name}' defaults to '{ForecastCategory(default).label}'."
@@ -1012,16 +1017,10 @@ def _clean_account(data: dict[str, Any]) -> dict[str, Any]:
                 errors, field, data[field], required=False, max_length=limit
             )
     if "employees" in data:
-        value = data["employees"]
-        if value in (None, ""):
-            cleaned["employees"] = None
-        else:
-            try:
-                cleaned["employees"] = int(value)
-                if cleaned["employees"] < 0:
-                    raise ValueError
-            except (TypeError, ValueError):
-                errors["employees"] = ["Enter a whole number ≥ 0."]
+        # Bounded by the column (a PositiveIntegerField): 10**11 was a 500 (DataError).
+        cleaned["employees"] = _clean_int(
+            errors, "employees", data["employees"], required=False, maximum=MAX_INT
+        )
     if errors:
         raise ValidationFailed(details=errors)
     return cleaned
@@ -1104,7 +1103,7 @@ def _clean_int(
     *,
     required: bool,
     minimum: int = 0,
-    maximum: int = 2_147_483_647,
+    maximum: int = MAX_INT,
 ) -> int | None:
     if value is None or value == "":
         if required:

@@ -33,7 +33,7 @@ def expected_version(request: Request) -> int | None:
         value = value[2:]
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = value[1:-1]
-    if not value.isdigit() or len(value) > 18:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:  # "¹".isdigit() is true
         raise ValidationFailed(
             'If-Match must be the ETag of the record, e.g. "3".',
             code="invalid_if_match",

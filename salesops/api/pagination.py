@@ -7,6 +7,7 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from rest_framework import pagination
+from rest_framework.exceptions import NotFound, ValidationError
 
 
 class DeferredJoinPaginator(Paginator):
@@ -26,10 +27,60 @@ class DeferredJoinPaginator(Paginator):
         return page
 
 
+MAX_BIGINT = 2**63 - 1
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
-    """Page-numbered lists; `page_size` may be asked for, up to 200."""
+    """Page-numbered lists; `page_size` may be asked for, up to 200 (larger is capped).
+
+    `page` and `page_size` are whole numbers ≥ 1, given once. Anything else (`abc`, `0`,
+    `1.5`, repeated) is a 400 with `details`; a page past the last one is a 404. DRF's
+    default silently ignored a bad `page_size` and answered 404 for a malformed `page`.
+    """
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
     django_paginator_class = DeferredJoinPaginator
+
+    def get_page_size(self, request: Any) -> int:
+        size = _positive_int(request, self.page_size_query_param)
+        return self.page_size if size is None else min(size, self.max_page_size)
+
+    def get_page_number(self, request: Any, paginator: Paginator) -> int:
+        number = _positive_int(request, self.page_query_param) or 1
+        if number > paginator.num_pages:  # counted once; paginator.page() reuses the count
+            pages = paginator.num_pages
+            raise NotFound(
+                f"Page {number} does not exist; there {'is' if pages == 1 else 'are'} "
+                f"{pages} page{'' if pages == 1 else 's'}."
+            )
+        return number
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_BIGINT}
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = (
+                    f"Results per page (default {self.page_size}; more than "
+                    f"{self.max_page_size} is capped to {self.max_page_size})."
+                )
+        return parameters
+
+
+def _positive_int(request: Any, name: str) -> int | None:
+    """A query parameter as a whole number from 1 to 2**63-1; None when absent."""
+    values = request.query_params.getlist(name)
+    if not values:
+        return None
+    text = values[0]
+    if len(values) > 1:
+        raise ValidationError({name: ["Give this parameter once."]})
+    if (
+        not (text.isascii() and text.isdigit())
+        or len(text) > 19
+        or not 1 <= int(text) <= MAX_BIGINT
+    ):
+        raise ValidationError({name: [f"Enter a whole number from 1 to {MAX_BIGINT}."]})
+    return int(text)
