@@ -25,6 +25,14 @@ class Pipeline(models.Model):
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
+    framework = models.ForeignKey(
+        "QualificationFramework",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="pipelines",
+        help_text="The qualification framework deals in this pipeline are assessed with.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -49,6 +57,14 @@ class Stage(models.Model):
     rot_days = models.PositiveIntegerField(null=True, blank=True)
     is_won = models.BooleanField(default=False)
     is_lost = models.BooleanField(default=False)
+    # Blank: the organisation default (settings.QUALIFICATION_VALIDITY_DAYS).
+    qualification_validity_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="How long a qualification stays valid in this stage."
+    )
+    # Blank: the organisation default (settings.NO_ACTIVITY_DAYS).
+    no_activity_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Days without customer activity before a deal is flagged."
+    )
 
     class Meta:
         ordering = ["pipeline_id", "order"]
@@ -87,6 +103,7 @@ class AutoCheck(models.TextChoices):
 
     NONE = "", "Ticked by the seller"
     BUSINESS_ISSUE_MAPPED = "business_issue_mapped", "A business issue is mapped to our value"
+    QUALIFICATION = "qualification", "A valid qualification meets the minimum levels"
 
 
 class Milestone(models.Model):
@@ -97,10 +114,22 @@ class Milestone(models.Model):
     required = models.BooleanField(default=True)
     requires_evidence = models.BooleanField(default=False)
     auto_check = models.CharField(max_length=32, choices=AutoCheck.choices, blank=True, default="")
+    # For auto_check="qualification": the minimum weighted score, in %; element minimums
+    # are MilestoneElementLevel rows.
+    min_qualification_score = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(100)]
+    )
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["stage_id", "order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_qualification_score__isnull=True)
+                | Q(min_qualification_score__lte=100),
+                name="milestone_min_score_le_100",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -317,3 +346,179 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+# --- qualification ----------------------------------------------------------------
+
+
+class QualificationFramework(models.Model):
+    """MEDDICC, BANT, … — data that admins edit."""
+
+    name = models.CharField(max_length=60, unique=True)
+    description = models.TextField(blank=True, default="")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class QualificationElement(models.Model):
+    framework = models.ForeignKey(
+        QualificationFramework, on_delete=models.CASCADE, related_name="elements"
+    )
+    name = models.CharField(max_length=80)
+    guidance = models.TextField(blank=True, default="", help_text='What "validated" looks like.')
+    weight = models.PositiveSmallIntegerField(default=1)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["framework_id", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["framework", "name"], name="element_name_unique"),
+            models.CheckConstraint(
+                condition=Q(weight__gte=1) & Q(weight__lte=100), name="element_weight_1_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MilestoneElementLevel(models.Model):
+    """A named element's minimum level for an automatic qualification milestone."""
+
+    milestone = models.ForeignKey(
+        Milestone, on_delete=models.CASCADE, related_name="element_levels"
+    )
+    element = models.ForeignKey(QualificationElement, on_delete=models.CASCADE, related_name="+")
+    min_level = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["milestone_id", "element__order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["milestone", "element"], name="one_level_per_element"),
+            models.CheckConstraint(
+                condition=Q(min_level__gte=1) & Q(min_level__lte=3), name="element_level_1_3"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.element} ≥ {self.min_level}"
+
+
+class EvidenceSource(models.TextChoices):
+    CALL = "call", "Call"
+    MEETING = "meeting", "Meeting"
+    EMAIL = "email", "Email"
+    DOCUMENT = "document", "Document"
+
+
+class Qualification(models.Model):
+    """One assessment of an opportunity; kept as history, the latest one counts."""
+
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="qualifications"
+    )
+    framework = models.ForeignKey(
+        QualificationFramework, on_delete=models.PROTECT, related_name="+"
+    )
+    score_pct = models.DecimalField(max_digits=5, decimal_places=2)
+    assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    assessed_at = models.DateTimeField()
+    note = models.TextField(blank=True, default="")
+    # Set when a change to the deal voids it early (close date pushed, amount, stage back).
+    invalidated_at = models.DateTimeField(null=True, blank=True)
+    invalidated_reason = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        ordering = ["-assessed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score_pct__gte=0) & Q(score_pct__lte=100),
+                name="qualification_pct_0_100",
+            ),
+        ]
+        indexes = [models.Index(fields=["opportunity", "-assessed_at", "-id"])]
+
+    def __str__(self) -> str:
+        return f"{self.score_pct} % on {self.opportunity_id}"
+
+
+class QualificationScore(models.Model):
+    qualification = models.ForeignKey(
+        Qualification, on_delete=models.CASCADE, related_name="scores"
+    )
+    element = models.ForeignKey(QualificationElement, on_delete=models.PROTECT, related_name="+")
+    score = models.PositiveSmallIntegerField()
+    evidence = models.TextField(blank=True, default="")
+    source = models.CharField(max_length=10, choices=EvidenceSource.choices, blank=True, default="")
+
+    class Meta:
+        ordering = ["qualification_id", "element__order", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["qualification", "element"], name="one_score_per_element"
+            ),
+            models.CheckConstraint(condition=Q(score__lte=3), name="score_0_3"),
+            models.CheckConstraint(
+                condition=Q(score__lt=2) | (~Q(evidence="") & ~Q(source="")),
+                name="score_ge_2_has_evidence_and_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.element_id}: {self.score}"
+
+
+# --- attention flags ----------------------------------------------------------------
+
+
+class FlagKind(models.TextChoices):
+    REQUALIFY_DUE = "requalify_due", "Re-qualification due"
+    STUCK_IN_STAGE = "stuck_in_stage", "Stuck in stage"
+    PAST_CLOSE_DATE = "past_close_date", "Close date passed"
+    NO_ACTIVITY = "no_activity", "No customer activity"
+    NEXT_STEP_OVERDUE = "next_step_overdue", "Next step overdue"
+
+
+class FlagSeverity(models.TextChoices):
+    WARNING = "warning", "Warning"
+    CRITICAL = "critical", "Critical"
+
+
+class OpportunityFlag(models.Model):
+    """Raised and cleared by pipeline.flags.flags_refresh (set-based SQL); never by hand."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField(max_length=24, choices=FlagKind.choices)
+    severity = models.CharField(max_length=10, choices=FlagSeverity.choices)
+    explanation = models.CharField(max_length=300)
+    raised_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["opportunity", "kind"],
+                condition=Q(cleared_at__isnull=True),
+                name="one_open_flag_per_kind",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["kind", "opportunity"],
+                condition=Q(cleared_at__isnull=True),
+                name="flag_open_by_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.opportunity_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.cleared_at is None

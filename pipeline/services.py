@@ -11,6 +11,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -20,15 +21,22 @@ from pipeline.models import (
     Account,
     Activity,
     ActivityKind,
+    AutoCheck,
     BusinessIssue,
     ChangeField,
+    EvidenceSource,
     ForecastCategory,
     Milestone,
     MilestoneCompletion,
+    MilestoneElementLevel,
+    MilestoneKind,
     Opportunity,
     OpportunityChange,
     OpportunityStatus,
     Pipeline,
+    Qualification,
+    QualificationElement,
+    QualificationScore,
     Stage,
 )
 from salesops import access
@@ -225,13 +233,42 @@ def met_milestone_ids(opp: Opportunity, milestones: list[Milestone]) -> set[int]
     met = set(
         MilestoneCompletion.objects.filter(opportunity=opp).values_list("milestone_id", flat=True)
     )
+    gaps = automatic_milestone_gaps(opp, milestones)
+    met.update(m_id for m_id, missing in gaps.items() if not missing)
+    return met
+
+
+def automatic_milestone_gaps(opp: Opportunity, milestones: list[Milestone]) -> dict[int, list[str]]:
+    """For each automatic milestone, what it still lacks in words (empty list: met)."""
     auto = [m for m in milestones if m.auto_check]
-    if auto:
+    result: dict[int, list[str]] = {}
+    if any(m.auto_check == AutoCheck.BUSINESS_ISSUE_MAPPED for m in auto):
         mapped = BusinessIssue.objects.filter(opportunity=opp).exclude(our_value="").count()
         for m in auto:
-            if rules.auto_check_met(auto_check=m.auto_check, mapped_business_issues=mapped):
-                met.add(m.id)
-    return met
+            if m.auto_check == AutoCheck.BUSINESS_ISSUE_MAPPED:
+                met = rules.auto_check_met(auto_check=m.auto_check, mapped_business_issues=mapped)
+                result[m.id] = [] if met else [
+                    "Record a business issue of the customer and the value we offer against it."
+                ]  # fmt: skip
+    qualification_milestones = [m for m in auto if m.auto_check == AutoCheck.QUALIFICATION]
+    if qualification_milestones:
+        latest = latest_valid_qualification(opp)
+        scores = dict(latest.scores.values_list("element_id", "score")) if latest else {}
+        levels = list(
+            MilestoneElementLevel.objects.filter(
+                milestone__in=qualification_milestones
+            ).select_related("element")
+        )
+        for m in qualification_milestones:
+            mine = [lvl for lvl in levels if lvl.milestone_id == m.id]
+            result[m.id] = rules.qualification_gaps(
+                score_pct=latest.score_pct if latest else None,
+                element_scores=scores,
+                min_score=m.min_qualification_score,
+                element_minimums={lvl.element_id: lvl.min_level for lvl in mine},
+                element_names={lvl.element_id: lvl.element.name for lvl in mine},
+            )
+    return result
 
 
 def gate_missing(opp: Opportunity, target: Stage) -> list[Milestone]:
@@ -257,7 +294,10 @@ def gate_missing(opp: Opportunity, target: Stage) -> list[Milestone]:
     return [by_id[m.id] for m in missing]
 
 
-def _missing_details(missing: list[Milestone], stages: dict[int, Stage]) -> list[dict[str, Any]]:
+def _missing_details(
+    opp: Opportunity, missing: list[Milestone], stages: dict[int, Stage]
+) -> list[dict[str, Any]]:
+    gaps = automatic_milestone_gaps(opp, missing)
     return [
         {
             "id": m.id,
@@ -267,6 +307,8 @@ def _missing_details(missing: list[Milestone], stages: dict[int, Stage]) -> list
             "stage_id": m.stage_id,
             "requires_evidence": m.requires_evidence,
             "automatic": bool(m.auto_check),
+            # For automatic milestones: what exactly is lacking, in words.
+            "gaps": gaps.get(m.id, []),
         }
         for m in missing
     ]
@@ -483,6 +525,7 @@ def opportunity_update(
     opp = _lock_for(actor, opportunity_id)
     _check_version(opp, expected_version)
     _refuse_if_closed(opp)
+    old_close, old_amount = opp.close_date, opp.amount
     errors: dict[str, list[str]] = {}
     now = timezone.now()
     history: list[OpportunityChange] = []
@@ -571,6 +614,16 @@ def opportunity_update(
         opp.version += 1
         opp.save(update_fields=[*updated, "version", "updated_at"])
         OpportunityChange.objects.bulk_create(history)
+        _void_qualifications(
+            opp,
+            rules.qualification_void_reason(
+                old_close=old_close,
+                new_close=opp.close_date,
+                old_amount=old_amount,
+                new_amount=opp.amount,
+            ),
+            now=now,
+        )
         audit_record(
             actor=actor, action="opportunity.updated", target=opp, data={"fields": sorted(updated)}
         )
@@ -633,7 +686,7 @@ def opportunity_advance(
                 code="override_not_allowed",
                 details={
                     "missing": _missing_details(
-                        missing, {s.id: s for s in opp.pipeline.stages.all()}
+                        opp, missing, {s.id: s for s in opp.pipeline.stages.all()}
                     )
                 },
             )
@@ -644,7 +697,7 @@ def opportunity_advance(
                 f"{len(missing)} required milestone(s) must be met before moving to "
                 f"'{target.name}': {titles}.",
                 details={
-                    "missing": _missing_details(missing, stages),
+                    "missing": _missing_details(opp, missing, stages),
                     "target_stage": target.pk,
                     "can_override": may_override,
                 },
@@ -709,6 +762,13 @@ def opportunity_advance(
     opp.version += 1
     opp.save(update_fields=fields)
     OpportunityChange.objects.bulk_create(history)
+    _void_qualifications(
+        opp,
+        rules.qualification_void_reason(
+            old_stage_order=old_stage.order, new_stage_order=target.order
+        ),
+        now=now,
+    )
     audit_record(
         actor=actor,
         action="opportunity.advanced",
@@ -1086,8 +1146,6 @@ def account_delete(*, account_id: int, actor: User) -> None:
 # --- pipeline framework administration ------------------------------------------
 # Pipelines, stages and milestones are configuration: only administrators change them.
 
-from pipeline.models import AutoCheck, MilestoneKind  # noqa: E402  (kept inside this section)
-
 MAX_SMALL_INT = 32_767
 
 
@@ -1460,3 +1518,124 @@ def milestone_delete(*, milestone_id: int, actor: User) -> None:
         },
     )
     milestone.delete()
+
+
+# --- qualification -------------------------------------------------------------------
+
+
+def qualification_validity_days(stage: Stage) -> int:
+    return stage.qualification_validity_days or settings.QUALIFICATION_VALIDITY_DAYS
+
+
+def latest_valid_qualification(opp: Opportunity, *, now: dt.datetime | None = None):
+    """The latest qualification if it still counts (not voided, not expired), else None."""
+    latest = Qualification.objects.filter(opportunity=opp).order_by("-assessed_at", "-id").first()
+    if latest is None:
+        return None
+    valid = rules.qualification_is_valid(
+        assessed_at=latest.assessed_at,
+        invalidated_at=latest.invalidated_at,
+        validity_days=qualification_validity_days(opp.stage),
+        now=now or timezone.now(),
+    )
+    return latest if valid else None
+
+
+def _void_qualifications(opp: Opportunity, reason: str | None, *, now: dt.datetime) -> None:
+    """Void the deal's standing qualifications when a change makes them stale."""
+    if reason:
+        Qualification.objects.filter(opportunity=opp, invalidated_at__isnull=True).update(
+            invalidated_at=now, invalidated_reason=reason[:300]
+        )
+
+
+@transaction.atomic
+def qualification_create(
+    *, opportunity_id: int, actor: User, scores: list[dict[str, Any]], note: str = ""
+) -> Qualification:
+    """Assess an open opportunity: every element of its pipeline's framework scored 0–3,
+    with evidence and its source for scores of 2 and 3. Kept as history; the latest counts.
+
+    `scores` is a list of {"element": id, "score": 0–3, "evidence": str, "source": str}.
+    Refuses (ValidationFailed, nothing saved): a missing element, an element given twice or
+    of another framework, a score outside 0–3, missing evidence or source for a score ≥ 2.
+    Refuses (Conflict) when the pipeline has no framework or the deal is closed."""
+    opp = _lock_for(actor, opportunity_id)
+    _refuse_if_closed(opp)
+    framework_id = opp.pipeline.framework_id
+    if framework_id is None:
+        raise Conflict(
+            f"The pipeline '{opp.pipeline.name}' has no qualification framework; an "
+            "administrator chooses one first.",
+            code="no_framework",
+        )
+    elements = {e.id: e for e in QualificationElement.objects.filter(framework_id=framework_id)}
+    problems: dict[str, dict[str, list[str]]] = {}
+    given: dict[int, dict[str, Any]] = {}
+    for i, entry in enumerate(scores or []):
+        raw_id = entry.get("element") if isinstance(entry, dict) else None
+        element_id = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
+        key = str(raw_id if element_id is not None else f"#{i}")
+        if element_id not in elements:
+            problems.setdefault(key, {}).setdefault("element", []).append(
+                "Not an element of this deal's framework."
+            )
+            continue
+        if element_id in given:
+            problems.setdefault(key, {}).setdefault("element", []).append("Scored twice.")
+            continue
+        evidence = str(entry.get("evidence") or "").strip()
+        source = str(entry.get("source") or "").strip()
+        if len(evidence) > MAX_TEXT:
+            problems.setdefault(key, {}).setdefault("evidence", []).append(
+                f"Use at most {MAX_TEXT} characters."
+            )
+        for field, message in rules.score_problems(
+            score=entry.get("score"), evidence=evidence, source=source
+        ).items():
+            problems.setdefault(key, {}).setdefault(field, []).append(message)
+        given[element_id] = {"score": entry.get("score"), "evidence": evidence, "source": source}
+    missing = [e for e_id, e in elements.items() if e_id not in given]
+    for element in missing:
+        problems.setdefault(str(element.id), {}).setdefault("score", []).append(
+            f"Score '{element.name}' too (0 if unknown)."
+        )
+    note = (note or "").strip()
+    if problems or len(note) > MAX_TEXT:
+        details: dict[str, Any] = {"scores": problems} if problems else {}
+        if len(note) > MAX_TEXT:
+            details["note"] = [f"Use at most {MAX_TEXT} characters."]
+        names = ", ".join(e.name for e in missing)
+        raise ValidationFailed(
+            f"Score every element; missing: {names}." if missing else "Some scores are not valid.",
+            details=details,
+        )
+    pct = rules.weighted_score_pct(
+        weighted_scores=[(elements[e_id].weight, v["score"]) for e_id, v in given.items()]
+    )
+    qualification = Qualification.objects.create(
+        opportunity=opp,
+        framework_id=framework_id,
+        score_pct=pct,
+        assessed_by=actor,
+        assessed_at=timezone.now(),
+        note=note,
+    )
+    QualificationScore.objects.bulk_create(
+        QualificationScore(
+            qualification=qualification,
+            element_id=e_id,
+            score=v["score"],
+            # Evidence of a low score is kept only as a note; the source is meaningful ≥ 2.
+            evidence=v["evidence"],
+            source=v["source"] if v["source"] in EvidenceSource.values else "",
+        )
+        for e_id, v in given.items()
+    )
+    audit_record(
+        actor=actor,
+        action="qualification.created",
+        target=opp,
+        data={"qualification": qualification.pk, "score_pct": str(pct)},
+    )
+    return qualification

@@ -172,3 +172,36 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+class Notification(models.Model):
+    """An in-app notification; the daily digest task emails the ones not yet emailed.
+
+    `dedupe_key` names what the notification is about (e.g. "flag:42"), so a job that
+    runs twice can never notify twice.
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    dedupe_key = models.CharField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, default="")
+    link = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"]),
+            models.Index(
+                fields=["recipient"],
+                condition=Q(emailed_at__isnull=True),
+                name="notification_not_emailed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

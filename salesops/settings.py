@@ -206,6 +206,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 
+# --- Qualification and attention flags ------------------------------------------
+QUALIFICATION_VALIDITY_DAYS = int(os.environ.get("QUALIFICATION_VALIDITY_DAYS", 30))
+NO_ACTIVITY_DAYS = int(os.environ.get("NO_ACTIVITY_DAYS", 14))
+FLAGS_REFRESH_MINUTES = int(os.environ.get("FLAGS_REFRESH_MINUTES", 60))
+NOTIFICATION_DIGEST_HOUR = int(os.environ.get("NOTIFICATION_DIGEST_HOUR", 7))
+
 # --- Email -----------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
