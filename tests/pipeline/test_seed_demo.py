@@ -189,3 +189,21 @@ def test_demo_logins_work_only_with_debug(seeded, settings):
     settings.DEMO_PASSWORD_ALLOWED = False
     for username in ("leader", "admin", "rep1"):
         assert authenticate(username=username, password="demo") is None
+
+
+def test_qualification_framework_history_and_automatic_milestones(seeded):
+    from pipeline import services
+    from pipeline.models import MilestoneElementLevel, Qualification, QualificationScore
+
+    pipeline = Pipeline.objects.get(name="New business")
+    assert pipeline.framework.name == "MEDDICC"
+    gates = Milestone.objects.filter(stage__pipeline=pipeline, auto_check="qualification")
+    assert gates.count() == 2
+    assert MilestoneElementLevel.objects.filter(milestone__in=gates).count() == 5
+    assert Qualification.objects.count() > 200
+    # every score of 2 or 3 carries its evidence and source (the DB constraint holds too)
+    assert not QualificationScore.objects.filter(score__gte=2, evidence="").exists()
+    # some open deals are validly qualified, some need re-qualification
+    open_deals = list(Opportunity.objects.filter(status="open").select_related("stage"))
+    valid = sum(services.latest_valid_qualification(o) is not None for o in open_deals)
+    assert 0 < valid < len(open_deals)

@@ -50,18 +50,25 @@ from pipeline.models import (
     ForecastCategory,
     Milestone,
     MilestoneCompletion,
+    MilestoneElementLevel,
     MilestoneKind,
     Opportunity,
     OpportunityChange,
     OpportunityStatus,
     Pipeline,
+    Qualification,
+    QualificationElement,
+    QualificationFramework,
+    QualificationScore,
     Stage,
 )
+from pipeline.rules import weighted_score_pct
 from salesops.models import Role, Team, User
 
 SEED = 20240601
 DEMO_PASSWORD = "demo"
 PIPELINE_NAME = "New business"
+FRAMEWORK_NAME = "MEDDICC"
 
 # --- people --------------------------------------------------------------------------
 
@@ -97,6 +104,9 @@ class MilestoneSeed:
     required: bool = True
     requires_evidence: bool = False
     auto_check: str = ""
+    # For automatic qualification milestones: minimum score % and element minimums.
+    min_score: int | None = None
+    levels: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,9 +169,13 @@ STAGES: tuple[StageSeed, ...] = (
         "than a lost quarter later.",
         (
             MilestoneSeed(
-                "Qualification scored with the team framework",
+                "Qualified with MEDDICC: pain validated, champion identified",
                 S,
-                "Every element scored 0-3 with the evidence behind it.",
+                "Checked automatically: a valid qualification of at least 40 % with "
+                "Identify pain ≥ 2 and Champion ≥ 1.",
+                auto_check=AutoCheck.QUALIFICATION,
+                min_score=40,
+                levels=(("Identify pain", 2), ("Champion", 1)),
             ),
             MilestoneSeed(
                 "Economic buyer confirmed the problem is worth solving",
@@ -203,6 +217,15 @@ STAGES: tuple[StageSeed, ...] = (
                 auto_check=AutoCheck.BUSINESS_ISSUE_MAPPED,
             ),
             MilestoneSeed(
+                "Qualified for a proposal",
+                S,
+                "Checked automatically: a valid qualification of at least 60 % with "
+                "Economic buyer, Metrics and Decision criteria each ≥ 2.",
+                auto_check=AutoCheck.QUALIFICATION,
+                min_score=60,
+                levels=(("Economic buyer", 2), ("Metrics", 2), ("Decision criteria", 2)),
+            ),
+            MilestoneSeed(
                 "Tailored demo or workshop delivered to the buying group",
                 S,
                 "Their data, their process, their people in the room.",
@@ -211,9 +234,6 @@ STAGES: tuple[StageSeed, ...] = (
                 "Customer agreed the decision criteria and confirmed we meet them",
                 B,
                 requires_evidence=True,
-            ),
-            MilestoneSeed(
-                "Champion committed to sponsor the proposal internally", B, required=False
             ),
         ),
     ),
@@ -504,11 +524,15 @@ def create_people(password_hash: str | None = None) -> dict[str, User]:
 
 def create_pipeline() -> Pipeline:
     """The "New business" pipeline: five open stages, won and lost, with milestones."""
+    framework = QualificationFramework.objects.get(name=FRAMEWORK_NAME)
     pipeline = Pipeline.objects.create(
         name=PIPELINE_NAME,
         description="Net-new customers: from the first conversation to a signed contract.",
+        framework=framework,
     )
+    elements = {e.name: e for e in framework.elements.all()}
     milestones: list[Milestone] = []
+    levels: list[tuple[Milestone, QualificationElement, int]] = []
     for order, spec in enumerate(STAGES, start=1):
         stage = Stage.objects.create(
             pipeline=pipeline,
@@ -532,11 +556,20 @@ def create_pipeline() -> Pipeline:
                 required=m.required,
                 requires_evidence=m.requires_evidence,
                 auto_check=m.auto_check,
+                min_qualification_score=m.min_score,
                 order=i,
             )
             for i, m in enumerate(spec.milestones, start=1)
         ]
+        levels += [
+            (milestones[-len(spec.milestones) + i], elements[name], level)
+            for i, m in enumerate(spec.milestones)
+            for name, level in m.levels
+        ]
     Milestone.objects.bulk_create(milestones)
+    MilestoneElementLevel.objects.bulk_create(
+        MilestoneElementLevel(milestone=m, element=e, min_level=level) for m, e, level in levels
+    )
     return pipeline
 
 
@@ -938,6 +971,95 @@ def _activity_body(opp: Opportunity, rng: random.Random) -> str:
     )
 
 
+# --- qualification history -----------------------------------------------------------
+
+# The level each MEDDICC element reaches by the stage a deal got to (order 1..5): a range
+# to draw from, so deals differ. Later stages imply what the gates demanded.
+QUALIFICATION_LEVELS: dict[str, tuple[tuple[int, int], ...]] = {
+    #                 Discover Qualify Solution Proposal Negotiate
+    "Metrics": ((0, 1), (0, 2), (2, 3), (2, 3), (3, 3)),
+    "Economic buyer": ((0, 1), (1, 2), (2, 3), (2, 3), (3, 3)),
+    "Decision criteria": ((0, 0), (0, 1), (2, 3), (2, 3), (2, 3)),
+    "Decision process": ((0, 0), (0, 1), (1, 2), (2, 3), (2, 3)),
+    "Identify pain": ((1, 2), (2, 3), (2, 3), (3, 3), (3, 3)),
+    "Champion": ((0, 1), (1, 2), (2, 3), (2, 3), (2, 3)),
+    "Competition": ((0, 1), (0, 1), (1, 2), (1, 3), (2, 3)),
+}
+EVIDENCE = {
+    "Metrics": "{account} put the cost at {n} hours a month in the workshop.",
+    "Economic buyer": "The CFO of {account} joined the call and asked for the business case.",
+    "Decision criteria": "{account} shared their evaluation sheet; we meet {n} of 12 criteria.",
+    "Decision process": "Champion walked us through legal, security review and board sign-off.",
+    "Identify pain": "Ops lead at {account}: month-end close takes {n} days, auditors complained.",
+    "Champion": "Our champion at {account} presented our case to their leadership team.",
+    "Competition": "{account} is also looking at two competitors and an in-house build.",
+}
+
+
+def build_qualifications(
+    opportunities: list[Opportunity],
+    elements: list[QualificationElement],
+    rng: random.Random,
+    now: dt.datetime,
+) -> tuple[list[Qualification], list[QualificationScore]]:
+    """A plausible qualification history per deal: rising scores, some expired, some voided."""
+    qualifications: list[Qualification] = []
+    scores: list[tuple[Qualification, QualificationElement, int, str, str]] = []
+    for opp in opportunities:
+        reached = opp.stage.order if opp.status != OpportunityStatus.WON else 5
+        reached = min(reached, 5)
+        if opp.status == OpportunityStatus.LOST:
+            reached = max(1, reached - 1)
+        if reached == 1 and rng.random() < 0.5:
+            continue  # not qualified yet
+        created = opp.created_at
+        end = opp.closed_at or now
+        n = rng.randint(1, 3)
+        # The latest assessment: for open deals 2-45 days ago, so about a third have expired.
+        latest = end - dt.timedelta(days=rng.uniform(2, 45) if opp.closed_at is None else 3)
+        times = sorted(
+            max(created + dt.timedelta(hours=1), latest - dt.timedelta(days=rng.uniform(7, 25) * i))
+            for i in range(n)
+        )
+        final = {e.name: rng.randint(*QUALIFICATION_LEVELS[e.name][reached - 1]) for e in elements}
+        for i, at in enumerate(times):
+            behind = n - 1 - i  # earlier assessments score lower
+            levels = {name: max(0, level - rng.randint(0, behind)) for name, level in final.items()}
+            q = Qualification(
+                opportunity=opp,
+                framework_id=elements[0].framework_id,
+                score_pct=weighted_score_pct(
+                    weighted_scores=[(e.weight, levels[e.name]) for e in elements]
+                ),
+                assessed_by=opp.owner,
+                assessed_at=at,
+            )
+            qualifications.append(q)
+            for e in elements:
+                level = levels[e.name]
+                evidence = source = ""
+                if level >= 2:
+                    evidence = EVIDENCE[e.name].format(
+                        account=opp.account.name, n=rng.randint(3, 40)
+                    )
+                    source = rng.choice(["call", "meeting", "email", "document"])
+                scores.append((q, e, level, evidence, source))
+        if opp.closed_at is None and rng.random() < 0.12:
+            last = qualifications[-1]
+            last.invalidated_at = min(now, last.assessed_at + dt.timedelta(days=rng.uniform(1, 5)))
+            pushed = opp.close_date + dt.timedelta(days=31)
+            last.invalidated_reason = (
+                f"Close date pushed from {opp.close_date:%b %Y} to {pushed:%b %Y}."
+            )
+    Qualification.objects.bulk_create(qualifications, batch_size=1000)
+    rows = [
+        QualificationScore(qualification=q, element=e, score=level, evidence=ev, source=src)
+        for q, e, level, ev, src in scores
+    ]
+    QualificationScore.objects.bulk_create(rows, batch_size=2000)
+    return qualifications, rows
+
+
 # --- the command ---------------------------------------------------------------------
 
 
@@ -951,6 +1073,8 @@ def demo_data_exists() -> bool:
 def delete_demo_data() -> None:
     """All pipeline data (every opportunity, account and pipeline) and the demo users/teams."""
     for model in (
+        QualificationScore,
+        Qualification,
         Activity,
         BusinessIssue,
         MilestoneCompletion,
@@ -1035,6 +1159,9 @@ def seed(*, opportunities: int = 300, seed_value: int = SEED) -> dict[str, int]:
     Activity.objects.filter(opportunity__pipeline=pipeline).update(
         created_at=F("occurred_at") + dt.timedelta(minutes=3)
     )
+    qualifications, qualification_scores = build_qualifications(
+        rows.opportunities, list(pipeline.framework.elements.all()), rng, now
+    )
 
     status = Counter(o.status for o in rows.opportunities)
     return {
@@ -1051,6 +1178,8 @@ def seed(*, opportunities: int = 300, seed_value: int = SEED) -> dict[str, int]:
         "milestone_completions": len(rows.completions),
         "business_issues": len(rows.issues),
         "activities": len(rows.activities),
+        "qualifications": len(qualifications),
+        "qualification_scores": len(qualification_scores),
     }
 
 
@@ -1085,7 +1214,7 @@ class Command(BaseCommand):
             f"({counts['open']} open, {counts['won']} won, {counts['lost']} lost)\n"
             f"  {counts['changes']} history rows, {counts['milestone_completions']} milestone "
             f"completions, {counts['business_issues']} business issues, "
-            f"{counts['activities']} activities"
+            f"{counts['activities']} activities, {counts['qualifications']} qualifications"
         )
         self.stdout.write(
             "  Logins (password 'demo', accepted only with DEBUG on): admin, leader, "
