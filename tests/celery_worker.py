@@ -32,7 +32,16 @@ def test_database_url() -> str:
 
 
 @contextlib.contextmanager
-def running_worker(*, concurrency: int = 1, timeout: float = 60) -> Iterator[subprocess.Popen]:
+def running_worker(
+    *,
+    concurrency: int = 1,
+    timeout: float = 60,
+    include: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> Iterator[subprocess.Popen]:
+    """A worker process (in a session of its own: ``os.killpg(proc.pid, SIGKILL)`` takes
+    it down with its pool children, like a lost node). ``include``: extra task modules
+    (e.g. ``tests.celery_tasks``); ``env``: extra environment, e.g. setting overrides."""
     from salesops.celery import app
 
     env = {
@@ -41,6 +50,7 @@ def running_worker(*, concurrency: int = 1, timeout: float = 60) -> Iterator[sub
         "REDIS_URL": settings.REDIS_URL,
         "SALESOPS_TESTING": "1",
         "PYTHONUNBUFFERED": "1",
+        **(env or {}),
     }
     hostname = f"test-{os.getpid()}-{time.monotonic_ns()}@localhost"
     proc = subprocess.Popen(
@@ -59,12 +69,14 @@ def running_worker(*, concurrency: int = 1, timeout: float = 60) -> Iterator[sub
             hostname,
             "--without-gossip",
             "--without-mingle",
+            *(f"--include={module}" for module in include),
         ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + timeout
