@@ -508,13 +508,10 @@ class OpportunityFlag(models.Model):
                 name="one_open_flag_per_kind",
             ),
         ]
-        indexes = [
-            models.Index(
-                fields=["kind", "opportunity"],
-                condition=Q(cleared_at__isnull=True),
-                name="flag_open_by_kind",
-            ),
-        ]
+        # No index of its own on (kind, …): the partial unique index above serves every
+        # lookup of open flags (by deal, and the attention list joins deals to it), and
+        # each extra index costs ~1 s per million flags raised (bench/README.md). The
+        # foreign key keeps its index: cascading deletes and a deal's cleared flags.
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.opportunity_id}"

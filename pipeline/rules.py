@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 
@@ -226,3 +226,243 @@ def qualification_gaps(
                 f"({SCORE_LEVELS.get(have, '?').lower()}); at least {minimum} is required."
             )
     return gaps
+
+
+# --- attention flags ----------------------------------------------------------------
+# One function per flag kind: whether the flag should be open, how bad it is and why, in
+# words. pipeline/flags.py computes the same decisions in SQL for the whole table; a test
+# cross-checks the two over generated data, so change the wording in both places.
+# Days are calendar days in the organisation's timezone: a deal entered yesterday evening
+# has been in its stage 1 day this morning, and "past" means before today's date there.
+# The explanation names dates, never a day count ("In Proposal since 16 Oct 2026", not
+# "for 41 days"): it depends only on the deal, so a day passing does not rewrite every open
+# flag. Only the severity moves with time (warning → critical), and that is a real change.
+# Pages that want the age show it live, computed when they render.
+
+WARNING = "warning"
+CRITICAL = "critical"
+PAST_CLOSE_CRITICAL_DAYS = 14  # a close date two weeks gone is a forecast error, not a slip
+NEXT_STEP_CRITICAL_DAYS = 7
+NO_ACTIVITY_CRITICAL_FACTOR = 2  # twice the stage's limit without customer contact
+REQUALIFY_CRITICAL_DAYS = 14  # without a valid qualification for two weeks
+EXPLANATION_MAX = 300  # OpportunityFlag.explanation
+
+
+@dataclass(frozen=True)
+class FlagDecision:
+    kind: str
+    severity: str
+    explanation: str
+
+
+@dataclass(frozen=True)
+class QualificationFacts:
+    """The latest qualification of a deal, as the flag rules need it."""
+
+    assessed_at: datetime
+    invalidated_at: datetime | None = None
+    invalidated_reason: str = ""
+
+
+@dataclass(frozen=True)
+class OpportunityFacts:
+    """What the flag rules read about one opportunity."""
+
+    status: str
+    stage_name: str
+    stage_entered_at: datetime
+    created_at: datetime
+    close_date: date
+    warn_days: int | None = None
+    rot_days: int | None = None
+    stage_no_activity_days: int | None = None
+    stage_validity_days: int | None = None
+    last_activity_at: datetime | None = None
+    next_step: str = ""
+    next_step_date: date | None = None
+    framework_name: str | None = None  # None: the pipeline has no framework
+    latest_qualification: QualificationFacts | None = None
+
+
+def local_date(moment: datetime, tz: tzinfo) -> date:
+    return moment.astimezone(tz).date()
+
+
+def days_between(earlier: date, later: date) -> int:
+    return (later - earlier).days
+
+
+def format_day(value: date) -> str:
+    """3 Nov 2026 (no leading zero; English month abbreviation, as SQL's FMDD Mon YYYY)."""
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    return f"{value.day} {months[value.month - 1]} {value.year}"
+
+
+def n_days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
+def every_n_days(n: int) -> str:
+    return "every day" if n == 1 else f"every {n} days"
+
+
+def _decision(kind: str, severity: str, explanation: str) -> FlagDecision:
+    return FlagDecision(kind, severity, explanation[:EXPLANATION_MAX])
+
+
+def stuck_in_stage_flag(
+    *,
+    stage_name: str,
+    stage_entered_at: datetime,
+    warn_days: int | None,
+    rot_days: int | None,
+    now: datetime,
+    tz: tzinfo,
+) -> FlagDecision | None:
+    """Warning from the stage's warn days, critical from its rot days."""
+    entered = local_date(stage_entered_at, tz)
+    days = max(0, days_between(entered, local_date(now, tz)))
+    head = f"In {stage_name} since {format_day(entered)}"
+    if rot_days is not None and days >= rot_days:
+        return _decision(
+            "stuck_in_stage", CRITICAL, f"{head}; this stage's limit is {n_days(rot_days)}"
+        )
+    if warn_days is not None and days >= warn_days:
+        tail = f" and its limit is {n_days(rot_days)}" if rot_days is not None else ""
+        return _decision(
+            "stuck_in_stage", WARNING, f"{head}; this stage warns at {n_days(warn_days)}{tail}"
+        )
+    return None
+
+
+def past_close_date_flag(*, close_date: date, now: datetime, tz: tzinfo) -> FlagDecision | None:
+    """An open deal whose close date is before today; critical after two weeks."""
+    days = days_between(close_date, local_date(now, tz))
+    if days < 1:
+        return None
+    severity = CRITICAL if days >= PAST_CLOSE_CRITICAL_DAYS else WARNING
+    return _decision("past_close_date", severity, f"Close date {format_day(close_date)} has passed")
+
+
+def no_activity_flag(
+    *,
+    last_activity_at: datetime | None,
+    created_at: datetime,
+    limit_days: int,
+    now: datetime,
+    tz: tzinfo,
+) -> FlagDecision | None:
+    """No call, meeting or email for `limit_days` (counted from creation when there was
+    never any); critical at twice the limit."""
+    since = local_date(last_activity_at if last_activity_at is not None else created_at, tz)
+    days = max(0, days_between(since, local_date(now, tz)))
+    if days < limit_days:
+        return None
+    severity = CRITICAL if days >= NO_ACTIVITY_CRITICAL_FACTOR * limit_days else WARNING
+    head = (
+        f"No customer activity since the deal was created on {format_day(since)}"
+        if last_activity_at is None
+        else f"No customer activity since {format_day(since)}"
+    )
+    return _decision(
+        "no_activity", severity, f"{head}; this stage expects contact {every_n_days(limit_days)}"
+    )
+
+
+def next_step_overdue_flag(
+    *, next_step: str = "", next_step_date: date | None, now: datetime, tz: tzinfo
+) -> FlagDecision | None:
+    """A next step dated before today; critical after a week."""
+    if next_step_date is None:
+        return None
+    days = days_between(next_step_date, local_date(now, tz))
+    if days < 1:
+        return None
+    severity = CRITICAL if days >= NEXT_STEP_CRITICAL_DAYS else WARNING
+    due = format_day(next_step_date)
+    text = (
+        f"Next step \u201c{next_step}\u201d was due {due}"
+        if next_step
+        else f"The next step was due {due}"
+    )
+    return _decision("next_step_overdue", severity, text)
+
+
+def requalify_due_flag(
+    *,
+    framework_name: str | None,
+    latest: QualificationFacts | None,
+    validity_days: int,
+    created_at: datetime,
+    now: datetime,
+    tz: tzinfo,
+) -> FlagDecision | None:
+    """No valid qualification — none yet, the latest voided, or the latest expired — in a
+    pipeline with a framework. Critical once that has lasted two weeks."""
+    if framework_name is None:
+        return None
+    today = local_date(now, tz)
+    if latest is None:
+        days = max(0, days_between(local_date(created_at, tz), today))
+        text = f"Never qualified with {framework_name}"
+    elif latest.invalidated_at is not None:
+        voided = local_date(latest.invalidated_at, tz)
+        days = max(0, days_between(voided, today))
+        reason = latest.invalidated_reason
+        tail = f": {reason}" if reason else "; re-qualify the deal"
+        text = f"The last qualification was voided on {format_day(voided)}{tail}"
+    else:
+        expires = qualification_expires_at(
+            assessed_at=latest.assessed_at, validity_days=validity_days
+        )
+        if now < expires:
+            return None
+        expired = local_date(expires, tz)
+        days = max(0, days_between(expired, today))
+        text = f"The last qualification expired on {format_day(expired)}; re-qualify the deal"
+    severity = CRITICAL if days >= REQUALIFY_CRITICAL_DAYS else WARNING
+    return _decision("requalify_due", severity, text)
+
+
+def attention_flags(
+    facts: OpportunityFacts,
+    *,
+    now: datetime,
+    tz: tzinfo,
+    default_no_activity_days: int,
+    default_validity_days: int,
+) -> list[FlagDecision]:
+    """Every flag that should be open on the opportunity; none once it is closed."""
+    if facts.status != "open":
+        return []
+    decisions = [
+        stuck_in_stage_flag(
+            stage_name=facts.stage_name,
+            stage_entered_at=facts.stage_entered_at,
+            warn_days=facts.warn_days,
+            rot_days=facts.rot_days,
+            now=now,
+            tz=tz,
+        ),
+        past_close_date_flag(close_date=facts.close_date, now=now, tz=tz),
+        no_activity_flag(
+            last_activity_at=facts.last_activity_at,
+            created_at=facts.created_at,
+            # A blank (or 0) stage setting means the organisation default, as for validity.
+            limit_days=facts.stage_no_activity_days or default_no_activity_days,
+            now=now,
+            tz=tz,
+        ),
+        next_step_overdue_flag(
+            next_step=facts.next_step, next_step_date=facts.next_step_date, now=now, tz=tz
+        ),
+        requalify_due_flag(
+            framework_name=facts.framework_name,
+            latest=facts.latest_qualification,
+            validity_days=facts.stage_validity_days or default_validity_days,
+            created_at=facts.created_at,
+            now=now,
+            tz=tz,
+        ),
+    ]
+    return [d for d in decisions if d is not None]

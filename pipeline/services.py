@@ -12,10 +12,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from pipeline import rules
+from pipeline.flags import flags_refresh
 from pipeline.models import (
     CUSTOMER_ACTIVITY_KINDS,
     Account,
@@ -36,6 +37,7 @@ from pipeline.models import (
     Pipeline,
     Qualification,
     QualificationElement,
+    QualificationFramework,
     QualificationScore,
     Stage,
 )
@@ -506,6 +508,12 @@ UPDATABLE_FIELDS = frozenset(
 )
 
 
+# Editable fields that raise, clear or re-grade attention flags (an amount change voids
+# the qualification). The next step's wording only appears in an explanation: the next
+# run catches that up, a save of the text alone costs no refresh.
+FLAG_INPUT_FIELDS = frozenset({"close_date", "next_step_date", "amount"})
+
+
 @transaction.atomic
 def opportunity_update(
     *, opportunity_id: int, actor: User, expected_version: int | None = None, **changes: Any
@@ -627,6 +635,9 @@ def opportunity_update(
         audit_record(
             actor=actor, action="opportunity.updated", target=opp, data={"fields": sorted(updated)}
         )
+        if FLAG_INPUT_FIELDS.intersection(updated):
+            # The deal's flags follow at once (one statement, no lock), not at the next run.
+            flags_refresh(now=now, opportunity_ids=[opp.pk])
     return opp
 
 
@@ -769,6 +780,8 @@ def opportunity_advance(
         ),
         now=now,
     )
+    # Its flags follow the new stage at once; closing clears them all.
+    flags_refresh(now=now, opportunity_ids=[opp.pk])
     audit_record(
         actor=actor,
         action="opportunity.advanced",
@@ -842,8 +855,6 @@ def opportunity_upsert_by_external_id(
     if not source or not external_id:
         raise ValidationFailed(details={"external_id": ["Source and external id are required."]})
     # Serialise concurrent syncs of the same record on a transaction-scoped advisory lock.
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"opp:{source}:{external_id}"]
@@ -1060,6 +1071,7 @@ def activity_log(
     ):
         opp.last_activity_at = occurred_at
         opp.save(update_fields=["last_activity_at"])
+        flags_refresh(now=now, opportunity_ids=[opp.pk])  # no_activity clears at once
     return activity
 
 
@@ -1194,9 +1206,54 @@ def _clean_pipeline(data: dict[str, Any], *, instance: Pipeline | None) -> dict[
         )
     if "is_active" in data:
         cleaned["is_active"] = bool(data["is_active"])
+    if "framework" in data:
+        cleaned["framework"] = _clean_pipeline_framework(errors, data["framework"], instance)
     if errors:
         raise ValidationFailed(details=errors)
     return cleaned
+
+
+def _clean_pipeline_framework(
+    errors: dict[str, list[str]], value: Any, instance: Pipeline | None
+) -> QualificationFramework | None:
+    """The qualification framework a pipeline names (None: none). Refuses an unknown or
+    inactive framework, and a change that would strand the pipeline's automatic
+    qualification milestones (they check elements of the framework in use)."""
+    framework = None
+    if value is not None:
+        framework_id = value.pk if isinstance(value, QualificationFramework) else value
+        framework = QualificationFramework.objects.filter(
+            pk=framework_id
+            if isinstance(framework_id, int) and not isinstance(framework_id, bool)
+            else None
+        ).first()
+        if framework is None:
+            errors.setdefault("framework", []).append("No such framework.")
+            return None
+        if not framework.is_active and (instance is None or instance.framework_id != framework.pk):
+            errors.setdefault("framework", []).append("This framework is not active.")
+    if instance is not None and instance.framework_id != (framework.pk if framework else None):
+        checking = Milestone.objects.filter(
+            stage__pipeline=instance, auto_check=AutoCheck.QUALIFICATION
+        ).order_by("id")
+        if framework is None and checking.exists():
+            titles = ", ".join(f"'{m.title}'" for m in checking[:5])
+            errors.setdefault("framework", []).append(
+                f"Automatic qualification milestones ({titles}) need a framework."
+            )
+        stranded = (
+            MilestoneElementLevel.objects.filter(milestone__stage__pipeline=instance)
+            .exclude(element__framework=framework)
+            .select_related("milestone")
+            .order_by("milestone_id")
+        )
+        if framework is not None and stranded.exists():
+            titles = ", ".join(sorted({f"'{lvl.milestone.title}'" for lvl in stranded[:5]}))
+            errors.setdefault("framework", []).append(
+                f"Milestones {titles} require levels of elements of another framework; "
+                "change them first."
+            )
+    return framework
 
 
 def _save_framework(obj: Any, *, fields: list[str] | None, field_for_conflict: str) -> None:
@@ -1215,13 +1272,19 @@ def _save_framework(obj: Any, *, fields: list[str] | None, field_for_conflict: s
 
 @transaction.atomic
 def pipeline_create(
-    *, actor: User, name: str, description: str = "", is_active: bool = True
+    *,
+    actor: User,
+    name: str,
+    description: str = "",
+    is_active: bool = True,
+    framework: QualificationFramework | int | None = None,
 ) -> Pipeline:
     """Create a pipeline (stages are added separately). Refuses: a non-admin, an empty or
-    taken name."""
+    taken name, an unknown or inactive qualification framework."""
     _refuse_unless_admin(actor)
     cleaned = _clean_pipeline(
-        {"name": name, "description": description, "is_active": is_active}, instance=None
+        {"name": name, "description": description, "is_active": is_active, "framework": framework},
+        instance=None,
     )
     pipeline = Pipeline(**cleaned)
     _save_framework(pipeline, fields=None, field_for_conflict="name")
@@ -1231,10 +1294,13 @@ def pipeline_create(
 
 @transaction.atomic
 def pipeline_update(*, pipeline_id: int, actor: User, **changes: Any) -> Pipeline:
-    """Rename, describe or (de)activate a pipeline. Refuses: a non-admin, unknown fields,
-    an empty or taken name."""
+    """Rename, describe, (de)activate a pipeline or choose its qualification framework
+    (`framework`: a framework, its id, or None). Refuses: a non-admin, unknown fields, an
+    empty or taken name, an unknown or inactive framework, removing the framework while
+    automatic qualification milestones check it, changing it while milestones require
+    levels of the old framework's elements."""
     _refuse_unless_admin(actor)
-    unknown = set(changes) - {"name", "description", "is_active"}
+    unknown = set(changes) - {"name", "description", "is_active", "framework"}
     if unknown:
         raise ValidationFailed(
             details={f: ["This field cannot be changed."] for f in sorted(unknown)}
@@ -1419,6 +1485,8 @@ MILESTONE_FIELDS = frozenset(
         "requires_evidence",
         "auto_check",
         "order",
+        "min_qualification_score",
+        "element_levels",
     }
 )
 
@@ -1452,24 +1520,137 @@ def _clean_milestone(data: dict[str, Any]) -> dict[str, Any]:
         cleaned["order"] = _clean_int(
             errors, "order", data["order"], required=True, maximum=MAX_SMALL_INT
         )
+    if "min_qualification_score" in data:
+        cleaned["min_qualification_score"] = _clean_int(
+            errors,
+            "min_qualification_score",
+            data["min_qualification_score"],
+            required=False,
+            maximum=100,
+        )
     if errors:
         raise ValidationFailed(details=errors)
     return cleaned
+
+
+_UNSET: Any = object()
+
+
+def _clean_element_levels(
+    errors: dict[str, Any], value: Any, framework: QualificationFramework | None
+) -> list[tuple[int, int]] | None:
+    """[{"element": id, "min_level": 1–3}, …] as (element id, level) pairs; problems go to
+    errors["element_levels"] keyed by element id (or "#<index>"), like qualification scores."""
+    if not isinstance(value, list):
+        errors["element_levels"] = ['Give a list of {"element": id, "min_level": 1–3}.']
+        return None
+    elements = (
+        set(QualificationElement.objects.filter(framework=framework).values_list("id", flat=True))
+        if framework is not None
+        else set()
+    )
+    problems: dict[str, dict[str, list[str]]] = {}
+    levels: dict[int, int] = {}
+    for i, entry in enumerate(value):
+        raw = entry.get("element") if isinstance(entry, dict) else None
+        element_id = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+        key = str(element_id) if element_id is not None else f"#{i}"
+        mine = problems.setdefault(key, {})
+        if element_id not in elements:
+            mine.setdefault("element", []).append(
+                f"Not an element of the framework '{framework.name}' of this pipeline."
+                if framework is not None
+                else "The pipeline has no qualification framework."
+            )
+        elif element_id in levels:
+            mine.setdefault("element", []).append("Given twice.")
+        level = entry.get("min_level") if isinstance(entry, dict) else None
+        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 3:
+            mine.setdefault("min_level", []).append(
+                "Enter a level from 1 to 3: 1 identified, 2 partly validated, "
+                "3 validated with evidence."
+            )
+        if not mine:
+            del problems[key]
+            levels[element_id] = level  # type: ignore[index]
+    if problems:
+        errors["element_levels"] = problems
+        return None
+    return list(levels.items())
+
+
+def _clean_qualification_requirement(
+    cleaned: dict[str, Any], element_levels: Any, *, stage: Stage, instance: Milestone | None
+) -> list[tuple[int, int]] | None:
+    """Check an automatic qualification milestone's minimum score and element levels
+    against its final `auto_check`; return the levels to store (None: leave them).
+
+    Refuses: `auto_check="qualification"` on a pipeline without a framework; elements of
+    another framework; a minimum score or levels on a milestone that does not check
+    qualification. Turning the check off drops its minimums."""
+    errors: dict[str, Any] = {}
+    auto = cleaned.get("auto_check", instance.auto_check if instance is not None else "")
+    framework = stage.pipeline.framework
+    levels = None
+    if element_levels is not _UNSET:
+        levels = _clean_element_levels(errors, element_levels, framework)
+    if auto == AutoCheck.QUALIFICATION:
+        if framework is None:
+            errors.setdefault("auto_check", []).append(
+                f"The pipeline '{stage.pipeline.name}' has no qualification framework; "
+                "choose one first."
+            )
+    else:
+        if cleaned.get("min_qualification_score") is not None:
+            errors.setdefault("min_qualification_score", []).append(
+                "Only a milestone with auto_check 'qualification' has a minimum score."
+            )
+        if levels:
+            errors["element_levels"] = [
+                "Only a milestone with auto_check 'qualification' has element levels."
+            ]
+        if (
+            instance is not None
+            and instance.min_qualification_score is not None
+            and "min_qualification_score" not in cleaned
+        ):
+            cleaned["min_qualification_score"] = None
+        if levels is None and instance is not None and instance.auto_check:
+            levels = []
+    if errors:
+        raise ValidationFailed(details=errors)
+    return levels
+
+
+def _store_element_levels(milestone: Milestone, levels: list[tuple[int, int]] | None) -> None:
+    if levels is None:
+        return
+    MilestoneElementLevel.objects.filter(milestone=milestone).delete()
+    MilestoneElementLevel.objects.bulk_create(
+        MilestoneElementLevel(milestone=milestone, element_id=element_id, min_level=level)
+        for element_id, level in levels
+    )
 
 
 @transaction.atomic
 def milestone_create(*, actor: User, stage: Stage, title: str, kind: str, **data: Any) -> Milestone:
     """Add a milestone (an exit criterion) to a stage. Refuses: a non-admin, an empty
     title, an unknown kind or automatic check, a milestone on a closed (won/lost) stage —
-    closed stages have no exit criteria."""
+    closed stages have no exit criteria. With `auto_check="qualification"`:
+    `min_qualification_score` (0–100) and `element_levels` ([{"element": id, "min_level":
+    1–3}], elements of the pipeline's framework), refused as `_clean_qualification_requirement`
+    says."""
     _refuse_unless_admin(actor)
     unknown = set(data) - MILESTONE_FIELDS
     if unknown:
         raise ValidationFailed(details={f: ["Unknown field."] for f in sorted(unknown)})
     if stage.is_closed:
         raise ValidationFailed(details={"stage": ["A closed stage has no exit milestones."]})
+    element_levels = data.pop("element_levels", _UNSET)
     cleaned = _clean_milestone({"title": title, "kind": kind, **data})
+    levels = _clean_qualification_requirement(cleaned, element_levels, stage=stage, instance=None)
     milestone = Milestone.objects.create(stage=stage, **cleaned)
+    _store_element_levels(milestone, levels)
     audit_record(actor=actor, action="milestone.created", target=milestone)
     return milestone
 
@@ -1483,19 +1664,28 @@ def milestone_update(*, milestone_id: int, actor: User, **changes: Any) -> Miles
         raise ValidationFailed(
             details={f: ["This field cannot be changed."] for f in sorted(unknown)}
         )
-    milestone = Milestone.objects.select_for_update().filter(pk=milestone_id).first()
+    milestone = (
+        Milestone.objects.select_for_update(of=("self",))
+        .select_related("stage__pipeline__framework")
+        .filter(pk=milestone_id)
+        .first()
+    )
     if milestone is None:
         raise NotFound("No such milestone.")
+    element_levels = changes.pop("element_levels", _UNSET)
     cleaned = _clean_milestone(changes)
+    levels = _clean_qualification_requirement(
+        cleaned, element_levels, stage=milestone.stage, instance=milestone
+    )
     for field, value in cleaned.items():
         setattr(milestone, field, value)
     if cleaned:
         milestone.save(update_fields=list(cleaned))
+    _store_element_levels(milestone, levels)
+    if cleaned or element_levels is not _UNSET:
+        fields = sorted({*cleaned, *(["element_levels"] if element_levels is not _UNSET else [])})
         audit_record(
-            actor=actor,
-            action="milestone.updated",
-            target=milestone,
-            data={"fields": sorted(cleaned)},
+            actor=actor, action="milestone.updated", target=milestone, data={"fields": fields}
         )
     return milestone
 
@@ -1569,6 +1759,14 @@ def qualification_create(
             "administrator chooses one first.",
             code="no_framework",
         )
+    # FOR KEY SHARE: an element being deleted right now either finishes first (then it is
+    # simply not offered) or waits for this assessment — never a foreign-key error.
+    # Concurrent assessments don't block each other (key-share locks don't conflict).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM pipeline_qualificationelement WHERE framework_id = %s FOR KEY SHARE",
+            [framework_id],
+        )
     elements = {e.id: e for e in QualificationElement.objects.filter(framework_id=framework_id)}
     problems: dict[str, dict[str, list[str]]] = {}
     given: dict[int, dict[str, Any]] = {}
@@ -1632,6 +1830,7 @@ def qualification_create(
         )
         for e_id, v in given.items()
     )
+    flags_refresh(opportunity_ids=[opp.pk])  # requalify_due clears at once
     audit_record(
         actor=actor,
         action="qualification.created",
@@ -1639,3 +1838,218 @@ def qualification_create(
         data={"qualification": qualification.pk, "score_pct": str(pct)},
     )
     return qualification
+
+
+# --- qualification framework administration ------------------------------------------
+# Frameworks and their elements are configuration: only administrators change them.
+
+FRAMEWORK_FIELDS = frozenset({"name", "description", "is_active"})
+ELEMENT_FIELDS = frozenset({"name", "guidance", "weight", "order"})
+
+
+def _refuse_unless_admin_for_frameworks(actor: User) -> None:
+    if not actor.is_admin_role:
+        raise PermissionDenied("Only an administrator can change qualification frameworks.")
+
+
+def _clean_qualification_framework(
+    data: dict[str, Any], *, instance: QualificationFramework | None
+) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    if "name" in data:
+        cleaned["name"] = _clean_text(errors, "name", data["name"], required=True, max_length=60)
+        others = QualificationFramework.objects.filter(name__iexact=cleaned["name"])
+        if instance is not None:
+            others = others.exclude(pk=instance.pk)
+        if cleaned["name"] and others.exists():
+            errors.setdefault("name", []).append("A framework with this name exists.")
+    if "description" in data:
+        cleaned["description"] = _clean_text(
+            errors, "description", data["description"], required=False, max_length=MAX_TEXT
+        )
+    if "is_active" in data:
+        cleaned["is_active"] = bool(data["is_active"])
+    if errors:
+        raise ValidationFailed(details=errors)
+    return cleaned
+
+
+@transaction.atomic
+def framework_create(
+    *, actor: User, name: str, description: str = "", is_active: bool = True
+) -> QualificationFramework:
+    """Create a qualification framework (elements are added separately). Refuses: a
+    non-admin, an empty or taken name (case-insensitive)."""
+    _refuse_unless_admin_for_frameworks(actor)
+    cleaned = _clean_qualification_framework(
+        {"name": name, "description": description, "is_active": is_active}, instance=None
+    )
+    framework = QualificationFramework(**cleaned)
+    _save_framework(framework, fields=None, field_for_conflict="name")
+    audit_record(actor=actor, action="qualification_framework.created", target=framework)
+    return framework
+
+
+@transaction.atomic
+def framework_update(*, framework_id: int, actor: User, **changes: Any) -> QualificationFramework:
+    """Rename, describe or (de)activate a framework. Refuses: a non-admin, unknown fields,
+    an empty or taken name."""
+    _refuse_unless_admin_for_frameworks(actor)
+    unknown = set(changes) - FRAMEWORK_FIELDS
+    if unknown:
+        raise ValidationFailed(
+            details={f: ["This field cannot be changed."] for f in sorted(unknown)}
+        )
+    framework = QualificationFramework.objects.select_for_update().filter(pk=framework_id).first()
+    if framework is None:
+        raise NotFound("No such framework.")
+    cleaned = _clean_qualification_framework(changes, instance=framework)
+    for field, value in cleaned.items():
+        setattr(framework, field, value)
+    if cleaned:
+        _save_framework(framework, fields=list(cleaned), field_for_conflict="name")
+        audit_record(
+            actor=actor,
+            action="qualification_framework.updated",
+            target=framework,
+            data={"fields": sorted(cleaned)},
+        )
+    return framework
+
+
+def _clean_element(
+    data: dict[str, Any],
+    *,
+    framework: QualificationFramework,
+    instance: QualificationElement | None,
+) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    if "name" in data:
+        cleaned["name"] = _clean_text(errors, "name", data["name"], required=True, max_length=80)
+        siblings = QualificationElement.objects.filter(
+            framework=framework, name__iexact=cleaned["name"]
+        )
+        if instance is not None:
+            siblings = siblings.exclude(pk=instance.pk)
+        if cleaned["name"] and siblings.exists():
+            errors.setdefault("name", []).append(
+                f"The framework '{framework.name}' already has an element with this name."
+            )
+    if "guidance" in data:
+        cleaned["guidance"] = _clean_text(
+            errors, "guidance", data["guidance"], required=False, max_length=MAX_TEXT
+        )
+    if "weight" in data:
+        cleaned["weight"] = _clean_int(
+            errors, "weight", data["weight"], required=True, minimum=1, maximum=100
+        )
+    if "order" in data:
+        cleaned["order"] = _clean_int(
+            errors, "order", data["order"], required=True, maximum=MAX_SMALL_INT
+        )
+    if errors:
+        raise ValidationFailed(details=errors)
+    return cleaned
+
+
+@transaction.atomic
+def element_create(
+    *,
+    actor: User,
+    framework: QualificationFramework,
+    name: str,
+    weight: int = 1,
+    order: int | None = None,
+    guidance: str = "",
+) -> QualificationElement:
+    """Add an element to a framework; without `order` it goes last. Refuses: a non-admin,
+    an empty or taken name, a weight outside 1–100, an order outside 0–32767.
+
+    The next qualification of every deal on the framework must score the new element."""
+    _refuse_unless_admin_for_frameworks(actor)
+    data: dict[str, Any] = {"name": name, "guidance": guidance, "weight": weight}
+    if order is not None:
+        data["order"] = order
+    cleaned = _clean_element(data, framework=framework, instance=None)
+    if "order" not in cleaned:
+        last = (
+            QualificationElement.objects.filter(framework=framework)
+            .order_by("-order")
+            .values_list("order", flat=True)
+            .first()
+        )
+        cleaned["order"] = min(MAX_SMALL_INT, 0 if last is None else last + 1)
+    element = QualificationElement(framework=framework, **cleaned)
+    _save_framework(element, fields=None, field_for_conflict="name")
+    audit_record(actor=actor, action="qualification_element.created", target=element)
+    return element
+
+
+@transaction.atomic
+def element_update(*, element_id: int, actor: User, **changes: Any) -> QualificationElement:
+    """Rename, reweight, reorder or re-describe an element. Refuses like `element_create`;
+    its framework cannot change. A new weight counts from the next qualification on
+    (stored scores keep their percentage)."""
+    _refuse_unless_admin_for_frameworks(actor)
+    unknown = set(changes) - ELEMENT_FIELDS
+    if unknown:
+        raise ValidationFailed(
+            details={f: ["This field cannot be changed."] for f in sorted(unknown)}
+        )
+    element = (
+        QualificationElement.objects.select_for_update(of=("self",))
+        .select_related("framework")
+        .filter(pk=element_id)
+        .first()
+    )
+    if element is None:
+        raise NotFound("No such element.")
+    cleaned = _clean_element(changes, framework=element.framework, instance=element)
+    for field, value in cleaned.items():
+        setattr(element, field, value)
+    if cleaned:
+        _save_framework(element, fields=list(cleaned), field_for_conflict="name")
+        audit_record(
+            actor=actor,
+            action="qualification_element.updated",
+            target=element,
+            data={"fields": sorted(cleaned)},
+        )
+    return element
+
+
+@transaction.atomic
+def element_delete(*, element_id: int, actor: User) -> None:
+    """Delete an element. Refuses: a non-admin; an element that qualifications scored
+    (Conflict `element_in_use`: the history keeps its scores — rename it instead) or that
+    an automatic milestone requires a level of (remove the requirement first)."""
+    _refuse_unless_admin_for_frameworks(actor)
+    # The row lock waits for a qualification being saved with a score of this element
+    # (its foreign-key check holds a share lock on the row), so the count below sees it.
+    element = QualificationElement.objects.select_for_update().filter(pk=element_id).first()
+    if element is None:
+        raise NotFound("No such element.")
+    scores = QualificationScore.objects.filter(element=element).count()
+    milestones = sorted(
+        MilestoneElementLevel.objects.filter(element=element).values_list("milestone_id", flat=True)
+    )
+    if scores or milestones:
+        reasons = []
+        if scores:
+            reasons.append(f"{scores} qualification score{'' if scores == 1 else 's'} use it")
+        if milestones:
+            reasons.append(f"milestones {', '.join(map(str, milestones))} require a level of it")
+        raise Conflict(
+            f"The element '{element.name}' cannot be deleted: {'; '.join(reasons)}.",
+            code="element_in_use",
+            details={"scores": scores, "milestones": milestones},
+        )
+    audit_record(
+        actor=actor,
+        action="qualification_element.deleted",
+        target=element,
+        data={"name": element.name, "framework": element.framework_id},
+    )
+    element.delete()

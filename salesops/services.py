@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
-from django.db import models, transaction
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
 from salesops.exceptions import NotFound, ValidationFailed
@@ -14,10 +17,13 @@ from salesops.models import (
     ApiScope,
     AuditEvent,
     IdempotencyRecord,
+    Notification,
     User,
     hash_api_key,
     new_raw_api_key,
 )
+
+logger = logging.getLogger(__name__)
 
 # How long an Idempotency-Key replays its first response.
 IDEMPOTENCY_TTL = dt.timedelta(hours=24)
@@ -105,3 +111,88 @@ def idempotency_records_purge(*, older_than: dt.timedelta = IDEMPOTENCY_TTL) -> 
         created_at__lt=timezone.now() - older_than
     ).delete()
     return deleted
+
+
+def notification_mark_read(*, notification_id: int, actor: User) -> Notification:
+    """Mark one of `actor`'s own notifications as read (idempotent: the first read time
+    stays). Refuses (NotFound) a notification of someone else."""
+    notification = Notification.objects.filter(pk=notification_id, recipient=actor).first()
+    if notification is None:
+        raise NotFound("No such notification.")
+    if notification.read_at is None:
+        now = timezone.now()
+        # Conditional: a concurrent "mark all" keeps whichever read time came first.
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)
+        notification.refresh_from_db(fields=["read_at"])
+    return notification
+
+
+def notifications_mark_all_read(*, actor: User) -> int:
+    """Mark all of `actor`'s unread notifications as read; returns how many changed."""
+    return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def _digest_text(user: User, rows: list[tuple[str, str, str]]) -> tuple[str, str]:
+    site = getattr(settings, "SITE_URL", "").rstrip("/")
+    count = len(rows)
+    headline = f"{count} new notification{'s' if count != 1 else ''}"
+    lines = [f"Hello {user.first_name or user.username},", "", f"{headline}:", ""]
+    for title, body, link in rows:
+        lines.append(f"- {title}")
+        if body:
+            lines.append(f"  {body}")
+        if link:
+            lines.append(f"  {site}{link}")
+    lines += ["", "You get this digest once a day for what you have not read in Salesops yet."]
+    return f"Salesops: {headline}", "\n".join(lines)
+
+
+def notifications_send_digest(*, now: dt.datetime | None = None) -> int:
+    """Email every recipient one digest of their notifications not emailed yet; returns the
+    number of emails sent.
+
+    Per recipient, one conditional UPDATE … WHERE emailed_at IS NULL … RETURNING claims the
+    notifications, so two digests running at once never send one twice (the second waits
+    on the row locks, then finds nothing to claim). Claim and send share a transaction: a
+    failed send rolls the claim back (logged; the next digest retries) and does not stop
+    the other recipients. Notifications already read in the app are claimed but not listed;
+    a recipient without an email address (or with nothing unread) is marked, not mailed.
+    """
+    now = now or timezone.now()
+    recipient_ids = list(
+        Notification.objects.filter(emailed_at__isnull=True)
+        .order_by("recipient_id")
+        .values_list("recipient_id", flat=True)
+        .distinct()
+    )
+    sent = 0
+    for recipient_id in recipient_ids:
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        """
+                        UPDATE salesops_notification SET emailed_at = %s
+                        WHERE recipient_id = %s AND emailed_at IS NULL
+                        RETURNING created_at, id, title, body, link, read_at
+                        """,
+                        [now, recipient_id],
+                    )
+                    claimed = sorted(cursor.fetchall())
+                unread = [
+                    (title, body, link) for *_, title, body, link, read in claimed if not read
+                ]
+                user = User.objects.filter(pk=recipient_id).first()
+                if not unread or user is None or not user.email:
+                    continue
+                subject, text = _digest_text(user, unread)
+                send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
+                sent += 1
+        except DatabaseError:
+            raise  # the task retries the whole digest; claims already committed stay sent
+        except Exception:
+            # The mail transport failed: this recipient's claim is rolled back.
+            logger.exception("Notification digest for user %s not sent", recipient_id)
+    return sent

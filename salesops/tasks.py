@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import socket
 
-from celery import shared_task
-from django.db import OperationalError, connection
+from django.db import connection
 
 from salesops import services
 from salesops.celery import app
+from salesops.tasking import reliable_task
 
 
-@shared_task(
-    name="salesops.healthcheck",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=3,
-)
+@reliable_task(name="salesops.healthcheck", max_retries=3)
 def healthcheck() -> dict[str, str]:
     """Proves a worker can reach PostgreSQL and the broker; used by `serve` and monitoring."""
     with connection.cursor() as cursor:
@@ -28,12 +22,13 @@ def healthcheck() -> dict[str, str]:
     return {"database": "ok", "broker": "ok", "worker": socket.gethostname()}
 
 
-@shared_task(
-    name="salesops.purge_idempotency_records",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-)
+@reliable_task(name="salesops.purge_idempotency_records")
 def purge_idempotency_records() -> int:
     return services.idempotency_records_purge()
+
+
+@reliable_task(name="salesops.send_notification_digest", soft_time_limit=240, time_limit=300)
+def send_notification_digest() -> int:
+    """Daily at NOTIFICATION_DIGEST_HOUR: one email per recipient of what is not emailed yet.
+    A rerun (or a redelivered message) sends nothing twice: the service claims first."""
+    return services.notifications_send_digest()

@@ -1,0 +1,295 @@
+"""The attention-flag rules, pure: no database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline import rules
+
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+NOW = dt.datetime(2026, 11, 26, 10, 0, tzinfo=BERLIN)
+TODAY = NOW.date()
+DAYS = st.integers(min_value=0, max_value=400)
+LIMIT = st.none() | st.integers(min_value=0, max_value=200)
+
+
+def stuck(days: int, warn: int | None, rot: int | None, name: str = "Proposal"):
+    return rules.stuck_in_stage_flag(
+        stage_name=name,
+        stage_entered_at=NOW - dt.timedelta(days=days),
+        warn_days=warn,
+        rot_days=rot,
+        now=NOW,
+        tz=BERLIN,
+    )
+
+
+def test_stuck_in_stage_wording():
+    assert stuck(41, 14, 30) == rules.FlagDecision(
+        "stuck_in_stage", "critical", "In Proposal since 16 Oct 2026; this stage's limit is 30 days"
+    )
+    assert stuck(20, 14, 30).explanation == (
+        "In Proposal since 6 Nov 2026; this stage warns at 14 days and its limit is 30 days"
+    )
+    assert stuck(20, 14, None).explanation == (
+        "In Proposal since 6 Nov 2026; this stage warns at 14 days"
+    )
+    assert stuck(1, 1, None).explanation == (
+        "In Proposal since 25 Nov 2026; this stage warns at 1 day"
+    )
+    assert stuck(13, 14, 30) is None
+    assert stuck(500, None, None) is None
+
+
+@given(days=DAYS, warn=LIMIT, rot=LIMIT)
+def test_stuck_in_stage_severity_follows_the_thresholds(days, warn, rot):
+    decision = stuck(days, warn, rot)
+    if rot is not None and days >= rot:
+        assert decision is not None and decision.severity == "critical"
+    elif warn is not None and days >= warn:
+        assert decision is not None and decision.severity == "warning"
+    else:
+        assert decision is None
+
+
+def test_days_are_calendar_days_in_the_organisation_timezone():
+    # Entered at 23:50 Berlin time; ten minutes later (after midnight there) it is day 1,
+    # although only 10 minutes have passed and UTC still shows the same date.
+    entered = dt.datetime(2026, 3, 1, 23, 50, tzinfo=BERLIN)
+    now = dt.datetime(2026, 3, 2, 0, 0, tzinfo=BERLIN)
+    decision = rules.stuck_in_stage_flag(
+        stage_name="Qualify",
+        stage_entered_at=entered.astimezone(dt.UTC),
+        warn_days=1,
+        rot_days=None,
+        now=now.astimezone(dt.UTC),
+        tz=BERLIN,
+    )
+    assert decision is not None and decision.severity == "warning"
+    assert decision.explanation == "In Qualify since 1 Mar 2026; this stage warns at 1 day"
+
+
+def test_past_close_date_wording_and_severity():
+    close = dt.date(2026, 11, 3)
+    decision = rules.past_close_date_flag(close_date=close, now=NOW, tz=BERLIN)
+    assert decision == rules.FlagDecision(
+        "past_close_date", "critical", "Close date 3 Nov 2026 has passed"
+    )
+    yesterday = rules.past_close_date_flag(
+        close_date=TODAY - dt.timedelta(days=1), now=NOW, tz=BERLIN
+    )
+    assert yesterday.severity == "warning"
+    assert yesterday.explanation == "Close date 25 Nov 2026 has passed"
+    assert rules.past_close_date_flag(close_date=TODAY, now=NOW, tz=BERLIN) is None
+
+
+def test_past_means_before_today_in_the_organisation_timezone():
+    # 23:30 UTC on 3 Nov is 00:30 on 4 Nov in Berlin.
+    now = dt.datetime(2026, 11, 3, 23, 30, tzinfo=dt.UTC)
+    close = dt.date(2026, 11, 3)
+    assert rules.past_close_date_flag(close_date=close, now=now, tz=BERLIN) is not None
+    assert rules.past_close_date_flag(close_date=close, now=now, tz=dt.UTC) is None
+
+
+@given(offset=st.integers(min_value=-400, max_value=400))
+def test_past_close_date_raised_exactly_when_the_date_is_before_today(offset):
+    decision = rules.past_close_date_flag(
+        close_date=TODAY + dt.timedelta(days=offset), now=NOW, tz=BERLIN
+    )
+    if offset >= 0:
+        assert decision is None
+    else:
+        assert decision.severity == (
+            "critical" if -offset >= rules.PAST_CLOSE_CRITICAL_DAYS else "warning"
+        )
+
+
+def idle(days: int | None, limit: int, created_days: int = 100):
+    return rules.no_activity_flag(
+        last_activity_at=None if days is None else NOW - dt.timedelta(days=days),
+        created_at=NOW - dt.timedelta(days=created_days),
+        limit_days=limit,
+        now=NOW,
+        tz=BERLIN,
+    )
+
+
+def test_no_activity_wording():
+    assert idle(20, 14) == rules.FlagDecision(
+        "no_activity",
+        "warning",
+        "No customer activity since 6 Nov 2026; this stage expects contact every 14 days",
+    )
+    assert idle(None, 14, created_days=30) == rules.FlagDecision(
+        "no_activity",
+        "critical",
+        "No customer activity since the deal was created on 27 Oct 2026; "
+        "this stage expects contact every 14 days",
+    )
+    assert idle(3, 1).explanation == (
+        "No customer activity since 23 Nov 2026; this stage expects contact every day"
+    )
+    assert idle(13, 14) is None
+    assert idle(None, 14, created_days=3) is None
+
+
+@given(days=DAYS, limit=st.integers(min_value=1, max_value=100))
+def test_no_activity_thresholds(days, limit):
+    decision = idle(days, limit)
+    if days < limit:
+        assert decision is None
+    else:
+        assert decision.severity == ("critical" if days >= 2 * limit else "warning")
+
+
+def test_next_step_overdue():
+    due = TODAY - dt.timedelta(days=2)
+    assert rules.next_step_overdue_flag(next_step_date=due, now=NOW, tz=BERLIN) == (
+        rules.FlagDecision("next_step_overdue", "warning", "The next step was due 24 Nov 2026")
+    )
+    named = rules.next_step_overdue_flag(
+        next_step="Send proposal", next_step_date=due, now=NOW, tz=BERLIN
+    )
+    assert named.explanation == "Next step \u201cSend proposal\u201d was due 24 Nov 2026"
+    week = rules.next_step_overdue_flag(
+        next_step_date=TODAY - dt.timedelta(days=7), now=NOW, tz=BERLIN
+    )
+    assert week.severity == "critical"
+    assert rules.next_step_overdue_flag(next_step_date=TODAY, now=NOW, tz=BERLIN) is None
+    assert rules.next_step_overdue_flag(next_step_date=None, now=NOW, tz=BERLIN) is None
+
+
+def requalify(latest, *, framework="MEDDICC", validity=30, created_days=5):
+    return rules.requalify_due_flag(
+        framework_name=framework,
+        latest=latest,
+        validity_days=validity,
+        created_at=NOW - dt.timedelta(days=created_days),
+        now=NOW,
+        tz=BERLIN,
+    )
+
+
+def test_requalify_due_cases():
+    assert requalify(None) == rules.FlagDecision(
+        "requalify_due", "warning", "Never qualified with MEDDICC"
+    )
+    assert requalify(None, created_days=0).severity == "warning"
+    assert requalify(None, created_days=14).severity == "critical"
+    assert requalify(None, framework=None) is None
+    fresh = rules.QualificationFacts(assessed_at=NOW - dt.timedelta(days=29))
+    assert requalify(fresh) is None
+    expired = rules.QualificationFacts(assessed_at=NOW - dt.timedelta(days=33))
+    assert requalify(expired) == rules.FlagDecision(
+        "requalify_due",
+        "warning",
+        "The last qualification expired on 23 Nov 2026; re-qualify the deal",
+    )
+    voided = rules.QualificationFacts(
+        assessed_at=NOW - dt.timedelta(days=1),
+        invalidated_at=NOW - dt.timedelta(days=1),
+        invalidated_reason="Close date pushed from Nov 2026 to Dec 2026.",
+    )
+    assert requalify(voided).explanation == (
+        "The last qualification was voided on 25 Nov 2026: "
+        "Close date pushed from Nov 2026 to Dec 2026."
+    )
+    silent = rules.QualificationFacts(
+        assessed_at=NOW - dt.timedelta(days=20), invalidated_at=NOW - dt.timedelta(days=15)
+    )
+    assert requalify(silent) == rules.FlagDecision(
+        "requalify_due",
+        "critical",
+        "The last qualification was voided on 11 Nov 2026; re-qualify the deal",
+    )
+
+
+@given(age_hours=st.integers(min_value=0, max_value=24 * 90), validity=st.integers(1, 60))
+def test_requalify_due_exactly_when_the_qualification_is_not_valid(age_hours, validity):
+    assessed = NOW - dt.timedelta(hours=age_hours)
+    decision = requalify(rules.QualificationFacts(assessed_at=assessed), validity=validity)
+    valid = rules.qualification_is_valid(
+        assessed_at=assessed, invalidated_at=None, validity_days=validity, now=NOW
+    )
+    assert (decision is None) == valid
+
+
+def test_explanations_are_cut_to_the_column_length():
+    voided = rules.QualificationFacts(
+        assessed_at=NOW, invalidated_at=NOW, invalidated_reason="x" * 400
+    )
+    assert len(requalify(voided).explanation) == rules.EXPLANATION_MAX
+
+
+def test_closed_deals_get_no_flags():
+    facts = rules.OpportunityFacts(
+        status="won",
+        stage_name="Closed won",
+        stage_entered_at=NOW - dt.timedelta(days=400),
+        created_at=NOW - dt.timedelta(days=500),
+        close_date=TODAY - dt.timedelta(days=300),
+        warn_days=1,
+        rot_days=2,
+        framework_name="MEDDICC",
+    )
+    assert (
+        rules.attention_flags(
+            facts, now=NOW, tz=BERLIN, default_no_activity_days=14, default_validity_days=30
+        )
+        == []
+    )
+    opened = rules.OpportunityFacts(**{**facts.__dict__, "status": "open"})
+    kinds = {
+        d.kind
+        for d in rules.attention_flags(
+            opened, now=NOW, tz=BERLIN, default_no_activity_days=14, default_validity_days=30
+        )
+    }
+    assert kinds == {"stuck_in_stage", "past_close_date", "no_activity", "requalify_due"}
+
+
+@given(d=st.dates(min_value=dt.date(1000, 1, 1), max_value=dt.date(9999, 12, 31)))
+def test_format_day(d):
+    assert rules.format_day(d) == f"{d.day} {d:%b} {d.year}"
+
+
+FACTS = rules.OpportunityFacts(
+    status="open",
+    stage_name="Proposal",
+    stage_entered_at=NOW - dt.timedelta(days=20),
+    created_at=NOW - dt.timedelta(days=60),
+    close_date=TODAY - dt.timedelta(days=3),
+    warn_days=14,
+    rot_days=30,
+    last_activity_at=NOW - dt.timedelta(days=20),
+    next_step="Send proposal",
+    next_step_date=TODAY - dt.timedelta(days=2),
+    framework_name="MEDDICC",
+    latest_qualification=rules.QualificationFacts(assessed_at=NOW - dt.timedelta(days=40)),
+)
+
+
+def flags_on(now: dt.datetime, facts: rules.OpportunityFacts = FACTS) -> dict[str, tuple]:
+    return {
+        d.kind: (d.severity, d.explanation)
+        for d in rules.attention_flags(
+            facts, now=now, tz=BERLIN, default_no_activity_days=14, default_validity_days=30
+        )
+    }
+
+
+@given(days=st.integers(min_value=0, max_value=60))
+def test_explanations_do_not_change_as_days_pass(days):
+    """Only the severity moves with time; the words name dates, so a day passing does not
+    rewrite an open flag (the hourly refresh then has nothing to update)."""
+    today = flags_on(NOW)
+    later = flags_on(NOW + dt.timedelta(days=days))
+    for kind, (_severity, text) in later.items():
+        if kind in today and today[kind][0] == later[kind][0]:
+            assert text == today[kind][1]
+    assert later["past_close_date"][1] == today["past_close_date"][1]
+    assert later["next_step_overdue"][1] == today["next_step_overdue"][1]
