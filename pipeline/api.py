@@ -8,7 +8,9 @@ endpoint, nested ones and actions included. Writes go through pipeline.services.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +19,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -29,21 +32,30 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from pipeline import selectors, services
+from pipeline import rules, selectors, services
 from pipeline.models import (
     Account,
     Activity,
     ActivityKind,
     AutoCheck,
     BusinessIssue,
+    EvidenceSource,
+    FlagKind,
+    FlagSeverity,
     ForecastCategory,
     Milestone,
     MilestoneCompletion,
+    MilestoneElementLevel,
     MilestoneKind,
     Opportunity,
     OpportunityChange,
+    OpportunityFlag,
     OpportunityStatus,
     Pipeline,
+    Qualification,
+    QualificationElement,
+    QualificationFramework,
+    QualificationScore,
     Stage,
 )
 from salesops.api.etag import expected_version, with_etag
@@ -54,6 +66,8 @@ from salesops.api.serializers import StrictInputSerializer
 from salesops.models import User
 
 # --- helpers ---------------------------------------------------------------------
+
+MAX_ID = 2**63 - 1
 
 
 def _int_or_404(value: Any) -> int:
@@ -145,12 +159,36 @@ class StageRefOutput(serializers.Serializer):
     order = serializers.IntegerField()
 
 
+class OpenFlagOutput(serializers.ModelSerializer):
+    class Meta:
+        model = OpportunityFlag
+        fields = ["kind", "severity", "explanation", "raised_at"]
+        read_only_fields = fields
+
+
+class LatestQualificationOutput(serializers.Serializer):
+    score_pct = serializers.DecimalField(
+        max_digits=5, decimal_places=2, help_text="Weighted score, in %."
+    )
+    assessed_at = serializers.DateTimeField()
+    valid = serializers.BooleanField(
+        help_text="Neither expired (the stage's validity period) nor voided by a change."
+    )
+
+
 class OpportunityOutput(serializers.ModelSerializer):
     account = AccountRefOutput()
     owner = UserRefOutput()
     stage = StageRefOutput()
     pipeline = serializers.IntegerField(source="pipeline_id")
     url = serializers.HyperlinkedIdentityField(view_name="api:opportunity-detail")
+    open_flags = OpenFlagOutput(
+        many=True, read_only=True, help_text="Open attention flags, newest first."
+    )
+    qualification = serializers.SerializerMethodField(
+        help_text="The latest qualification (null when the deal was never qualified); its "
+        "history is at /api/v1/opportunities/{id}/qualifications/."
+    )
 
     class Meta:
         model = Opportunity
@@ -159,9 +197,13 @@ class OpportunityOutput(serializers.ModelSerializer):
             "close_date", "forecast_category", "forecast_category_override_reason",
             "next_step", "next_step_date", "status", "loss_reason", "source", "external_id",
             "stage_entered_at", "last_activity_at", "closed_at", "version", "created_at",
-            "updated_at", "url",
+            "updated_at", "url", "open_flags", "qualification",
         ]  # fmt: skip
         read_only_fields = fields
+
+    @extend_schema_field(LatestQualificationOutput(allow_null=True))
+    def get_qualification(self, opp: Opportunity) -> dict[str, Any] | None:
+        return _latest_qualification(opp)
 
     def to_representation(self, opp: Opportunity) -> dict[str, Any]:
         """The same JSON as the declared fields (the schema documents those, and a test
@@ -194,6 +236,16 @@ class OpportunityOutput(serializers.ModelSerializer):
             "created_at": _datetime_text(opp.created_at),
             "updated_at": _datetime_text(opp.updated_at),
             "url": f"{detail_prefix}{opp.pk}/",
+            "open_flags": [
+                {
+                    "kind": flag.kind,
+                    "severity": flag.severity,
+                    "explanation": flag.explanation,
+                    "raised_at": _datetime_text(flag.raised_at),
+                }
+                for flag in opp.open_flags  # prefetched: selectors.with_attention
+            ],
+            "qualification": _latest_qualification(opp),
         }
 
     def _detail_prefix(self) -> str:
@@ -220,8 +272,32 @@ def _date_text(value: dt.date | None) -> str | None:
 
 
 def _datetime_text(value: dt.datetime | None) -> str | None:
-    # DRF's own formatting: in the current timezone, "Z" for UTC.
-    return None if value is None else _DATETIME_FIELD.to_representation(value)
+    """DRF's own formatting (ISO 8601 in the current timezone, "Z" for UTC), without its
+    per-call settings lookups: ~300 datetimes a page of 50."""
+    if value is None:
+        return None
+    if timezone.is_naive(value):
+        return _DATETIME_FIELD.to_representation(value)
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _latest_qualification(opp: Opportunity) -> dict[str, Any] | None:
+    """The latest qualification as selectors.with_attention / attention_load read it."""
+    assessed_at = opp.latest_qualification_at
+    if assessed_at is None:
+        return None
+    valid = rules.qualification_is_valid(
+        assessed_at=assessed_at,
+        invalidated_at=opp.latest_qualification_invalidated_at,
+        validity_days=services.qualification_validity_days(opp.stage),
+        now=timezone.now(),
+    )
+    return {
+        "score_pct": _decimal_text(opp.latest_qualification_pct),
+        "assessed_at": _datetime_text(assessed_at),
+        "valid": valid,
+    }
 
 
 class OpportunityChangeOutput(serializers.ModelSerializer):
@@ -330,21 +406,144 @@ class PipelineStageOutput(serializers.ModelSerializer):
 
 class PipelineOutput(serializers.ModelSerializer):
     stages = PipelineStageOutput(many=True, read_only=True)
+    framework = serializers.IntegerField(
+        source="framework_id", allow_null=True, help_text="Its qualification framework."
+    )
 
     class Meta:
         model = Pipeline
-        fields = ["id", "name", "description", "is_active", "stages"]
+        fields = ["id", "name", "description", "is_active", "framework", "stages"]
+        read_only_fields = fields
+
+
+class ElementLevelOutput(serializers.ModelSerializer):
+    element = serializers.IntegerField(source="element_id")
+
+    class Meta:
+        model = MilestoneElementLevel
+        fields = ["element", "min_level"]
         read_only_fields = fields
 
 
 class MilestoneOutput(serializers.ModelSerializer):
     stage = serializers.IntegerField(source="stage_id")
+    element_levels = ElementLevelOutput(
+        many=True, read_only=True, help_text="For auto_check `qualification`."
+    )
 
     class Meta:
         model = Milestone
         fields = [
             "id", "stage", "title", "description", "kind", "required", "requires_evidence",
-            "auto_check", "order",
+            "auto_check", "min_qualification_score", "element_levels", "order",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+# --- qualification and flags ---------------------------------------------------------
+
+
+class RefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class FrameworkElementInlineOutput(serializers.ModelSerializer):
+    class Meta:
+        model = QualificationElement
+        fields = ["id", "name", "guidance", "weight", "order"]
+        read_only_fields = fields
+
+
+class QualificationFrameworkOutput(serializers.ModelSerializer):
+    elements = FrameworkElementInlineOutput(many=True, read_only=True, help_text="In order.")
+
+    class Meta:
+        model = QualificationFramework
+        fields = ["id", "name", "description", "is_active", "elements"]
+        read_only_fields = fields
+
+
+class FrameworkElementOutput(serializers.ModelSerializer):
+    framework = serializers.IntegerField(source="framework_id")
+
+    class Meta:
+        model = QualificationElement
+        fields = ["id", "framework", "name", "guidance", "weight", "order"]
+        read_only_fields = fields
+
+
+class QualificationScoreOutput(serializers.ModelSerializer):
+    element = RefOutput()
+    level = serializers.SerializerMethodField(help_text="The score in words.")
+
+    class Meta:
+        model = QualificationScore
+        fields = ["element", "score", "level", "evidence", "source"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_level(self, score: QualificationScore) -> str:
+        return rules.SCORE_LEVELS.get(score.score, "")
+
+
+class QualificationOutput(serializers.ModelSerializer):
+    """One assessment. Needs `opportunity` (its stage sets the validity period) and
+    `latest_id` in the context: only the latest qualification can be valid."""
+
+    opportunity = serializers.IntegerField(source="opportunity_id")
+    framework = RefOutput()
+    assessed_by = UserRefOutput()
+    valid = serializers.SerializerMethodField(
+        help_text="True for the latest qualification while it neither expired nor was voided; "
+        "an older one is superseded (false)."
+    )
+    valid_until = serializers.SerializerMethodField(
+        help_text="When it expires: assessed_at plus the current stage's validity period."
+    )
+    scores = QualificationScoreOutput(many=True, read_only=True, help_text="In element order.")
+
+    class Meta:
+        model = Qualification
+        fields = [
+            "id", "opportunity", "score_pct", "framework", "assessed_by", "assessed_at", "valid",
+            "valid_until", "invalidated_at", "invalidated_reason", "note", "scores",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def _valid_until(self, qualification: Qualification) -> dt.datetime:
+        days = services.qualification_validity_days(self.context["opportunity"].stage)
+        return rules.qualification_expires_at(
+            assessed_at=qualification.assessed_at, validity_days=days
+        )
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_valid(self, qualification: Qualification) -> bool:
+        return (
+            qualification.pk == self.context.get("latest_id")
+            and qualification.invalidated_at is None
+            and timezone.now() < self._valid_until(qualification)
+        )
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_valid_until(self, qualification: Qualification) -> str | None:
+        return _datetime_text(self._valid_until(qualification))
+
+
+class FlagOwnerOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class FlagOutput(serializers.ModelSerializer):
+    opportunity = RefOutput()
+    owner = FlagOwnerOutput(source="opportunity.owner", help_text="The opportunity's owner.")
+
+    class Meta:
+        model = OpportunityFlag
+        fields = [
+            "id", "opportunity", "owner", "kind", "severity", "explanation", "raised_at",
+            "cleared_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -484,6 +683,11 @@ class PipelineInput(StrictInputSerializer):
     name = serializers.CharField(required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
+    framework = serializers.PrimaryKeyRelatedField(
+        queryset=QualificationFramework.objects.all(), required=False, allow_null=True,
+        help_text="Id of an active qualification framework (null: none). Refused while "
+        "automatic qualification milestones of the pipeline depend on the current one.",
+    )  # fmt: skip
 
 
 class StageUpdateInput(StrictInputSerializer):
@@ -512,6 +716,48 @@ class StageCreateInput(StageUpdateInput):
     pipeline = serializers.PrimaryKeyRelatedField(queryset=Pipeline.objects.all())
 
 
+class ElementLevelInput(StrictInputSerializer):
+    element = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    min_level = serializers.IntegerField(min_value=1, max_value=3)
+
+
+@contextlib.contextmanager
+def _list_errors_by_element(data: Any, field: str) -> Iterator[None]:
+    """Re-key a list field's per-item errors from the item's index to its `element` id
+    (`#<index>` without a usable id): the structure the services use, so a client reads
+    `details.<field>.<element id>.<attribute>` whichever layer refused."""
+    try:
+        yield
+    except serializers.ValidationError as exc:
+        detail = exc.detail
+        items = data.get(field) if isinstance(data, Mapping) else None
+        if (
+            isinstance(detail, dict)
+            and isinstance(detail.get(field), dict)
+            and isinstance(items, list)
+        ):
+            keyed: dict[str, dict[str, Any]] = {}
+            for index, item_errors in detail[field].items():
+                raw = (
+                    items[int(index)].get("element")
+                    if isinstance(items[int(index)], Mapping)
+                    else None
+                )
+                key = (
+                    str(raw)
+                    if isinstance(raw, int) and not isinstance(raw, bool) and 0 < raw <= MAX_ID
+                    else f"#{index}"
+                )
+                errors = (
+                    item_errors if isinstance(item_errors, dict)
+                    else {"non_field_errors": item_errors}
+                )  # fmt: skip
+                for name, messages in errors.items():
+                    keyed.setdefault(key, {}).setdefault(name, []).extend(messages)
+            detail[field] = keyed
+        raise
+
+
 class MilestoneUpdateInput(StrictInputSerializer):
     read_only_hints = {"id": "It is assigned by the server.", "stage": _SET_AT_CREATION}
     title = serializers.CharField(required=False, allow_blank=True)
@@ -523,11 +769,78 @@ class MilestoneUpdateInput(StrictInputSerializer):
         choices=AutoCheck.choices, required=False, allow_blank=True
     )
     order = serializers.IntegerField(required=False, min_value=0, max_value=services.MAX_SMALL_INT)
+    min_qualification_score = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=100,
+        help_text="With auto_check `qualification`: the minimum weighted score, in %.",
+    )  # fmt: skip
+    element_levels = serializers.ListField(
+        child=ElementLevelInput(), required=False, max_length=100,
+        help_text="With auto_check `qualification`: minimum levels of elements of the "
+        "pipeline's framework; replaces the current list. Errors in `details.element_levels` "
+        "are keyed by element id (`#<index>` when the id is missing or not a number).",
+    )  # fmt: skip
+
+    def to_internal_value(self, data: Any) -> Any:
+        with _list_errors_by_element(data, "element_levels"):
+            return super().to_internal_value(data)
 
 
 class MilestoneCreateInput(MilestoneUpdateInput):
     read_only_hints = {"id": "It is assigned by the server."}
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
+
+
+class QualificationFrameworkInput(StrictInputSerializer):
+    read_only_hints = {
+        "id": "It is assigned by the server.",
+        "elements": "Add and change elements at /api/v1/framework-elements/.",
+    }
+    name = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+
+
+class FrameworkElementUpdateInput(StrictInputSerializer):
+    read_only_hints = {"id": "It is assigned by the server.", "framework": _SET_AT_CREATION}
+    name = serializers.CharField(required=False, allow_blank=True)
+    guidance = serializers.CharField(required=False, allow_blank=True)
+    weight = serializers.IntegerField(required=False, min_value=1, max_value=100)
+    order = serializers.IntegerField(required=False, min_value=0, max_value=services.MAX_SMALL_INT)
+
+
+class FrameworkElementCreateInput(FrameworkElementUpdateInput):
+    read_only_hints = {"id": "It is assigned by the server."}
+    framework = serializers.PrimaryKeyRelatedField(queryset=QualificationFramework.objects.all())
+
+
+class QualificationScoreInput(StrictInputSerializer):
+    element = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="Id of an element of the pipeline's framework."
+    )
+    score = serializers.IntegerField(
+        min_value=0, max_value=rules.MAX_SCORE,
+        help_text="0 unknown, 1 identified, 2 partly validated, 3 validated with evidence.",
+    )  # fmt: skip
+    evidence = serializers.CharField(
+        required=False, allow_blank=True, max_length=services.MAX_TEXT,
+        help_text="Required for a score of 2 or 3: what the customer said, sent or did.",
+    )  # fmt: skip
+    source = serializers.ChoiceField(
+        choices=EvidenceSource.choices, required=False, allow_blank=True,
+        help_text="Where the evidence comes from; required for a score of 2 or 3.",
+    )  # fmt: skip
+
+
+class QualificationInput(StrictInputSerializer):
+    scores = serializers.ListField(
+        child=QualificationScoreInput(), max_length=200,
+        help_text="One entry for every element of the framework of the deal's pipeline.",
+    )  # fmt: skip
+    note = serializers.CharField(required=False, allow_blank=True, max_length=services.MAX_TEXT)
+
+    def to_internal_value(self, data: Any) -> Any:
+        with _list_errors_by_element(data, "scores"):
+            return super().to_internal_value(data)
 
 
 def _valid(serializer_class: type[serializers.Serializer], request: Request,
@@ -575,6 +888,32 @@ class StageFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
+class FrameworkElementFilter(django_filters.FilterSet):
+    framework = IdFilter(field_name="framework_id")
+
+    class Meta:
+        model = QualificationElement
+        fields: list[str] = []
+
+
+class FlagFilter(django_filters.FilterSet):
+    opportunity = IdFilter(field_name="opportunity_id")
+    kind = django_filters.ChoiceFilter(choices=FlagKind.choices)
+    owner = IdFilter(field_name="opportunity__owner_id", help_text="Owner of the opportunity.")
+    open = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], method="filter_open",
+        help_text="`true`: open flags only; `false`: cleared ones only.",
+    )  # fmt: skip
+    severity = django_filters.ChoiceFilter(choices=FlagSeverity.choices)
+
+    class Meta:
+        model = OpportunityFlag
+        fields: list[str] = []
+
+    def filter_open(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(cleared_at__isnull=value == "true")
+
+
 class MilestoneFilter(django_filters.FilterSet):
     stage = IdFilter(field_name="stage_id")
     pipeline = IdFilter(field_name="stage__pipeline_id")
@@ -598,6 +937,8 @@ EXTERNAL_PARAMS = [
 
 def _opportunity_response(request: Request, opp: Opportunity, *, status_code: int = 200,
                           created: bool = False) -> Response:  # fmt: skip
+    if not hasattr(opp, "open_flags"):  # as a service returned it
+        opp = selectors.attention_load(opp)
     data = OpportunityOutput(opp, context={"request": request}).data
     response = Response(data, status=status_code)
     if created:
@@ -621,11 +962,12 @@ class OpportunityViewSet(ApiViewSet):
         "activities_create": ActivityInput,
         "business_issues_create": BusinessIssueInput,
         "by_external_id_upsert": OpportunityUpsertInput,
+        "qualifications_create": QualificationInput,
     }
     filterset_class = OpportunityFilter
 
     def get_queryset(self) -> QuerySet[Opportunity]:
-        return selectors.opportunity_list_for(self.request.user)
+        return selectors.opportunity_api_list_for(self.request.user)
 
     def _opp(self, pk: Any) -> Opportunity:
         return selectors.opportunity_get_for(self.request.user, _int_or_404(pk))
@@ -654,7 +996,9 @@ class OpportunityViewSet(ApiViewSet):
 
     @extend_schema(parameters=[OPP_ID], responses={200: OpportunityOutput, **errors(404)})
     def retrieve(self, request: Request, pk: str) -> Response:
-        return _opportunity_response(request, self._opp(pk))
+        return _opportunity_response(
+            request, selectors.opportunity_api_get_for(request.user, _int_or_404(pk))
+        )
 
     @extend_schema(
         parameters=[OPP_ID, IF_MATCH],
@@ -857,6 +1201,49 @@ class OpportunityViewSet(ApiViewSet):
         )
         return Response(BusinessIssueOutput(issue, context=self.ctx()).data, status=201)
 
+    # --- qualification ---
+
+    @extend_schema(
+        parameters=[OPP_ID],
+        responses={200: QualificationOutput(many=True), **errors(404)},
+        description="The history of qualifications, newest first; the latest one counts.",
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def qualifications(self, request: Request, pk: str) -> Response:
+        opp = self._opp(pk)
+        page = self.paginate_queryset(selectors.qualification_history_for(opp))
+        # Newest first: the latest qualification is the first row of page 1 (no query).
+        first_page = self.paginator.page.number == 1
+        latest_id = page[0].pk if page and first_page else None
+        context = {**self.ctx(), "opportunity": opp, "latest_id": latest_id}
+        data = QualificationOutput(page, many=True, context=context).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        operation_id="opportunities_qualifications_create",
+        parameters=[OPP_ID, IDEMPOTENCY_KEY],
+        request=QualificationInput,
+        responses={201: QualificationOutput, **errors(400, 403, 404, 409, 422)},
+        description="Qualify the deal: score every element of its pipeline's framework 0–3, "
+        "with `evidence` and its `source` for scores of 2 and 3. Nothing is saved unless "
+        "every score is valid. A 400 keys the problems of each entry by its element id — "
+        '`details.scores` is `{"<element id>": {"score"|"evidence"|"source"|"element": '
+        '[messages]}}` (`"#<index>"` for an entry without a usable element id; an element '
+        "left out is reported under its id with `score`). 409 `no_framework` when the "
+        "pipeline has no framework, `opportunity_closed` for a closed deal.",
+    )
+    @qualifications.mapping.post
+    def qualifications_create(self, request: Request, pk: str) -> Response:
+        opp = self._opp(pk)
+        data = _valid(QualificationInput, request)
+        qualification = services.qualification_create(
+            opportunity_id=opp.pk, actor=request.user,
+            scores=[dict(entry) for entry in data["scores"]], note=data.get("note", ""),
+        )  # fmt: skip
+        qualification = selectors.qualification_history_for(opp).get(pk=qualification.pk)
+        context = {**self.ctx(), "opportunity": opp, "latest_id": qualification.pk}
+        return Response(QualificationOutput(qualification, context=context).data, status=201)
+
     # --- sync by external id ---
 
     @extend_schema(
@@ -894,6 +1281,24 @@ class OpportunityViewSet(ApiViewSet):
         return _opportunity_response(
             request, opp, status_code=201 if created else 200, created=created
         )
+
+
+# --- attention flags ------------------------------------------------------------------
+
+
+@extend_schema(tags=["flags"])
+class FlagViewSet(ApiViewSet):
+    queryset = OpportunityFlag.objects.none()  # the model for the schema; reads use selectors
+    filterset_class = FlagFilter
+
+    @extend_schema(
+        responses={200: FlagOutput(many=True), **errors(404)},
+        description="Attention flags (open and cleared) on the opportunities you may see, "
+        "newest first. Raised and cleared by the hourly refresh; read-only.",
+    )
+    def list(self, request: Request) -> Response:
+        flags = self.filter_queryset(selectors.opportunity_flag_list_for(request.user))
+        return self.paginated(flags, FlagOutput)
 
 
 # --- business issues, activities (top level) ---------------------------------------
@@ -1137,4 +1542,106 @@ class MilestoneViewSet(FrameworkViewSet):
     def destroy(self, request: Request, pk: str) -> Response:
         milestone = _get_or_404(selectors.milestone_list(), pk)
         services.milestone_delete(milestone_id=milestone.pk, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- qualification frameworks: everyone reads, administrators write -------------------
+
+
+@extend_schema(tags=["qualification"])
+class QualificationFrameworkViewSet(FrameworkViewSet):
+    queryset = QualificationFramework.objects.none()  # for the schema; reads use selectors
+    input_serializers = {
+        "create": QualificationFrameworkInput,
+        "partial_update": QualificationFrameworkInput,
+    }
+    filter_backends: list[Any] = []
+
+    @extend_schema(responses={200: QualificationFrameworkOutput(many=True), **errors(404)})
+    def list(self, request: Request) -> Response:
+        frameworks = selectors.qualification_framework_list()
+        return self.paginated(frameworks, QualificationFrameworkOutput)
+
+    @extend_schema(responses={200: QualificationFrameworkOutput, **errors(404)})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        framework = _get_or_404(selectors.qualification_framework_list(), pk)
+        return Response(QualificationFrameworkOutput(framework, context=self.ctx()).data)
+
+    @extend_schema(
+        request=QualificationFrameworkInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: QualificationFrameworkOutput, **errors(400, 403, 422)},
+        description="Administrators only. Add its elements at /api/v1/framework-elements/.",
+    )
+    def create(self, request: Request) -> Response:
+        data = _valid(QualificationFrameworkInput, request)
+        framework = services.framework_create(actor=request.user, name=data.pop("name", ""), **data)
+        framework = _get_or_404(selectors.qualification_framework_list(), framework.pk)
+        return Response(QualificationFrameworkOutput(framework, context=self.ctx()).data, 201)
+
+    @extend_schema(
+        request=QualificationFrameworkInput,
+        responses={200: QualificationFrameworkOutput, **errors(400, 403, 404)},
+        description="Administrators only.",
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        framework = _get_or_404(selectors.qualification_framework_list(), pk)
+        data = _valid(QualificationFrameworkInput, request)
+        services.framework_update(framework_id=framework.pk, actor=request.user, **data)
+        framework = _get_or_404(selectors.qualification_framework_list(), pk)
+        return Response(QualificationFrameworkOutput(framework, context=self.ctx()).data)
+
+
+@extend_schema(tags=["qualification"])
+class FrameworkElementViewSet(FrameworkViewSet):
+    queryset = QualificationElement.objects.none()  # for the schema; reads use selectors
+    input_serializers = {
+        "create": FrameworkElementCreateInput,
+        "partial_update": FrameworkElementUpdateInput,
+    }
+    filterset_class = FrameworkElementFilter
+
+    @extend_schema(responses={200: FrameworkElementOutput(many=True), **errors(404)})
+    def list(self, request: Request) -> Response:
+        elements = self.filter_queryset(selectors.qualification_element_list())
+        return self.paginated(elements, FrameworkElementOutput)
+
+    @extend_schema(responses={200: FrameworkElementOutput, **errors(404)})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        element = _get_or_404(selectors.qualification_element_list(), pk)
+        return Response(FrameworkElementOutput(element).data)
+
+    @extend_schema(
+        request=FrameworkElementCreateInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: FrameworkElementOutput, **errors(400, 403, 422)},
+        description="Administrators only. Without `order` the element goes last.",
+    )
+    def create(self, request: Request) -> Response:
+        data = _valid(FrameworkElementCreateInput, request)
+        element = services.element_create(
+            actor=request.user, framework=data.pop("framework"), name=data.pop("name", ""),
+            **data,
+        )  # fmt: skip
+        return Response(FrameworkElementOutput(element).data, status=201)
+
+    @extend_schema(
+        request=FrameworkElementUpdateInput,
+        responses={200: FrameworkElementOutput, **errors(400, 403, 404)},
+        description="Administrators only.",
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        element = _get_or_404(selectors.qualification_element_list(), pk)
+        data = _valid(FrameworkElementUpdateInput, request)
+        element = services.element_update(element_id=element.pk, actor=request.user, **data)
+        return Response(FrameworkElementOutput(element).data)
+
+    @extend_schema(
+        responses={204: None, **errors(403, 404, 409)},
+        description="Administrators only. Refused (409 `element_in_use`) once qualifications "
+        "scored the element or a milestone requires a level of it.",
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        element = _get_or_404(selectors.qualification_element_list(), pk)
+        services.element_delete(element_id=element.pk, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

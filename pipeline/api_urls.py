@@ -12,5 +12,8 @@ router.register("accounts", api.AccountViewSet, basename="account")
 router.register("pipelines", api.PipelineViewSet, basename="pipeline")
 router.register("stages", api.StageViewSet, basename="stage")
 router.register("milestones", api.MilestoneViewSet, basename="milestone")
+router.register("frameworks", api.QualificationFrameworkViewSet, basename="framework")
+router.register("framework-elements", api.FrameworkElementViewSet, basename="framework-element")
+router.register("flags", api.FlagViewSet, basename="flag")
 
 urlpatterns = router.urls

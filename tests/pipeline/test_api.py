@@ -20,6 +20,7 @@ from pipeline.models import (
     Opportunity,
     OpportunityChange,
     Pipeline,
+    Qualification,
     Stage,
 )
 from salesops.models import IdempotencyRecord
@@ -28,7 +29,9 @@ from tests.factories import (
     BusinessIssueFactory,
     MilestoneFactory,
     OpportunityFactory,
+    OpportunityFlagFactory,
     PipelineFactory,
+    QualificationFrameworkFactory,
     StageFactory,
 )
 
@@ -118,7 +121,10 @@ def test_retrieve_shape_and_etag(rep, opportunity, key_for):
         "created_at",
         "updated_at",
         "url",
+        "open_flags",
+        "qualification",
     }
+    assert body["open_flags"] == [] and body["qualification"] is None
     assert body["account"] == {"id": opportunity.account_id, "name": opportunity.account.name}
     assert body["owner"] == {"id": rep.pk, "username": "rep", "name": rep.get_full_name()}
     assert body["stage"] == {"id": opportunity.stage_id, "name": "Discover", "order": 1}
@@ -212,12 +218,13 @@ def test_list_query_count_does_not_grow_with_rows(
     client = key_for(rep)
     OpportunityFactory(owner=rep, stage=pipeline.discover)
     client.get(LIST)  # the key's first use records last_used_at; measure afterwards
-    with django_assert_max_num_queries(3), CaptureQueriesContext(connection) as one:
+    # COUNT, the page (with the latest qualification as subqueries), its open flags.
+    with django_assert_max_num_queries(4), CaptureQueriesContext(connection) as one:
         response = client.get(LIST, {"page_size": 200})
     assert len(response.json()["results"]) == 1
     acct = AccountFactory()
     OpportunityFactory.create_batch(199, owner=rep, stage=pipeline.qualify, account=acct)
-    with django_assert_max_num_queries(3), CaptureQueriesContext(connection) as many:
+    with django_assert_max_num_queries(4), CaptureQueriesContext(connection) as many:
         response = client.get(LIST, {"page_size": 200})
     assert len(response.json()["results"]) == 200
     assert len(one) == len(many)
@@ -953,13 +960,26 @@ def test_fast_opportunity_representation_matches_declared_fields(rep, pipeline, 
         external_id="E-1",
         forecast_category_override_reason="",
     )
-    opp = selectors.opportunity_get_for(rep, opp.pk)
+    OpportunityFlagFactory(opportunity=opp, raised_at=timezone.now() - dt.timedelta(days=2))
+    OpportunityFlagFactory(opportunity=opp, kind="no_activity", severity="critical")
+    OpportunityFlagFactory(opportunity=opp, kind="past_close_date", cleared_at=timezone.now())
+    framework = QualificationFrameworkFactory()
+    Qualification.objects.create(
+        opportunity=opp,
+        framework=framework,
+        score_pct=Decimal("66.7"),
+        assessed_by=rep,
+        assessed_at=timezone.now(),
+    )
+    opp = selectors.opportunity_api_get_for(rep, opp.pk)
     request = rf.get("/api/v1/opportunities/")
     fast = OpportunityOutput(opp, context={"request": request}).data
     generic = drf_serializers.ModelSerializer.to_representation(
         OpportunityOutput(context={"request": request}), opp
     )
     assert dict(fast) == dict(generic)
+    assert [f["kind"] for f in fast["open_flags"]] == ["no_activity", "stuck_in_stage"]
+    assert fast["qualification"]["score_pct"] == "66.70" and fast["qualification"]["valid"]
     assert fast["amount"] == "1234567.50" and fast["url"].endswith(
         f"/api/v1/opportunities/{opp.pk}/"
     )
