@@ -6,11 +6,22 @@ form with `salesops.forms.add_service_errors` so the user sees it next to the fi
 
 from __future__ import annotations
 
+import re
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Field, Layout, Row
 from django import forms
 
-from pipeline.models import ActivityKind, ForecastCategory, OpportunityStatus
+from pipeline.models import (
+    ActivityKind,
+    EvidenceSource,
+    FlagKind,
+    ForecastCategory,
+    OpportunityStatus,
+)
+from pipeline.rules import SCORE_LEVELS
+from pipeline.selectors import FLAG_SORTS
+from salesops.exceptions import ApplicationError
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -266,3 +277,161 @@ class CloseLostForm(forms.Form):
         max_length=10_000, label="Why was it lost?", widget=forms.Textarea(attrs={"rows": 2})
     )
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+# --- qualification ---------------------------------------------------------------------
+
+LEVEL_CHOICES = [(level, f"{level} · {name.lower()}") for level, name in SCORE_LEVELS.items()]
+SOURCE_CHOICES = [("", "— source —"), *EvidenceSource.choices]
+_SCORE_KEY = re.compile(r"score_(\d{1,18})")
+
+
+class QualificationForm(forms.Form):
+    """One row per element: score_<id>, evidence_<id>, source_<id>; plus a note.
+
+    Types only: whether a score is 0–3, whether evidence is needed, whether every element
+    is scored, whether an element belongs to the deal's framework — the service decides,
+    and `add_service_errors` puts its answer next to the row it is about."""
+
+    levels = list(SCORE_LEVELS.items())
+    sources = SOURCE_CHOICES
+
+    note = forms.CharField(
+        required=False,
+        max_length=10_000,
+        label="Note (optional)",
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+    )
+
+    def __init__(self, *args, elements, latest_scores, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.elements = list(elements)
+        self.latest_scores = latest_scores
+        known = [e.id for e in self.elements]
+        # Element ids posted that are not this framework's (a tampered form, or the
+        # framework changed meanwhile) go to the service too, which refuses them.
+        self.foreign_ids = sorted(
+            {
+                int(m.group(1))
+                for key in (self.data if self.is_bound else {})
+                if (m := _SCORE_KEY.fullmatch(key)) and int(m.group(1)) not in known
+            }
+        )
+        for element_id in [*known, *self.foreign_ids]:
+            current = latest_scores.get(element_id)
+            self.fields[f"score_{element_id}"] = forms.IntegerField(
+                required=False,
+                initial=current.score if current else None,
+                widget=forms.RadioSelect(choices=LEVEL_CHOICES),
+                error_messages={"invalid": "Choose a level from 0 to 3."},
+            )
+            self.fields[f"evidence_{element_id}"] = forms.CharField(
+                required=False,
+                max_length=10_000,
+                initial=current.evidence if current else "",
+                widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"}),
+            )
+            self.fields[f"source_{element_id}"] = forms.ChoiceField(
+                required=False,
+                choices=SOURCE_CHOICES,
+                initial=current.source if current else "",
+                widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+            )
+
+    def rows(self) -> list[dict]:
+        return [
+            {
+                "element": e,
+                "current": self.latest_scores.get(e.id),
+                "score": self[f"score_{e.id}"],
+                "evidence": self[f"evidence_{e.id}"],
+                "source": self[f"source_{e.id}"],
+                "chosen": self._chosen(e.id),
+                **self._current_level(self.latest_scores.get(e.id)),
+            }
+            for e in self.elements
+        ]
+
+    @staticmethod
+    def _current_level(current) -> dict[str, str]:
+        if current is None:
+            return {"current_level": "", "current_band": ""}
+        band = "green" if current.score >= 3 else "amber" if current.score == 2 else "red"
+        return {"current_level": SCORE_LEVELS.get(current.score, ""), "current_band": band}
+
+    def _chosen(self, element_id: int) -> str:
+        """The level shown as selected: what was posted, else the current score."""
+        value = self[f"score_{element_id}"].value()
+        return "" if value is None else str(value)
+
+    def foreign_errors(self) -> list[str]:
+        return [
+            f"Element #{element_id}: {message}"
+            for element_id in self.foreign_ids
+            for name in ("score", "evidence", "source")
+            for message in self.errors.get(f"{name}_{element_id}", [])
+        ]
+
+    def service_scores(self) -> list[dict]:
+        """The scores for `services.qualification_create`; an element left unscored is
+        left out, so the service names it as missing."""
+        data = self.cleaned_data
+        return [
+            {
+                "element": element_id,
+                "score": data[f"score_{element_id}"],
+                "evidence": data.get(f"evidence_{element_id}", ""),
+                "source": data.get(f"source_{element_id}", ""),
+            }
+            for element_id in [*(e.id for e in self.elements), *self.foreign_ids]
+            if data.get(f"score_{element_id}") is not None
+        ]
+
+    def add_service_errors(self, exc: ApplicationError) -> None:
+        """details {"scores": {"<element id>": {"score"|"evidence"|"source"|"element": [..]}},
+        "note": [..]} onto the row's fields; anything else on top with the message."""
+        details = exc.details if isinstance(exc.details, dict) else {}
+        names = {str(e.id): e.name for e in self.elements}
+        scores = details.get("scores")
+        for key, problems in (scores if isinstance(scores, dict) else {}).items():
+            for field_name, messages in (problems if isinstance(problems, dict) else {}).items():
+                for message in messages if isinstance(messages, list) else [messages]:
+                    name = f"{field_name}_{key}"
+                    if key in names and name in self.fields:
+                        self.add_error(name, str(message))
+                    elif key in names:
+                        self.add_error(None, f"{names[key]}: {message}")
+                    else:
+                        self.add_error(None, f"Element #{key.lstrip('#')}: {message}")
+        for message in details.get("note", []) if isinstance(details.get("note"), list) else []:
+            self.add_error("note", str(message))
+        marked = " Fix the marked rows below." if scores else ""
+        self.add_error(None, exc.message + marked)
+
+
+class AttentionFilterForm(forms.Form):
+    """The "Needs attention" list's filters and sort (GET). Only valid values are used."""
+
+    kind = forms.ChoiceField(required=False, choices=[("", "All kinds"), *FlagKind.choices])
+    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="All owners")
+    sort = forms.ChoiceField(
+        required=False, choices=[(key, label) for key, (label, _) in FLAG_SORTS.items()]
+    )
+
+    def __init__(self, *args, owners, show_owner: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners
+        if not show_owner:
+            del self.fields["owner"]
+        for f in self.fields.values():
+            f.widget.attrs["class"] = "form-select form-select-sm"
+
+    def selector_args(self) -> tuple[dict, str]:
+        if not self.is_bound or not self.is_valid():
+            return {}, "severity"
+        data = self.cleaned_data
+        filters = {
+            "kind": data.get("kind") or "",
+            "owner": data["owner"].pk if data.get("owner") else None,
+        }
+        return {k: v for k, v in filters.items() if v}, data.get("sort") or "severity"

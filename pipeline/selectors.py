@@ -9,8 +9,23 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Window
-from django.db.models.functions import RowNumber
+from django.contrib.postgres.aggregates import JSONBAgg
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import JSONObject, RowNumber
 from django.http import Http404
 from django.utils import timezone
 
@@ -19,17 +34,25 @@ from pipeline.models import (
     Account,
     Activity,
     BusinessIssue,
+    FlagKind,
+    FlagSeverity,
     Milestone,
     MilestoneCompletion,
     Opportunity,
     OpportunityChange,
+    OpportunityFlag,
     OpportunityStatus,
     Pipeline,
+    Qualification,
+    QualificationElement,
+    QualificationFramework,
+    QualificationScore,
     Stage,
 )
-from pipeline.services import met_milestone_ids
+from pipeline.services import automatic_milestone_gaps, qualification_validity_days
 from salesops import access
 from salesops.models import User
+from salesops.selectors import notification_list_for
 
 
 def opportunity_list_for(
@@ -105,8 +128,10 @@ def stage_list(pipeline_id: int | None = None) -> QuerySet[Stage]:
 
 
 def milestone_list(stage_id: int | None = None) -> QuerySet[Milestone]:
-    qs = Milestone.objects.select_related("stage").order_by(
-        "stage__pipeline_id", "stage__order", "order", "id"
+    qs = (
+        Milestone.objects.select_related("stage")
+        .prefetch_related("element_levels")  # the API shows them
+        .order_by("stage__pipeline_id", "stage__order", "order", "id")
     )
     return qs.filter(stage_id=stage_id) if stage_id else qs
 
@@ -184,6 +209,8 @@ class MilestoneRow:
     milestone: Milestone
     completion: MilestoneCompletion | None
     met: bool
+    # Automatic milestones: what they still lack, in words (empty when met).
+    gaps: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -213,10 +240,18 @@ def milestones_by_stage(opp: Opportunity) -> list[StageMilestones]:
         c.milestone_id: c
         for c in MilestoneCompletion.objects.filter(opportunity=opp).select_related("completed_by")
     }
-    met = met_milestone_ids(opp, milestones)
+    # The same facts as services.met_milestone_ids (ticked, or an automatic check holds),
+    # keeping the automatic checks' gaps to show them in words.
+    gaps = automatic_milestone_gaps(opp, milestones)
+    met = set(completions) | {m_id for m_id, missing in gaps.items() if not missing}
     groups = {s.id: StageMilestones(stage=s) for s in stages}
     for m in milestones:
-        row = MilestoneRow(milestone=m, completion=completions.get(m.id), met=m.id in met)
+        row = MilestoneRow(
+            milestone=m,
+            completion=completions.get(m.id),
+            met=m.id in met,
+            gaps=[] if m.id in met else gaps.get(m.id, []),
+        )
         group = groups[m.stage_id]
         (group.buyer_commitments if m.kind == "buyer_commitment" else group.seller_actions).append(
             row
@@ -271,7 +306,9 @@ def board_for(
             RowNumber(),
             partition_by=[F("stage_id")],
             order_by=[F("close_date").asc(), F("id").asc()],
-        )
+        ),
+        # The cards' flag badges come with the cards: no query of their own.
+        open_flags_json=_open_flags_json(),
     )
     now = timezone.now()
     cards: dict[int, list[Opportunity]] = {s.id: [] for s in stages}
@@ -280,6 +317,7 @@ def board_for(
         opp.health = rules.stage_health(
             days=opp.days_in_stage, warn_days=opp.stage.warn_days, rot_days=opp.stage.rot_days
         )
+        opp.flag_badges = flag_badges(opp.open_flags_json)
         cards.setdefault(opp.stage_id, []).append(opp)
     return [
         BoardColumn(
@@ -294,3 +332,312 @@ def board_for(
 
 def assignable_owners_for(user: User) -> QuerySet[User]:
     return User.objects.filter(access.visible_users_q(user), is_active=True).order_by("username")
+
+
+# --- the API: qualification, flags, attention on opportunities -------------------------
+
+
+def open_flags_prefetch() -> Prefetch:
+    """An opportunity's open flags, newest first, as `opp.open_flags` (one query a page)."""
+    return Prefetch(
+        "flags",
+        queryset=OpportunityFlag.objects.filter(cleared_at__isnull=True).order_by(
+            "-raised_at", "-id"
+        ),
+        to_attr="open_flags",
+    )
+
+
+def with_attention(qs: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
+    """Opportunities with their open flags (`open_flags`, prefetched: one query a page)
+    and their latest qualification (`latest_qualification_pct`, `_at`, `_invalidated_at`:
+    correlated subqueries over the (opportunity, -assessed_at, -id) index, no query of
+    their own)."""
+    latest = Qualification.objects.filter(opportunity=OuterRef("pk")).order_by(
+        "-assessed_at", "-id"
+    )
+    return qs.annotate(
+        latest_qualification_pct=Subquery(latest.values("score_pct")[:1]),
+        latest_qualification_at=Subquery(latest.values("assessed_at")[:1]),
+        latest_qualification_invalidated_at=Subquery(latest.values("invalidated_at")[:1]),
+    ).prefetch_related(open_flags_prefetch())
+
+
+def opportunity_api_list_for(user: User) -> QuerySet[Opportunity]:
+    """`opportunity_list_for` with what the API's opportunity representation shows (it
+    names the pipeline by id: no join)."""
+    qs = opportunity_list_for(user).select_related(None).select_related("account", "owner", "stage")
+    return with_attention(qs)
+
+
+def opportunity_api_get_for(user: User, pk: Any) -> Opportunity:
+    opp = opportunity_api_list_for(user).filter(pk=pk).first() if _is_id(pk) else None
+    if opp is None:
+        raise Http404("No such opportunity.")
+    return opp
+
+
+def attention_load(opp: Opportunity) -> Opportunity:
+    """Give an opportunity read without `with_attention` (e.g. returned by a service) the
+    same attributes: two queries."""
+    opp.open_flags = list(
+        OpportunityFlag.objects.filter(opportunity=opp, cleared_at__isnull=True).order_by(
+            "-raised_at", "-id"
+        )
+    )
+    latest = (
+        Qualification.objects.filter(opportunity=opp)
+        .order_by("-assessed_at", "-id")
+        .values("score_pct", "assessed_at", "invalidated_at")
+        .first()
+    ) or {}
+    opp.latest_qualification_pct = latest.get("score_pct")
+    opp.latest_qualification_at = latest.get("assessed_at")
+    opp.latest_qualification_invalidated_at = latest.get("invalidated_at")
+    return opp
+
+
+def opportunity_flag_list_for(user: User) -> QuerySet[OpportunityFlag]:
+    """Flags (open and cleared) on the opportunities `user` may see, newest first."""
+    return (
+        OpportunityFlag.objects.filter(access.owner_scope_q(user, field="opportunity__owner"))
+        .select_related("opportunity__owner")
+        .order_by("-raised_at", "-id")
+    )
+
+
+def qualification_history_for(opp: Opportunity) -> QuerySet[Qualification]:
+    """The opportunity's qualifications, newest first, with their scores and elements."""
+    return (
+        Qualification.objects.filter(opportunity=opp)
+        .select_related("assessed_by", "framework")
+        .prefetch_related(
+            Prefetch(
+                "scores",
+                queryset=QualificationScore.objects.select_related("element").order_by(
+                    "element__order", "element_id"
+                ),
+            )
+        )
+        .order_by("-assessed_at", "-id")
+    )
+
+
+def qualification_framework_list() -> QuerySet[QualificationFramework]:
+    return QualificationFramework.objects.prefetch_related(
+        Prefetch("elements", queryset=QualificationElement.objects.order_by("order", "id"))
+    ).order_by("name", "id")
+
+
+def qualification_element_list() -> QuerySet[QualificationElement]:
+    return QualificationElement.objects.order_by("framework_id", "order", "id")
+
+
+# --- attention flags -------------------------------------------------------------------
+
+# Critical before warning; a plain ORDER BY on the text would put "critical" first only by
+# accident of the alphabet.
+SEVERITY_RANK = Case(
+    When(severity=FlagSeverity.CRITICAL, then=Value(0)),
+    default=Value(1),
+    output_field=IntegerField(),
+)
+
+
+@dataclass(frozen=True)
+class FlagBadge:
+    kind: str
+    label: str
+    severity: str
+    explanation: str
+
+
+def _open_flags_json() -> Subquery:
+    """An opportunity's open flags as one JSON array (most severe first), for annotating."""
+    return Subquery(
+        OpportunityFlag.objects.filter(opportunity=OuterRef("pk"), cleared_at__isnull=True)
+        .order_by()
+        .values("opportunity")
+        .annotate(
+            items=JSONBAgg(
+                JSONObject(kind="kind", severity="severity", explanation="explanation"),
+                order_by=(SEVERITY_RANK, "raised_at", "id"),
+            )
+        )
+        .values("items")
+    )
+
+
+def flag_badges(items: list[dict[str, str]] | None) -> list[FlagBadge]:
+    kinds = dict(FlagKind.choices)
+    return [
+        FlagBadge(
+            kind=item["kind"],
+            label=kinds.get(item["kind"], item["kind"]),
+            severity=item["severity"],
+            explanation=item["explanation"],
+        )
+        for item in items or []
+    ]
+
+
+def open_flags_for(opp: Opportunity) -> QuerySet[OpportunityFlag]:
+    """The opportunity's open flags, most severe first, then longest-standing first."""
+    return (
+        OpportunityFlag.objects.filter(opportunity=opp, cleared_at__isnull=True)
+        .annotate(severity_rank=SEVERITY_RANK)
+        .order_by("severity_rank", "raised_at", "id")
+    )
+
+
+# sort= values of the "Needs attention" list; "age" is how long ago a flag was raised.
+FLAG_SORTS: dict[str, tuple[str, list[Any]]] = {
+    "severity": ("Most severe first", ["severity_rank", "raised_at", "id"]),
+    "-severity": ("Least severe first", ["-severity_rank", "raised_at", "id"]),
+    "age": ("Newest first", ["-raised_at", "-id"]),
+    "-age": ("Oldest first", ["raised_at", "id"]),
+}
+
+
+def _open_flags_in_scope(user: User, *, one_query: bool = False) -> QuerySet[OpportunityFlag]:
+    scope = access.owner_scope_sql_q if one_query else access.owner_scope_q
+    return OpportunityFlag.objects.filter(
+        scope(user, field="opportunity__owner"),
+        cleared_at__isnull=True,
+        opportunity__status=OpportunityStatus.OPEN,
+    )
+
+
+def flag_list_for(
+    user: User, filters: dict[str, Any] | None = None, sort: str = "severity"
+) -> QuerySet[OpportunityFlag]:
+    """Open flags of the open deals `user` may see (a rep: their own; a manager: their
+    teams'; a leader: all), with what the "Needs attention" rows show.
+
+    Filters (optional): kind, owner. `sort` is a key of FLAG_SORTS (unknown: severity)."""
+    f = filters or {}
+    qs = (
+        _open_flags_in_scope(user)
+        .select_related("opportunity", "opportunity__owner", "opportunity__account")
+        .annotate(severity_rank=SEVERITY_RANK)
+    )
+    if f.get("kind"):
+        qs = qs.filter(kind=f["kind"])
+    if f.get("owner"):
+        qs = qs.filter(opportunity__owner_id=f["owner"])
+    return qs.order_by(*FLAG_SORTS.get(sort, FLAG_SORTS["severity"])[1])
+
+
+class _CountOf(Subquery):
+    template = "(SELECT count(*) FROM (%(subquery)s) AS counted)"
+    output_field = IntegerField()
+
+
+def navbar_counts_for(user: User) -> dict[str, int]:
+    """Open flags in `user`'s scope and their unread notifications — ONE query, since the
+    navbar shows both on every page."""
+    if not user.is_authenticated:
+        return {"flags": 0, "unread": 0}
+    flags = _open_flags_in_scope(user, one_query=True).order_by().values("pk")
+    unread = notification_list_for(user).filter(read_at__isnull=True).order_by().values("pk")
+    row = (
+        User.objects.filter(pk=user.pk)
+        .annotate(flags=_CountOf(flags), unread=_CountOf(unread))
+        .values("flags", "unread")
+        .first()
+    )
+    return row or {"flags": 0, "unread": 0}
+
+
+# --- qualification -------------------------------------------------------------------------
+
+
+def framework_elements_for(opp: Opportunity) -> list[QualificationElement]:
+    """The elements of the opportunity's pipeline's framework, in order ([] without one)."""
+    if opp.pipeline.framework_id is None:
+        return []
+    return list(
+        QualificationElement.objects.filter(framework_id=opp.pipeline.framework_id).order_by(
+            "order", "id"
+        )
+    )
+
+
+def qualification_scores_for(qualification: Qualification | None) -> dict[int, QualificationScore]:
+    """Scores by element id (uses the scores prefetched by `qualification_history_for`)."""
+    if qualification is None:
+        return {}
+    return {s.element_id: s for s in qualification.scores.all()}
+
+
+@dataclass
+class ElementLevel:
+    element: QualificationElement
+    score: QualificationScore | None  # None: not scored in the latest qualification
+
+    @property
+    def band(self) -> str:
+        """Colour band: red for 0–1, amber for 2, green for 3."""
+        level = self.score.score if self.score else 0
+        return "green" if level >= 3 else "amber" if level == 2 else "red"
+
+    @property
+    def level_name(self) -> str:
+        return rules.SCORE_LEVELS[self.score.score] if self.score else "Not scored"
+
+
+@dataclass
+class QualificationSummary:
+    framework_name: str | None
+    latest: Qualification | None
+    state: str  # "none", "valid", "expired" or "voided"
+    expires_at: Any
+    elements: list[ElementLevel]
+    history: list[Qualification]  # newest first
+    more: int  # older qualifications not in `history`
+
+    @property
+    def trend(self) -> list[Decimal]:
+        """Scores oldest → newest, for the sparkline."""
+        return [q.score_pct for q in reversed(self.history)]
+
+
+QUALIFICATION_HISTORY_SHOWN = 12
+
+
+def qualification_summary_for(opp: Opportunity, *, now=None) -> QualificationSummary:
+    """What the opportunity page's qualification card shows. Four queries at most."""
+    now = now or timezone.now()
+    elements = framework_elements_for(opp)
+    history = list(qualification_history_for(opp)[: QUALIFICATION_HISTORY_SHOWN + 1])
+    more = 0
+    if len(history) > QUALIFICATION_HISTORY_SHOWN:
+        history = history[:QUALIFICATION_HISTORY_SHOWN]
+        more = opp.qualifications.count() - QUALIFICATION_HISTORY_SHOWN
+    latest = history[0] if history else None
+    scores = qualification_scores_for(latest)
+    state, expires_at = "none", None
+    if latest is not None:
+        expires_at = rules.qualification_expires_at(
+            assessed_at=latest.assessed_at, validity_days=qualification_validity_days(opp.stage)
+        )
+        if latest.invalidated_at is not None:
+            state = "voided"
+        elif rules.qualification_is_valid(
+            assessed_at=latest.assessed_at,
+            invalidated_at=None,
+            validity_days=qualification_validity_days(opp.stage),
+            now=now,
+        ):
+            state = "valid"
+        else:
+            state = "expired"
+    return QualificationSummary(
+        framework_name=opp.pipeline.framework.name if opp.pipeline.framework_id else None,
+        latest=latest,
+        state=state,
+        expires_at=expires_at,
+        elements=[ElementLevel(element=e, score=scores.get(e.id)) for e in elements],
+        history=history,
+        more=more,
+    )

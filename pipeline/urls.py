@@ -33,4 +33,6 @@ urlpatterns = [
         name="business_issue_create",
     ),
     path("opportunities/<int:pk>/activities/new/", views.activity_create, name="activity_create"),
+    path("opportunities/<int:pk>/qualify/", views.opportunity_qualify, name="opportunity_qualify"),
+    path("attention/", views.attention, name="attention"),
 ]

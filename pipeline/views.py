@@ -28,6 +28,7 @@ from pipeline import selectors, services
 from pipeline.forms import (
     ActivityForm,
     AdvanceForm,
+    AttentionFilterForm,
     BoardFilterForm,
     BusinessIssueForm,
     CloseLostForm,
@@ -36,6 +37,7 @@ from pipeline.forms import (
     OpportunityCreateForm,
     OpportunityEditForm,
     OpportunityFilterForm,
+    QualificationForm,
 )
 from pipeline.models import Opportunity, OpportunityStatus
 from salesops.exceptions import (
@@ -263,6 +265,8 @@ def _detail_context(request: HttpRequest, opp: Opportunity, **forms: Any) -> dic
         "activity_form": forms.get("activity_form") or ActivityForm(),
         "history": selectors.history_for(opp),
         "stale": forms.get("stale"),
+        "qualification": selectors.qualification_summary_for(opp),
+        "open_flags": selectors.open_flags_for(opp),
     }
 
 
@@ -383,6 +387,10 @@ def _gate_refused(
     groups = selectors.milestones_by_stage(opp)
     rows = _rows_by_id(groups)
     missing = [rows[m["id"]] for m in exc.details.get("missing", []) if m["id"] in rows]
+    for detail in exc.details.get("missing", []):
+        if detail.get("gaps") and detail["id"] in rows:
+            # What an automatic milestone lacks, as the service said it when refusing.
+            rows[detail["id"]].gaps = list(detail["gaps"])
     gate = {
         "message": exc.message,
         "missing": missing,
@@ -640,5 +648,93 @@ def milestones_panel(request: HttpRequest, pk: int) -> HttpResponse:
                 if g.stage.id != opp.stage_id and (g.seller_actions or g.buyer_commitments)
             ],
             "is_open": opp.status == OpportunityStatus.OPEN,
+        },
+    )
+
+
+# --- qualification -------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def opportunity_qualify(request: HttpRequest, pk: int) -> HttpResponse:
+    """Score every element of the deal's framework: one row per element with its guidance
+    and the current score as the starting value. One service call; a refusal keeps every
+    row as typed and puts each message next to its row (422)."""
+    opp = selectors.opportunity_get_for(request.user, pk)
+    elements = selectors.framework_elements_for(opp)
+    latest = selectors.qualification_history_for(opp).first()
+    form = QualificationForm(
+        request.POST if request.method == "POST" else None,
+        elements=elements,
+        latest_scores=selectors.qualification_scores_for(latest),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            qualification = services.qualification_create(
+                opportunity_id=opp.pk,
+                actor=request.user,
+                scores=form.service_scores(),
+                note=form.cleaned_data["note"],
+            )
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except ApplicationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(
+                request,
+                f"Qualified at {qualification.score_pct:.0f} %. Valid for "
+                f"{services.qualification_validity_days(opp.stage)} days.",
+            )
+            return redirect(
+                reverse("pipeline:opportunity_detail", kwargs={"pk": opp.pk}) + "#qualification"
+            )
+    return render(
+        request,
+        "pipeline/qualify.html",
+        {
+            "opp": opp,
+            "form": form,
+            "latest": latest,
+            "is_open": opp.status == OpportunityStatus.OPEN,
+            "validity_days": services.qualification_validity_days(opp.stage),
+        },
+        status=INVALID if form.is_bound and form.errors else 200,
+    )
+
+
+# --- needs attention --------------------------------------------------------------------------
+
+ATTENTION_PAGE_SIZE = 50
+
+
+@login_required
+@require_GET
+def attention(request: HttpRequest) -> HttpResponse:
+    """Open flags of the open deals the user may see: a rep's own, a manager's teams', all
+    for a leader. Sortable by severity and age, filterable by kind (and owner)."""
+    user = request.user
+    form = AttentionFilterForm(
+        request.GET or None,
+        owners=selectors.assignable_owners_for(user),
+        show_owner=_sees_others(user),
+    )
+    filters, sort = form.selector_args()
+    page = Paginator(selectors.flag_list_for(user, filters, sort), ATTENTION_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "pipeline/attention.html",
+        {
+            "form": form,
+            "page": page,
+            "sort": sort,
+            # The column headers flip their own sort.
+            "severity_sort": "-severity" if sort == "severity" else "severity",
+            "age_sort": "age" if sort == "-age" else "-age",
+            "show_owner": _sees_others(user),
+            "filtered": bool(filters),
         },
     )

@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "pipeline.context_processors.navbar",
             ],
         },
     },
@@ -192,18 +193,42 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ActivityKindEnum": "pipeline.models.ActivityKind",
         "MilestoneKindEnum": "pipeline.models.MilestoneKind",
+        "FlagKindEnum": "pipeline.models.FlagKind",
     },
 }
 
 # --- Celery ----------------------------------------------------------------
+# At-least-once delivery: a task is lost neither to a killed pool child, a killed worker
+# nor a database outage (measured in bench/celery_reliability.py; design notes in
+# salesops/tasking.py, whose ReliableTask every task uses).
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_RESULT_EXPIRES = int(os.environ.get("CELERY_RESULT_EXPIRES", 24 * 3600))
+# Ack after the task returned; a pool child killed mid-task requeues its message.
+CELERY_TASK_ACKS_LATE = env_bool("CELERY_TASK_ACKS_LATE", True)
+CELERY_TASK_REJECT_ON_WORKER_LOST = env_bool("CELERY_TASK_REJECT_ON_WORKER_LOST", True)
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", 300))
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", 240))
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# One message reserved per pool slot: a killed worker strands as few as possible, and
+# a long task does not sit on messages that an idle worker could run.
+CELERY_WORKER_PREFETCH_MULTIPLIER = int(os.environ.get("CELERY_WORKER_PREFETCH_MULTIPLIER", 1))
+# Broker lost: running late-ack tasks cannot be acked any more and come back anyway;
+# stop them rather than run them twice (Celery 6's default).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A message unacked for this long is handed out again. Short, so the messages of a
+    # SIGKILLed worker return in ~20 s rather than an hour; safe for tasks of any length
+    # (up to the time limit and beyond) because live workers renew the lease of what they
+    # hold every visibility_timeout / 5 s (salesops.tasking.VisibilityLease).
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 20)),
+    # Sweep for expired leases every 2 s; throttle 1 = really scan on every sweep
+    # (kombu's defaults, 10 s x 10, make it one scan per 100 s).
+    "unacked_restore_interval": int(os.environ.get("CELERY_UNACKED_RESTORE_INTERVAL", 2)),
+    "unacked_restore_throttle": 1,
+    # The sweep lock; a worker killed while holding it must not block sweeps for 5 min.
+    "unacked_mutex_expire": 15,
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- Qualification and attention flags ------------------------------------------

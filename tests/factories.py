@@ -16,10 +16,13 @@ from pipeline.models import (
     Milestone,
     MilestoneKind,
     Opportunity,
+    OpportunityFlag,
     Pipeline,
+    QualificationElement,
+    QualificationFramework,
     Stage,
 )
-from salesops.models import Role, Team, User
+from salesops.models import Notification, Role, Team, User
 
 
 class TeamFactory(factory.django.DjangoModelFactory):
@@ -122,3 +125,45 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     subject = "Discovery call"
     occurred_at = factory.LazyFunction(timezone.now)
     logged_by = factory.LazyAttribute(lambda o: o.opportunity.owner)
+
+
+class QualificationFrameworkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = QualificationFramework
+
+    name = factory.Sequence(lambda n: f"Framework {n}")
+
+
+class QualificationElementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = QualificationElement
+
+    framework = factory.SubFactory(QualificationFrameworkFactory)
+    name = factory.Sequence(lambda n: f"Element {n}")
+    guidance = "Confirmed by the customer in writing."
+    weight = 1
+    order = factory.Sequence(lambda n: n)
+
+
+class OpportunityFlagFactory(factory.django.DjangoModelFactory):
+    """An open flag (pass `cleared_at=` for a cleared one)."""
+
+    class Meta:
+        model = OpportunityFlag
+
+    opportunity = factory.SubFactory(OpportunityFactory)
+    kind = "stuck_in_stage"
+    severity = "warning"
+    explanation = "In Discover for 20 days; this stage's warning comes at 14"
+    raised_at = factory.LazyFunction(timezone.now)
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Notification
+
+    recipient = factory.SubFactory(UserFactory)
+    dedupe_key = factory.Sequence(lambda n: f"test:{n}")
+    title = factory.Sequence(lambda n: f"Notification {n}")
+    body = "Acme rollout: re-qualification due."
+    created_at = factory.LazyFunction(timezone.now)

@@ -29,7 +29,11 @@ from tests.factories import (
     AccountFactory,
     BusinessIssueFactory,
     MilestoneFactory,
+    NotificationFactory,
     OpportunityFactory,
+    OpportunityFlagFactory,
+    QualificationElementFactory,
+    QualificationFrameworkFactory,
     StageFactory,
 )
 
@@ -90,6 +94,10 @@ def world(rep, teammate, manager, other_manager, other_rep, leader, admin_user, 
     _, ro_raw = api_key_create(user=rep, name="read-only", scopes=["read"])
     rep_key, _ = api_key_create(user=rep, name="rep key", scopes=["read", "write"])
     spare_stage = StageFactory(pipeline=pipeline, name="Spare", order=9)
+    framework = QualificationFrameworkFactory(name="Matrix framework")
+    elements = QualificationElementFactory.create_batch(2, framework=framework)
+    pipeline.framework = framework
+    pipeline.save(update_fields=["framework"])
     users = {
         "rep": rep,
         "teammate": teammate,
@@ -110,6 +118,14 @@ def world(rep, teammate, manager, other_manager, other_rep, leader, admin_user, 
         spare_stage=spare_stage,
         spare_milestone=MilestoneFactory(stage=spare_stage),
         qualify_milestone=Milestone.objects.get(stage=pipeline.qualify),
+        framework=framework,
+        elements=elements,
+        notification=NotificationFactory(recipient=rep, title="Re-qualification due"),
+        flag=OpportunityFlagFactory(opportunity=opp),
+        # Unscored and required by no milestone: an administrator may delete it.
+        spare_element=QualificationElementFactory(
+            framework=QualificationFrameworkFactory(name="Spare framework")
+        ),
     )
 
 
@@ -227,6 +243,26 @@ PAGES: dict[str, list[Probe]] = {
             data=lambda w: {"kind": "call", "subject": "Intro call"},
         )
     ],
+    OPP + "qualify/": [
+        Probe("GET", opp_path("qualify/"), scoped(200)),
+        Probe(
+            "POST",
+            opp_path("qualify/"),
+            scoped(302),
+            data=lambda w: {f"score_{e.pk}": "1" for e in w.elements},
+        ),
+    ],
+    "attention/": [Probe("GET", lambda w: "/attention/", everyone(200))],
+    "notifications/": [Probe("GET", lambda w: "/notifications/", everyone(200))],
+    # Only the recipient may mark a notification read; for everyone else it does not exist.
+    "notifications/<int:pk>/read/": [
+        Probe(
+            "POST",
+            lambda w: f"/notifications/{w.notification.pk}/read/",
+            {r: 404 for r in ROLES} | {"anonymous": LOGIN, "ro_key": LOGIN, "rep": 302},
+        )
+    ],
+    "notifications/read-all/": [Probe("POST", lambda w: "/notifications/read-all/", everyone(302))],
     "accounts/login/": [
         Probe("GET", lambda w: "/accounts/login/", everyone(302, anon=200) | {"ro_key": 200})
     ],
@@ -528,6 +564,64 @@ API: dict[tuple[str, str], Probe] = {
     ),
     ("/api/v1/milestones/{id}/", "DELETE"): Probe(
         "DELETE", lambda w: f"/api/v1/milestones/{w.spare_milestone.pk}/", admin_only(204)
+    ),
+    # --- qualification and flags
+    ("/api/v1/opportunities/{id}/qualifications/", "GET"): Probe(
+        "GET", opp_api("qualifications/"), api_scoped(200, write=False)
+    ),
+    ("/api/v1/opportunities/{id}/qualifications/", "POST"): Probe(
+        "POST",
+        opp_api("qualifications/"),
+        api_scoped(201, write=True),
+        data=lambda w: {
+            "scores": [
+                {"element": e.pk, "score": 2, "evidence": "CFO on the call", "source": "call"}
+                for e in w.elements
+            ]
+        },
+    ),
+    ("/api/v1/flags/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/flags/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/frameworks/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/frameworks/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/frameworks/", "POST"): Probe(
+        "POST", lambda w: "/api/v1/frameworks/", admin_only(201), data=lambda w: {"name": "GPCTBA"}
+    ),
+    ("/api/v1/frameworks/{id}/", "GET"): Probe(
+        "GET", lambda w: f"/api/v1/frameworks/{w.framework.pk}/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/frameworks/{id}/", "PATCH"): Probe(
+        "PATCH",
+        lambda w: f"/api/v1/frameworks/{w.framework.pk}/",
+        admin_only(200),
+        data=lambda w: {"description": "For enterprise deals"},
+    ),
+    ("/api/v1/framework-elements/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/framework-elements/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/framework-elements/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/framework-elements/",
+        admin_only(201),
+        data=lambda w: {"framework": w.framework.pk, "name": "Competition", "weight": 2},
+    ),
+    ("/api/v1/framework-elements/{id}/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/framework-elements/{w.elements[0].pk}/",
+        api_everyone(200, write=False),
+    ),
+    ("/api/v1/framework-elements/{id}/", "PATCH"): Probe(
+        "PATCH",
+        lambda w: f"/api/v1/framework-elements/{w.elements[0].pk}/",
+        admin_only(200),
+        data=lambda w: {"weight": 5},
+    ),
+    ("/api/v1/framework-elements/{id}/", "DELETE"): Probe(
+        "DELETE",
+        lambda w: f"/api/v1/framework-elements/{w.spare_element.pk}/",
+        admin_only(204),
     ),
 }
 

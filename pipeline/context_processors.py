@@ -1,0 +1,36 @@
+"""What every page's navbar shows: open flags in the user's scope and unread notifications."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.http import HttpRequest
+
+from pipeline import selectors
+
+
+class NavCounts:
+    """Lazy: a page (or an htmx partial) that never shows the counts costs no query; one
+    that shows both costs one (`selectors.navbar_counts_for`)."""
+
+    def __init__(self, user) -> None:
+        self._user = user
+
+    @cached_property
+    def _counts(self) -> dict[str, int]:
+        return selectors.navbar_counts_for(self._user)
+
+    @property
+    def flags(self) -> int:
+        return self._counts["flags"]
+
+    @property
+    def unread(self) -> int:
+        return self._counts["unread"]
+
+
+def navbar(request: HttpRequest) -> dict[str, NavCounts]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"nav_counts": NavCounts(user)}
