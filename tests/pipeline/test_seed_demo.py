@@ -207,3 +207,13 @@ def test_qualification_framework_history_and_automatic_milestones(seeded):
     open_deals = list(Opportunity.objects.filter(status="open").select_related("stage"))
     valid = sum(services.latest_valid_qualification(o) is not None for o in open_deals)
     assert 0 < valid < len(open_deals)
+
+
+def test_demo_deals_have_their_attention_flags_at_once(seeded):
+    from pipeline.models import OpportunityFlag
+    from salesops.models import Notification
+
+    open_flags = OpportunityFlag.objects.filter(cleared_at__isnull=True)
+    assert open_flags.exists()
+    assert not open_flags.exclude(opportunity__status="open").exists()
+    assert Notification.objects.count() == open_flags.count()  # one per raised flag

@@ -39,6 +39,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from pipeline.flags import flags_refresh
 from pipeline.models import (
     CUSTOMER_ACTIVITY_KINDS,
     Account,
@@ -1205,6 +1206,8 @@ class Command(BaseCommand):
             return
         started = timezone.now()
         counts = seed()
+        # Raise the attention flags now rather than at the beat job's first run.
+        flags = flags_refresh()
         took = (timezone.now() - started).total_seconds()
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded in {took:.1f}s:"))
         self.stdout.write(
@@ -1214,7 +1217,8 @@ class Command(BaseCommand):
             f"({counts['open']} open, {counts['won']} won, {counts['lost']} lost)\n"
             f"  {counts['changes']} history rows, {counts['milestone_completions']} milestone "
             f"completions, {counts['business_issues']} business issues, "
-            f"{counts['activities']} activities, {counts['qualifications']} qualifications"
+            f"{counts['activities']} activities, {counts['qualifications']} qualifications, "
+            f"{flags.raised} attention flags"
         )
         self.stdout.write(
             "  Logins (password 'demo', accepted only with DEBUG on): admin, leader, "
