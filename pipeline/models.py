@@ -195,6 +195,11 @@ class Opportunity(models.Model):
     stage_entered_at = models.DateTimeField()
     last_activity_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The newest qualification, kept by services.qualification_create: lists show its
+    # score through one join instead of a correlated subquery per row and field.
+    latest_qualification = models.ForeignKey(
+        "Qualification", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

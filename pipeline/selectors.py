@@ -350,17 +350,10 @@ def open_flags_prefetch() -> Prefetch:
 
 def with_attention(qs: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
     """Opportunities with their open flags (`open_flags`, prefetched: one query a page)
-    and their latest qualification (`latest_qualification_pct`, `_at`, `_invalidated_at`:
-    correlated subqueries over the (opportunity, -assessed_at, -id) index, no query of
-    their own)."""
-    latest = Qualification.objects.filter(opportunity=OuterRef("pk")).order_by(
-        "-assessed_at", "-id"
-    )
-    return qs.annotate(
-        latest_qualification_pct=Subquery(latest.values("score_pct")[:1]),
-        latest_qualification_at=Subquery(latest.values("assessed_at")[:1]),
-        latest_qualification_invalidated_at=Subquery(latest.values("invalidated_at")[:1]),
-    ).prefetch_related(open_flags_prefetch())
+    and their latest qualification (`latest_qualification`, joined: no query of its own)."""
+    # select_related, not annotations: a paginator's key-only subquery (.values("pk"))
+    # drops it, so the page's keys still come from an index-only scan.
+    return qs.select_related("latest_qualification").prefetch_related(open_flags_prefetch())
 
 
 def opportunity_api_list_for(user: User) -> QuerySet[Opportunity]:
@@ -385,15 +378,12 @@ def attention_load(opp: Opportunity) -> Opportunity:
             "-raised_at", "-id"
         )
     )
-    latest = (
-        Qualification.objects.filter(opportunity=opp)
-        .order_by("-assessed_at", "-id")
-        .values("score_pct", "assessed_at", "invalidated_at")
-        .first()
-    ) or {}
-    opp.latest_qualification_pct = latest.get("score_pct")
-    opp.latest_qualification_at = latest.get("assessed_at")
-    opp.latest_qualification_invalidated_at = latest.get("invalidated_at")
+    # Re-read: a service may have just pointed the deal at a new qualification.
+    opp.latest_qualification = (
+        Qualification.objects.filter(pk=opp.latest_qualification_id).first()
+        if opp.latest_qualification_id
+        else None
+    )
     return opp
 
 

@@ -1819,6 +1819,8 @@ def qualification_create(
         assessed_at=timezone.now(),
         note=note,
     )
+    opp.latest_qualification = qualification
+    opp.save(update_fields=["latest_qualification"])
     QualificationScore.objects.bulk_create(
         QualificationScore(
             qualification=qualification,

@@ -964,13 +964,14 @@ def test_fast_opportunity_representation_matches_declared_fields(rep, pipeline, 
     OpportunityFlagFactory(opportunity=opp, kind="no_activity", severity="critical")
     OpportunityFlagFactory(opportunity=opp, kind="past_close_date", cleared_at=timezone.now())
     framework = QualificationFrameworkFactory()
-    Qualification.objects.create(
+    q = Qualification.objects.create(
         opportunity=opp,
         framework=framework,
         score_pct=Decimal("66.7"),
         assessed_by=rep,
         assessed_at=timezone.now(),
     )
+    type(opp).objects.filter(pk=opp.pk).update(latest_qualification=q)
     opp = selectors.opportunity_api_get_for(rep, opp.pk)
     request = rf.get("/api/v1/opportunities/")
     fast = OpportunityOutput(opp, context={"request": request}).data

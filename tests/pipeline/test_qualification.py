@@ -320,3 +320,17 @@ def test_automatic_qualification_milestone_cannot_be_ticked(rep, pipeline, quali
         services.milestone_complete(
             opportunity_id=opp.pk, milestone_id=qualification_gate.pk, actor=rep
         )
+
+
+def test_the_deal_points_at_its_newest_qualification(opportunity, rep, bant):
+    assert opportunity.latest_qualification is None
+    first = services.qualification_create(
+        opportunity_id=opportunity.pk, actor=rep, scores=all_scores(bant, 1)
+    )
+    opportunity.refresh_from_db()
+    assert opportunity.latest_qualification == first
+    second = services.qualification_create(
+        opportunity_id=opportunity.pk, actor=rep, scores=all_scores(bant, 2)
+    )
+    opportunity.refresh_from_db()
+    assert opportunity.latest_qualification == second

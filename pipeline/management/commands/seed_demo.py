@@ -35,7 +35,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -1058,7 +1058,26 @@ def build_qualifications(
         for q, e, level, ev, src in scores
     ]
     QualificationScore.objects.bulk_create(rows, batch_size=2000)
+    set_latest_qualifications()
     return qualifications, rows
+
+
+def set_latest_qualifications() -> None:
+    """Point every opportunity at its newest qualification (what qualification_create
+    keeps up to date one by one)."""
+    with connection.cursor() as cursor:
+        cursor.execute(LATEST_QUALIFICATION_SQL)
+
+
+LATEST_QUALIFICATION_SQL = """
+UPDATE pipeline_opportunity o SET latest_qualification_id = q.id
+FROM (
+    SELECT DISTINCT ON (opportunity_id) opportunity_id, id
+    FROM pipeline_qualification
+    ORDER BY opportunity_id, assessed_at DESC, id DESC
+) q
+WHERE q.opportunity_id = o.id
+"""
 
 
 # --- the command ---------------------------------------------------------------------
