@@ -141,6 +141,8 @@ def test_throttle_is_per_key_and_answers_429_in_the_error_shape(
     from salesops.api.throttling import PerKeyOrUserThrottle
 
     monkeypatch.setattr(PerKeyOrUserThrottle, "THROTTLE_RATES", {"per_key_or_user": "3/min"})
+    # One fixed moment, so the four requests never straddle two counting windows.
+    monkeypatch.setattr("salesops.api.throttling.time.time", lambda: 1_800_000_030.0)
     client, other = key_for(rep, ("read",)), key_for(teammate, ("read",))
     statuses = [client.get("/api/v1/opportunities/").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
