@@ -1161,9 +1161,32 @@ def account_delete(*, account_id: int, actor: User) -> None:
 MAX_SMALL_INT = 32_767
 
 
-def _refuse_unless_admin(actor: User) -> None:
+PIPELINE_FIELDS = frozenset({"name", "description", "is_active", "framework"})
+
+
+def _refuse_unless_admin(actor: User, *, what: str = "pipelines, stages and milestones") -> None:
     if not actor.is_admin_role:
-        raise PermissionDenied("Only an administrator can change pipelines, stages and milestones.")
+        raise PermissionDenied(f"Only an administrator can change {what}.")
+
+
+def _refuse_unknown_fields(changes: dict[str, Any], *, allowed: frozenset[str]) -> None:
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationFailed(
+            details={f: ["This field cannot be changed."] for f in sorted(unknown)}
+        )
+
+
+def _apply_changes(
+    obj: Any, cleaned: dict[str, Any], *, actor: User, action: str, unique_field: str
+) -> None:
+    """Set the cleaned fields, save only those (a unique clash becomes a field error on
+    `unique_field`) and audit which fields changed. Nothing to do when nothing changed."""
+    for field, value in cleaned.items():
+        setattr(obj, field, value)
+    if cleaned:
+        _save_framework(obj, fields=list(cleaned), field_for_conflict=unique_field)
+        audit_record(actor=actor, action=action, target=obj, data={"fields": sorted(cleaned)})
 
 
 def _clean_int(
@@ -1300,25 +1323,12 @@ def pipeline_update(*, pipeline_id: int, actor: User, **changes: Any) -> Pipelin
     automatic qualification milestones check it, changing it while milestones require
     levels of the old framework's elements."""
     _refuse_unless_admin(actor)
-    unknown = set(changes) - {"name", "description", "is_active", "framework"}
-    if unknown:
-        raise ValidationFailed(
-            details={f: ["This field cannot be changed."] for f in sorted(unknown)}
-        )
+    _refuse_unknown_fields(changes, allowed=PIPELINE_FIELDS)
     pipeline = Pipeline.objects.select_for_update().filter(pk=pipeline_id).first()
     if pipeline is None:
         raise NotFound("No such pipeline.")
     cleaned = _clean_pipeline(changes, instance=pipeline)
-    for field, value in cleaned.items():
-        setattr(pipeline, field, value)
-    if cleaned:
-        _save_framework(pipeline, fields=list(cleaned), field_for_conflict="name")
-        audit_record(
-            actor=actor,
-            action="pipeline.updated",
-            target=pipeline,
-            data={"fields": sorted(cleaned)},
-        )
+    _apply_changes(pipeline, cleaned, actor=actor, action="pipeline.updated", unique_field="name")
     return pipeline
 
 
@@ -1432,22 +1442,12 @@ def stage_update(*, stage_id: int, actor: User, **changes: Any) -> Stage:
     """Change a stage. Refuses like `stage_create`, plus moving it to another pipeline and
     turning a stage with opportunities from open to closed (or back)."""
     _refuse_unless_admin(actor)
-    unknown = set(changes) - STAGE_FIELDS
-    if unknown:
-        raise ValidationFailed(
-            details={f: ["This field cannot be changed."] for f in sorted(unknown)}
-        )
+    _refuse_unknown_fields(changes, allowed=STAGE_FIELDS)
     stage = Stage.objects.select_for_update().select_related("pipeline").filter(pk=stage_id).first()
     if stage is None:
         raise NotFound("No such stage.")
     cleaned = _clean_stage(changes, pipeline=stage.pipeline, instance=stage)
-    for field, value in cleaned.items():
-        setattr(stage, field, value)
-    if cleaned:
-        _save_framework(stage, fields=list(cleaned), field_for_conflict="order")
-        audit_record(
-            actor=actor, action="stage.updated", target=stage, data={"fields": sorted(cleaned)}
-        )
+    _apply_changes(stage, cleaned, actor=actor, action="stage.updated", unique_field="order")
     return stage
 
 
@@ -1659,11 +1659,7 @@ def milestone_create(*, actor: User, stage: Stage, title: str, kind: str, **data
 def milestone_update(*, milestone_id: int, actor: User, **changes: Any) -> Milestone:
     """Change a milestone. Refuses like `milestone_create`; its stage cannot change."""
     _refuse_unless_admin(actor)
-    unknown = set(changes) - MILESTONE_FIELDS
-    if unknown:
-        raise ValidationFailed(
-            details={f: ["This field cannot be changed."] for f in sorted(unknown)}
-        )
+    _refuse_unknown_fields(changes, allowed=MILESTONE_FIELDS)
     milestone = (
         Milestone.objects.select_for_update(of=("self",))
         .select_related("stage__pipeline__framework")
@@ -1850,8 +1846,7 @@ ELEMENT_FIELDS = frozenset({"name", "guidance", "weight", "order"})
 
 
 def _refuse_unless_admin_for_frameworks(actor: User) -> None:
-    if not actor.is_admin_role:
-        raise PermissionDenied("Only an administrator can change qualification frameworks.")
+    _refuse_unless_admin(actor, what="qualification frameworks")
 
 
 def _clean_qualification_framework(
@@ -1898,25 +1893,18 @@ def framework_update(*, framework_id: int, actor: User, **changes: Any) -> Quali
     """Rename, describe or (de)activate a framework. Refuses: a non-admin, unknown fields,
     an empty or taken name."""
     _refuse_unless_admin_for_frameworks(actor)
-    unknown = set(changes) - FRAMEWORK_FIELDS
-    if unknown:
-        raise ValidationFailed(
-            details={f: ["This field cannot be changed."] for f in sorted(unknown)}
-        )
+    _refuse_unknown_fields(changes, allowed=FRAMEWORK_FIELDS)
     framework = QualificationFramework.objects.select_for_update().filter(pk=framework_id).first()
     if framework is None:
         raise NotFound("No such framework.")
     cleaned = _clean_qualification_framework(changes, instance=framework)
-    for field, value in cleaned.items():
-        setattr(framework, field, value)
-    if cleaned:
-        _save_framework(framework, fields=list(cleaned), field_for_conflict="name")
-        audit_record(
-            actor=actor,
-            action="qualification_framework.updated",
-            target=framework,
-            data={"fields": sorted(cleaned)},
-        )
+    _apply_changes(
+        framework,
+        cleaned,
+        actor=actor,
+        action="qualification_framework.updated",
+        unique_field="name",
+    )
     return framework
 
 
@@ -1995,11 +1983,7 @@ def element_update(*, element_id: int, actor: User, **changes: Any) -> Qualifica
     its framework cannot change. A new weight counts from the next qualification on
     (stored scores keep their percentage)."""
     _refuse_unless_admin_for_frameworks(actor)
-    unknown = set(changes) - ELEMENT_FIELDS
-    if unknown:
-        raise ValidationFailed(
-            details={f: ["This field cannot be changed."] for f in sorted(unknown)}
-        )
+    _refuse_unknown_fields(changes, allowed=ELEMENT_FIELDS)
     element = (
         QualificationElement.objects.select_for_update(of=("self",))
         .select_related("framework")
@@ -2009,16 +1993,9 @@ def element_update(*, element_id: int, actor: User, **changes: Any) -> Qualifica
     if element is None:
         raise NotFound("No such element.")
     cleaned = _clean_element(changes, framework=element.framework, instance=element)
-    for field, value in cleaned.items():
-        setattr(element, field, value)
-    if cleaned:
-        _save_framework(element, fields=list(cleaned), field_for_conflict="name")
-        audit_record(
-            actor=actor,
-            action="qualification_element.updated",
-            target=element,
-            data={"fields": sorted(cleaned)},
-        )
+    _apply_changes(
+        element, cleaned, actor=actor, action="qualification_element.updated", unique_field="name"
+    )
     return element
 
 
