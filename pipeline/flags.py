@@ -1,4 +1,5 @@
-"""Attention flags: raise, update and clear them for the whole table in one SQL statement.
+"""Attention flags: raise, update and clear them with set-based SQL, looking only at the
+deals that may have changed.
 
 `flags_refresh` is what the hourly beat task and `manage.py refresh_flags` run. It is
 set-based — no Python loop over opportunities — idempotent, and serialised by a
@@ -7,24 +8,45 @@ and then finds nothing to do. The decisions are the ones of the pure functions i
 pipeline/rules.py ("# --- attention flags"), written once more in SQL; a test
 cross-checks both over generated data, so change the wording in both places.
 
-`flags_refresh(opportunity_ids=[…])` runs the same statement for a few deals only, by
-primary key and without the lock: the services that change a flag input (qualifying,
-logging customer activity, editing dates or amount, moving or closing a deal) call it in
-their own transaction, so the user sees the right flags at once and never waits behind
-an hourly run. Why that is safe: the _TARGETED_NOTE comment below.
+Which deals a run looks at — the schedule (FlagSchedule, one row per deal):
+  due_at   the next moment the deal's flags may change by themselves (a threshold day,
+           a date passing, a qualification expiring: rules.flags_change_at, computed
+           here in SQL as `next_check`); -infinity when something it depends on changed
+           (database triggers, migration 0008, whatever the path); NULL when nothing
+           will change by itself (a closed deal).
+  version  bumped by those triggers and by every targeted refresh.
+The hourly run takes the rows with due_at <= now — when nothing changed, none: a
+millisecond read of a narrow table instead of re-deciding a million deals. A run whose
+rules' settings differ from the last run's (FlagRefreshState) takes every row, as does
+`refresh_flags --full`.
+
+`flags_refresh(opportunity_ids=[…])` decides a few deals at once, by primary key and
+without the advisory lock: the services that change a flag input call it in their own
+transaction, so the user sees the right flags at once and never waits for an hourly run.
+
+Overlap, exactly: a targeted run first bumps its deals' schedule rows (taking their row
+locks), then decides them in a new statement — whose snapshot sees everything a global
+run committed before. A global run writes a deal's flags only if it could set that
+deal's due_at while the row still has the version the run read (UPDATE … WHERE version =
+…, re-checked on the newest row version after waiting for a lock). A deal whose version
+moved — a user's change or a targeted run since the run's snapshot — is left to the
+transaction that moved it (which decided the deal itself, or left it due), so no run
+ever writes flags from a stale view of a deal. Writers of a deal's flags always lock its
+schedule row first, so they cannot deadlock on the flags' unique index.
 
 The statement, in order:
-  desired  one row per (opportunity, kind) that should be open — severity, explanation,
-           owner and deal name — from every OPEN opportunity with its stage, framework and
-           latest qualification (calendar days in the organisation's timezone);
-  changes  desired FULL JOIN the open flags, keeping only the differences:
-           raise (desired, not open), clear (open, not desired), update (text/severity).
-           A new flag's id is drawn here (nextval), so its notification needs no join
-           back on (opportunity, kind);
-  cleared / updated / raised   the writes (INSERT … ON CONFLICT DO NOTHING on the
-           partial unique index one_open_flag_per_kind);
-  notified one notification for the owner per flag actually inserted, keyed "flag:<id>"
-           (ON CONFLICT on the unique dedupe_key), so a rerun can never notify twice.
+  due      the deals to decide, with the schedule version read;
+  deal     per deal: the facts (stage, framework, latest qualification; calendar days in
+           the organisation's timezone), the severity of each kind and `next_check`;
+  desired  one row per (deal, kind) that should be open, with its explanation;
+  changes  desired FULL JOIN the deals' open flags, keeping only the differences:
+           raise, clear, update (text/severity). A new flag's id is drawn here (nextval);
+  sched    the deals' new due_at, where the version is still the one read;
+  todo     the changes of the deals `sched` kept;
+  cleared / updated / raised   the writes;
+  notified one notification per owner for the flags raised for them in this run — "3 new
+           attention flags" with the count per kind, or the flag itself when it is one —
+           keyed "flags:<owner>:<first new flag id>", so a rerun can never notify twice.
 Explanations name dates, not day counts (see rules.py), so an unchanged deal's flags are
 not rewritten as days pass; only a severity crossing a threshold is.
 """
@@ -32,14 +54,16 @@ not rewritten as days pass; only a severity crossing a threshold is.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from pipeline import rules
@@ -47,6 +71,9 @@ from pipeline.models import FlagKind
 
 # pg_advisory_xact_lock key of the global refresh ("flag" in ASCII); only this module takes it.
 REFRESH_LOCK_KEY = 0x666C6167
+# Bump when a decision or next_check below changes meaning: the next global run then
+# re-decides every deal instead of the due ones (as when a setting they read changes).
+RULES_VERSION = 2
 # Tests only: seconds to sleep inside the transaction after the writes and before the
 # commit, so that a test can kill a worker mid-refresh. Ignored unless settings.TESTING.
 TEST_DELAY_ENV = "SALESOPS_FLAGS_REFRESH_TEST_DELAY"
@@ -54,27 +81,15 @@ TEST_DELAY_ENV = "SALESOPS_FLAGS_REFRESH_TEST_DELAY"
 # The targeted run needs neither this nor jit=off: its plan is a handful of index probes.
 WORK_MEM = "256MB"
 
-# _TARGETED_NOTE: why the targeted run needs no lock. It runs inside the service's
-# transaction, which holds the deal's row lock, so two targeted runs on one deal are
-# serialised by that. Against a global run (or another targeted run) every write stays
-# correct under READ COMMITTED: a raise is INSERT … ON CONFLICT DO NOTHING on the partial
-# unique index, so a concurrent insert of the same open flag waits for the other
-# transaction and then does nothing (and, having inserted nothing, notifies nobody); a
-# clear or update re-checks `cleared_at IS NULL` on the newest row version after waiting
-# for the row lock, so it never touches a flag the other run already cleared. What a
-# lock-free targeted run cannot prevent: a global run whose statement snapshot predates the
-# user's commit decides from the old deal state, so it may raise (and notify) a flag the
-# user has just resolved, or clear one that just became due, when it had not been raised
-# yet. Such a flag is wrong until the next hourly run or the next targeted run on that
-# deal, which put it right; nothing is duplicated and no constraint error reaches anyone.
-
 
 @dataclass(frozen=True)
 class FlagRefreshResult:
     raised: int
     cleared: int
     updated: int
-    notified: int
+    notified: int  # notifications created: one per owner with newly raised flags
+    checked: int = field(default=0, compare=False)  # deals decided
+    full: bool = field(default=False, compare=False)  # every deal, not only the due ones
 
 
 def _n_days(expr: str) -> str:
@@ -97,12 +112,123 @@ def _local(expr: str) -> str:
     return f"(({expr}) AT TIME ZONE %(tz)s)::date"
 
 
-# One row per (opportunity, kind) that should be open. {opp_filter} and {q_filter} narrow
-# it to the targeted deals (empty for the global run). The five kinds come out of one pass
-# over the deals crossed with the five kind names (CASE on the kind; the filter drops the
-# NULL severities before any text is built), not five scans of a CTE. Not LATERAL
-# (VALUES …) either: a Values Scan re-initialises its expressions on every rescan, which
-# cost 4.6 s for 600,000 deals.
+def _after_now(moment: str) -> str:
+    """SQL: `moment` if it is after now, else NULL — for LEAST, which skips NULLs."""
+    return f"NULLIF(GREATEST({moment}, %(now)s::timestamptz), %(now)s::timestamptz)"
+
+
+def _after_today(day: str) -> str:
+    """SQL: `day` if it is after today, else NULL. Its first moment is after now exactly
+    then, so the next-check day is found among dates, converted to a moment once."""
+    return f"NULLIF(GREATEST({day}, f.today), f.today)"
+
+
+_LAPSED_ON = _local(
+    """CASE WHEN q.id IS NULL THEN o.created_at
+            WHEN q.invalidated_at IS NOT NULL THEN q.invalidated_at
+            ELSE q.assessed_at + COALESCE(NULLIF(s.qualification_validity_days, 0),
+                                          %(validity_days)s) * interval '24 hours'
+       END"""
+)
+
+# Per deal of `due`: its facts, the severity of each kind, and next_check (NULL: never by
+# itself). Closed deals come through too: their flags are cleared.
+DEAL_SQL = f"""
+SELECT f.*,
+       CASE WHEN f.rot_days IS NOT NULL AND f.in_stage >= f.rot_days THEN 'critical'
+            WHEN f.warn_days IS NOT NULL AND f.in_stage >= f.warn_days THEN 'warning'
+       END AS sev_stuck,
+       CASE WHEN f.past_close >= %(past_close_critical)s THEN 'critical'
+            WHEN f.past_close >= 1 THEN 'warning'
+       END AS sev_close,
+       CASE WHEN f.idle >= %(idle_factor)s * f.idle_limit THEN 'critical'
+            WHEN f.idle >= f.idle_limit THEN 'warning'
+       END AS sev_idle,
+       CASE WHEN f.step_overdue >= %(step_critical)s THEN 'critical'
+            WHEN f.step_overdue >= 1 THEN 'warning'
+       END AS sev_step,
+       CASE WHEN f.rq_state IS NULL THEN NULL
+            WHEN f.today - f.rq_since >= %(requalify_critical)s THEN 'critical'
+            ELSE 'warning'
+       END AS sev_rq,
+       -- rules.flags_change_at: the first threshold still ahead — the first moment of
+       -- the first threshold day after today, or a qualification's expiry if sooner.
+       CASE WHEN f.status = 'open' THEN LEAST(
+                (LEAST(
+                    {_after_today("f.entered_on + f.warn_days")},
+                    {_after_today("f.entered_on + f.rot_days")},
+                    {_after_today("f.close_date + 1")},
+                    {_after_today("f.close_date + %(past_close_critical)s")},
+                    {_after_today("f.idle_since + f.idle_limit")},
+                    {_after_today("f.idle_since + %(idle_factor)s * f.idle_limit")},
+                    {_after_today("f.next_step_date + 1")},
+                    {_after_today("f.next_step_date + %(step_critical)s")},
+                    CASE WHEN f.framework_name IS NOT NULL
+                         THEN {_after_today("f.lapsed_on + %(requalify_critical)s")} END
+                 )::timestamp AT TIME ZONE %(tz)s),
+                CASE WHEN f.framework_name IS NOT NULL AND f.q_id IS NOT NULL
+                          AND f.invalidated_at IS NULL
+                     THEN {_after_now("f.expires_at")} END)
+       END AS next_check
+FROM (
+    SELECT b.*,
+           -- requalify_due: which lapse (none / voided / expired) and since which day
+           CASE WHEN b.framework_name IS NULL THEN NULL
+                WHEN b.q_id IS NULL THEN 'none'
+                WHEN b.invalidated_at IS NOT NULL THEN 'voided'
+                WHEN %(now)s::timestamptz >= b.expires_at THEN 'expired'
+           END AS rq_state,
+           LEAST(b.today, b.lapsed_on) AS rq_since
+    FROM (
+        SELECT d.version,
+               o.id AS opportunity_id,
+               o.status,
+               o.owner_id,
+               o.name AS opp_name,
+               o.created_at,
+               o.last_activity_at,
+               o.close_date,
+               o.next_step,
+               o.next_step_date,
+               s.name AS stage_name,
+               s.warn_days,
+               s.rot_days,
+               fw.name AS framework_name,
+               q.id AS q_id,
+               q.invalidated_at,
+               q.invalidated_reason,
+               q.assessed_at + COALESCE(NULLIF(s.qualification_validity_days, 0),
+                                        %(validity_days)s) * interval '24 hours' AS expires_at,
+               COALESCE(NULLIF(s.no_activity_days, 0), %(no_activity_days)s) AS idle_limit,
+               -- since when a requalify_due flag would be due: no qualification since the
+               -- deal's creation, a voided one since voiding, else since it expires
+               {_LAPSED_ON} AS lapsed_on,
+               t.today,
+               {_local("o.stage_entered_at")} AS entered_on,
+               GREATEST(0, t.today - {_local("o.stage_entered_at")}) AS in_stage,
+               t.today - o.close_date AS past_close,
+               {_local("COALESCE(o.last_activity_at, o.created_at)")} AS idle_since,
+               GREATEST(0, t.today - {_local("COALESCE(o.last_activity_at, o.created_at)")})
+                   AS idle,
+               t.today - o.next_step_date AS step_overdue
+        FROM due d
+        JOIN pipeline_opportunity o ON o.id = d.opportunity_id
+        CROSS JOIN (SELECT {_local("%(now)s::timestamptz")} AS today) t
+        JOIN pipeline_stage s ON s.id = o.stage_id
+        JOIN pipeline_pipeline p ON p.id = o.pipeline_id
+        LEFT JOIN pipeline_qualificationframework fw ON fw.id = p.framework_id
+        -- The latest qualification, the one that counts (kept by qualification_create).
+        LEFT JOIN pipeline_qualification q ON q.id = o.latest_qualification_id
+        OFFSET 0  -- a fence: compute each column once per row, not once per use
+    ) b
+    OFFSET 0
+) f
+"""
+
+# One row per (deal, kind) that should be open. The five kinds come out of one pass over
+# the deals crossed with the five kind names (CASE on the kind; the filter drops the NULL
+# severities before any text is built), not five scans. Not LATERAL (VALUES …) either: a
+# Values Scan re-initialises its expressions on every rescan (4.6 s for 600,000 deals).
 DESIRED_SQL = f"""
 SELECT v.opportunity_id, v.owner_id, v.opp_name, k.kind,
        CASE k.kind
@@ -144,92 +270,11 @@ SELECT v.opportunity_id, v.owner_id, v.opp_name, k.kind,
                         || '; re-qualify the deal'
                END
        END, {rules.EXPLANATION_MAX}) AS explanation
-FROM (
-    SELECT f.*,
-           CASE WHEN f.rot_days IS NOT NULL AND f.in_stage >= f.rot_days THEN 'critical'
-                WHEN f.warn_days IS NOT NULL AND f.in_stage >= f.warn_days THEN 'warning'
-           END AS sev_stuck,
-           CASE WHEN f.past_close >= %(past_close_critical)s THEN 'critical'
-                WHEN f.past_close >= 1 THEN 'warning'
-           END AS sev_close,
-           CASE WHEN f.idle >= %(idle_factor)s * f.idle_limit THEN 'critical'
-                WHEN f.idle >= f.idle_limit THEN 'warning'
-           END AS sev_idle,
-           CASE WHEN f.step_overdue >= %(step_critical)s THEN 'critical'
-                WHEN f.step_overdue >= 1 THEN 'warning'
-           END AS sev_step,
-           CASE WHEN f.rq_state IS NULL THEN NULL
-                WHEN f.today - f.rq_since >= %(requalify_critical)s THEN 'critical'
-                ELSE 'warning'
-           END AS sev_rq
-    FROM (
-        SELECT b.*,
-               -- requalify_due: which lapse (none / voided / expired) and since which day
-               CASE WHEN b.framework_name IS NULL THEN NULL
-                    WHEN b.q_id IS NULL THEN 'none'
-                    WHEN b.invalidated_at IS NOT NULL THEN 'voided'
-                    WHEN %(now)s::timestamptz
-                         >= b.assessed_at + b.validity * interval '24 hours' THEN 'expired'
-               END AS rq_state,
-               LEAST(b.today, {
-    _local('''CASE
-                    WHEN b.q_id IS NULL THEN b.created_at
-                    WHEN b.invalidated_at IS NOT NULL THEN b.invalidated_at
-                    ELSE b.assessed_at + b.validity * interval '24 hours' END''')
-}) AS rq_since
-        FROM (
-            SELECT o.id AS opportunity_id,
-                   o.owner_id,
-                   o.name AS opp_name,
-                   o.created_at,
-                   o.last_activity_at,
-                   o.close_date,
-                   o.next_step,
-                   o.next_step_date,
-                   s.name AS stage_name,
-                   s.warn_days,
-                   s.rot_days,
-                   fw.name AS framework_name,
-                   q.id AS q_id,
-                   q.assessed_at,
-                   q.invalidated_at,
-                   q.invalidated_reason,
-                   COALESCE(NULLIF(s.no_activity_days, 0), %(no_activity_days)s) AS idle_limit,
-                   COALESCE(NULLIF(s.qualification_validity_days, 0), %(validity_days)s)
-                       AS validity,
-                   t.today,
-                   {_local("o.stage_entered_at")} AS entered_on,
-                   GREATEST(0, t.today - {_local("o.stage_entered_at")}) AS in_stage,
-                   t.today - o.close_date AS past_close,
-                   {_local("COALESCE(o.last_activity_at, o.created_at)")} AS idle_since,
-                   GREATEST(0, t.today - {_local("COALESCE(o.last_activity_at, o.created_at)")})
-                       AS idle,
-                   t.today - o.next_step_date AS step_overdue
-            FROM pipeline_opportunity o
-            CROSS JOIN (SELECT {_local("%(now)s::timestamptz")} AS today) t
-            JOIN pipeline_stage s ON s.id = o.stage_id
-            JOIN pipeline_pipeline p ON p.id = o.pipeline_id
-            LEFT JOIN pipeline_qualificationframework fw ON fw.id = p.framework_id
-            LEFT JOIN (
-                -- The latest qualification of every deal (the one that counts), in one
-                -- ordered pass over the (opportunity, -assessed_at, -id) index.
-                SELECT DISTINCT ON (q.opportunity_id)
-                       q.opportunity_id, q.id, q.assessed_at, q.invalidated_at,
-                       q.invalidated_reason
-                FROM pipeline_qualification q
-                {{q_filter}}
-                ORDER BY q.opportunity_id, q.assessed_at DESC, q.id DESC
-            ) q ON q.opportunity_id = o.id
-            WHERE o.status = 'open' {{opp_filter}}
-            OFFSET 0  -- a fence: compute each column once per row, not once per use
-        ) b
-        OFFSET 0
-    ) f
-    OFFSET 0
-) v
+FROM deal v
 CROSS JOIN (VALUES ('stuck_in_stage'), ('past_close_date'), ('no_activity'),
                    ('next_step_overdue'), ('requalify_due')) AS k(kind)
-WHERE CASE k.kind
+WHERE v.status = 'open'
+  AND CASE k.kind
           WHEN 'stuck_in_stage' THEN v.sev_stuck
           WHEN 'past_close_date' THEN v.sev_close
           WHEN 'no_activity' THEN v.sev_idle
@@ -238,10 +283,9 @@ WHERE CASE k.kind
       END IS NOT NULL
 """
 
-# The diff against the open flags and the writes, from the `desired` CTE; {flag_filter}
-# narrows the open flags to the targeted deals (empty for the global run).
+# The diff against the due deals' open flags, the schedule and the writes.
 WRITE_SQL = """
-changes AS MATERIALIZED (
+changes AS (
     SELECT c.id AS flag_id,
            CASE WHEN c.id IS NULL
                 THEN nextval((SELECT pg_get_serial_sequence('pipeline_opportunityflag', 'id')
@@ -252,24 +296,34 @@ changes AS MATERIALIZED (
            d.owner_id, d.opp_name, d.severity, d.explanation,
            CASE WHEN c.id IS NULL THEN 'raise' WHEN d.kind IS NULL THEN 'clear'
                 ELSE 'update' END AS action
-    FROM {desired} d
+    FROM desired d
     FULL JOIN (
         SELECT id, opportunity_id, kind, severity, explanation
         FROM pipeline_opportunityflag
-        WHERE cleared_at IS NULL {flag_filter}
+        WHERE cleared_at IS NULL AND opportunity_id IN (SELECT opportunity_id FROM due)
     ) c ON c.opportunity_id = d.opportunity_id AND c.kind = d.kind
     WHERE c.id IS NULL OR d.kind IS NULL
        OR c.severity <> d.severity OR c.explanation <> d.explanation
 ),
+sched AS (
+    -- Only while the version is the one `due` read: see "Overlap" above.
+    UPDATE pipeline_flagschedule s SET due_at = v.next_check
+    FROM deal v
+    WHERE s.opportunity_id = v.opportunity_id AND s.version = v.version
+    RETURNING s.opportunity_id
+),
+todo AS MATERIALIZED (
+    SELECT * FROM changes WHERE opportunity_id IN (SELECT opportunity_id FROM sched)
+),
 cleared AS (
     UPDATE pipeline_opportunityflag f SET cleared_at = %(now)s
-    FROM changes ch
+    FROM todo ch
     WHERE ch.action = 'clear' AND f.id = ch.flag_id AND f.cleared_at IS NULL
     RETURNING f.id
 ),
 updated AS (
     UPDATE pipeline_opportunityflag f SET severity = ch.severity, explanation = ch.explanation
-    FROM changes ch
+    FROM todo ch
     WHERE ch.action = 'update' AND f.id = ch.flag_id AND f.cleared_at IS NULL
     RETURNING f.id
 ),
@@ -277,55 +331,116 @@ raised AS (
     INSERT INTO pipeline_opportunityflag
         (id, opportunity_id, kind, severity, explanation, raised_at, cleared_at)
     SELECT ch.new_id, ch.opportunity_id, ch.kind, ch.severity, ch.explanation, %(now)s, NULL
-    FROM changes ch
+    FROM todo ch
     WHERE ch.action = 'raise'
+    -- Never taken while every writer locks the schedule row first; a guard, not a path.
     ON CONFLICT (opportunity_id, kind) WHERE cleared_at IS NULL DO NOTHING
     RETURNING id
+),
+per_kind AS (
+    SELECT ch.owner_id, ch.kind, count(*) AS n, min(ch.new_id) AS first_id,
+           max(ch.opportunity_id) AS opportunity_id, max(ch.opp_name) AS opp_name,
+           max(ch.explanation) AS explanation
+    FROM todo ch
+    WHERE ch.action = 'raise'
+      -- Only flags really inserted. Usually all were: then the count settles it and the
+      -- hashed subplan over RETURNING is never built (1 s for a million raises).
+      AND ((SELECT count(*) FROM raised) = (SELECT count(*) FROM todo WHERE action = 'raise')
+           OR ch.new_id IN (SELECT id FROM raised))
+    GROUP BY ch.owner_id, ch.kind
 ),
 notified AS (
     INSERT INTO salesops_notification
         (recipient_id, dedupe_key, title, body, link, created_at, read_at, emailed_at)
-    SELECT ch.owner_id,
-           'flag:' || ch.new_id,
-           left((%(labels)s::jsonb ->> ch.kind) || ': ' || ch.opp_name, 200),
-           ch.explanation,
-           '/opportunities/' || ch.opportunity_id || '/',
+    SELECT g.owner_id,
+           'flags:' || g.owner_id || ':' || g.first_id,
+           CASE WHEN g.n = 1 THEN left((%(labels)s::jsonb ->> g.kind) || ': ' || g.opp_name, 200)
+                ELSE g.n || ' new attention flags on your deals' END,
+           CASE WHEN g.n = 1 THEN g.explanation ELSE g.summary END,
+           CASE WHEN g.n = 1 THEN '/opportunities/' || g.opportunity_id || '/'
+                ELSE %(attention_url)s END,
            %(now)s, NULL, NULL
-    FROM changes ch
-    WHERE ch.action = 'raise'
-      -- Only flags really inserted (a concurrent targeted run may have raised the same
-      -- one first). Usually all were: then the count settles it and the hashed subplan
-      -- over RETURNING is never built (1 s for a million raises).
-      AND ((SELECT count(*) FROM raised)
-               = (SELECT count(*) FROM changes WHERE action = 'raise')
-           OR ch.new_id IN (SELECT id FROM raised))
+    FROM (
+        SELECT k.owner_id, sum(k.n) AS n, min(k.first_id) AS first_id,
+               max(k.kind) AS kind, max(k.opportunity_id) AS opportunity_id,
+               max(k.opp_name) AS opp_name, max(k.explanation) AS explanation,
+               string_agg((%(labels)s::jsonb ->> k.kind) || ': ' || k.n, ' · '
+                          ORDER BY k.n DESC, %(labels)s::jsonb ->> k.kind) AS summary
+        FROM per_kind k
+        GROUP BY k.owner_id
+    ) g
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING id
-)
+){state}
 SELECT (SELECT count(*) FROM raised),
        (SELECT count(*) FROM cleared),
        (SELECT count(*) FROM updated),
-       (SELECT count(*) FROM notified)
+       (SELECT count(*) FROM notified),
+       (SELECT count(*) FROM sched)
 """
 
+# The global run records what it ran with (see FlagRefreshState).
+STATE_SQL = """,
+state AS (
+    INSERT INTO pipeline_flagrefreshstate (id, rules_fingerprint, last_run_at, last_full_run_at)
+    VALUES (1, %(fingerprint)s, %(now)s, CASE WHEN %(full)s THEN %(now)s::timestamptz END)
+    ON CONFLICT (id) DO UPDATE SET
+        rules_fingerprint = EXCLUDED.rules_fingerprint,
+        last_run_at = EXCLUDED.last_run_at,
+        last_full_run_at = COALESCE(EXCLUDED.last_full_run_at,
+                                    pipeline_flagrefreshstate.last_full_run_at)
+)
+"""
 
-def _refresh_sql(*, targeted: bool) -> str:
-    ids = "%(ids)s"
+DUE = {
+    "scheduled": (
+        "SELECT opportunity_id, version FROM pipeline_flagschedule WHERE due_at <= %(now)s"
+    ),
+    # Every open deal, and any other with a check pending or a flag still open.
+    "full": (
+        "SELECT s.opportunity_id, s.version FROM pipeline_flagschedule s"
+        " JOIN pipeline_opportunity o ON o.id = s.opportunity_id"
+        " WHERE o.status = 'open' OR s.due_at IS NOT NULL OR EXISTS ("
+        "SELECT 1 FROM pipeline_opportunityflag f"
+        " WHERE f.opportunity_id = s.opportunity_id AND f.cleared_at IS NULL)"
+    ),
+    "targeted": (
+        "SELECT opportunity_id, version FROM pipeline_flagschedule"
+        " WHERE opportunity_id = ANY(%(ids)s)"
+    ),
+}
+
+
+def _refresh_sql(due: str) -> str:
     return (
-        "WITH desired AS ("
-        + DESIRED_SQL.format(
-            q_filter=f"WHERE q.opportunity_id = ANY({ids})" if targeted else "",
-            opp_filter=f"AND o.id = ANY({ids})" if targeted else "",
-        )
-        + "),\n"
-        + WRITE_SQL.format(
-            desired="desired", flag_filter=f"AND opportunity_id = ANY({ids})" if targeted else ""
-        )
+        f"WITH due AS MATERIALIZED ({DUE[due]}),\n"
+        f"deal AS MATERIALIZED ({DEAL_SQL}),\n"
+        f"desired AS ({DESIRED_SQL}),\n"
+        + WRITE_SQL.format(state="" if due == "targeted" else STATE_SQL)
     )
 
 
-GLOBAL_SQL = _refresh_sql(targeted=False)
-TARGETED_SQL = _refresh_sql(targeted=True)
+SCHEDULED_SQL = _refresh_sql("scheduled")
+FULL_SQL = _refresh_sql("full")
+TARGETED_SQL = _refresh_sql("targeted")
+
+# A targeted run's first statement: take (or make) the deals' schedule rows, in id order,
+# and bump their versions — so a global run that read them earlier leaves these deals to us.
+CLAIM_SQL = """
+INSERT INTO pipeline_flagschedule (opportunity_id, due_at, version)
+SELECT o.id, '-infinity', 0 FROM pipeline_opportunity o
+WHERE o.id = ANY(%(ids)s) ORDER BY o.id
+ON CONFLICT (opportunity_id) DO UPDATE SET version = pipeline_flagschedule.version + 1
+"""
+
+# A full run's first statement: a schedule row for any deal without one (the migration
+# and a trigger create them; this mends a restore or a hand-made row deletion).
+MEND_SQL = """
+INSERT INTO pipeline_flagschedule (opportunity_id, due_at, version)
+SELECT o.id, '-infinity', 0 FROM pipeline_opportunity o
+WHERE NOT EXISTS (SELECT 1 FROM pipeline_flagschedule s WHERE s.opportunity_id = o.id)
+ON CONFLICT (opportunity_id) DO NOTHING
+"""
 
 
 def refresh_params(now: dt.datetime) -> dict[str, object]:
@@ -339,23 +454,49 @@ def refresh_params(now: dt.datetime) -> dict[str, object]:
         "idle_factor": rules.NO_ACTIVITY_CRITICAL_FACTOR,
         "requalify_critical": rules.REQUALIFY_CRITICAL_DAYS,
         "labels": json.dumps({kind.value: str(kind.label) for kind in FlagKind}),
+        "attention_url": reverse("pipeline:attention") + "?sort=age",
     }
 
 
+def rules_fingerprint(params: dict[str, object]) -> str:
+    """What every decision and due date depends on besides the deals themselves."""
+    inputs = {k: v for k, v in params.items() if k not in ("now", "ids")}
+    inputs["rules_version"] = RULES_VERSION
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def _result(row: tuple, *, full: bool = False) -> FlagRefreshResult:
+    raised, cleared, updated, notified, checked = row
+    return FlagRefreshResult(
+        raised=raised,
+        cleared=cleared,
+        updated=updated,
+        notified=notified,
+        checked=checked,
+        full=full,
+    )
+
+
 def flags_refresh(
-    *, now: dt.datetime | None = None, opportunity_ids: Iterable[int] | None = None
+    *,
+    now: dt.datetime | None = None,
+    opportunity_ids: Iterable[int] | None = None,
+    full: bool = False,
 ) -> FlagRefreshResult:
-    """Bring the open attention flags in line with the rules: of every opportunity, or of
-    `opportunity_ids` only.
+    """Bring the open attention flags in line with the rules: of the deals due for a look
+    (see the module docstring), of every deal (`full`, or when the rules' settings
+    changed since the last run), or of `opportunity_ids` only.
 
     Raises the flags that should be open and are not, updates the severity and
     explanation of those that changed, clears those no longer true (a closed deal has
-    none), and notifies each owner once per newly raised flag. Clearing is silent; a flag
-    raised again after clearing is a new flag and notifies again. Refuses nothing.
+    none), and notifies each owner once per run about the flags newly raised for them.
+    Clearing is silent; a flag raised again after clearing is a new flag and notifies
+    again. Refuses nothing.
 
-    Global run: two statements in one transaction — the advisory lock (with this
-    transaction's settings), then the refresh. Targeted run: the one statement, no lock
-    (see the _TARGETED_NOTE comment), in the caller's transaction if any (no savepoint).
+    Global run: two statements in one transaction (three when full) — the advisory lock
+    with this transaction's settings and the last run's fingerprint, (mending missing
+    schedule rows,) the refresh. Targeted run: two — claim the deals' schedule rows, then
+    the refresh — in the caller's transaction if any (no savepoint).
     """
     now = now or timezone.now()
     params = refresh_params(now)
@@ -364,19 +505,27 @@ def flags_refresh(
         if not ids:
             return FlagRefreshResult(raised=0, cleared=0, updated=0, notified=0)
         with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            cursor.execute(CLAIM_SQL, {"ids": ids})
             cursor.execute(TARGETED_SQL, {**params, "ids": ids})
-            raised, cleared, updated, notified = cursor.fetchone()
-        return FlagRefreshResult(raised=raised, cleared=cleared, updated=updated, notified=notified)
+            return _result(cursor.fetchone())
+    fingerprint = rules_fingerprint(params)
     with transaction.atomic(), connection.cursor() as cursor:
         # JIT-compiling these statements' many expressions costs more than it saves; the
         # hash joins of a million deals fit in WORK_MEM, not in the default 4 MB.
         cursor.execute(
             "SELECT pg_advisory_xact_lock(%s), set_config('jit', 'off', true),"
-            " set_config('work_mem', %s, true)",
+            " set_config('work_mem', %s, true),"
+            " (SELECT rules_fingerprint FROM pipeline_flagrefreshstate WHERE id = 1)",
             [REFRESH_LOCK_KEY, WORK_MEM],
         )
-        cursor.execute(GLOBAL_SQL, params)
-        raised, cleared, updated, notified = cursor.fetchone()
+        full = full or cursor.fetchone()[3] != fingerprint
+        if full:
+            cursor.execute(MEND_SQL)
+        cursor.execute(
+            FULL_SQL if full else SCHEDULED_SQL,
+            {**params, "fingerprint": fingerprint, "full": full},
+        )
+        result = _result(cursor.fetchone(), full=full)
         if settings.TESTING and (delay := os.environ.get(TEST_DELAY_ENV)):
             time.sleep(float(delay))
-    return FlagRefreshResult(raised=raised, cleared=cleared, updated=updated, notified=notified)
+    return result

@@ -195,8 +195,9 @@ class Opportunity(models.Model):
     stage_entered_at = models.DateTimeField()
     last_activity_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-    # The newest qualification, kept by services.qualification_create: lists show its
-    # score through one join instead of a correlated subquery per row and field.
+    # The newest qualification by (assessed_at, id), kept by database triggers (migration
+    # 0008) whatever the path: lists show its score and the flag refresh reads it through
+    # one join instead of searching the history.
     latest_qualification = models.ForeignKey(
         "Qualification", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -524,3 +525,43 @@ class OpportunityFlag(models.Model):
     @property
     def is_open(self) -> bool:
         return self.cleared_at is None
+
+
+class FlagSchedule(models.Model):
+    """When the flag refresh must look at a deal again — one row per opportunity.
+
+    Written by the database and by pipeline.flags only: a trigger adds the row with
+    each new opportunity, and triggers set `due_at` to -infinity (look now) and bump
+    `version` whenever anything a flag rule reads changes — the deal's dates, stage or
+    status, its qualifications, its stage's limits, its pipeline's framework — whatever
+    the path (services, import, admin, a raw UPDATE). The refresh sets `due_at` to the
+    next moment a threshold is reached (rules.flags_change_at), NULL for a closed
+    deal. So the hourly run reads only the due rows, and a run that finds a row's
+    version changed since its snapshot leaves that deal alone (see pipeline/flags.py).
+    No index on due_at: the hourly run reads this narrow table whole (tens of ms at a
+    million deals), and without one the refresh's updates stay HOT (fillfactor 50,
+    migration 0008) — cheap, no index writes.
+    """
+
+    opportunity = models.OneToOneField(
+        Opportunity, on_delete=models.CASCADE, primary_key=True, related_name="flag_schedule"
+    )
+    # -infinity: look now; NULL: nothing will change by itself (a closed deal).
+    due_at = models.DateTimeField(null=True, blank=True)
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"flags of {self.opportunity_id} due {self.due_at}"
+
+
+class FlagRefreshState(models.Model):
+    """One row (id 1): what the last global refresh ran with. When the rules' settings
+    (timezone, default limits, pipeline.flags.RULES_VERSION) differ from the last run's,
+    the next run re-checks every deal instead of the due ones."""
+
+    rules_fingerprint = models.CharField(max_length=64)
+    last_run_at = models.DateTimeField()
+    last_full_run_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"flags refreshed at {self.last_run_at}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
 
@@ -466,3 +466,66 @@ def attention_flags(
         ),
     ]
     return [d for d in decisions if d is not None]
+
+
+def start_of_day(day: date, tz: tzinfo) -> datetime:
+    """The first moment of `day` in `tz` (SQL: day::timestamp AT TIME ZONE tz)."""
+    return datetime.combine(day, time.min, tzinfo=tz)
+
+
+def flags_change_at(
+    facts: OpportunityFacts,
+    *,
+    now: datetime,
+    tz: tzinfo,
+    default_no_activity_days: int,
+    default_validity_days: int,
+) -> datetime | None:
+    """The first moment after `now` at which `attention_flags` may decide differently for
+    the same facts: a day reaching a warning or critical threshold, a close or next-step
+    date passing, a qualification expiring. None: never by itself (a closed deal).
+
+    The refresh keeps this per deal (FlagSchedule.due_at) and looks at a deal again only
+    then or when one of its facts changes. It may be earlier than needed (the deal is
+    looked at and nothing changes), never later: every threshold of the rules above is
+    listed here, and a test checks that nothing changes before it."""
+    if facts.status != "open":
+        return None
+    days: list[date] = []
+    moments: list[datetime] = []
+    entered = local_date(facts.stage_entered_at, tz)
+    limits = (facts.warn_days, facts.rot_days)
+    days += [entered + timedelta(days=n) for n in limits if n is not None]
+    days += [
+        facts.close_date + timedelta(days=1),
+        facts.close_date + timedelta(days=PAST_CLOSE_CRITICAL_DAYS),
+    ]
+    idle_since = local_date(
+        facts.last_activity_at if facts.last_activity_at is not None else facts.created_at, tz
+    )
+    limit = facts.stage_no_activity_days or default_no_activity_days
+    days += [
+        idle_since + timedelta(days=limit),
+        idle_since + timedelta(days=NO_ACTIVITY_CRITICAL_FACTOR * limit),
+    ]
+    if facts.next_step_date is not None:
+        days += [
+            facts.next_step_date + timedelta(days=1),
+            facts.next_step_date + timedelta(days=NEXT_STEP_CRITICAL_DAYS),
+        ]
+    if facts.framework_name is not None:
+        latest = facts.latest_qualification
+        if latest is None:
+            lapsed = local_date(facts.created_at, tz)
+        elif latest.invalidated_at is not None:
+            lapsed = local_date(latest.invalidated_at, tz)
+        else:
+            expires = qualification_expires_at(
+                assessed_at=latest.assessed_at,
+                validity_days=facts.stage_validity_days or default_validity_days,
+            )
+            moments.append(expires)
+            lapsed = local_date(expires, tz)
+        days.append(lapsed + timedelta(days=REQUALIFY_CRITICAL_DAYS))
+    moments += [start_of_day(day, tz) for day in days]
+    return min((m for m in moments if m > now), default=None)

@@ -1815,8 +1815,8 @@ def qualification_create(
         assessed_at=timezone.now(),
         note=note,
     )
+    # A database trigger has pointed the deal at it (migration 0008); keep `opp` in step.
     opp.latest_qualification = qualification
-    opp.save(update_fields=["latest_qualification"])
     QualificationScore.objects.bulk_create(
         QualificationScore(
             qualification=qualification,

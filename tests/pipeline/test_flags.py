@@ -112,7 +112,7 @@ def test_stuck_in_stage_raised_with_explanation_and_notification(healthy, rep):
     assert flag.cleared_at is None
     note = Notification.objects.get()
     assert note.recipient == rep
-    assert note.dedupe_key == f"flag:{flag.pk}"
+    assert note.dedupe_key == f"flags:{rep.pk}:{flag.pk}"
     assert note.title == "Stuck in stage: Acme rollout"
     assert note.body == flag.explanation
     assert note.link == f"/opportunities/{healthy.pk}/"
@@ -132,7 +132,8 @@ def test_every_kind_is_raised(healthy, pipeline, framework):
         created_at=days_ago(60),
     )
     result = flags_refresh()
-    assert result == FlagRefreshResult(raised=5, cleared=0, updated=0, notified=5)
+    # Five flags, one notification: the owner hears of them together.
+    assert result == FlagRefreshResult(raised=5, cleared=0, updated=0, notified=1)
     assert open_flags(healthy) == {
         "stuck_in_stage": (
             "warning",
@@ -151,7 +152,17 @@ def test_every_kind_is_raised(healthy, pipeline, framework):
         ),
         "requalify_due": ("critical", "Never qualified with TestFW"),
     }
-    assert Notification.objects.filter(recipient=healthy.owner).count() == 5
+    note = Notification.objects.get()
+    assert note.recipient == healthy.owner
+    first = OpportunityFlag.objects.earliest("id")
+    assert note.dedupe_key == f"flags:{healthy.owner_id}:{first.pk}"
+    assert note.title == "5 new attention flags on your deals"
+    # Count per kind, largest first, then by label.
+    assert note.body == (
+        "Close date passed: 1 · Next step overdue: 1 · No customer activity: 1"
+        " · Re-qualification due: 1 · Stuck in stage: 1"
+    )
+    assert note.link == "/attention/?sort=age"
 
 
 def test_no_activity_counts_from_creation_and_uses_the_stage_limit(healthy, pipeline):
@@ -293,7 +304,7 @@ def test_closing_the_deal_clears_all_its_flags(healthy, rep):
     assert open_flags() == {}  # at once
     assert OpportunityFlag.objects.filter(cleared_at__isnull=False).count() == 2
     assert flags_refresh() == NOTHING
-    assert Notification.objects.count() == 2
+    assert Notification.objects.count() == 1  # the two raises, together; clearing is silent
 
 
 def test_a_reraise_after_clearing_is_a_new_flag_and_notifies_again(healthy, rep):
@@ -309,7 +320,7 @@ def test_a_reraise_after_clearing_is_a_new_flag_and_notifies_again(healthy, rep)
     first.refresh_from_db()
     assert first.cleared_at is not None
     assert sorted(Notification.objects.values_list("dedupe_key", flat=True)) == sorted(
-        [f"flag:{first.pk}", f"flag:{second.pk}"]
+        [f"flags:{rep.pk}:{first.pk}", f"flags:{rep.pk}:{second.pk}"]
     )
 
 
@@ -325,7 +336,7 @@ def test_rerun_changes_nothing(healthy, rep, pipeline):
             close_date=timezone.localdate() - dt.timedelta(days=i),
         )
     first = flags_refresh()
-    assert first.raised > 0 and first.notified == first.raised
+    assert first.raised > 0 and first.notified == 1  # one owner
     before = db_state()
     assert flags_refresh() == NOTHING
     assert db_state() == before
@@ -339,9 +350,15 @@ def test_query_count_does_not_grow_with_rows(rep, pipeline, deals):
         result = flags_refresh()
     assert result.raised > 0
     # The advisory lock and the one refresh statement (the savepoint pair is the test's
-    # transaction; outside a test atomic() opens a plain transaction).
+    # transaction; outside a test atomic() opens a plain transaction). The first run of a
+    # database is a full one (no fingerprint yet): + mending missing schedule rows.
     statements = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 2
+    assert result.full and len(statements) == 3
+    OpportunityFactory(owner=rep, stage=pipeline.qualify, stage_entered_at=days_ago(20))
+    with CaptureQueriesContext(connection) as ctx:
+        result = flags_refresh()
+    statements = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert (result.raised, result.checked, result.full, len(statements)) == (1, 1, False, 2)
 
 
 def test_command_prints_the_counts(healthy):
@@ -349,10 +366,15 @@ def test_command_prints_the_counts(healthy):
     out = io.StringIO()
     call_command("refresh_flags", stdout=out)
     assert out.getvalue().startswith("raised 1, cleared 0, updated 0, notified 1 in ")
-    assert out.getvalue().rstrip().endswith(" s")
+    assert out.getvalue().rstrip().endswith(" deals checked, all)")  # a first run: full
     out = io.StringIO()
     call_command("refresh_flags", stdout=out)
     assert out.getvalue().startswith("raised 0, cleared 0, updated 0, notified 0 in ")
+    assert out.getvalue().rstrip().endswith(" s (0 deals checked)")
+    out = io.StringIO()
+    call_command("refresh_flags", "--full", stdout=out)
+    assert out.getvalue().startswith("raised 0, cleared 0, updated 0, notified 0 in ")
+    assert out.getvalue().rstrip().endswith(" deals checked, all)")
 
 
 # --- targeted refresh (the services' immediate feedback) -------------------------------
@@ -385,7 +407,7 @@ def test_a_flag_raised_by_a_service_notifies_once(healthy, rep):
         f"Next step \u201cSend proposal\u201d was due {day(1)}",
     )
     note = Notification.objects.get()
-    assert (note.dedupe_key, note.recipient) == (f"flag:{flag.pk}", rep)
+    assert (note.dedupe_key, note.recipient) == (f"flags:{rep.pk}:{flag.pk}", rep)
     assert note.body == flag.explanation
     assert flags_refresh() == NOTHING
     assert flags_refresh(opportunity_ids=[healthy.pk]) == NOTHING
@@ -404,13 +426,13 @@ def test_advancing_refreshes_the_stage_flags_at_once(healthy, rep, pipeline):
     assert open_flags(healthy) == {}
 
 
-def test_targeted_refresh_is_one_statement(healthy, rep):
+def test_targeted_refresh_is_two_statements_without_the_lock(healthy, rep):
     set_fields(healthy, stage_entered_at=days_ago(41))
     with CaptureQueriesContext(connection) as ctx:
         flags_refresh(opportunity_ids=[healthy.pk])
     statements = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 1
-    assert "pg_advisory" not in statements[0]
+    assert len(statements) == 2  # claim the schedule row, then decide
+    assert not any("pg_advisory" in sql for sql in statements)
 
 
 def test_targeted_refresh_does_not_wait_for_a_global_run(transactional_db, healthy):
@@ -437,8 +459,9 @@ def test_targeted_refresh_does_not_wait_for_a_global_run(transactional_db, healt
 
 
 def test_targeted_and_global_raising_the_same_flag_at_once(transactional_db, healthy):
-    """A targeted run that races an uncommitted global run for the same flag waits on the
-    unique index, then inserts nothing and notifies nobody: one flag, one notification."""
+    """A targeted run that races an uncommitted global run for the same deal waits for the
+    deal's schedule row, then sees the global run's flag: it inserts nothing and notifies
+    nobody — one flag, one notification."""
     set_fields(healthy, stage_entered_at=days_ago(41))
     started, release = threading.Event(), threading.Event()
     outcome: dict[str, FlagRefreshResult] = {}
@@ -506,14 +529,14 @@ def test_two_refreshes_at_once_leave_the_same_flags(transactional_db, rep, pipel
     work = next(r for r in results if r != NOTHING)
     flags, notes = db_state()
     assert work.raised == len(flags) > 0
-    assert work.notified == len(notes) == len(flags)
-    assert sorted(n[2] for n in notes) == sorted(f"flag:{f[0]}" for f in flags)
+    assert work.notified == len(notes) == 1  # one owner
+    assert notes[0][2] == f"flags:{rep.pk}:{flags[0][0]}"
     # The same flags as a single run from scratch gives.
     expected = {(f[1], f[2], f[3], f[4]) for f in flags}
     with transaction.atomic():
         OpportunityFlag.objects.all().delete()
         Notification.objects.all().delete()
-        flags_refresh()
+        flags_refresh(full=True)
         again = {(f[1], f[2], f[3], f[4]) for f in db_state()[0]}
         transaction.set_rollback(True)
     assert again == expected
@@ -663,6 +686,13 @@ def test_sql_matches_the_pure_rules(rep, framework, now, specs):
                 latest_qualification=latest,
             )
         flags_refresh(now=now_utc)
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT opportunity_id, due_at FROM pipeline_flagschedule"
+                " WHERE opportunity_id = ANY(%s)",
+                [list(facts_by_id)],
+            )
+            due = dict(cur.fetchall())
         got = {
             (f.opportunity_id, f.kind, f.severity, f.explanation)
             for f in OpportunityFlag.objects.filter(
@@ -680,8 +710,19 @@ def test_sql_matches_the_pure_rules(rep, framework, now, specs):
                 default_validity_days=settings.QUALIFICATION_VALIDITY_DAYS,
             )
         }
+        expected_due = {
+            pk: rules.flags_change_at(
+                facts,
+                now=now_utc,
+                tz=TZ,
+                default_no_activity_days=settings.NO_ACTIVITY_DAYS,
+                default_validity_days=settings.QUALIFICATION_VALIDITY_DAYS,
+            )
+            for pk, facts in facts_by_id.items()
+        }
         transaction.set_rollback(True)
     assert got == expected
+    assert due == expected_due
 
 
 def test_sql_uses_the_organisation_timezone_for_today(healthy):
@@ -700,3 +741,170 @@ def test_sql_uses_the_organisation_timezone_for_today(healthy):
         "past_close_date": ("warning", "Close date 3 Nov 2026 has passed")
     }
     assert connection.connection is not None
+
+
+# --- the schedule: only the deals due for a look --------------------------------------
+
+
+def schedule(opp) -> tuple:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT due_at = '-infinity', due_at, version FROM pipeline_flagschedule"
+            " WHERE opportunity_id = %s",
+            [opp.pk],
+        )
+        return cur.fetchone()
+
+
+def test_every_new_deal_is_due_at_once_and_a_closed_one_never(rep, pipeline):
+    open_deal = OpportunityFactory(owner=rep, stage=pipeline.qualify)
+    won = OpportunityFactory(owner=rep, stage=pipeline.won, status="won", closed_at=timezone.now())
+    assert schedule(open_deal)[0] is True
+    assert schedule(won)[:2] == (None, None)
+
+
+def test_a_run_decides_only_the_due_deals(healthy, rep, pipeline):
+    later = OpportunityFactory(
+        owner=rep,
+        stage=pipeline.proposal,
+        stage_entered_at=days_ago(12),
+        last_activity_at=days_ago(0),
+        next_step_date=None,
+        close_date=timezone.localdate() + dt.timedelta(days=60),
+    )
+    first = flags_refresh()
+    assert first.checked == 2 and first.full
+    # Nothing due: nothing read beyond the schedule.
+    again = flags_refresh()
+    assert (again, again.checked, again.full) == (NOTHING, 0, False)
+    # `later` warns at 14 days in Proposal: due on the morning its 14th day begins.
+    entered = timezone.localtime(later.stage_entered_at).date()
+    due = rules.start_of_day(entered + dt.timedelta(days=14), TZ)
+    assert schedule(later)[1] == due
+    just_before = flags_refresh(now=due - dt.timedelta(seconds=1))
+    assert (just_before, just_before.checked) == (NOTHING, 0)
+    result = flags_refresh(now=due)
+    assert result == FlagRefreshResult(raised=1, cleared=0, updated=0, notified=1)
+    assert result.checked == 1
+    assert open_flags(later)["stuck_in_stage"][0] == "warning"
+
+
+def test_a_direct_update_of_a_deal_makes_it_due(healthy):
+    flags_refresh()
+    due, _, version = schedule(healthy)
+    assert not due
+    set_fields(healthy, close_date=timezone.localdate() - dt.timedelta(days=2))  # raw UPDATE
+    assert schedule(healthy)[0] is True and schedule(healthy)[2] == version + 1
+    assert flags_refresh().raised == 1
+    assert set(open_flags(healthy)) == {"past_close_date"}
+    # Columns the rules do not read leave the schedule alone.
+    set_fields(healthy, name="Renamed", amount=123)
+    assert schedule(healthy)[0] is False
+
+
+def test_stage_limits_changed_anywhere_recheck_the_stage_deals(healthy, pipeline):
+    flags_refresh()
+    assert open_flags(healthy) == {}
+    type(pipeline.proposal).objects.filter(pk=pipeline.proposal.pk).update(warn_days=1)
+    assert flags_refresh().raised == 1
+    assert open_flags(healthy)["stuck_in_stage"][0] == "warning"
+    type(pipeline.proposal).objects.filter(pk=pipeline.proposal.pk).update(name="Offer")
+    assert flags_refresh().updated == 1
+    assert open_flags(healthy)["stuck_in_stage"][1].startswith("In Offer since ")
+
+
+def test_framework_set_or_renamed_rechecks_its_deals(healthy, pipeline, framework):
+    flags_refresh()
+    type(pipeline).objects.filter(pk=pipeline.pk).update(framework=framework)
+    assert flags_refresh().raised == 1
+    assert open_flags(healthy)["requalify_due"][1] == "Never qualified with TestFW"
+    QualificationFramework.objects.filter(pk=framework.pk).update(name="MEDDICC-2")
+    assert flags_refresh().updated == 1
+    assert open_flags(healthy)["requalify_due"][1] == "Never qualified with MEDDICC-2"
+
+
+def test_the_latest_qualification_is_kept_by_the_database(healthy, rep, pipeline, framework):
+    pipeline.framework = framework
+    pipeline.save(update_fields=["framework"])
+    flags_refresh()
+    assert set(open_flags(healthy)) == {"requalify_due"}
+    old = Qualification.objects.create(
+        opportunity=healthy,
+        framework=framework,
+        score_pct=10,
+        assessed_by=rep,
+        assessed_at=days_ago(40),
+    )
+    new = Qualification.objects.create(
+        opportunity=healthy,
+        framework=framework,
+        score_pct=90,
+        assessed_by=rep,
+        assessed_at=days_ago(1),
+    )
+    # An older one added later does not take the place of the newest.
+    Qualification.objects.create(
+        opportunity=healthy,
+        framework=framework,
+        score_pct=50,
+        assessed_by=rep,
+        assessed_at=days_ago(60),
+    )
+    healthy.refresh_from_db()
+    assert healthy.latest_qualification_id == new.pk
+    assert flags_refresh().cleared == 1
+    new.delete()
+    healthy.refresh_from_db()
+    assert healthy.latest_qualification_id == old.pk  # expired (40 days > 30)
+    assert flags_refresh().raised == 1
+    assert open_flags(healthy)["requalify_due"][1].startswith("The last qualification expired on ")
+
+
+def test_changed_rule_settings_recheck_every_deal(healthy, settings):
+    set_fields(healthy, last_activity_at=days_ago(5))
+    assert flags_refresh().full
+    assert open_flags(healthy) == {}
+    assert not flags_refresh().full
+    settings.NO_ACTIVITY_DAYS = 3
+    # The deal was not due, yet a changed setting is seen at the next run.
+    result = flags_refresh()
+    assert result.full and result.raised == 1
+    assert open_flags(healthy)["no_activity"][0] == "warning"
+    assert not flags_refresh().full
+
+
+def test_a_global_run_leaves_a_deal_changed_since_its_snapshot_alone(transactional_db, healthy):
+    """A user changes the deal while a global run is deciding it: the run, whose snapshot
+    predates the change, writes nothing for that deal (its version moved); the deal stays
+    due, and the next run decides it from the new state."""
+    set_fields(healthy, stage_entered_at=days_ago(41))
+    user = connections.create_connection("default")
+    outcome: dict[str, FlagRefreshResult] = {}
+    try:
+        with user.cursor() as cur:
+            cur.execute("BEGIN")
+            # The user's transaction: the deal moved on (a raw UPDATE: the trigger bumps the
+            # version and holds the schedule row) but is not committed yet.
+            cur.execute(
+                "UPDATE pipeline_opportunity SET stage_entered_at = now() WHERE id = %s",
+                [healthy.pk],
+            )
+
+            def global_run() -> None:
+                outcome["global"] = flags_refresh()
+                connections.close_all()
+
+            t = threading.Thread(target=global_run)
+            t.start()
+            t.join(1.5)
+            assert t.is_alive()  # waiting for the deal's schedule row
+            cur.execute("COMMIT")
+            t.join(30)
+    finally:
+        user.close()
+    # From its snapshot the deal was 41 days in Proposal: a stale flag it did not raise.
+    assert outcome["global"] == NOTHING and outcome["global"].checked == 0
+    assert open_flags(healthy) == {}
+    assert schedule(healthy)[0] is True  # still due
+    assert flags_refresh().checked == 1
+    assert open_flags(healthy) == {}

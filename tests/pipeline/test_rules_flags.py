@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from dataclasses import replace as dataclass_replace
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -293,3 +294,97 @@ def test_explanations_do_not_change_as_days_pass(days):
             assert text == today[kind][1]
     assert later["past_close_date"][1] == today["past_close_date"][1]
     assert later["next_step_overdue"][1] == today["next_step_overdue"][1]
+
+
+# --- when the flags may next change (the refresh's schedule) ---------------------------
+
+HOURS = st.integers(min_value=-24 * 5, max_value=24 * 90)
+
+
+@st.composite
+def open_deal_facts(draw) -> rules.OpportunityFacts:
+    def ago(hours: int) -> dt.datetime:
+        return NOW - dt.timedelta(hours=hours)
+
+    qualified = draw(st.none() | st.tuples(HOURS, st.none() | HOURS))
+    latest = (
+        None
+        if qualified is None
+        else rules.QualificationFacts(
+            assessed_at=ago(qualified[0]),
+            invalidated_at=None if qualified[1] is None else ago(qualified[1]),
+            invalidated_reason="",
+        )
+    )
+    warn = draw(st.none() | st.integers(0, 40))
+    rot = draw(st.none() | st.integers(0, 80))
+    return rules.OpportunityFacts(
+        status="open",
+        stage_name="Proposal",
+        stage_entered_at=ago(draw(HOURS)),
+        created_at=ago(draw(HOURS)),
+        close_date=TODAY + dt.timedelta(days=draw(st.integers(-40, 40))),
+        warn_days=warn,
+        rot_days=rot,
+        stage_no_activity_days=draw(st.none() | st.integers(1, 30)),
+        stage_validity_days=draw(st.none() | st.integers(1, 60)),
+        last_activity_at=draw(st.none() | HOURS.map(ago)),
+        next_step_date=draw(
+            st.none() | st.integers(-15, 15).map(lambda d: TODAY + dt.timedelta(d))
+        ),
+        framework_name=draw(st.none() | st.just("MEDDICC")),
+        latest_qualification=latest,
+    )
+
+
+def decide(facts: rules.OpportunityFacts, at: dt.datetime) -> list[rules.FlagDecision]:
+    return rules.attention_flags(
+        facts, now=at, tz=BERLIN, default_no_activity_days=14, default_validity_days=30
+    )
+
+
+def change_at(facts: rules.OpportunityFacts, now: dt.datetime = NOW) -> dt.datetime | None:
+    return rules.flags_change_at(
+        facts, now=now, tz=BERLIN, default_no_activity_days=14, default_validity_days=30
+    )
+
+
+@given(facts=open_deal_facts(), fraction=st.floats(0, 1))
+def test_nothing_changes_before_the_scheduled_moment(facts, fraction):
+    """The refresh skips a deal until flags_change_at: its flags must not change sooner."""
+    until = change_at(facts)
+    horizon = until if until is not None else NOW + dt.timedelta(days=400)
+    assert horizon > NOW
+    at = NOW + (horizon - NOW) * fraction
+    if at >= horizon:
+        at = horizon - dt.timedelta(microseconds=1)
+    assert decide(facts, at) == decide(facts, NOW)
+    assert decide(facts, horizon - dt.timedelta(microseconds=1)) == decide(facts, NOW)
+
+
+def test_the_scheduled_moment_is_the_next_threshold():
+    facts = rules.OpportunityFacts(
+        status="open",
+        stage_name="Proposal",
+        stage_entered_at=NOW - dt.timedelta(days=10),  # warns at 14: 30 Nov
+        created_at=NOW - dt.timedelta(days=20),
+        close_date=TODAY + dt.timedelta(days=30),
+        warn_days=14,
+        rot_days=30,
+        last_activity_at=NOW - dt.timedelta(hours=1),
+    )
+    moment = change_at(facts)
+    assert moment == dt.datetime(2026, 11, 30, 0, 0, tzinfo=BERLIN)
+    assert [d.kind for d in decide(facts, moment)] == ["stuck_in_stage"]
+    assert decide(facts, moment - dt.timedelta(microseconds=1)) == []
+    # A qualification expiring mid-day is its own moment, not the next midnight.
+    qualified = dataclass_replace(
+        facts,
+        framework_name="MEDDICC",
+        latest_qualification=rules.QualificationFacts(
+            assessed_at=NOW - dt.timedelta(days=30) + dt.timedelta(hours=3)
+        ),
+    )
+    assert change_at(qualified) == NOW + dt.timedelta(hours=3)
+    closed = dataclass_replace(facts, status="won")
+    assert change_at(closed) is None

@@ -22,6 +22,7 @@ from pipeline.models import (
     Stage,
 )
 from salesops.models import Role, Team, User
+from tests.pipeline.helpers import flags_announced
 
 pytestmark = pytest.mark.django_db
 
@@ -216,4 +217,8 @@ def test_demo_deals_have_their_attention_flags_at_once(seeded):
     open_flags = OpportunityFlag.objects.filter(cleared_at__isnull=True)
     assert open_flags.exists()
     assert not open_flags.exclude(opportunity__status="open").exists()
-    assert Notification.objects.count() == open_flags.count()  # one per raised flag
+    # One notification per owner, announcing each raised flag once.
+    notes = list(Notification.objects.filter(dedupe_key__startswith="flags:"))
+    owners = set(open_flags.values_list("opportunity__owner", flat=True))
+    assert len(notes) == len(owners)
+    assert flags_announced(notes) == open_flags.count()

@@ -10,13 +10,24 @@ from pipeline.flags import flags_refresh
 
 
 class Command(BaseCommand):
-    help = "Raise new attention flags, update changed ones and clear resolved ones."
+    help = (
+        "Raise new attention flags, update changed ones and clear resolved ones — on the deals "
+        "due for a look (their schedule), or on every deal with --full."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="decide every deal, not only the due ones (e.g. after restoring a backup)",
+        )
 
     def handle(self, *args, **options) -> None:
         started = time.perf_counter()
-        result = flags_refresh()
+        result = flags_refresh(full=options["full"])
         elapsed = time.perf_counter() - started
         self.stdout.write(
             f"raised {result.raised}, cleared {result.cleared}, updated {result.updated}, "
-            f"notified {result.notified} in {elapsed:.2f} s"
+            f"notified {result.notified} in {elapsed:.2f} s "
+            f"({result.checked} deals checked{', all' if result.full else ''})"
         )
