@@ -12,7 +12,8 @@ database that already holds more than a size is refused (``--reset``, or another
 
 At each size, with the flags and notifications emptied first:
   cold      first refresh: every flag raised and notified;
-  warm      the same refresh again at the same moment: nothing changed;
+  warm      the same refresh again at the same moment: nothing changed (twice);
+  full      `refresh_flags --full` at the same moment: every deal decided, nothing changed;
   next day  a refresh 24 h later (what the first hourly run after midnight does): only
             what a day changes — flags newly due, severities crossing a threshold;
   1 deal    the targeted refresh of one open deal, as the services run it after a change.
@@ -266,6 +267,7 @@ def main(argv: list[str] | None = None) -> None:
         rows = [
             measure("cold", now),
             measure("warm", now),
+            measure("warm again", now),
             measure("full", now, full=True),
             measure("next day", now + dt.timedelta(days=1)),
         ]
@@ -285,13 +287,13 @@ def main(argv: list[str] | None = None) -> None:
             f"{counts['qualifications']:,} qualifications, {counts['open_flags']:,} open flags)"
         )
         print(
-            f"{'scenario':<10} {'seconds':>8} {'target':>7} {'queries':>7} {'checked':>9} "
+            f"{'scenario':<11} {'seconds':>8} {'target':>7} {'queries':>7} {'checked':>9} "
             f"{'raised':>9} {'cleared':>8} {'updated':>9} {'notified':>9}"
         )
         for r in rows:
             target = f"{r['target_s']:.1f}" if r["target_s"] else "-"
             print(
-                f"{r['scenario']:<10} {r['seconds']:>8.3f} {target:>7} {r['queries']:>7} "
+                f"{r['scenario']:<11} {r['seconds']:>8.3f} {target:>7} {r['queries']:>7} "
                 f"{r['checked']:>9,} {r['raised']:>9,} {r['cleared']:>8,} {r['updated']:>9,} "
                 f"{r['notified']:>9,}"
             )

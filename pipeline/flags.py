@@ -41,8 +41,9 @@ The statement, in order:
   desired  one row per (deal, kind) that should be open, with its explanation;
   changes  desired FULL JOIN the deals' open flags, keeping only the differences:
            raise, clear, update (text/severity). A new flag's id is drawn here (nextval);
-  sched    the deals' new due_at, where the version is still the one read;
-  todo     the changes of the deals `sched` kept;
+  sched    the deals' new due_at, where the version is still the one read (and there
+           is something to write);
+  todo     the changes of the deals `sched` kept (read by each write below);
   cleared / updated / raised   the writes;
   notified one notification per owner for the flags raised for them in this run — "3 new
            attention flags" with the count per kind, or the flag itself when it is one —
@@ -80,6 +81,8 @@ TEST_DELAY_ENV = "SALESOPS_FLAGS_REFRESH_TEST_DELAY"
 # For the global run's transaction only (set_config(…, is_local=true)); see bench/README.md.
 # The targeted run needs neither this nor jit=off: its plan is a handful of index probes.
 WORK_MEM = "256MB"
+# A global run that decided at least this many deals vacuums the schedule afterwards.
+VACUUM_AFTER = 50_000
 
 
 @dataclass(frozen=True)
@@ -285,7 +288,7 @@ WHERE v.status = 'open'
 
 # The diff against the due deals' open flags, the schedule and the writes.
 WRITE_SQL = """
-changes AS (
+changes AS MATERIALIZED (
     SELECT c.id AS flag_id,
            CASE WHEN c.id IS NULL
                 THEN nextval((SELECT pg_get_serial_sequence('pipeline_opportunityflag', 'id')
@@ -306,13 +309,17 @@ changes AS (
        OR c.severity <> d.severity OR c.explanation <> d.explanation
 ),
 sched AS (
-    -- Only while the version is the one `due` read: see "Overlap" above.
+    -- Only while the version is the one `due` read: see "Overlap" above. A deal with
+    -- nothing to write and the same next check is left as it is (a full run that finds
+    -- nothing to do writes nothing).
     UPDATE pipeline_flagschedule s SET due_at = v.next_check
     FROM deal v
     WHERE s.opportunity_id = v.opportunity_id AND s.version = v.version
+      AND (s.due_at IS DISTINCT FROM v.next_check
+           OR v.opportunity_id IN (SELECT opportunity_id FROM changes))
     RETURNING s.opportunity_id
 ),
-todo AS MATERIALIZED (
+todo AS (
     SELECT * FROM changes WHERE opportunity_id IN (SELECT opportunity_id FROM sched)
 ),
 cleared AS (
@@ -376,7 +383,7 @@ SELECT (SELECT count(*) FROM raised),
        (SELECT count(*) FROM cleared),
        (SELECT count(*) FROM updated),
        (SELECT count(*) FROM notified),
-       (SELECT count(*) FROM sched)
+       (SELECT count(*) FROM deal)
 """
 
 # The global run records what it ran with (see FlagRefreshState).
@@ -528,4 +535,10 @@ def flags_refresh(
         result = _result(cursor.fetchone(), full=full)
         if settings.TESTING and (delay := os.environ.get(TEST_DELAY_ENV)):
             time.sleep(float(delay))
+    if result.checked >= VACUUM_AFTER and not connection.in_atomic_block:
+        # A run that rewrote many schedule rows leaves their old versions behind: the next
+        # run's scan would pay for them (up to 2 s after a million-deal run, setting hint
+        # bits), and the planner would still think most deals are due. Tidy up now.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) pipeline_flagschedule")
     return result
