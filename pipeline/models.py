@@ -104,6 +104,7 @@ class AutoCheck(models.TextChoices):
     NONE = "", "Ticked by the seller"
     BUSINESS_ISSUE_MAPPED = "business_issue_mapped", "A business issue is mapped to our value"
     QUALIFICATION = "qualification", "A valid qualification meets the minimum levels"
+    PROPOSAL_APPROVED = "proposal_approved", "A proposal is approved by a manager"
 
 
 class Milestone(models.Model):

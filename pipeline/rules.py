@@ -67,10 +67,14 @@ def missing_milestones(
     ]
 
 
-def auto_check_met(*, auto_check: str, mapped_business_issues: int) -> bool:
+def auto_check_met(
+    *, auto_check: str, mapped_business_issues: int = 0, approved_proposals: int = 0
+) -> bool:
     """Whether an automatic milestone is met, from facts gathered by the service."""
     if auto_check == "business_issue_mapped":
         return mapped_business_issues > 0
+    if auto_check == "proposal_approved":
+        return approved_proposals > 0  # approved, or approved and since sent
     return False
 
 

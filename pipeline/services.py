@@ -41,6 +41,7 @@ from pipeline.models import (
     QualificationScore,
     Stage,
 )
+from proposals import selectors as proposal_selectors
 from salesops import access
 from salesops.exceptions import (
     Conflict,
@@ -251,6 +252,15 @@ def automatic_milestone_gaps(opp: Opportunity, milestones: list[Milestone]) -> d
                 met = rules.auto_check_met(auto_check=m.auto_check, mapped_business_issues=mapped)
                 result[m.id] = [] if met else [
                     "Record a business issue of the customer and the value we offer against it."
+                ]  # fmt: skip
+    if any(m.auto_check == AutoCheck.PROPOSAL_APPROVED for m in auto):
+        approved = proposal_selectors.approved_proposal_count(opportunity_id=opp.pk)
+        for m in auto:
+            if m.auto_check == AutoCheck.PROPOSAL_APPROVED:
+                met = rules.auto_check_met(auto_check=m.auto_check, approved_proposals=approved)
+                result[m.id] = [] if met else [
+                    "Have a proposal approved: write it, pass the executive summary checks and"
+                    " submit it to your manager for review."
                 ]  # fmt: skip
     qualification_milestones = [m for m in auto if m.auto_check == AutoCheck.QUALIFICATION]
     if qualification_milestones:

@@ -40,6 +40,8 @@ from pipeline.forms import (
     QualificationForm,
 )
 from pipeline.models import Opportunity, OpportunityStatus
+from proposals import selectors as proposal_selectors
+from proposals.models import IN_PROGRESS_STATUSES as PROPOSAL_IN_PROGRESS
 from salesops.exceptions import (
     ApplicationError,
     GateNotMet,
@@ -228,6 +230,8 @@ def _detail_context(request: HttpRequest, opp: Opportunity, **forms: Any) -> dic
     user = request.user
     groups = selectors.milestones_by_stage(opp)
     current = next(g for g in groups if g.stage.id == opp.stage_id)
+    proposals = list(proposal_selectors.proposals_of_opportunity(opp.pk))
+    proposal_in_progress = next((p for p in proposals if p.status in PROPOSAL_IN_PROGRESS), None)
     panel = _panel_context(
         opp,
         user,
@@ -267,6 +271,12 @@ def _detail_context(request: HttpRequest, opp: Opportunity, **forms: Any) -> dic
         "stale": forms.get("stale"),
         "qualification": selectors.qualification_summary_for(opp),
         "open_flags": selectors.open_flags_for(opp),
+        "proposals": proposals,
+        "proposal_in_progress": proposal_in_progress,
+        # The owner may start one; one at a time (the service decides, this hides the button).
+        "proposal_can_start": opp.status == OpportunityStatus.OPEN
+        and user.pk == opp.owner_id
+        and proposal_in_progress is None,
     }
 
 

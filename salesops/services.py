@@ -196,3 +196,21 @@ def notifications_send_digest(*, now: dt.datetime | None = None) -> int:
             # The mail transport failed: this recipient's claim is rolled back.
             logger.exception("Notification digest for user %s not sent", recipient_id)
     return sent
+
+
+def notification_send(
+    *, recipient: User, dedupe_key: str, title: str, body: str = "", link: str = ""
+) -> Notification | None:
+    """Notify `recipient` in the app (and in their next digest) — once per `dedupe_key`:
+    sending the same key again does nothing and returns None. Refuses nothing."""
+    notification, created = Notification.objects.get_or_create(
+        dedupe_key=dedupe_key,
+        defaults={
+            "recipient": recipient,
+            "title": title[:200],
+            "body": body,
+            "link": link[:300],
+            "created_at": timezone.now(),
+        },
+    )
+    return notification if created else None

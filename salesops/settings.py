@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "bootstrap",
     "salesops",
     "pipeline",
+    "proposals",
 ]
 
 MIDDLEWARE = [
@@ -235,6 +236,11 @@ CELERY_TIMEZONE = TIME_ZONE
 QUALIFICATION_VALIDITY_DAYS = int(os.environ.get("QUALIFICATION_VALIDITY_DAYS", 30))
 NO_ACTIVITY_DAYS = int(os.environ.get("NO_ACTIVITY_DAYS", 14))
 FLAGS_REFRESH_MINUTES = int(os.environ.get("FLAGS_REFRESH_MINUTES", 60))
+# Proposals: the executive summary's length in words, and how close to another deal's
+# summary (Jaccard similarity of 3-word shingles) counts as a copied template.
+PROPOSAL_SUMMARY_MIN_WORDS = int(os.environ.get("PROPOSAL_SUMMARY_MIN_WORDS", 60))
+PROPOSAL_SUMMARY_MAX_WORDS = int(os.environ.get("PROPOSAL_SUMMARY_MAX_WORDS", 400))
+PROPOSAL_SUMMARY_MAX_SIMILARITY = float(os.environ.get("PROPOSAL_SUMMARY_MAX_SIMILARITY", 0.8))
 NOTIFICATION_DIGEST_HOUR = int(os.environ.get("NOTIFICATION_DIGEST_HOUR", 7))
 
 # --- Email -----------------------------------------------------------------

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("pipeline.urls")),
+    path("", include("proposals.urls")),
     path("", include("salesops.page_urls")),
     path("api/v1/", include("salesops.api.urls")),
     path("admin/", admin.site.urls),

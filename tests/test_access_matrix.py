@@ -6,11 +6,14 @@ that is not in the matrix below fails `test_every_page_route_is_in_the_matrix` o
 
 Each probe runs in a fresh world: an opportunity of `rep` in Discover with the
 Discover milestones met (so an advance succeeds for those allowed to make it), a
-business issue, an activity, a spare account, stage and milestone to delete.
+business issue, an activity, a spare account, stage and milestone to delete, and
+proposals of `rep` on deals of their own: a draft (whose summary passes its checks), one
+in review and one approved (`world.proposals`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -19,11 +22,14 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from pipeline import services
 from pipeline.models import Milestone
+from proposals import services as proposal_services
+from proposals.models import Proposal, ProposalStatus, ReviewChecklistItem
 from salesops.services import api_key_create
 from tests.factories import (
     AccountFactory,
@@ -36,6 +42,7 @@ from tests.factories import (
     QualificationFrameworkFactory,
     StageFactory,
 )
+from tests.proposals.conftest import GOOD_SUMMARY, proposal_data
 
 ROLES = ["anonymous", "rep", "teammate", "manager", "other_manager", "leader", "admin", "ro_key"]
 LOGIN = "login"  # a 302 to the login page
@@ -83,6 +90,43 @@ class Probe:
 # --- the world ------------------------------------------------------------------------
 
 
+def _proposals(rep, pipeline) -> SimpleNamespace:
+    """Proposals of `rep`, one per state a probe needs, each on a deal of its own (a deal
+    has one proposal in progress at a time). The draft's summary passes its checks, so
+    its owner may submit it; the others are written straight to the table."""
+    acme = OpportunityFactory(
+        owner=rep, stage=pipeline.qualify, account=AccountFactory(name="Acme Logistics GmbH")
+    )
+    BusinessIssueFactory(
+        opportunity=acme,
+        issue="Manual invoice matching costs 3 FTE",
+        our_value="Automated matching frees 2 FTE",
+        quantified_value=140000,
+    )
+    draft = proposal_services.proposal_create(
+        actor=rep, opportunity_id=acme.pk, **proposal_data(executive_summary=GOOD_SUMMARY)
+    )
+    now = timezone.now()
+
+    def stored(status: str, **moments) -> Proposal:
+        return Proposal.objects.create(
+            opportunity=OpportunityFactory(owner=rep, stage=pipeline.qualify),
+            number=1,
+            title=f"Proposal {status}",
+            valid_until=timezone.localdate() + dt.timedelta(days=30),
+            status=status,
+            created_by=rep,
+            submitted_at=now,
+            **moments,
+        )
+
+    return SimpleNamespace(
+        draft=draft,
+        in_review=stored(ProposalStatus.IN_REVIEW),
+        approved=stored(ProposalStatus.APPROVED, approved_at=now, approved_by=rep),
+    )
+
+
 @pytest.fixture
 def world(rep, teammate, manager, other_manager, other_rep, leader, admin_user, pipeline):
     opp = OpportunityFactory(owner=rep, stage=pipeline.discover, source="crm", external_id="X1")
@@ -126,6 +170,7 @@ def world(rep, teammate, manager, other_manager, other_rep, leader, admin_user, 
         spare_element=QualificationElementFactory(
             framework=QualificationFrameworkFactory(name="Spare framework")
         ),
+        proposals=_proposals(rep, pipeline),
     )
 
 
@@ -165,6 +210,33 @@ OPP = "opportunities/<int:pk>/"
 
 def opp_path(suffix: str = "") -> Callable[[Any], str]:
     return lambda w: f"/opportunities/{w.opp.pk}/{suffix}"
+
+
+def proposal_path(state: str, suffix: str = "") -> Callable[[Any], str]:
+    return lambda w: f"/proposals/{getattr(w.proposals, state).pk}/{suffix}"
+
+
+def owner_only(ok: int, *, others: int = 422) -> dict[str, Any]:
+    """The owner may; the others who see the deal are refused (`others`); 404 outside."""
+    return scoped(ok) | {"manager": others, "leader": others, "admin": others}
+
+
+def proposal_form(opp) -> dict[str, Any]:
+    """What the proposal form posts: its fields and one section."""
+    data = proposal_data()
+    return {
+        "opportunity": opp.pk,
+        "title": data["title"],
+        "executive_summary": data["executive_summary"],
+        "total_value": data["total_value"],
+        "currency": data["currency"],
+        "valid_until": data["valid_until"],
+        "action": "save",
+        "sections-TOTAL_FORMS": 1,
+        "sections-INITIAL_FORMS": 0,
+        "sections-0-heading": "Scope",
+        "sections-0-body": "All suppliers.",
+    }
 
 
 PAGES: dict[str, list[Probe]] = {
@@ -253,6 +325,80 @@ PAGES: dict[str, list[Probe]] = {
         ),
     ],
     "attention/": [Probe("GET", lambda w: "/attention/", everyone(200))],
+    # --- proposals. Only the owner writes, submits, sends and deletes; only a manager of
+    # the owner (or a leader) reviews; both comment. Everyone else who may see the
+    # proposal gets the page back with the service's refusal (422).
+    "proposals/": [Probe("GET", lambda w: "/proposals/", everyone(200))],
+    # A rep gets an explanation of who reviews, not a 403.
+    "proposals/review/": [Probe("GET", lambda w: "/proposals/review/", everyone(200))],
+    "proposals/check-summary/": [
+        Probe(
+            "POST",
+            lambda w: "/proposals/check-summary/",
+            scoped(200),
+            data=lambda w: {"opportunity": w.opp.pk, "executive_summary": "Our offer."},
+        )
+    ],
+    "opportunities/<int:pk>/proposals/new/": [
+        Probe("GET", opp_path("proposals/new/"), owner_only(200, others=302)),
+        Probe(
+            "POST",
+            opp_path("proposals/new/"),
+            owner_only(302),
+            data=lambda w: proposal_form(w.opp),
+        ),
+    ],
+    "proposals/<int:pk>/": [Probe("GET", proposal_path("draft"), scoped(200))],
+    "proposals/<int:pk>/edit/": [
+        Probe("GET", proposal_path("draft", "edit/"), owner_only(200, others=302)),
+        Probe(
+            "POST",
+            proposal_path("draft", "edit/"),
+            owner_only(302),
+            data=lambda w: proposal_form(w.proposals.draft.opportunity),
+        ),
+    ],
+    "proposals/<int:pk>/print/": [Probe("GET", proposal_path("draft", "print/"), scoped(200))],
+    "proposals/<int:pk>/submit/": [
+        Probe("POST", proposal_path("draft", "submit/"), owner_only(302))
+    ],
+    "proposals/<int:pk>/delete/": [
+        Probe("POST", proposal_path("draft", "delete/"), owner_only(302))
+    ],
+    "proposals/<int:pk>/comments/": [
+        Probe(
+            "POST",
+            proposal_path("draft", "comments/"),
+            scoped(302),
+            data=lambda w: {"body": "Looks good."},
+        )
+    ],
+    "proposals/<int:pk>/approve/": [
+        Probe(
+            "POST",
+            proposal_path("in_review", "approve/"),
+            scoped(302) | {"rep": 422},
+            data=lambda w: {
+                "checklist": list(
+                    ReviewChecklistItem.objects.filter(is_active=True).values_list("pk", flat=True)
+                )
+            },
+        )
+    ],
+    "proposals/<int:pk>/request-changes/": [
+        Probe(
+            "POST",
+            proposal_path("in_review", "request-changes/"),
+            scoped(302) | {"rep": 422},
+            data=lambda w: {"comment": "Lower the price."},
+        )
+    ],
+    "proposals/<int:pk>/mark-sent/": [
+        Probe("POST", proposal_path("approved", "mark-sent/"), owner_only(302))
+    ],
+    "proposals/<int:pk>/new-version/": [
+        Probe("POST", proposal_path("approved", "new-version/"), owner_only(302))
+    ],
     "notifications/": [Probe("GET", lambda w: "/notifications/", everyone(200))],
     # Only the recipient may mark a notification read; for everyone else it does not exist.
     "notifications/<int:pk>/read/": [
@@ -363,6 +509,20 @@ def _form_encode(data: dict) -> str:
 
 def opp_api(suffix: str = "") -> Callable[[Any], str]:
     return lambda w: f"/api/v1/opportunities/{w.opp.pk}/{suffix}"
+
+
+def proposal_api(state: str, suffix: str = "") -> Callable[[Any], str]:
+    return lambda w: f"/api/v1/proposals/{getattr(w.proposals, state).pk}/{suffix}"
+
+
+def owner_api(ok: int) -> dict[str, Any]:
+    """The deal's owner may; the others who see it are refused (403); 404 outside."""
+    return api_scoped(ok, write=True) | {"manager": 403, "leader": 403, "admin": 403}
+
+
+def reviewer_api(ok: int) -> dict[str, Any]:
+    """A manager of the owner, a leader or an admin may; never the owner (403)."""
+    return api_scoped(ok, write=True) | {"rep": 403}
 
 
 API: dict[tuple[str, str], Probe] = {
@@ -622,6 +782,59 @@ API: dict[tuple[str, str], Probe] = {
         "DELETE",
         lambda w: f"/api/v1/framework-elements/{w.spare_element.pk}/",
         admin_only(204),
+    ),
+    # --- proposals: the owner writes, submits, sends; a manager of the owner (or a
+    # leader, or an admin) reviews; both comment. A read-only key writes nothing.
+    ("/api/v1/proposals/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/proposals/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/proposals/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/proposals/",
+        owner_api(201),
+        data=lambda w: {"opportunity": w.opp.pk, **proposal_data()},
+    ),
+    ("/api/v1/proposals/{id}/", "GET"): Probe(
+        "GET", proposal_api("draft"), api_scoped(200, write=False)
+    ),
+    ("/api/v1/proposals/{id}/", "PATCH"): Probe(
+        "PATCH", proposal_api("draft"), owner_api(200), data=lambda w: {"title": "Renamed"}
+    ),
+    ("/api/v1/proposals/{id}/", "DELETE"): Probe("DELETE", proposal_api("draft"), owner_api(204)),
+    ("/api/v1/proposals/{id}/submit/", "POST"): Probe(
+        "POST", proposal_api("draft", "submit/"), owner_api(200)
+    ),
+    ("/api/v1/proposals/{id}/approve/", "POST"): Probe(
+        "POST",
+        proposal_api("in_review", "approve/"),
+        reviewer_api(200),
+        data=lambda w: {
+            "checklist": list(ReviewChecklistItem.objects.values_list("id", flat=True))
+        },
+    ),
+    ("/api/v1/proposals/{id}/request-changes/", "POST"): Probe(
+        "POST",
+        proposal_api("in_review", "request-changes/"),
+        reviewer_api(200),
+        data=lambda w: {"comment": "Add the payment terms."},
+    ),
+    ("/api/v1/proposals/{id}/mark-sent/", "POST"): Probe(
+        "POST", proposal_api("approved", "mark-sent/"), owner_api(200)
+    ),
+    ("/api/v1/proposals/{id}/new-version/", "POST"): Probe(
+        "POST", proposal_api("approved", "new-version/"), owner_api(201)
+    ),
+    ("/api/v1/proposals/{id}/comments/", "POST"): Probe(
+        "POST",
+        proposal_api("draft", "comments/"),
+        api_scoped(201, write=True),
+        data=lambda w: {"body": "Looks good."},
+    ),
+    ("/api/v1/proposals/check-summary/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/proposals/check-summary/",
+        api_scoped(200, write=True),
+        data=lambda w: {"opportunity": w.opp.pk, "executive_summary": "Our offer."},
     ),
 }
 
