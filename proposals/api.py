@@ -194,7 +194,7 @@ class ProposalViewSet(ApiViewSet):
     def _get(self, pk: Any) -> Proposal:
         return selectors.proposal_get_for(self.request.user, _int_or_404(pk))
 
-    @extend_schema(responses={200: ProposalListOutput(many=True), **errors(400, 403)})
+    @extend_schema(responses={200: ProposalListOutput(many=True), **errors(400, 403, 404)})
     def list(self, request: Request) -> Response:
         return self.paginated(self.filter_queryset(self.get_queryset()), ProposalListOutput)
 

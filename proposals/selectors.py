@@ -35,7 +35,7 @@ def proposal_list_for(user: User, filters: dict[str, Any] | None = None) -> Quer
     show. Filters (optional): status, opportunity, owner."""
     f = filters or {}
     qs = (
-        Proposal.objects.filter(access.owner_scope_q(user, field="opportunity__owner"))
+        Proposal.objects.filter(access.owner_scope_sql_q(user, field="opportunity__owner"))
         .select_related("opportunity", "opportunity__owner", "opportunity__account")
         .order_by("-updated_at", "-id")
     )

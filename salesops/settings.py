@@ -195,6 +195,7 @@ SPECTACULAR_SETTINGS = {
         "ActivityKindEnum": "pipeline.models.ActivityKind",
         "MilestoneKindEnum": "pipeline.models.MilestoneKind",
         "FlagKindEnum": "pipeline.models.FlagKind",
+        "ProposalStatusEnum": "proposals.models.ProposalStatus",
     },
 }
 

@@ -222,3 +222,19 @@ def test_demo_deals_have_their_attention_flags_at_once(seeded):
     owners = set(open_flags.values_list("opportunity__owner", flat=True))
     assert len(notes) == len(owners)
     assert flags_announced(notes) == open_flags.count()
+
+
+def test_demo_proposals_went_through_the_real_workflow(seeded):
+    from proposals.models import Proposal, ProposalReview
+
+    statuses = sorted(Proposal.objects.values_list("status", flat=True))
+    assert statuses == ["draft", "in_review", "sent"]
+    sent = Proposal.objects.get(status="sent")
+    review = ProposalReview.objects.get(proposal=sent)
+    assert review.decision == "approved" and review.reviewer == sent.opportunity.owner.team.manager
+    # Every demo summary passes its checks (the submitted ones had to).
+    from proposals.services import summary_checks
+
+    for proposal in Proposal.objects.select_related("opportunity__account"):
+        checks = summary_checks(opportunity=proposal.opportunity, text=proposal.executive_summary)
+        assert all(c.passed for c in checks), [c.message for c in checks if not c.passed]
