@@ -337,15 +337,32 @@ def assignable_owners_for(user: User) -> QuerySet[User]:
 # --- the API: qualification, flags, attention on opportunities -------------------------
 
 
+def _open_flags() -> QuerySet[OpportunityFlag]:
+    return OpportunityFlag.objects.filter(cleared_at__isnull=True).order_by("-raised_at", "-id")
+
+
 def open_flags_prefetch() -> Prefetch:
     """An opportunity's open flags, newest first, as `opp.open_flags` (one query a page)."""
-    return Prefetch(
-        "flags",
-        queryset=OpportunityFlag.objects.filter(cleared_at__isnull=True).order_by(
-            "-raised_at", "-id"
-        ),
-        to_attr="open_flags",
+    return Prefetch("flags", queryset=_open_flags(), to_attr="open_flags")
+
+
+# What the API shows of an open flag.
+OPEN_FLAG_COLUMNS = ("kind", "severity", "explanation", "raised_at")
+
+
+def open_flags_by_opportunity(opportunity_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The open flags of these opportunities (ids the caller read through a scoped
+    selector) as rows of OPEN_FLAG_COLUMNS, newest first, by opportunity id: one query, the
+    flags `open_flags_prefetch` gives instances."""
+    flags: dict[int, list[dict[str, Any]]] = {}
+    rows = (
+        _open_flags()
+        .filter(opportunity_id__in=opportunity_ids)
+        .values("opportunity_id", *OPEN_FLAG_COLUMNS)
     )
+    for row in rows:
+        flags.setdefault(row.pop("opportunity_id"), []).append(row)
+    return flags
 
 
 def with_attention(qs: QuerySet[Opportunity]) -> QuerySet[Opportunity]:

@@ -984,3 +984,63 @@ def test_fast_opportunity_representation_matches_declared_fields(rep, pipeline, 
     assert fast["amount"] == "1234567.50" and fast["url"].endswith(
         f"/api/v1/opportunities/{opp.pk}/"
     )
+
+
+def test_list_rows_equal_the_detail_representation(rep, pipeline, key_for):
+    """The list builds its JSON from rows of columns (pipeline.api.OPPORTUNITY_COLUMNS),
+    the detail from a model instance: the same JSON, field for field — open flags,
+    qualifications valid, expired (the stage's own period) and voided, nulls, an owner
+    with only a last name (get_full_name strips the gap)."""
+    rep.first_name, rep.last_name = "", "Solo"
+    rep.save(update_fields=["first_name", "last_name"])
+    pipeline.qualify.qualification_validity_days = 5
+    pipeline.qualify.save(update_fields=["qualification_validity_days"])
+    framework = QualificationFrameworkFactory()
+    now = timezone.now()
+
+    def qualify(opp: Opportunity, days_ago: int, **extra) -> None:
+        q = Qualification.objects.create(
+            opportunity=opp, framework=framework, score_pct=Decimal("66.7"), assessed_by=rep,
+            assessed_at=now - dt.timedelta(days=days_ago), **extra,
+        )  # fmt: skip
+        Opportunity.objects.filter(pk=opp.pk).update(latest_qualification=q)
+
+    OpportunityFactory(owner=rep, stage=pipeline.discover)  # never qualified, no flags
+    full = OpportunityFactory(
+        owner=rep, stage=pipeline.discover, amount=Decimal("1234567.5"), next_step="Demo",
+        next_step_date=dt.date(2031, 1, 2), last_activity_at=now, source="crm",
+        external_id="E-1", forecast_category_override_reason="Signed LOI",
+    )  # fmt: skip
+    OpportunityFlagFactory(opportunity=full, raised_at=now - dt.timedelta(days=2))
+    OpportunityFlagFactory(opportunity=full, kind="no_activity", severity="critical")
+    OpportunityFlagFactory(opportunity=full, kind="past_close_date", cleared_at=now)
+    qualify(full, days_ago=10)  # the default period (30 days): valid
+    qualify(OpportunityFactory(owner=rep, stage=pipeline.qualify), days_ago=10)  # expired
+    qualify(
+        OpportunityFactory(owner=rep, stage=pipeline.discover),
+        days_ago=1, invalidated_at=now, invalidated_reason="Close date moved",
+    )  # fmt: skip
+    client = key_for(rep)
+    listed = client.get(LIST).json()["results"]
+    assert len(listed) == 4
+    for row in listed:
+        assert row == client.get(f"{LIST}{row['id']}/").json()
+    by_id = {row["id"]: row for row in listed}
+    assert [f["kind"] for f in by_id[full.pk]["open_flags"]] == ["no_activity", "stuck_in_stage"]
+    assert by_id[full.pk]["owner"]["name"] == "Solo"
+    valid = [row["qualification"] and row["qualification"]["valid"] for row in listed]
+    assert sorted(map(str, valid)) == ["False", "False", "None", "True"]
+
+
+def test_list_page_keys_join_nothing(rep, pipeline, key_for):
+    """The page's keys (the subquery with the OFFSET) come from the opportunity table
+    alone: the joins the page's columns need are made for its rows only, so a deep page
+    skips index entries, not joined rows."""
+    OpportunityFactory(owner=rep, stage=pipeline.discover)
+    client = key_for(rep)
+    client.get(LIST)  # the key's first use records last_used_at
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(LIST, {"stage": pipeline.discover.pk}).status_code == 200
+    page = next(q["sql"] for q in ctx.captured_queries if "(SELECT " in q["sql"])
+    outer, keys = page.split("(SELECT ", 1)
+    assert "JOIN" in outer and "JOIN" not in keys
