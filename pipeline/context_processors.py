@@ -1,4 +1,5 @@
-"""What every page's navbar shows: open flags in the user's scope and unread notifications."""
+"""What every page's navbar shows: open flags in the user's scope, unread notifications and
+proposals waiting for the user's review."""
 
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ class NavCounts:
     @property
     def unread(self) -> int:
         return self._counts["unread"]
+
+    @property
+    def reviews(self) -> int:
+        return self._counts["reviews"]
 
 
 def navbar(request: HttpRequest) -> dict[str, NavCounts]:

@@ -25,7 +25,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import JSONObject, RowNumber
+from django.db.models.functions import Coalesce, JSONObject, RowNumber
 from django.http import Http404
 from django.utils import timezone
 
@@ -50,6 +50,7 @@ from pipeline.models import (
     Stage,
 )
 from pipeline.services import automatic_milestone_gaps, qualification_validity_days
+from proposals import selectors as proposal_selectors
 from salesops import access
 from salesops.models import User
 from salesops.selectors import notification_list_for
@@ -541,19 +542,26 @@ class _CountOf(Subquery):
 
 
 def navbar_counts_for(user: User) -> dict[str, int]:
-    """Open flags in `user`'s scope and their unread notifications — ONE query, since the
-    navbar shows both on every page."""
+    """Open flags in `user`'s scope, their unread notifications and the proposals waiting
+    for their review — ONE query, since the navbar shows them on every page."""
+    none = {"flags": 0, "unread": 0, "reviews": 0}
     if not user.is_authenticated:
-        return {"flags": 0, "unread": 0}
+        return none
     flags = _open_flags_in_scope(user, one_query=True).order_by().values("pk")
     unread = notification_list_for(user).filter(read_at__isnull=True).order_by().values("pk")
+    reviews = proposal_selectors.awaiting_review_for(user)
     row = (
         User.objects.filter(pk=user.pk)
-        .annotate(flags=_CountOf(flags), unread=_CountOf(unread))
-        .values("flags", "unread")
+        .annotate(
+            flags=_CountOf(flags),
+            unread=_CountOf(unread),
+            # A rep reviews nothing: an empty subquery, NULL in SQL.
+            reviews=Coalesce(_CountOf(reviews), 0),
+        )
+        .values("flags", "unread", "reviews")
         .first()
     )
-    return row or {"flags": 0, "unread": 0}
+    return row or none
 
 
 # --- qualification -------------------------------------------------------------------------

@@ -61,6 +61,22 @@ def review_queue_for(user: User) -> QuerySet[Proposal]:
     )
 
 
+def awaiting_review_for(user: User) -> QuerySet[Proposal]:
+    """The review queue as a subquery of keys (team scope resolved in SQL), for counting
+    inside another query — the navbar's."""
+    if not (user.is_authenticated and (user.sees_everything or user.is_manager)):
+        return Proposal.objects.none().values("pk")
+    return (
+        Proposal.objects.filter(
+            access.owner_scope_sql_q(user, field="opportunity__owner"),
+            status=ProposalStatus.IN_REVIEW,
+        )
+        .exclude(opportunity__owner=user)
+        .order_by()
+        .values("pk")
+    )
+
+
 def proposal_get_for(user: User, pk: Any) -> Proposal:
     """One proposal with its sections, reviews and comments; 404 outside `user`'s scope."""
     try:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from pipeline import selectors
 from pipeline.models import Opportunity
+from proposals.models import Proposal
 from salesops import access
 from salesops.models import Role
 from tests.factories import (
@@ -271,10 +272,30 @@ def test_navbar_counts_are_one_query(rep, teammate, manager, pipeline, django_as
     NotificationFactory(recipient=manager)
     NotificationFactory(recipient=manager, read_at=timezone.now())
     NotificationFactory(recipient=rep)
+    # Proposals waiting for review: the manager's team's, never one of their own deals.
+    waiting = OpportunityFactory(owner=rep, stage=pipeline.discover)
+    mine = OpportunityFactory(owner=manager, stage=pipeline.discover)
+    for deal, status in (
+        (waiting, "in_review"),
+        (mine, "in_review"),
+        (rep_deal(rep, pipeline), "draft"),
+    ):
+        Proposal.objects.create(
+            opportunity=deal,
+            number=1,
+            title="P",
+            status=status,
+            created_by=deal.owner,
+            valid_until=timezone.localdate(),
+        )
     with django_assert_num_queries(1):
         counts = selectors.navbar_counts_for(manager)
-    assert counts == {"flags": 2, "unread": 1}
-    assert selectors.navbar_counts_for(rep) == {"flags": 1, "unread": 1}
+    assert counts == {"flags": 2, "unread": 1, "reviews": 1}
+    assert selectors.navbar_counts_for(rep) == {"flags": 1, "unread": 1, "reviews": 0}
+
+
+def rep_deal(rep, pipeline):
+    return OpportunityFactory(owner=rep, stage=pipeline.discover)
 
 
 def test_sql_scope_matches_the_python_scope_in_nested_teams(db, pipeline):
