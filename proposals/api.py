@@ -251,6 +251,13 @@ class ProposalViewSet(ApiViewSet):
         proposal = service(actor=request.user, proposal_id=proposal.pk, **kwargs)
         return _response(request, proposal)
 
+    def _review(self, request: Request, pk: str, service: Any) -> Response:
+        data = _valid(ReviewInput, request)
+        return self._transition(
+            request, pk, service,
+            comment=data.get("comment", ""), checked_items=data.get("checklist", []),
+        )  # fmt: skip
+
     @extend_schema(
         operation_id="proposals_submit",
         parameters=[PROPOSAL_ID, IDEMPOTENCY_KEY],
@@ -273,11 +280,7 @@ class ProposalViewSet(ApiViewSet):
     )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
-        data = _valid(ReviewInput, request)
-        return self._transition(
-            request, pk, services.proposal_approve,
-            comment=data.get("comment", ""), checked_items=data.get("checklist", []),
-        )  # fmt: skip
+        return self._review(request, pk, services.proposal_approve)
 
     @extend_schema(
         operation_id="proposals_request_changes",
@@ -288,11 +291,7 @@ class ProposalViewSet(ApiViewSet):
     )
     @action(detail=True, methods=["post"], url_path="request-changes")
     def request_changes(self, request: Request, pk: str) -> Response:
-        data = _valid(ReviewInput, request)
-        return self._transition(
-            request, pk, services.proposal_request_changes,
-            comment=data.get("comment", ""), checked_items=data.get("checklist", []),
-        )  # fmt: skip
+        return self._review(request, pk, services.proposal_request_changes)
 
     @extend_schema(
         operation_id="proposals_mark_sent",
