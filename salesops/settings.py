@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "salesops",
     "pipeline",
     "proposals",
+    "coaching",
 ]
 
 MIDDLEWARE = [

@@ -4,6 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("pipeline.urls")),
     path("", include("proposals.urls")),
+    path("", include("coaching.urls")),
     path("", include("salesops.page_urls")),
     path("api/v1/", include("salesops.api.urls")),
     path("admin/", admin.site.urls),

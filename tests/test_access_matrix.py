@@ -8,7 +8,8 @@ Each probe runs in a fresh world: an opportunity of `rep` in Discover with the
 Discover milestones met (so an advance succeeds for those allowed to make it), a
 business issue, an activity, a spare account, stage and milestone to delete, and
 proposals of `rep` on deals of their own: a draft (whose summary passes its checks), one
-in review and one approved (`world.proposals`).
+in review and one approved (`world.proposals`), the seeded skills framework
+(`world.skill`) and an assessment of `rep` by their manager (`world.assessment`).
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from coaching.models import SkillAssessment
 from pipeline import services
 from pipeline.models import Milestone
 from proposals import services as proposal_services
 from proposals.models import Proposal, ProposalStatus, ReviewChecklistItem
 from salesops.services import api_key_create
+from tests.coaching.conftest import ensure_skills
 from tests.factories import (
     AccountFactory,
     BusinessIssueFactory,
@@ -127,6 +130,33 @@ def _proposals(rep, pipeline) -> SimpleNamespace:
     )
 
 
+def _coaching(rep, manager) -> dict[str, Any]:
+    """The skills framework and one assessment of `rep` by their manager."""
+    skill = ensure_skills()[0]
+    assessment = SkillAssessment.objects.create(
+        rep=rep, skill=skill, level=2, assessor=manager, assessed_on=timezone.localdate()
+    )
+    return {"skill": skill, "assessment": assessment}
+
+
+def assessor_only(ok: Any, *, reps: int, outside: int = 404, anon: Any = LOGIN) -> dict:
+    """Managers of `rep`, leaders and admins assess; reps are refused (`reps`); another
+    team's manager does not find `rep` (404)."""
+    return {
+        "anonymous": anon,
+        "rep": reps,
+        "teammate": reps,
+        "manager": ok,
+        "other_manager": outside,
+        "leader": ok,
+        "admin": ok,
+        "ro_key": anon if anon == LOGIN else 403,
+    }
+
+
+SKILL_LEVELS = {f"level_{n}": f"Level {n} looks like this." for n in range(1, 6)}
+
+
 @pytest.fixture
 def world(rep, teammate, manager, other_manager, other_rep, leader, admin_user, pipeline):
     opp = OpportunityFactory(owner=rep, stage=pipeline.discover, source="crm", external_id="X1")
@@ -171,6 +201,7 @@ def world(rep, teammate, manager, other_manager, other_rep, leader, admin_user, 
             framework=QualificationFrameworkFactory(name="Spare framework")
         ),
         proposals=_proposals(rep, pipeline),
+        **_coaching(rep, manager),
     )
 
 
@@ -398,6 +429,25 @@ PAGES: dict[str, list[Probe]] = {
     ],
     "proposals/<int:pk>/new-version/": [
         Probe("POST", proposal_path("approved", "new-version/"), owner_only(302))
+    ],
+    # --- coaching. Everyone reads the framework and their matrix (a rep: their own row);
+    # managers of the rep, leaders and admins assess; a rep is refused, another team's
+    # manager does not find the rep.
+    "coaching/skills/": [Probe("GET", lambda w: "/coaching/skills/", everyone(200))],
+    "coaching/skills-matrix/": [Probe("GET", lambda w: "/coaching/skills-matrix/", everyone(200))],
+    "coaching/assessments/new/": [
+        # A rep is sent to their matrix instead of a form the service would refuse.
+        Probe(
+            "GET",
+            lambda w: "/coaching/assessments/new/",
+            everyone(200) | {"rep": 302, "teammate": 302},
+        ),
+        Probe(
+            "POST",
+            lambda w: "/coaching/assessments/new/",
+            assessor_only(302, reps=403),
+            data=lambda w: {"rep": w.users["rep"].pk, "skill": w.skill.pk, "level": 3},
+        ),
     ],
     "notifications/": [Probe("GET", lambda w: "/notifications/", everyone(200))],
     # Only the recipient may mark a notification read; for everyone else it does not exist.
@@ -835,6 +885,40 @@ API: dict[tuple[str, str], Probe] = {
         lambda w: "/api/v1/proposals/check-summary/",
         api_scoped(200, write=True),
         data=lambda w: {"opportunity": w.opp.pk, "executive_summary": "Our offer."},
+    ),
+    # --- coaching: everyone reads the skills framework, administrators write it;
+    # assessments are read in scope and written by a manager of the rep or a leader.
+    ("/api/v1/skills/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/skills/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/skills/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/skills/",
+        admin_only(201),
+        data=lambda w: {"name": "Account planning", **SKILL_LEVELS},
+    ),
+    ("/api/v1/skills/{id}/", "GET"): Probe(
+        "GET", lambda w: f"/api/v1/skills/{w.skill.pk}/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/skills/{id}/", "PATCH"): Probe(
+        "PATCH",
+        lambda w: f"/api/v1/skills/{w.skill.pk}/",
+        admin_only(200),
+        data=lambda w: {"questions": "Which accounts this week, and why?"},
+    ),
+    ("/api/v1/skill-assessments/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/skill-assessments/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/skill-assessments/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/skill-assessments/",
+        assessor_only(201, reps=403, anon=401),
+        data=lambda w: {"rep": w.users["rep"].pk, "skill": w.skill.pk, "level": 3},
+    ),
+    ("/api/v1/skill-assessments/{id}/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/skill-assessments/{w.assessment.pk}/",
+        api_scoped(200, write=False),
     ),
 }
 

@@ -1,0 +1,222 @@
+"""Every write of coaching. Pages and the API call these; each is keyword-only and atomic,
+and states in its docstring what it refuses.
+
+The skills framework is configuration: only administrators change it. A skill assessment
+is written by a manager of the rep (never of themselves) or by a leader/admin; reps read
+their own assessments but assess nobody.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.urls import reverse
+from django.utils import timezone
+
+from coaching.models import EVIDENCE_FROM_LEVEL, LEVELS, Skill, SkillAssessment
+from pipeline.services import (
+    MAX_SMALL_INT,
+    _clean_date,
+    _clean_int,
+    _clean_text,
+    _refuse_unknown_fields,
+    _save_framework,
+)
+from salesops import access
+from salesops.exceptions import NotFound, PermissionDenied, ValidationFailed
+from salesops.models import User
+from salesops.services import audit_record, notification_send
+
+MAX_NAME = 80
+MAX_TEXT = 10_000
+MAX_EVIDENCE = 5_000
+LEVEL_FIELDS = tuple(f"level_{n}" for n in LEVELS)
+GUIDE_FIELDS = ("questions", "good_looks_like", "common_mistakes")
+SKILL_FIELDS = frozenset(
+    {"name", "order", "description", "is_active", *LEVEL_FIELDS, *GUIDE_FIELDS}
+)
+
+
+# --- the skills framework (administrators) -------------------------------------------
+
+
+def _refuse_unless_admin(actor: User) -> None:
+    if not actor.is_admin_role:
+        raise PermissionDenied("Only an administrator can change the skills framework.")
+
+
+def _clean_skill(data: dict[str, Any], *, instance: Skill | None) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    if "name" in data:
+        cleaned["name"] = _clean_text(
+            errors, "name", data["name"], required=True, max_length=MAX_NAME
+        )
+        others = Skill.objects.filter(name__iexact=cleaned["name"])
+        if instance is not None:
+            others = others.exclude(pk=instance.pk)
+        if cleaned["name"] and others.exists():
+            errors.setdefault("name", []).append("A skill with this name exists.")
+    if "order" in data:
+        cleaned["order"] = _clean_int(
+            errors, "order", data["order"], required=True, maximum=MAX_SMALL_INT
+        )
+    for field in ("description", *GUIDE_FIELDS):
+        if field in data:
+            cleaned[field] = _clean_text(
+                errors, field, data[field], required=False, max_length=MAX_TEXT
+            )
+    for field in LEVEL_FIELDS:
+        if field in data:
+            # Every level needs words: assessing against an empty level means nothing.
+            cleaned[field] = _clean_text(
+                errors, field, data[field], required=True, max_length=MAX_TEXT
+            )
+    if "is_active" in data:
+        cleaned["is_active"] = bool(data["is_active"])
+    if errors:
+        raise ValidationFailed(details=errors)
+    return cleaned
+
+
+@transaction.atomic
+def skill_create(*, actor: User, name: str, **fields: Any) -> Skill:
+    """Add a skill to the framework, with a descriptor for each of the levels 1–5 and
+    (optionally) its coaching guide. Without `order` it goes last.
+
+    Refuses: a non-admin (PermissionDenied); unknown fields; an empty or taken name
+    (case-insensitive); a level without a descriptor."""
+    _refuse_unless_admin(actor)
+    _refuse_unknown_fields(fields, allowed=SKILL_FIELDS - {"name"})
+    data = {field: "" for field in LEVEL_FIELDS} | fields | {"name": name}
+    cleaned = _clean_skill(data, instance=None)
+    if "order" not in cleaned:
+        last = Skill.objects.aggregate(m=Max("order"))["m"]
+        cleaned["order"] = min(MAX_SMALL_INT, 0 if last is None else last + 1)
+    skill = Skill(**cleaned)
+    _save_framework(skill, fields=None, field_for_conflict="name")
+    audit_record(actor=actor, action="skill.created", target=skill)
+    return skill
+
+
+@transaction.atomic
+def skill_update(*, actor: User, skill_id: Any, **changes: Any) -> Skill:
+    """Change a skill: rename, reorder, (de)activate, rewrite its levels or its guide.
+    Deactivating keeps its assessments; the skill just leaves the matrix and the form.
+
+    Refuses: a non-admin; unknown fields; no such skill (NotFound); an empty or taken
+    name; an emptied level descriptor."""
+    _refuse_unless_admin(actor)
+    _refuse_unknown_fields(changes, allowed=SKILL_FIELDS)
+    try:
+        pk = int(skill_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such skill.") from None
+    skill = Skill.objects.select_for_update().filter(pk=pk).first()
+    if skill is None:
+        raise NotFound("No such skill.")
+    cleaned = _clean_skill(changes, instance=skill)
+    for field, value in cleaned.items():
+        setattr(skill, field, value)
+    if cleaned:
+        _save_framework(skill, fields=[*cleaned, "updated_at"], field_for_conflict="name")
+        audit_record(
+            actor=actor, action="skill.updated", target=skill, data={"fields": sorted(cleaned)}
+        )
+    return skill
+
+
+# --- assessments ---------------------------------------------------------------------
+
+
+def can_assess(actor: User) -> bool:
+    """Managers, leaders and admins assess skills; reps do not. (Whom: `manages`.)"""
+    return actor.is_authenticated and (actor.is_manager or actor.sees_everything)
+
+
+@transaction.atomic
+def skill_assessment_create(
+    *,
+    actor: User,
+    rep_id: Any,
+    skill_id: Any,
+    level: Any,
+    assessed_on: dt.date | str | None = None,
+    evidence: str = "",
+) -> SkillAssessment:
+    """Record the level (1–5) `actor` assessed a rep at on one skill of the framework,
+    on `assessed_on` (default: today). The rep is notified.
+
+    Refuses: a rep (PermissionDenied: skills are assessed by managers); a person outside
+    the actor's teams (NotFound, as if they did not exist); assessing oneself
+    (PermissionDenied); a skill that is not an active skill of the framework; a level
+    outside 1–5; a date in the future; no evidence for level 4 or 5; too long evidence.
+    Nothing is saved when refused."""
+    if not can_assess(actor):
+        raise PermissionDenied(
+            "Skills are assessed by a manager of the rep (or a sales leader), not by reps."
+        )
+    try:
+        rep_pk = int(rep_id)
+    except (TypeError, ValueError):
+        rep_pk = None
+    rep = (
+        User.objects.filter(access.visible_users_q(actor), pk=rep_pk, is_active=True).first()
+        if rep_pk is not None
+        else None
+    )
+    if rep is None:
+        raise NotFound("No such person in your teams.")
+    if rep.pk == actor.pk:
+        raise PermissionDenied("You cannot assess yourself: your manager assesses you.")
+    if not access.manages(actor, rep):
+        raise NotFound("No such person in your teams.")
+    errors: dict[str, list[str]] = {}
+    try:
+        skill = Skill.objects.filter(pk=int(skill_id), is_active=True).first()
+    except (TypeError, ValueError):
+        skill = None
+    if skill is None:
+        errors.setdefault("skill", []).append("Choose a skill of the skills framework.")
+    level_value = _clean_int(errors, "level", level, required=True, minimum=1, maximum=5)
+    if assessed_on in (None, ""):
+        on = timezone.localdate()
+    else:
+        on = _clean_date(errors, "assessed_on", assessed_on, required=True)
+        if on is not None and on > timezone.localdate():
+            errors.setdefault("assessed_on", []).append(
+                "An assessment records what you saw: the date cannot be in the future."
+            )
+    text = _clean_text(errors, "evidence", evidence, required=False, max_length=MAX_EVIDENCE)
+    if level_value is not None and level_value >= EVIDENCE_FROM_LEVEL and not text:
+        errors.setdefault("evidence", []).append(
+            f"Level {level_value} needs evidence: say what you saw (the deal, call or "
+            "document, and when) that shows this level."
+        )
+    if errors:
+        raise ValidationFailed(details=errors)
+    assessment = SkillAssessment.objects.create(
+        rep=rep,
+        skill=skill,
+        level=level_value,
+        assessor=actor,
+        assessed_on=on,
+        evidence=text,
+    )
+    notification_send(
+        recipient=rep,
+        dedupe_key=f"skill_assessment:{assessment.pk}",
+        title=f"{skill.name}: assessed at level {level_value}",
+        body=f"{actor} assessed your {skill.name.lower()} on {on:%d %b %Y}.",
+        link=reverse("coaching:matrix"),
+    )
+    audit_record(
+        actor=actor,
+        action="skill_assessment.created",
+        target=assessment,
+        data={"rep": rep.pk, "skill": skill.pk, "level": level_value},
+    )
+    return assessment
