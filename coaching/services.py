@@ -17,15 +17,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coaching.models import EVIDENCE_FROM_LEVEL, LEVELS, Skill, SkillAssessment
-from pipeline.services import (
-    MAX_SMALL_INT,
-    _clean_date,
-    _clean_int,
-    _clean_text,
-    _refuse_unknown_fields,
-    _save_framework,
-)
 from salesops import access
+from salesops.cleaning import (
+    MAX_SMALL_INT,
+    clean_date,
+    clean_int,
+    clean_text,
+    name_taken,
+    refuse_unknown_fields,
+    save_unique,
+)
 from salesops.exceptions import NotFound, PermissionDenied, ValidationFailed
 from salesops.models import User
 from salesops.services import audit_record, notification_send
@@ -52,27 +53,24 @@ def _clean_skill(data: dict[str, Any], *, instance: Skill | None) -> dict[str, A
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, Any] = {}
     if "name" in data:
-        cleaned["name"] = _clean_text(
+        cleaned["name"] = clean_text(
             errors, "name", data["name"], required=True, max_length=MAX_NAME
         )
-        others = Skill.objects.filter(name__iexact=cleaned["name"])
-        if instance is not None:
-            others = others.exclude(pk=instance.pk)
-        if cleaned["name"] and others.exists():
+        if name_taken(Skill.objects.all(), cleaned["name"], instance=instance):
             errors.setdefault("name", []).append("A skill with this name exists.")
     if "order" in data:
-        cleaned["order"] = _clean_int(
+        cleaned["order"] = clean_int(
             errors, "order", data["order"], required=True, maximum=MAX_SMALL_INT
         )
     for field in ("description", *GUIDE_FIELDS):
         if field in data:
-            cleaned[field] = _clean_text(
+            cleaned[field] = clean_text(
                 errors, field, data[field], required=False, max_length=MAX_TEXT
             )
     for field in LEVEL_FIELDS:
         if field in data:
             # Every level needs words: assessing against an empty level means nothing.
-            cleaned[field] = _clean_text(
+            cleaned[field] = clean_text(
                 errors, field, data[field], required=True, max_length=MAX_TEXT
             )
     if "is_active" in data:
@@ -90,14 +88,14 @@ def skill_create(*, actor: User, name: str, **fields: Any) -> Skill:
     Refuses: a non-admin (PermissionDenied); unknown fields; an empty or taken name
     (case-insensitive); a level without a descriptor."""
     _refuse_unless_admin(actor)
-    _refuse_unknown_fields(fields, allowed=SKILL_FIELDS - {"name"})
+    refuse_unknown_fields(fields, allowed=SKILL_FIELDS - {"name"})
     data = {field: "" for field in LEVEL_FIELDS} | fields | {"name": name}
     cleaned = _clean_skill(data, instance=None)
     if "order" not in cleaned:
         last = Skill.objects.aggregate(m=Max("order"))["m"]
         cleaned["order"] = min(MAX_SMALL_INT, 0 if last is None else last + 1)
     skill = Skill(**cleaned)
-    _save_framework(skill, fields=None, field_for_conflict="name")
+    save_unique(skill, fields=None, field_for_conflict="name")
     audit_record(actor=actor, action="skill.created", target=skill)
     return skill
 
@@ -110,7 +108,7 @@ def skill_update(*, actor: User, skill_id: Any, **changes: Any) -> Skill:
     Refuses: a non-admin; unknown fields; no such skill (NotFound); an empty or taken
     name; an emptied level descriptor."""
     _refuse_unless_admin(actor)
-    _refuse_unknown_fields(changes, allowed=SKILL_FIELDS)
+    refuse_unknown_fields(changes, allowed=SKILL_FIELDS)
     try:
         pk = int(skill_id)
     except (TypeError, ValueError):
@@ -122,7 +120,7 @@ def skill_update(*, actor: User, skill_id: Any, **changes: Any) -> Skill:
     for field, value in cleaned.items():
         setattr(skill, field, value)
     if cleaned:
-        _save_framework(skill, fields=[*cleaned, "updated_at"], field_for_conflict="name")
+        save_unique(skill, fields=[*cleaned, "updated_at"], field_for_conflict="name")
         audit_record(
             actor=actor, action="skill.updated", target=skill, data={"fields": sorted(cleaned)}
         )
@@ -181,16 +179,16 @@ def skill_assessment_create(
         skill = None
     if skill is None:
         errors.setdefault("skill", []).append("Choose a skill of the skills framework.")
-    level_value = _clean_int(errors, "level", level, required=True, minimum=1, maximum=5)
+    level_value = clean_int(errors, "level", level, required=True, minimum=1, maximum=5)
     if assessed_on in (None, ""):
         on = timezone.localdate()
     else:
-        on = _clean_date(errors, "assessed_on", assessed_on, required=True)
+        on = clean_date(errors, "assessed_on", assessed_on, required=True)
         if on is not None and on > timezone.localdate():
             errors.setdefault("assessed_on", []).append(
                 "An assessment records what you saw: the date cannot be in the future."
             )
-    text = _clean_text(errors, "evidence", evidence, required=False, max_length=MAX_EVIDENCE)
+    text = clean_text(errors, "evidence", evidence, required=False, max_length=MAX_EVIDENCE)
     if level_value is not None and level_value >= EVIDENCE_FROM_LEVEL and not text:
         errors.setdefault("evidence", []).append(
             f"Level {level_value} needs evidence: say what you saw (the deal, call or "

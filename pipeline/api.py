@@ -64,6 +64,7 @@ from salesops.api.idempotency import IdempotentPostMixin
 from salesops.api.permissions import ApiKeyScopePermission, IsAdminRoleOrReadOnly
 from salesops.api.schema import IDEMPOTENCY_KEY, IF_MATCH, errors
 from salesops.api.serializers import StrictInputSerializer
+from salesops.cleaning import MAX_SMALL_INT
 from salesops.models import User
 
 # --- helpers ---------------------------------------------------------------------
@@ -750,7 +751,7 @@ class StageUpdateInput(StrictInputSerializer):
     # Integer bounds are the columns' (and a percentage's): the schema states them.
     read_only_hints = {"id": "It is assigned by the server.", "pipeline": _SET_AT_CREATION}
     name = serializers.CharField(required=False, allow_blank=True)
-    order = serializers.IntegerField(required=False, min_value=0, max_value=services.MAX_SMALL_INT)
+    order = serializers.IntegerField(required=False, min_value=0, max_value=MAX_SMALL_INT)
     probability = serializers.IntegerField(required=False, min_value=0, max_value=100)
     forecast_category = serializers.ChoiceField(choices=ForecastCategory.choices, required=False)
     guidance = serializers.CharField(required=False, allow_blank=True)
@@ -824,7 +825,7 @@ class MilestoneUpdateInput(StrictInputSerializer):
     auto_check = serializers.ChoiceField(
         choices=AutoCheck.choices, required=False, allow_blank=True
     )
-    order = serializers.IntegerField(required=False, min_value=0, max_value=services.MAX_SMALL_INT)
+    order = serializers.IntegerField(required=False, min_value=0, max_value=MAX_SMALL_INT)
     min_qualification_score = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=100,
         help_text="With auto_check `qualification`: the minimum weighted score, in %.",
@@ -861,7 +862,7 @@ class FrameworkElementUpdateInput(StrictInputSerializer):
     name = serializers.CharField(required=False, allow_blank=True)
     guidance = serializers.CharField(required=False, allow_blank=True)
     weight = serializers.IntegerField(required=False, min_value=1, max_value=100)
-    order = serializers.IntegerField(required=False, min_value=0, max_value=services.MAX_SMALL_INT)
+    order = serializers.IntegerField(required=False, min_value=0, max_value=MAX_SMALL_INT)
 
 
 class FrameworkElementCreateInput(FrameworkElementUpdateInput):

@@ -102,12 +102,6 @@ def stage_health(*, days: int, warn_days: int | None, rot_days: int | None) -> s
     return "ok"
 
 
-def amount_problem(amount: Decimal) -> str | None:
-    if amount < 0:
-        return "The amount cannot be negative."
-    return None
-
-
 # --- qualification ------------------------------------------------------------------
 
 SCORE_LEVELS = {

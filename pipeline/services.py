@@ -8,7 +8,6 @@ states in its docstring what it refuses.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
@@ -43,6 +42,18 @@ from pipeline.models import (
 )
 from proposals import selectors as proposal_selectors
 from salesops import access
+from salesops.cleaning import (
+    MAX_INT,
+    MAX_SMALL_INT,
+    clean_amount,
+    clean_currency,
+    clean_date,
+    clean_int,
+    clean_text,
+    name_taken,
+    refuse_unknown_fields,
+    save_unique,
+)
 from salesops.exceptions import (
     Conflict,
     GateNotMet,
@@ -55,7 +66,6 @@ from salesops.models import User
 from salesops.services import audit_record
 
 MAX_TEXT = 10_000
-MAX_INT = 2_147_483_647  # PostgreSQL integer (PositiveIntegerField)
 
 
 # --- helpers -----------------------------------------------------------------
@@ -139,61 +149,6 @@ def _as_text(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
-
-
-def _clean_text(
-    errors: dict[str, list[str]], field: str, value: Any, *, required: bool, max_length: int
-) -> str:
-    text = "" if value is None else str(value).strip()
-    if required and not text:
-        errors.setdefault(field, []).append("This field is required.")
-    elif len(text) > max_length:
-        errors.setdefault(field, []).append(
-            f"Use at most {max_length} characters (got {len(text)})."
-        )
-    return text
-
-
-def _clean_amount(
-    errors: dict[str, list[str]], field: str, value: Any, *, required: bool = True
-) -> Decimal | None:
-    if value is None or value == "":
-        if required:
-            errors.setdefault(field, []).append("This field is required.")
-        return None
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        errors.setdefault(field, []).append("Enter a number, e.g. 12500.00.")
-        return None
-    if not amount.is_finite():
-        errors.setdefault(field, []).append("Enter a finite number.")
-        return None
-    if problem := rules.amount_problem(amount):
-        errors.setdefault(field, []).append(problem)
-        return None
-    if amount >= Decimal("1e12"):
-        errors.setdefault(field, []).append("The amount is too large (max 999,999,999,999.99).")
-        return None
-    return amount.quantize(Decimal("0.01"))
-
-
-def _clean_date(
-    errors: dict[str, list[str]], field: str, value: Any, *, required: bool
-) -> dt.date | None:
-    if value is None or value == "":
-        if required:
-            errors.setdefault(field, []).append("This field is required.")
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        errors.setdefault(field, []).append("Enter a date as YYYY-MM-DD.")
-        return None
 
 
 def _first_open_stage(pipeline: Pipeline) -> Stage:
@@ -356,19 +311,19 @@ def opportunity_create(
     The stage is never chosen here: later stages are reached through the gate.
     """
     errors: dict[str, list[str]] = {}
-    name = _clean_text(errors, "name", name, required=True, max_length=200)
-    new_account_name = _clean_text(
+    name = clean_text(errors, "name", name, required=True, max_length=200)
+    new_account_name = clean_text(
         errors, "new_account_name", new_account_name, required=False, max_length=200
     )
     if account is None and not new_account_name:
         errors.setdefault("account", []).append("Choose an account or name a new one.")
-    amount_value = _clean_amount(errors, "amount", amount)
-    close = _clean_date(errors, "close_date", close_date, required=True)
-    step_date = _clean_date(errors, "next_step_date", next_step_date, required=False)
-    next_step = _clean_text(errors, "next_step", next_step, required=False, max_length=300)
-    currency = _clean_currency(errors, currency)
-    source = _clean_text(errors, "source", source, required=False, max_length=40)
-    external_id = _clean_text(errors, "external_id", external_id, required=False, max_length=100)
+    amount_value = clean_amount(errors, "amount", amount)
+    close = clean_date(errors, "close_date", close_date, required=True)
+    step_date = clean_date(errors, "next_step_date", next_step_date, required=False)
+    next_step = clean_text(errors, "next_step", next_step, required=False, max_length=300)
+    currency = clean_currency(errors, currency)
+    source = clean_text(errors, "source", source, required=False, max_length=40)
+    external_id = clean_text(errors, "external_id", external_id, required=False, max_length=100)
     owner = _check_owner(actor, owner, errors)
     if pipeline is None:
         pipeline = Pipeline.objects.filter(is_active=True).order_by("id").first()
@@ -465,13 +420,6 @@ def opportunity_create(
     return opp
 
 
-def _clean_currency(errors: dict[str, list[str]], currency: Any) -> str:
-    code = str(currency or "EUR").strip().upper()
-    if len(code) != 3 or not (code.isascii() and code.isalpha()):  # "ÄÖÜ" is not ISO 4217
-        errors.setdefault("currency", []).append("Use a three-letter ISO currency code, e.g. EUR.")
-    return code
-
-
 def _resolve_category(
     errors: dict[str, list[str]], *, stage: Stage, requested: str | None, reason: str
 ) -> tuple[str, str]:
@@ -555,26 +503,26 @@ def opportunity_update(
             updated.append(field)
 
     if "name" in changes:
-        assign("name", _clean_text(errors, "name", changes["name"], required=True, max_length=200))
+        assign("name", clean_text(errors, "name", changes["name"], required=True, max_length=200))
     if "account" in changes:
         if changes["account"] is None:
             errors.setdefault("account", []).append("This field is required.")
         else:
             assign("account", changes["account"])
     if "currency" in changes:
-        assign("currency", _clean_currency(errors, changes["currency"]))
+        assign("currency", clean_currency(errors, changes["currency"]))
     if "next_step" in changes:
         assign(
             "next_step",
-            _clean_text(errors, "next_step", changes["next_step"], required=False, max_length=300),
+            clean_text(errors, "next_step", changes["next_step"], required=False, max_length=300),
         )
     if "next_step_date" in changes:
         assign(
             "next_step_date",
-            _clean_date(errors, "next_step_date", changes["next_step_date"], required=False),
+            clean_date(errors, "next_step_date", changes["next_step_date"], required=False),
         )
     if "amount" in changes:
-        amount = _clean_amount(errors, "amount", changes["amount"])
+        amount = clean_amount(errors, "amount", changes["amount"])
         if amount is not None and amount != opp.amount:
             history.append(
                 _record_change(
@@ -583,7 +531,7 @@ def opportunity_update(
             )
             assign("amount", amount)
     if "close_date" in changes:
-        close = _clean_date(errors, "close_date", changes["close_date"], required=True)
+        close = clean_date(errors, "close_date", changes["close_date"], required=True)
         if close is not None and close != opp.close_date:
             history.append(
                 _record_change(
@@ -957,14 +905,14 @@ def milestone_uncomplete(*, opportunity_id: int, milestone_id: int, actor: User)
 def _clean_business_issue(data: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     cleaned = {
-        "issue": _clean_text(errors, "issue", data.get("issue"), required=True, max_length=300),
-        "impact": _clean_text(
+        "issue": clean_text(errors, "issue", data.get("issue"), required=True, max_length=300),
+        "impact": clean_text(
             errors, "impact", data.get("impact"), required=False, max_length=MAX_TEXT
         ),
-        "our_value": _clean_text(
+        "our_value": clean_text(
             errors, "our_value", data.get("our_value"), required=False, max_length=MAX_TEXT
         ),
-        "quantified_value": _clean_amount(
+        "quantified_value": clean_amount(
             errors, "quantified_value", data.get("quantified_value"), required=False
         ),
     }
@@ -1058,8 +1006,8 @@ def activity_log(
     errors: dict[str, list[str]] = {}
     if kind not in ActivityKind.values:
         errors["kind"] = [f"Choose one of: {', '.join(ActivityKind.values)}."]
-    subject = _clean_text(errors, "subject", subject, required=True, max_length=200)
-    body = _clean_text(errors, "body", body, required=False, max_length=MAX_TEXT)
+    subject = clean_text(errors, "subject", subject, required=True, max_length=200)
+    body = clean_text(errors, "body", body, required=False, max_length=MAX_TEXT)
     now = timezone.now()
     occurred_at = occurred_at or now
     if timezone.is_naive(occurred_at):
@@ -1092,15 +1040,15 @@ def _clean_account(data: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, Any] = {}
     if "name" in data:
-        cleaned["name"] = _clean_text(errors, "name", data["name"], required=True, max_length=200)
+        cleaned["name"] = clean_text(errors, "name", data["name"], required=True, max_length=200)
     for field, limit in (("domain", 200), ("industry", 100), ("source", 40), ("external_id", 100)):
         if field in data:
-            cleaned[field] = _clean_text(
+            cleaned[field] = clean_text(
                 errors, field, data[field], required=False, max_length=limit
             )
     if "employees" in data:
         # Bounded by the column (a PositiveIntegerField): 10**11 was a 500 (DataError).
-        cleaned["employees"] = _clean_int(
+        cleaned["employees"] = clean_int(
             errors, "employees", data["employees"], required=False, maximum=MAX_INT
         )
     if errors:
@@ -1168,23 +1116,12 @@ def account_delete(*, account_id: int, actor: User) -> None:
 # --- pipeline framework administration ------------------------------------------
 # Pipelines, stages and milestones are configuration: only administrators change them.
 
-MAX_SMALL_INT = 32_767
-
-
 PIPELINE_FIELDS = frozenset({"name", "description", "is_active", "framework"})
 
 
 def _refuse_unless_admin(actor: User, *, what: str = "pipelines, stages and milestones") -> None:
     if not actor.is_admin_role:
         raise PermissionDenied(f"Only an administrator can change {what}.")
-
-
-def _refuse_unknown_fields(changes: dict[str, Any], *, allowed: frozenset[str]) -> None:
-    unknown = set(changes) - allowed
-    if unknown:
-        raise ValidationFailed(
-            details={f: ["This field cannot be changed."] for f in sorted(unknown)}
-        )
 
 
 def _apply_changes(
@@ -1195,46 +1132,19 @@ def _apply_changes(
     for field, value in cleaned.items():
         setattr(obj, field, value)
     if cleaned:
-        _save_framework(obj, fields=list(cleaned), field_for_conflict=unique_field)
+        save_unique(obj, fields=list(cleaned), field_for_conflict=unique_field)
         audit_record(actor=actor, action=action, target=obj, data={"fields": sorted(cleaned)})
-
-
-def _clean_int(
-    errors: dict[str, list[str]],
-    field: str,
-    value: Any,
-    *,
-    required: bool,
-    minimum: int = 0,
-    maximum: int = MAX_INT,
-) -> int | None:
-    if value is None or value == "":
-        if required:
-            errors.setdefault(field, []).append("This field is required.")
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        errors.setdefault(field, []).append("Enter a whole number.")
-        return None
-    if not minimum <= number <= maximum:
-        errors.setdefault(field, []).append(f"Enter a whole number from {minimum} to {maximum}.")
-        return None
-    return number
 
 
 def _clean_pipeline(data: dict[str, Any], *, instance: Pipeline | None) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, Any] = {}
     if "name" in data:
-        cleaned["name"] = _clean_text(errors, "name", data["name"], required=True, max_length=120)
-        others = Pipeline.objects.filter(name__iexact=cleaned["name"])
-        if instance is not None:
-            others = others.exclude(pk=instance.pk)
-        if cleaned["name"] and others.exists():
+        cleaned["name"] = clean_text(errors, "name", data["name"], required=True, max_length=120)
+        if name_taken(Pipeline.objects.all(), cleaned["name"], instance=instance):
             errors.setdefault("name", []).append("A pipeline with this name exists.")
     if "description" in data:
-        cleaned["description"] = _clean_text(
+        cleaned["description"] = clean_text(
             errors, "description", data["description"], required=False, max_length=MAX_TEXT
         )
     if "is_active" in data:
@@ -1289,20 +1199,6 @@ def _clean_pipeline_framework(
     return framework
 
 
-def _save_framework(obj: Any, *, fields: list[str] | None, field_for_conflict: str) -> None:
-    """Save, turning a unique-constraint race into a field error instead of a 500."""
-    try:
-        with transaction.atomic():
-            if fields is None:
-                obj.save()
-            else:
-                obj.save(update_fields=fields)
-    except IntegrityError as exc:
-        raise ValidationFailed(
-            details={field_for_conflict: ["This value is already in use."]}
-        ) from exc
-
-
 @transaction.atomic
 def pipeline_create(
     *,
@@ -1320,7 +1216,7 @@ def pipeline_create(
         instance=None,
     )
     pipeline = Pipeline(**cleaned)
-    _save_framework(pipeline, fields=None, field_for_conflict="name")
+    save_unique(pipeline, fields=None, field_for_conflict="name")
     audit_record(actor=actor, action="pipeline.created", target=pipeline)
     return pipeline
 
@@ -1333,7 +1229,7 @@ def pipeline_update(*, pipeline_id: int, actor: User, **changes: Any) -> Pipelin
     automatic qualification milestones check it, changing it while milestones require
     levels of the old framework's elements."""
     _refuse_unless_admin(actor)
-    _refuse_unknown_fields(changes, allowed=PIPELINE_FIELDS)
+    refuse_unknown_fields(changes, allowed=PIPELINE_FIELDS)
     pipeline = Pipeline.objects.select_for_update().filter(pk=pipeline_id).first()
     if pipeline is None:
         raise NotFound("No such pipeline.")
@@ -1364,13 +1260,13 @@ def _clean_stage(
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, Any] = {}
     if "name" in data:
-        cleaned["name"] = _clean_text(errors, "name", data["name"], required=True, max_length=80)
+        cleaned["name"] = clean_text(errors, "name", data["name"], required=True, max_length=80)
     if "order" in data:
-        cleaned["order"] = _clean_int(
+        cleaned["order"] = clean_int(
             errors, "order", data["order"], required=True, maximum=MAX_SMALL_INT
         )
     if "probability" in data:
-        cleaned["probability"] = _clean_int(
+        cleaned["probability"] = clean_int(
             errors, "probability", data["probability"], required=True, maximum=100
         )
     if "forecast_category" in data:
@@ -1381,12 +1277,12 @@ def _clean_stage(
             )
         cleaned["forecast_category"] = category
     if "guidance" in data:
-        cleaned["guidance"] = _clean_text(
+        cleaned["guidance"] = clean_text(
             errors, "guidance", data["guidance"], required=False, max_length=MAX_TEXT
         )
     for field in ("expected_days", "warn_days", "rot_days"):
         if field in data:
-            cleaned[field] = _clean_int(errors, field, data[field], required=False)
+            cleaned[field] = clean_int(errors, field, data[field], required=False)
     for field in ("is_won", "is_lost"):
         if field in data:
             cleaned[field] = bool(data[field])
@@ -1442,7 +1338,7 @@ def stage_create(
         instance=None,
     )
     stage = Stage(pipeline=pipeline, **cleaned)
-    _save_framework(stage, fields=None, field_for_conflict="order")
+    save_unique(stage, fields=None, field_for_conflict="order")
     audit_record(actor=actor, action="stage.created", target=stage)
     return stage
 
@@ -1452,7 +1348,7 @@ def stage_update(*, stage_id: int, actor: User, **changes: Any) -> Stage:
     """Change a stage. Refuses like `stage_create`, plus moving it to another pipeline and
     turning a stage with opportunities from open to closed (or back)."""
     _refuse_unless_admin(actor)
-    _refuse_unknown_fields(changes, allowed=STAGE_FIELDS)
+    refuse_unknown_fields(changes, allowed=STAGE_FIELDS)
     stage = Stage.objects.select_for_update().select_related("pipeline").filter(pk=stage_id).first()
     if stage is None:
         raise NotFound("No such stage.")
@@ -1505,11 +1401,9 @@ def _clean_milestone(data: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, Any] = {}
     if "title" in data:
-        cleaned["title"] = _clean_text(
-            errors, "title", data["title"], required=True, max_length=200
-        )
+        cleaned["title"] = clean_text(errors, "title", data["title"], required=True, max_length=200)
     if "description" in data:
-        cleaned["description"] = _clean_text(
+        cleaned["description"] = clean_text(
             errors, "description", data["description"], required=False, max_length=MAX_TEXT
         )
     if "kind" in data:
@@ -1527,11 +1421,11 @@ def _clean_milestone(data: dict[str, Any]) -> dict[str, Any]:
         if field in data:
             cleaned[field] = bool(data[field])
     if "order" in data:
-        cleaned["order"] = _clean_int(
+        cleaned["order"] = clean_int(
             errors, "order", data["order"], required=True, maximum=MAX_SMALL_INT
         )
     if "min_qualification_score" in data:
-        cleaned["min_qualification_score"] = _clean_int(
+        cleaned["min_qualification_score"] = clean_int(
             errors,
             "min_qualification_score",
             data["min_qualification_score"],
@@ -1669,7 +1563,7 @@ def milestone_create(*, actor: User, stage: Stage, title: str, kind: str, **data
 def milestone_update(*, milestone_id: int, actor: User, **changes: Any) -> Milestone:
     """Change a milestone. Refuses like `milestone_create`; its stage cannot change."""
     _refuse_unless_admin(actor)
-    _refuse_unknown_fields(changes, allowed=MILESTONE_FIELDS)
+    refuse_unknown_fields(changes, allowed=MILESTONE_FIELDS)
     milestone = (
         Milestone.objects.select_for_update(of=("self",))
         .select_related("stage__pipeline__framework")
@@ -1865,14 +1759,11 @@ def _clean_qualification_framework(
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, Any] = {}
     if "name" in data:
-        cleaned["name"] = _clean_text(errors, "name", data["name"], required=True, max_length=60)
-        others = QualificationFramework.objects.filter(name__iexact=cleaned["name"])
-        if instance is not None:
-            others = others.exclude(pk=instance.pk)
-        if cleaned["name"] and others.exists():
+        cleaned["name"] = clean_text(errors, "name", data["name"], required=True, max_length=60)
+        if name_taken(QualificationFramework.objects.all(), cleaned["name"], instance=instance):
             errors.setdefault("name", []).append("A framework with this name exists.")
     if "description" in data:
-        cleaned["description"] = _clean_text(
+        cleaned["description"] = clean_text(
             errors, "description", data["description"], required=False, max_length=MAX_TEXT
         )
     if "is_active" in data:
@@ -1893,7 +1784,7 @@ def framework_create(
         {"name": name, "description": description, "is_active": is_active}, instance=None
     )
     framework = QualificationFramework(**cleaned)
-    _save_framework(framework, fields=None, field_for_conflict="name")
+    save_unique(framework, fields=None, field_for_conflict="name")
     audit_record(actor=actor, action="qualification_framework.created", target=framework)
     return framework
 
@@ -1903,7 +1794,7 @@ def framework_update(*, framework_id: int, actor: User, **changes: Any) -> Quali
     """Rename, describe or (de)activate a framework. Refuses: a non-admin, unknown fields,
     an empty or taken name."""
     _refuse_unless_admin_for_frameworks(actor)
-    _refuse_unknown_fields(changes, allowed=FRAMEWORK_FIELDS)
+    refuse_unknown_fields(changes, allowed=FRAMEWORK_FIELDS)
     framework = QualificationFramework.objects.select_for_update().filter(pk=framework_id).first()
     if framework is None:
         raise NotFound("No such framework.")
@@ -1927,26 +1818,22 @@ def _clean_element(
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, Any] = {}
     if "name" in data:
-        cleaned["name"] = _clean_text(errors, "name", data["name"], required=True, max_length=80)
-        siblings = QualificationElement.objects.filter(
-            framework=framework, name__iexact=cleaned["name"]
-        )
-        if instance is not None:
-            siblings = siblings.exclude(pk=instance.pk)
-        if cleaned["name"] and siblings.exists():
+        cleaned["name"] = clean_text(errors, "name", data["name"], required=True, max_length=80)
+        siblings = QualificationElement.objects.filter(framework=framework)
+        if name_taken(siblings, cleaned["name"], instance=instance):
             errors.setdefault("name", []).append(
                 f"The framework '{framework.name}' already has an element with this name."
             )
     if "guidance" in data:
-        cleaned["guidance"] = _clean_text(
+        cleaned["guidance"] = clean_text(
             errors, "guidance", data["guidance"], required=False, max_length=MAX_TEXT
         )
     if "weight" in data:
-        cleaned["weight"] = _clean_int(
+        cleaned["weight"] = clean_int(
             errors, "weight", data["weight"], required=True, minimum=1, maximum=100
         )
     if "order" in data:
-        cleaned["order"] = _clean_int(
+        cleaned["order"] = clean_int(
             errors, "order", data["order"], required=True, maximum=MAX_SMALL_INT
         )
     if errors:
@@ -1982,7 +1869,7 @@ def element_create(
         )
         cleaned["order"] = min(MAX_SMALL_INT, 0 if last is None else last + 1)
     element = QualificationElement(framework=framework, **cleaned)
-    _save_framework(element, fields=None, field_for_conflict="name")
+    save_unique(element, fields=None, field_for_conflict="name")
     audit_record(actor=actor, action="qualification_element.created", target=element)
     return element
 
@@ -1993,7 +1880,7 @@ def element_update(*, element_id: int, actor: User, **changes: Any) -> Qualifica
     its framework cannot change. A new weight counts from the next qualification on
     (stored scores keep their percentage)."""
     _refuse_unless_admin_for_frameworks(actor)
-    _refuse_unknown_fields(changes, allowed=ELEMENT_FIELDS)
+    refuse_unknown_fields(changes, allowed=ELEMENT_FIELDS)
     element = (
         QualificationElement.objects.select_for_update(of=("self",))
         .select_related("framework")

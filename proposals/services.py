@@ -24,7 +24,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pipeline.models import Opportunity, OpportunityStatus
-from pipeline.services import _clean_amount, _clean_currency, _clean_date, _clean_text
 from proposals import rules
 from proposals import selectors as proposal_selectors
 from proposals.models import (
@@ -38,7 +37,9 @@ from proposals.models import (
     ReviewDecision,
 )
 from salesops import access
+from salesops.cleaning import clean_amount, clean_currency, clean_date, clean_text
 from salesops.exceptions import (
+    ApplicationError,
     Conflict,
     NotFound,
     PermissionDenied,
@@ -84,18 +85,56 @@ def _refuse_unless_owner(actor: User, opp: Opportunity, what: str) -> None:
 
 
 def _refuse_unless_editable(proposal: Proposal) -> None:
+    if refusal := _frozen_refusal(proposal):
+        raise refusal
+
+
+def _frozen_refusal(proposal: Proposal) -> ApplicationError | None:
     if proposal.status == ProposalStatus.SENT:
-        raise Conflict(
+        return Conflict(
             "This proposal was sent to the customer and can no longer change. Create a new"
             " version to change it.",
             code="proposal_sent",
         )
     if proposal.status not in EDITABLE_STATUSES:
-        raise Conflict(
+        return Conflict(
             f"This proposal is {proposal.get_status_display().lower()}: it can be edited only"
             " as a draft or after changes were requested.",
             code="proposal_not_editable",
         )
+    return None
+
+
+def edit_refusal(actor: User, proposal: Proposal) -> ApplicationError | None:
+    """Why `actor` may not edit `proposal` now (None: they may) — what proposal_update
+    refuses before looking at the input; pages use it to offer the form or not."""
+    opp = proposal.opportunity
+    if actor.pk != opp.owner_id:
+        return PermissionDenied(f"Only the deal's owner, {opp.owner}, edits its proposals.")
+    return _frozen_refusal(proposal)
+
+
+def create_refusal(actor: User, opp: Opportunity) -> ApplicationError | None:
+    """Why `actor` may not start a proposal for `opp` now (None: they may) — what
+    proposal_create refuses before looking at the input. A deal in progress names its
+    current version in `details["proposal"]`."""
+    if actor.pk != opp.owner_id:
+        return PermissionDenied(f"Only the deal's owner, {opp.owner}, writes its proposals.")
+    if opp.status != OpportunityStatus.OPEN:
+        return Conflict("This deal is closed: it needs no new proposal.", code="opportunity_closed")
+    open_one = (
+        Proposal.objects.filter(opportunity=opp, status__in=IN_PROGRESS_STATUSES)
+        .order_by("-number")
+        .first()
+    )
+    if open_one is not None:
+        return Conflict(
+            f"Version {open_one.number} of this deal's proposal is still"
+            f" {open_one.get_status_display().lower()}: continue with it.",
+            code="proposal_in_progress",
+            details={"proposal": open_one.pk},
+        )
+    return None
 
 
 def _clean_sections(errors: dict[str, list[str]], sections: Any) -> list[dict[str, str]]:
@@ -120,10 +159,10 @@ def _clean_sections(errors: dict[str, list[str]], sections: Any) -> list[dict[st
                 f"Section {index}: unknown field(s) {', '.join(sorted(unknown))}."
             )
         section_errors: dict[str, list[str]] = {}
-        heading = _clean_text(
+        heading = clean_text(
             section_errors, "heading", section.get("heading"), required=True, max_length=200
         )
-        body = _clean_text(
+        body = clean_text(
             section_errors, "body", section.get("body"), required=False, max_length=MAX_SECTION_BODY
         )
         for field, messages in section_errors.items():
@@ -140,11 +179,11 @@ def _clean(data: dict[str, Any], *, partial: bool) -> tuple[dict[str, Any], list
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, Any] = {}
     if not partial or "title" in data:
-        cleaned["title"] = _clean_text(
+        cleaned["title"] = clean_text(
             errors, "title", data.get("title"), required=True, max_length=MAX_TITLE
         )
     if not partial or "executive_summary" in data:
-        cleaned["executive_summary"] = _clean_text(
+        cleaned["executive_summary"] = clean_text(
             errors,
             "executive_summary",
             data.get("executive_summary"),
@@ -152,11 +191,11 @@ def _clean(data: dict[str, Any], *, partial: bool) -> tuple[dict[str, Any], list
             max_length=MAX_SUMMARY,
         )
     if not partial or "total_value" in data:
-        cleaned["total_value"] = _clean_amount(errors, "total_value", data.get("total_value"))
+        cleaned["total_value"] = clean_amount(errors, "total_value", data.get("total_value"))
     if not partial or "currency" in data:
-        cleaned["currency"] = _clean_currency(errors, data.get("currency"))
+        cleaned["currency"] = clean_currency(errors, data.get("currency"))
     if not partial or "valid_until" in data:
-        cleaned["valid_until"] = _clean_date(
+        cleaned["valid_until"] = clean_date(
             errors, "valid_until", data.get("valid_until"), required=True
         )
     sections = _clean_sections(errors, data["sections"]) if "sections" in data else None
@@ -243,21 +282,8 @@ def proposal_create(*, actor: User, opportunity_id: Any, **data: Any) -> Proposa
     )
     if opp is None:
         raise NotFound("No such opportunity.")
-    _refuse_unless_owner(actor, opp, "writes its proposals")
-    if opp.status != OpportunityStatus.OPEN:
-        raise Conflict("This deal is closed: it needs no new proposal.", code="opportunity_closed")
-    open_one = (
-        Proposal.objects.filter(opportunity=opp, status__in=IN_PROGRESS_STATUSES)
-        .order_by("-number")
-        .first()
-    )
-    if open_one is not None:
-        raise Conflict(
-            f"Version {open_one.number} of this deal's proposal is still"
-            f" {open_one.get_status_display().lower()}: continue with it.",
-            code="proposal_in_progress",
-            details={"proposal": open_one.pk},
-        )
+    if refusal := create_refusal(actor, opp):
+        raise refusal
     cleaned, sections = _clean(
         {"currency": opp.currency, "total_value": opp.amount, **data}, partial=False
     )
@@ -278,8 +304,8 @@ def proposal_update(
     approved or sent (Conflict — a sent one needs a new version); a stale revision
     (StaleVersion); unknown fields; invalid values. `sections`, when given, replaces all."""
     proposal = _lock(actor, proposal_id)
-    _refuse_unless_owner(actor, proposal.opportunity, "edits its proposals")
-    _refuse_unless_editable(proposal)
+    if refusal := edit_refusal(actor, proposal):
+        raise refusal
     if expected_revision is not None and expected_revision != proposal.revision:
         raise StaleVersion()
     unknown = set(changes) - FIELDS - {"sections"}
@@ -365,7 +391,7 @@ def _review(
             code="proposal_not_in_review",
         )
     errors: dict[str, list[str]] = {}
-    comment = _clean_text(
+    comment = clean_text(
         errors,
         "comment",
         comment,
@@ -540,7 +566,7 @@ def proposal_comment_add(
     if actor.pk != opp.owner_id and not access.manages(actor, opp.owner):
         raise PermissionDenied("Only the deal's owner and their managers comment here.")
     errors: dict[str, list[str]] = {}
-    text = _clean_text(errors, "body", body, required=True, max_length=MAX_COMMENT)
+    text = clean_text(errors, "body", body, required=True, max_length=MAX_COMMENT)
     section = None
     if section_id not in (None, ""):
         try:

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pipeline import selectors as pipeline_selectors
-from pipeline.models import Opportunity, OpportunityStatus
+from pipeline.models import Opportunity
 from proposals import selectors, services
 from proposals.forms import (
     CommentForm,
@@ -33,7 +33,7 @@ from proposals.forms import (
     add_proposal_errors,
     sections_formset,
 )
-from proposals.models import IN_PROGRESS_STATUSES, Proposal, ProposalStatus
+from proposals.models import Proposal, ProposalStatus
 from salesops import access
 from salesops.exceptions import ApplicationError, NotFound, StaleVersion, ValidationFailed
 from salesops.forms import add_service_errors
@@ -295,22 +295,16 @@ def proposal_create(request: HttpRequest, pk: int) -> HttpResponse:
         return _save(request, opp=opp, proposal=None)
     # Only the owner writes proposals, and one at a time: send everyone else where they
     # can act instead of showing a form the service would refuse. (The service decides.)
-    if request.user.pk != opp.owner_id:
-        messages.info(request, f"Only the deal's owner, {opp.owner}, writes its proposals.")
-        return redirect("pipeline:opportunity_detail", pk=opp.pk)
-    if opp.status != OpportunityStatus.OPEN:
-        messages.info(request, "This deal is closed: it needs no new proposal.")
-        return redirect("pipeline:opportunity_detail", pk=opp.pk)
-    current = (
-        selectors.proposals_of_opportunity(opp.pk).filter(status__in=IN_PROGRESS_STATUSES).first()
-    )
-    if current is not None:
-        messages.info(
-            request,
-            f"Version {current.number} of this deal's proposal is still "
-            f"{current.get_status_display().lower()}: continue with it.",
+    if refusal := services.create_refusal(request.user, opp):
+        messages.info(request, refusal.message)
+        current = refusal.details.get("proposal")
+        if current is None:
+            return redirect("pipeline:opportunity_detail", pk=opp.pk)
+        # The version in progress: its form if it can be edited, else its page.
+        blocked = services.edit_refusal(
+            request.user, selectors.proposal_get_for(request.user, current)
         )
-        return redirect("proposals:edit" if current.is_editable else "proposals:detail", current.pk)
+        return redirect("proposals:detail" if blocked else "proposals:edit", current)
     return _render_form(
         request,
         opp=opp,
@@ -327,11 +321,8 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
     opp = proposal.opportunity
     if request.method == "POST":
         return _save(request, opp=opp, proposal=proposal)
-    if request.user.pk != opp.owner_id:
-        messages.info(request, f"Only the deal's owner, {opp.owner}, edits its proposals.")
-        return redirect("proposals:detail", pk=proposal.pk)
-    if not proposal.is_editable:
-        messages.info(request, _not_editable(proposal))
+    if refusal := services.edit_refusal(request.user, proposal):
+        messages.info(request, refusal.message)
         return redirect("proposals:detail", pk=proposal.pk)
     return _render_form(
         request,
@@ -339,17 +330,6 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
         proposal=proposal,
         form=ProposalForm(initial=ProposalForm.initial_from(proposal)),
         formset=sections_formset(sections=proposal.sections.all()),
-    )
-
-
-def _not_editable(proposal: Proposal) -> str:
-    if proposal.status == ProposalStatus.SENT:
-        return (
-            "This proposal was sent to the customer and can no longer change: create a new version."
-        )
-    return (
-        f"This proposal is {proposal.get_status_display().lower()}: it can be edited only as "
-        "a draft or after changes were requested."
     )
 
 

@@ -1,0 +1,138 @@
+"""Input cleaning that every app's services share: each cleaner returns the value to
+store and appends the field's problem in plain words to `errors`, so a service can report
+every bad field at once (ValidationFailed with `details`) instead of the first one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Model, QuerySet
+
+from salesops.exceptions import ValidationFailed
+
+MAX_INT = 2_147_483_647  # PostgreSQL integer (PositiveIntegerField)
+MAX_SMALL_INT = 32_767  # PostgreSQL smallint (PositiveSmallIntegerField)
+MAX_AMOUNT = Decimal("1e12")  # numeric(14, 2)
+
+Errors = dict[str, list[str]]
+
+
+def clean_text(errors: Errors, field: str, value: Any, *, required: bool, max_length: int) -> str:
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        errors.setdefault(field, []).append("This field is required.")
+    elif len(text) > max_length:
+        errors.setdefault(field, []).append(
+            f"Use at most {max_length} characters (got {len(text)})."
+        )
+    return text
+
+
+def clean_amount(
+    errors: Errors, field: str, value: Any, *, required: bool = True
+) -> Decimal | None:
+    """A money amount: a finite, non-negative number below 10¹², rounded to cents."""
+    if value is None or value == "":
+        if required:
+            errors.setdefault(field, []).append("This field is required.")
+        return None
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        errors.setdefault(field, []).append("Enter a number, e.g. 12500.00.")
+        return None
+    if not amount.is_finite():
+        errors.setdefault(field, []).append("Enter a finite number.")
+        return None
+    if amount < 0:
+        errors.setdefault(field, []).append("The amount cannot be negative.")
+        return None
+    if amount >= MAX_AMOUNT:
+        errors.setdefault(field, []).append("The amount is too large (max 999,999,999,999.99).")
+        return None
+    return amount.quantize(Decimal("0.01"))
+
+
+def clean_date(errors: Errors, field: str, value: Any, *, required: bool) -> dt.date | None:
+    if value is None or value == "":
+        if required:
+            errors.setdefault(field, []).append("This field is required.")
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        errors.setdefault(field, []).append("Enter a date as YYYY-MM-DD.")
+        return None
+
+
+def clean_currency(errors: Errors, currency: Any) -> str:
+    code = str(currency or "EUR").strip().upper()
+    if len(code) != 3 or not (code.isascii() and code.isalpha()):  # "ÄÖÜ" is not ISO 4217
+        errors.setdefault("currency", []).append("Use a three-letter ISO currency code, e.g. EUR.")
+    return code
+
+
+def clean_int(
+    errors: Errors,
+    field: str,
+    value: Any,
+    *,
+    required: bool,
+    minimum: int = 0,
+    maximum: int = MAX_INT,
+) -> int | None:
+    if value is None or value == "":
+        if required:
+            errors.setdefault(field, []).append("This field is required.")
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        errors.setdefault(field, []).append("Enter a whole number.")
+        return None
+    if not minimum <= number <= maximum:
+        errors.setdefault(field, []).append(f"Enter a whole number from {minimum} to {maximum}.")
+        return None
+    return number
+
+
+def name_taken(
+    queryset: QuerySet, name: str, *, instance: Model | None, field: str = "name"
+) -> bool:
+    """Whether another row of `queryset` already has `name` (case-insensitively) — a
+    friendly field error before the unique constraint has to say it."""
+    if not name:
+        return False
+    others = queryset.filter(**{f"{field}__iexact": name})
+    if instance is not None:
+        others = others.exclude(pk=instance.pk)
+    return others.exists()
+
+
+def refuse_unknown_fields(changes: dict[str, Any], *, allowed: frozenset[str]) -> None:
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationFailed(
+            details={f: ["This field cannot be changed."] for f in sorted(unknown)}
+        )
+
+
+def save_unique(obj: Any, *, fields: list[str] | None, field_for_conflict: str) -> None:
+    """Save, turning a unique-constraint race into a field error instead of a 500."""
+    try:
+        with transaction.atomic():
+            if fields is None:
+                obj.save()
+            else:
+                obj.save(update_fields=fields)
+    except IntegrityError as exc:
+        raise ValidationFailed(
+            details={field_for_conflict: ["This value is already in use."]}
+        ) from exc
