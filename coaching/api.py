@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from coaching import selectors, services
 from coaching.models import Skill, SkillAssessment
 from pipeline.api import ApiViewSet, FrameworkViewSet, IdFilter, _int_or_404, _valid
+from salesops import access
 from salesops.api.schema import IDEMPOTENCY_KEY, errors
 from salesops.api.serializers import StrictInputSerializer
 
@@ -126,7 +127,7 @@ class AssessmentFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_team(self, queryset: QuerySet, name: str, value: int) -> QuerySet:
-        return queryset.filter(rep__team_id__in=selectors.team_subtree(value))
+        return queryset.filter(rep__team_id__in=access.team_subtree(value))
 
 
 # --- views --------------------------------------------------------------------------

@@ -37,22 +37,6 @@ def skill_get(pk: Any) -> Skill:
 # --- assessments -----------------------------------------------------------------------
 
 
-def team_subtree(team_id: int) -> set[int]:
-    """The team and its sub-teams (one query; the team table is small)."""
-    rows = list(Team.objects.values_list("id", "parent_id"))
-    children: dict[int | None, list[int]] = {}
-    for pk, parent_id in rows:
-        children.setdefault(parent_id, []).append(pk)
-    result: set[int] = set()
-    stack = [team_id] if any(pk == team_id for pk, _ in rows) else []
-    while stack:
-        pk = stack.pop()
-        if pk not in result:
-            result.add(pk)
-            stack.extend(children.get(pk, []))
-    return result
-
-
 def assessments_for(user: User, filters: dict[str, Any] | None = None) -> QuerySet[SkillAssessment]:
     """Assessments of the people `user` may see, newest first. Filters (optional): rep,
     skill, team (its sub-teams included)."""
@@ -67,7 +51,7 @@ def assessments_for(user: User, filters: dict[str, Any] | None = None) -> QueryS
     if f.get("skill"):
         qs = qs.filter(skill_id=f["skill"])
     if f.get("team"):
-        qs = qs.filter(rep__team_id__in=team_subtree(int(f["team"])))
+        qs = qs.filter(rep__team_id__in=access.team_subtree(int(f["team"])))
     return qs
 
 

@@ -20,11 +20,22 @@ def managed_team_ids(user: User) -> set[int]:
     if not user.is_authenticated:
         return set()
     rows = list(Team.objects.values_list("id", "parent_id", "manager_id"))
+    return _with_sub_teams(rows, [team for team, _, manager in rows if manager == user.pk])
+
+
+def team_subtree(team_id: int) -> set[int]:
+    """The team and all its sub-teams (one query); empty when there is no such team."""
+    rows = list(Team.objects.values_list("id", "parent_id", "manager_id"))
+    return _with_sub_teams(rows, [team for team, _, _ in rows if team == team_id])
+
+
+def _with_sub_teams(rows: list[tuple[int, int | None, int | None]], roots: list[int]) -> set[int]:
+    """`roots` and every team below them; a cycle of parents stops where it closes."""
     children: dict[int | None, list[int]] = {}
     for team_id, parent_id, _ in rows:
         children.setdefault(parent_id, []).append(team_id)
     result: set[int] = set()
-    stack = [team_id for team_id, _, manager_id in rows if manager_id == user.pk]
+    stack = list(roots)
     while stack:
         team_id = stack.pop()
         if team_id in result:
