@@ -50,6 +50,11 @@ class User(AbstractUser):
     team = models.ForeignKey(
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
     )
+    # The first day in a sales role here: a rep's first 90 days get weekly 1:1s (the
+    # coaching cadence). Empty: the day the account was created.
+    started_on = models.DateField(
+        null=True, blank=True, help_text="First day in the role; empty: the account's creation."
+    )
 
     class Meta:
         ordering = ["username"]

@@ -244,6 +244,12 @@ PROPOSAL_SUMMARY_MIN_WORDS = int(os.environ.get("PROPOSAL_SUMMARY_MIN_WORDS", 60
 PROPOSAL_SUMMARY_MAX_WORDS = int(os.environ.get("PROPOSAL_SUMMARY_MAX_WORDS", 400))
 PROPOSAL_SUMMARY_MAX_SIMILARITY = float(os.environ.get("PROPOSAL_SUMMARY_MAX_SIMILARITY", 0.8))
 NOTIFICATION_DIGEST_HOUR = int(os.environ.get("NOTIFICATION_DIGEST_HOUR", 7))
+# Coaching cadence: a 1:1 every N days per rep, weekly in a rep's first 90 days; the
+# overdue 1:1 and action-item flags are refreshed every COACHING_CADENCE_REFRESH_MINUTES.
+COACHING_ONE_ON_ONE_DAYS = int(os.environ.get("COACHING_ONE_ON_ONE_DAYS", 14))
+COACHING_NEW_REP_ONE_ON_ONE_DAYS = int(os.environ.get("COACHING_NEW_REP_ONE_ON_ONE_DAYS", 7))
+COACHING_NEW_REP_DAYS = int(os.environ.get("COACHING_NEW_REP_DAYS", 90))
+COACHING_CADENCE_REFRESH_MINUTES = int(os.environ.get("COACHING_CADENCE_REFRESH_MINUTES", 60))
 
 # --- Email -----------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
