@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, CharField, F, QuerySet, Value, When, Window
+from django.db.models import Case, CharField, F, Q, QuerySet, Value, When, Window
 from django.db.models.functions import Lead, RowNumber
 from django.http import Http404
 
-from coaching.models import Skill, SkillAssessment
+from coaching.models import ActionItem, Skill, SkillAssessment
 from salesops import access
 from salesops.models import Role, Team, User
 
@@ -201,3 +201,43 @@ def skills_matrix_for(user: User, team_id: Any = None) -> SkillsMatrix:
             )
         rows.append(MatrixRow(rep=rep, cells=row_cells))
     return SkillsMatrix(skills=skills, rows=rows, teams=teams, team=team)
+
+
+# --- reviews, 1:1s and action items: who sees what ----------------------------------------
+# A rep sees the reviews and 1:1s they are coached in; a manager those of their teams'
+# people (sub-teams included) and those they held themselves; a leader everyone's.
+# (Careful: Q() | Q(x) is Q(x) in Django, so "everyone" is handled before combining.)
+
+
+def _coached_q(user: User, *, prefix: str = "") -> Q:
+    """Reviews or sessions (under `prefix`, e.g. "review__") that `user` may see."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if user.sees_everything:
+        return Q()
+    return access.owner_scope_sql_q(user, field=f"{prefix}rep") | Q(**{f"{prefix}manager": user})
+
+
+def reviews_visible_q(user: User) -> Q:
+    return _coached_q(user)
+
+
+def sessions_visible_q(user: User) -> Q:
+    return _coached_q(user)
+
+
+def action_items_for(user: User) -> QuerySet[ActionItem]:
+    """Action items of the reviews and 1:1s `user` may see, and their own; soonest due
+    first."""
+    qs = ActionItem.objects.select_related(
+        "owner", "review__rep", "review__manager", "session__rep", "session__manager"
+    ).order_by("due_on", "id")
+    if not (user.is_authenticated and user.is_active):
+        return qs.none()
+    if user.sees_everything:
+        return qs
+    return qs.filter(
+        Q(owner=user)
+        | (Q(review__isnull=False) & _coached_q(user, prefix="review__"))
+        | (Q(session__isnull=False) & _coached_q(user, prefix="session__"))
+    )
