@@ -1,11 +1,57 @@
 """The coaching cadence: who is due a 1:1 when (the organisation's settings), and the
-set-based refresh of the cadence flags."""
+set-based refresh of the cadence flags.
+
+Whose rep is whom: a rep's 1:1s are owed by the nearest active manager up their team's
+parent chain — the manager of the rep's own team, or, when that team has none (or an
+inactive one), the manager of its parent team, and so on. A team "managed" by the rep
+themselves is skipped. A rep with no such manager (no team, or no manager anywhere up the
+chain) gets no 1:1 flag: there is nobody to tell. `REP_CADENCE_SQL` is that rule and the
+due date of every active rep in one pass; the coverage selector reads the same SQL, so the
+flags and the coverage page can never disagree.
+
+`cadence_refresh` (the beat task every COACHING_CADENCE_REFRESH_MINUTES, and the services
+after a 1:1 or an action item changed) brings the open CoachingFlags in line with the rule:
+
+  one_on_one_overdue    to the rep's manager, while today (in the organisation's
+                        timezone) is after the due date of coaching.rules.one_on_one_due_on;
+  action_item_overdue   to the item's (active) owner, while it is open and its due date
+                        has passed.
+
+Three statements in one transaction, serialised with a transaction-level advisory lock
+(a run that overlaps another waits for it, then finds nothing to do):
+  1. the lock;
+  2. clear the open flags no longer wanted (or wanted for another recipient: a rep who
+     moved team, an item given to someone else), and rewrite the explanation of those
+     whose text changed (a 1:1 deleted moves the due date);
+  3. raise the wanted flags not open yet and notify each recipient ONCE for the flags
+     raised for them in this run, keyed "coaching:<recipient>:<first new flag id>", so a
+     rerun (which raises nothing) never notifies again.
+Clearing and raising are separate statements because a moved rep's old flag must be
+cleared before the new one fits the one-open-flag-per-rep index. Explanations name the
+due date, never a day count, so an unchanged flag is not rewritten as days pass.
+
+The notifications are written in SQL with the semantics of
+salesops.services.notification_send (insert unless the dedupe key exists), because one
+notification per recipient is a set, not a loop.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from django.conf import settings
+from django.db import connection, transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from coaching.rules import Cadence
+
+# pg_advisory_xact_lock key of the cadence refresh ("cdnc" in ASCII).
+REFRESH_LOCK_KEY = 0x63646E63
+# Where the 1:1 form lives; another part of the app builds it (see _session_new_url).
+SESSION_NEW_PATH = "/coaching/sessions/new/"
 
 
 def cadence_from_settings() -> Cadence:
@@ -16,3 +62,255 @@ def cadence_from_settings() -> Cadence:
         new_rep_days=settings.COACHING_NEW_REP_ONE_ON_ONE_DAYS,
         new_period_days=settings.COACHING_NEW_REP_DAYS,
     )
+
+
+@dataclass(frozen=True)
+class CadenceResult:
+    raised: int
+    cleared: int
+    updated: int
+    notified: int  # notifications created: one per recipient with newly raised flags
+
+
+NOTHING = CadenceResult(raised=0, cleared=0, updated=0, notified=0)
+
+
+def _day(expr: str) -> str:
+    """SQL: a date as 3 Nov 2026 (to_char's Mon is English without TM)."""
+    return f"to_char({expr}, 'FMDD Mon YYYY')"
+
+
+def format_day(day: dt.date) -> str:
+    """Python for `_day`, for the pages and the tests."""
+    return f"{day.day} {day:%b %Y}"
+
+
+TODAY_SQL = "((%(now)s::timestamptz AT TIME ZONE %(tz)s)::date)"
+
+# The first CTEs of every statement that needs the rule (the refresh and the coverage
+# selector): each team's ancestors (itself at depth 0; a cycle of parents stops at depth
+# 64), the active managers up each team's chain, and per active rep: manager, first day,
+# last 1:1 and due date. `%(rep_ids)s` (NULL: everyone) limits the reps.
+REP_CADENCE_SQL = """
+RECURSIVE chain (team_id, ancestor_id, depth) AS (
+    SELECT t.id, t.id, 0 FROM salesops_team t
+    UNION ALL
+    SELECT c.team_id, t.parent_id, c.depth + 1
+    FROM chain c JOIN salesops_team t ON t.id = c.ancestor_id
+    WHERE t.parent_id IS NOT NULL AND c.depth < 64
+),
+team_managers AS (
+    SELECT c.team_id, t.manager_id, c.depth
+    FROM chain c
+    JOIN salesops_team t ON t.id = c.ancestor_id
+    JOIN salesops_user m ON m.id = t.manager_id AND m.is_active
+),
+rep_manager AS (
+    SELECT DISTINCT ON (u.id) u.id AS rep_id, tm.manager_id
+    FROM salesops_user u
+    JOIN team_managers tm ON tm.team_id = u.team_id AND tm.manager_id <> u.id
+    WHERE u.is_active AND u.role = 'rep'
+    ORDER BY u.id, tm.depth
+),
+rep_start AS (
+    SELECT u.id AS rep_id, u.team_id,
+           COALESCE(NULLIF(btrim(u.first_name || ' ' || u.last_name), ''), u.username)
+               AS rep_name,
+           COALESCE(u.started_on, (u.date_joined AT TIME ZONE %(tz)s)::date) AS started_on,
+           (SELECT max(s.held_on) FROM coaching_coachingsession s WHERE s.rep_id = u.id)
+               AS last_held_on
+    FROM salesops_user u
+    WHERE u.is_active AND u.role = 'rep'
+      AND (%(rep_ids)s::bigint[] IS NULL OR u.id = ANY(%(rep_ids)s::bigint[]))
+),
+rep_cadence AS (
+    -- rules.one_on_one_due_on: from the last 1:1 (or the first day), the new-rep interval
+    -- while that day is within the rep's first period, else the regular one.
+    SELECT r.*, rm.manager_id,
+           r.since + CASE WHEN r.since < r.started_on + %(new_period_days)s
+                          THEN %(new_rep_days)s ELSE %(regular_days)s END AS due_on
+    FROM (SELECT s.*, COALESCE(s.last_held_on, s.started_on) AS since FROM rep_start s) r
+    LEFT JOIN rep_manager rm ON rm.rep_id = r.rep_id
+)"""
+
+# One row per flag that should be open, with its subject (the rep or the action item).
+DESIRED_SQL = f"""
+desired AS (
+    SELECT 'one_on_one_overdue'::varchar AS kind, rc.rep_id AS subject_id,
+           rc.rep_id, NULL::bigint AS action_item_id, rc.manager_id AS recipient_id,
+           rc.rep_name AS subject,
+           left('1:1 with ' || rc.rep_name || ' was due on ' || {_day("rc.due_on")}
+                || COALESCE(' (last 1:1 on ' || {_day("rc.last_held_on")} || ')',
+                            ' (no 1:1 yet since starting on ' || {_day("rc.started_on")} || ')'),
+                300) AS explanation
+    FROM rep_cadence rc
+    WHERE %(do_reps)s AND rc.manager_id IS NOT NULL AND {TODAY_SQL} > rc.due_on
+    UNION ALL
+    SELECT 'action_item_overdue', a.id, NULL, a.id, a.owner_id, a.title,
+           left('“' || a.title || '” was due on ' || {_day("a.due_on")}, 300)
+    FROM coaching_actionitem a
+    JOIN salesops_user o ON o.id = a.owner_id AND o.is_active
+    WHERE %(do_items)s AND a.done_at IS NULL AND a.due_on < {TODAY_SQL}
+      AND (%(item_ids)s::bigint[] IS NULL OR a.id = ANY(%(item_ids)s::bigint[]))
+)"""
+
+# The open flags this run decides (all, or those of the targeted reps / items).
+OPEN_SQL = """
+open_flags AS (
+    SELECT f.id, f.kind, COALESCE(f.rep_id, f.action_item_id) AS subject_id,
+           f.recipient_id, f.explanation
+    FROM coaching_coachingflag f
+    WHERE f.cleared_at IS NULL
+      AND ((f.kind = 'one_on_one_overdue' AND %(do_reps)s
+            AND (%(rep_ids)s::bigint[] IS NULL OR f.rep_id = ANY(%(rep_ids)s::bigint[])))
+           OR (f.kind = 'action_item_overdue' AND %(do_items)s
+               AND (%(item_ids)s::bigint[] IS NULL
+                    OR f.action_item_id = ANY(%(item_ids)s::bigint[]))))
+)"""
+
+CLEAR_SQL = f"""
+WITH {REP_CADENCE_SQL},
+{DESIRED_SQL},
+{OPEN_SQL},
+cleared AS (
+    UPDATE coaching_coachingflag f SET cleared_at = %(now)s
+    FROM open_flags o
+    WHERE f.id = o.id AND NOT EXISTS (
+        SELECT 1 FROM desired d
+        WHERE d.kind = o.kind AND d.subject_id = o.subject_id
+          AND d.recipient_id = o.recipient_id)
+    RETURNING f.id
+),
+updated AS (
+    UPDATE coaching_coachingflag f SET explanation = d.explanation
+    FROM open_flags o
+    JOIN desired d ON d.kind = o.kind AND d.subject_id = o.subject_id
+                  AND d.recipient_id = o.recipient_id
+    WHERE f.id = o.id AND f.explanation <> d.explanation
+    RETURNING f.id
+)
+SELECT (SELECT count(*) FROM cleared), (SELECT count(*) FROM updated)
+"""
+
+RAISE_SQL = f"""
+WITH {REP_CADENCE_SQL},
+{DESIRED_SQL},
+raised AS (
+    INSERT INTO coaching_coachingflag
+        (kind, recipient_id, rep_id, action_item_id, explanation, raised_at, cleared_at)
+    SELECT d.kind, d.recipient_id, d.rep_id, d.action_item_id, d.explanation, %(now)s, NULL
+    FROM desired d
+    WHERE NOT EXISTS (
+        SELECT 1 FROM coaching_coachingflag f
+        WHERE f.cleared_at IS NULL AND f.kind = d.kind
+          AND (f.rep_id = d.rep_id OR f.action_item_id = d.action_item_id))
+    ORDER BY d.recipient_id, d.kind, d.subject_id
+    -- Never taken while runs hold the advisory lock; a guard, not a path.
+    ON CONFLICT DO NOTHING
+    RETURNING id, kind, recipient_id, rep_id, action_item_id, explanation
+),
+per_recipient AS (
+    SELECT r.recipient_id, count(*) AS n, min(r.id) AS first_id,
+           count(*) FILTER (WHERE r.kind = 'one_on_one_overdue') AS n_one_on_ones,
+           count(*) FILTER (WHERE r.kind = 'action_item_overdue') AS n_items,
+           max(r.kind) AS kind, max(r.rep_id) AS rep_id, max(r.explanation) AS explanation,
+           max(d.subject) AS subject
+    FROM raised r
+    JOIN desired d ON d.kind = r.kind AND d.subject_id = COALESCE(r.rep_id, r.action_item_id)
+    GROUP BY r.recipient_id
+),
+notified AS (
+    INSERT INTO salesops_notification
+        (recipient_id, dedupe_key, title, body, link, created_at, read_at, emailed_at)
+    SELECT g.recipient_id,
+           'coaching:' || g.recipient_id || ':' || g.first_id,
+           CASE WHEN g.n > 1 THEN g.n || ' coaching items overdue'
+                WHEN g.kind = 'one_on_one_overdue' THEN left('1:1 overdue: ' || g.subject, 200)
+                ELSE left('Action item overdue: ' || g.subject, 200) END,
+           CASE WHEN g.n > 1 THEN concat_ws(' · ',
+                    CASE WHEN g.n_one_on_ones > 0 THEN '1:1s overdue: ' || g.n_one_on_ones END,
+                    CASE WHEN g.n_items > 0 THEN 'action items overdue: ' || g.n_items END)
+                ELSE g.explanation END,
+           CASE WHEN g.n = 1 AND g.kind = 'one_on_one_overdue'
+                THEN %(session_new_url)s || '?rep=' || g.rep_id
+                ELSE %(home_url)s END,
+           %(now)s, NULL, NULL
+    FROM per_recipient g
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM raised), (SELECT count(*) FROM notified)
+"""
+
+
+def _session_new_url() -> str:
+    # The 1:1 form is another feature's page; until its URL name exists, its path.
+    try:
+        return reverse("coaching:session_create")
+    except NoReverseMatch:
+        return SESSION_NEW_PATH
+
+
+def cadence_params(
+    *,
+    now: dt.datetime,
+    rep_ids: list[int] | None = None,
+    cadence: Cadence | None = None,
+) -> dict[str, object]:
+    """The parameters of REP_CADENCE_SQL (and TODAY_SQL)."""
+    cadence = cadence or cadence_from_settings()
+    return {
+        "now": now,
+        "tz": settings.TIME_ZONE,
+        "rep_ids": rep_ids,
+        "regular_days": cadence.regular_days,
+        "new_rep_days": cadence.new_rep_days,
+        "new_period_days": cadence.new_period_days,
+    }
+
+
+def _ids(values: Iterable[object] | None) -> list[int] | None:
+    return None if values is None else sorted({int(v) for v in values})
+
+
+def cadence_refresh(
+    *,
+    now: dt.datetime | None = None,
+    rep_ids: Iterable[object] | None = None,
+    action_item_ids: Iterable[object] | None = None,
+) -> CadenceResult:
+    """Bring the open coaching flags in line with the cadence (see the module docstring):
+    raise what is overdue, clear what no longer is (or moved to another recipient, who
+    gets a new flag), rewrite an explanation whose due date changed, and notify each
+    recipient once per run about the flags newly raised for them. Clearing is silent.
+
+    Without ids: every rep and every action item. With `rep_ids` and/or
+    `action_item_ids`: only those reps' 1:1 flags and those items' flags (a part whose ids
+    are not given is left alone) — what the services call after a 1:1 or an action item
+    changed, inside their own transaction. Idempotent: a rerun changes nothing. Refuses
+    nothing."""
+    now = now or timezone.now()
+    reps, items = _ids(rep_ids), _ids(action_item_ids)
+    targeted = reps is not None or items is not None
+    do_reps = not targeted or bool(reps)
+    do_items = not targeted or bool(items)
+    if not (do_reps or do_items):
+        return NOTHING
+    params = {
+        # A part left alone gets an empty id list, so its CTEs read no rows at all.
+        **cadence_params(now=now, rep_ids=reps if do_reps else []),
+        "item_ids": items if do_items else [],
+        "do_reps": do_reps,
+        "do_items": do_items,
+        "home_url": reverse("coaching:home"),
+        "session_new_url": _session_new_url(),
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Runs (global and targeted) serialise here; a targeted run holds it until its
+        # caller's transaction commits — milliseconds, it decides a handful of rows.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK_KEY])
+        cursor.execute(CLEAR_SQL, params)
+        cleared, updated = cursor.fetchone()
+        cursor.execute(RAISE_SQL, params)
+        raised, notified = cursor.fetchone()
+    return CadenceResult(raised=raised, cleared=cleared, updated=updated, notified=notified)

@@ -9,6 +9,7 @@ their own assessments but assess nobody.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
@@ -20,8 +21,13 @@ from coaching.models import (
     EVIDENCE_FROM_LEVEL,
     LEVELS,
     ActionItem,
+    AgendaSource,
+    CoachingPoint,
     CoachingSession,
     OpportunityReview,
+    ReviewAgendaItem,
+    ReviewFinding,
+    ReviewStatus,
     Skill,
     SkillAssessment,
 )
@@ -35,7 +41,13 @@ from salesops.cleaning import (
     refuse_unknown_fields,
     save_unique,
 )
-from salesops.exceptions import NotFound, PermissionDenied, ValidationFailed
+from salesops.exceptions import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    StaleVersion,
+    ValidationFailed,
+)
 from salesops.models import User
 from salesops.services import audit_record, notification_send
 
@@ -322,8 +334,9 @@ def can_complete_action_item(actor: User, item: ActionItem) -> bool:
 
 @transaction.atomic
 def action_item_set_done(*, actor: User, item_id: Any, done: bool) -> ActionItem:
-    """Mark an action item done (now) or open again. Marking it done clears its overdue
-    flag at the next cadence refresh; doing it twice changes nothing.
+    """Mark an action item done (now) or open again. Its overdue flag follows at once
+    (cleared when done, raised again when reopened after its due date: a targeted cadence
+    refresh in this transaction); doing it twice changes nothing.
 
     Refuses: an item outside `actor`'s scope (NotFound); someone other than its owner, the
     manager of its review or 1:1, or a leader (PermissionDenied)."""
@@ -347,4 +360,648 @@ def action_item_set_done(*, actor: User, item_id: Any, done: bool) -> ActionItem
         action="action_item.done" if done else "action_item.reopened",
         target=item,
     )
+    # --- cadence flags --- decide this item's overdue flag now (cleared when done, raised
+    # again when reopened past its due date), in this transaction, not at the next run.
+    from coaching.cadence import cadence_refresh
+
+    cadence_refresh(action_item_ids=[item.pk])
     return item
+
+
+# --- opportunity reviews ---
+# A manager reviews one deal with its rep: the agenda is generated from the deal's gaps at
+# that moment (coaching.rules.review_agenda over coaching.selectors.deal_snapshot). Only the
+# manager holding it (or a leader/admin) changes a review; the rep reads it; a completed
+# review is frozen. A review holds no forecast numbers and no commit call, by design.
+
+MAX_AGENDA_DETAIL = 5_000
+
+
+def can_start_review(actor: User) -> bool:
+    """Managers, leaders and admins hold reviews (of deals in their teams); reps do not."""
+    return actor.is_authenticated and (actor.is_manager or actor.sees_everything)
+
+
+def can_change_review(actor: User, review: OpportunityReview) -> bool:
+    """The manager holding the review, or a leader/admin, while it is in progress."""
+    return (
+        actor.is_authenticated
+        and review.is_open
+        and (actor.sees_everything or actor.pk == review.manager_id)
+    )
+
+
+def _review_link(review: OpportunityReview) -> str:
+    return reverse("coaching:review_detail", args=[review.pk])
+
+
+def _lock_review(actor: User, review_id: Any) -> OpportunityReview:
+    """The review, locked for the change `actor` is making. Refuses: a review outside their
+    scope (NotFound); someone other than its manager or a leader (PermissionDenied); a
+    completed review (Conflict review_completed)."""
+    from coaching.selectors import reviews_visible_q
+
+    try:
+        pk = int(review_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such review.") from None
+    review = (
+        OpportunityReview.objects.select_for_update()
+        .filter(reviews_visible_q(actor), pk=pk)
+        .first()
+    )
+    if review is None:
+        raise NotFound("No such review.")
+    if not (actor.sees_everything or actor.pk == review.manager_id):
+        raise PermissionDenied(
+            "Only the manager holding this review (or a sales leader) changes it; the rep reads it."
+        )
+    if not review.is_open:
+        raise Conflict(
+            "This review is completed: it stays as it was. Start a new review to discuss "
+            "the deal again.",
+            code="review_completed",
+        )
+    return review
+
+
+@transaction.atomic
+def review_start(*, actor: User, opportunity_id: Any) -> OpportunityReview:
+    """Start a coaching review of one open deal with its owner: the agenda is generated from
+    the deal's gaps now (flags, unmet milestones of the current and next stage, weak
+    qualification, the executive summary, close-date and amount changes since the last
+    review). The rep is notified.
+
+    Refuses: a rep (PermissionDenied); a deal outside the actor's teams (NotFound); the
+    actor's own deal (PermissionDenied: their manager reviews it); a closed deal (Conflict
+    opportunity_closed); a deal with a review in progress (Conflict review_in_progress,
+    details {"review": id}). Nothing is saved when refused."""
+    from coaching import rules
+    from coaching.selectors import deal_snapshot, last_review_of, open_review_of, review_since
+    from pipeline.models import Opportunity, OpportunityStatus
+
+    if not can_start_review(actor):
+        raise PermissionDenied(
+            "Reviews are held by a manager of the rep (or a sales leader); reps cannot start one."
+        )
+    try:
+        pk = int(opportunity_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such opportunity in your teams.") from None
+    # The lock serialises two managers starting a review of the same deal at once; the
+    # one-open-review constraint backs it.
+    opp = (
+        Opportunity.objects.select_for_update(of=("self",))
+        .filter(access.owner_scope_q(actor), pk=pk)
+        .select_related("owner", "stage", "pipeline")
+        .first()
+    )
+    if opp is None:
+        raise NotFound("No such opportunity in your teams.")
+    if opp.owner_id == actor.pk:
+        raise PermissionDenied("You cannot review your own deal: your manager reviews it.")
+    if opp.status != OpportunityStatus.OPEN:
+        raise Conflict(
+            f"This deal is {opp.get_status_display().lower()}: reviews coach open deals.",
+            code="opportunity_closed",
+        )
+    current = open_review_of(opp.pk)
+    if current is not None:
+        raise Conflict(
+            f"A review of this deal is already in progress (started by {current.manager}).",
+            code="review_in_progress",
+            details={"review": current.pk},
+        )
+    points = rules.review_agenda(deal_snapshot(opp, review_since(last_review_of(opp.pk))))
+    review = OpportunityReview.objects.create(
+        opportunity=opp, rep=opp.owner, manager=actor, started_at=timezone.now()
+    )
+    ReviewAgendaItem.objects.bulk_create(
+        ReviewAgendaItem(
+            review=review,
+            source=p.source,
+            title=p.title[:MAX_ACTION_TITLE],
+            detail=p.detail,
+            order=i,
+        )
+        for i, p in enumerate(points)
+    )
+    notification_send(
+        recipient=opp.owner,
+        dedupe_key=f"review:{review.pk}",
+        title=f"Coaching review of {opp.name}",
+        body=f"{actor} started a coaching review of {opp.name} with "
+        f"{len(points)} agenda point{'s' if len(points) != 1 else ''}.",
+        link=_review_link(review),
+    )
+    audit_record(
+        actor=actor,
+        action="review.started",
+        target=review,
+        data={"opportunity": opp.pk, "rep": opp.owner_id, "agenda_items": len(points)},
+    )
+    return review
+
+
+@transaction.atomic
+def agenda_item_add(
+    *, actor: User, review_id: Any, title: Any, detail: Any = ""
+) -> ReviewAgendaItem:
+    """Add a point of the manager's own to the agenda, after the others.
+
+    Refuses: see _lock_review (outside scope, not its manager, completed); an empty or too
+    long title (300) or detail (5,000). Nothing is saved when refused."""
+    review = _lock_review(actor, review_id)
+    errors: dict[str, list[str]] = {}
+    text = clean_text(errors, "title", title, required=True, max_length=MAX_ACTION_TITLE)
+    more = clean_text(errors, "detail", detail, required=False, max_length=MAX_AGENDA_DETAIL)
+    if errors:
+        raise ValidationFailed(details=errors)
+    last = review.agenda_items.aggregate(m=Max("order"))["m"]
+    item = ReviewAgendaItem.objects.create(
+        review=review,
+        source=AgendaSource.MANAGER,
+        title=text,
+        detail=more,
+        order=min(MAX_SMALL_INT, 0 if last is None else last + 1),
+        added_by=actor,
+    )
+    audit_record(actor=actor, action="review.agenda_item_added", target=item)
+    return item
+
+
+@transaction.atomic
+def agenda_item_set_discussed(*, actor: User, item_id: Any, discussed: bool) -> ReviewAgendaItem:
+    """Tick an agenda point as discussed (or not). Doing it twice changes nothing.
+
+    Refuses: a point outside the actor's scope (NotFound); see _lock_review."""
+    from coaching.selectors import reviews_visible_q
+
+    try:
+        pk = int(item_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such agenda item.") from None
+    review_pk = (
+        ReviewAgendaItem.objects.filter(pk=pk)
+        .filter(review__in=OpportunityReview.objects.filter(reviews_visible_q(actor)))
+        .values_list("review_id", flat=True)
+        .first()
+    )
+    if review_pk is None:
+        raise NotFound("No such agenda item.")
+    review = _lock_review(actor, review_pk)
+    item = review.agenda_items.get(pk=pk)
+    if item.discussed != bool(discussed):
+        item.discussed = bool(discussed)
+        item.save(update_fields=["discussed"])
+    return item
+
+
+@transaction.atomic
+def review_finding_add(*, actor: User, review_id: Any, text: Any) -> ReviewFinding:
+    """Record what the review found about the deal.
+
+    Refuses: see _lock_review; an empty or too long text (10,000)."""
+    review = _lock_review(actor, review_id)
+    errors: dict[str, list[str]] = {}
+    body = clean_text(errors, "text", text, required=True, max_length=MAX_TEXT)
+    if errors:
+        raise ValidationFailed(details=errors)
+    finding = ReviewFinding.objects.create(review=review, text=body, created_by=actor)
+    audit_record(actor=actor, action="review.finding_added", target=finding)
+    return finding
+
+
+@transaction.atomic
+def review_coaching_point_add(
+    *, actor: User, review_id: Any, skill_id: Any, text: Any
+) -> CoachingPoint:
+    """Record what the rep should do differently, tied to a skill of the framework.
+
+    Refuses: see _lock_review; a skill that is not an active skill of the framework (field
+    "skill"); an empty or too long text (10,000). Nothing is saved when refused."""
+    review = _lock_review(actor, review_id)
+    errors: dict[str, list[str]] = {}
+    try:
+        skill = Skill.objects.filter(pk=int(skill_id), is_active=True).first()
+    except (TypeError, ValueError):
+        skill = None
+    if skill is None:
+        errors.setdefault("skill", []).append("Choose a skill of the skills framework.")
+    body = clean_text(errors, "text", text, required=True, max_length=MAX_TEXT)
+    if errors:
+        raise ValidationFailed(details=errors)
+    point = CoachingPoint.objects.create(review=review, skill=skill, text=body, created_by=actor)
+    audit_record(
+        actor=actor, action="review.coaching_point_added", target=point, data={"skill": skill.pk}
+    )
+    return point
+
+
+@transaction.atomic
+def review_action_item_add(
+    *, actor: User, review_id: Any, title: Any, due_on: Any, owner_id: Any = None
+) -> ActionItem:
+    """Give the rep (default) or the manager an action item of this review.
+
+    Refuses: see _lock_review; see action_item_add (title, a due date in the past or more
+    than a year ahead, an owner who is not the rep or the manager). Nothing is saved when
+    refused."""
+    review = _lock_review(actor, review_id)
+    return action_item_add(
+        actor=actor, parent=review, title=title, due_on=due_on, owner_id=owner_id
+    )
+
+
+@transaction.atomic
+def review_complete(*, actor: User, review_id: Any) -> OpportunityReview:
+    """Close the review; from now on it is frozen. The rep is notified with the action
+    items.
+
+    Refuses: see _lock_review (a completed review: Conflict review_completed)."""
+    review = _lock_review(actor, review_id)
+    review.status = ReviewStatus.COMPLETED
+    review.completed_at = timezone.now()
+    review.save(update_fields=["status", "completed_at"])
+    items = list(review.action_items.select_related("owner").order_by("due_on", "id"))
+    lines = [f"• {i.title} — {i.owner}, due {i.due_on:%d %b %Y}" for i in items]
+    opp_name = review.opportunity.name
+    notification_send(
+        recipient=review.rep,
+        dedupe_key=f"review_completed:{review.pk}",
+        title=f"Coaching review of {opp_name} completed",
+        body=(
+            f"{actor} completed the review of {opp_name}. Action items:\n" + "\n".join(lines)
+            if lines
+            else f"{actor} completed the review of {opp_name}, with no action items."
+        ),
+        link=_review_link(review),
+    )
+    audit_record(
+        actor=actor,
+        action="review.completed",
+        target=review,
+        data={"action_items": len(items)},
+    )
+    return review
+
+
+# --- 1:1 sessions ---
+# A 1:1 is recorded by the manager who held it (or a leader/admin) once it was held; the
+# rep reads it. Its action items are added through action_item_add, like a review's.
+
+MAX_SESSION_NOTES = 20_000
+MAX_PRACTICE = 5_000
+# Recorded when held: a late write-up is fine, a year back catches a typo (2016 for 2026).
+MAX_SESSION_AGE_DAYS = 365
+# More than this is a plan, not a 1:1's next steps (the form offers 3 rows).
+MAX_SESSION_ACTION_ITEMS = 10
+SESSION_ITEM_FIELDS = frozenset({"title", "due_on", "owner"})
+SESSION_CHANGE_FIELDS = frozenset(
+    {"notes", "practice_assignment", "focus_skill_id", "second_focus_skill_id"}
+)
+
+
+def can_hold_one_on_ones(actor: User) -> bool:
+    """Managers, leaders and admins record 1:1s; reps do not. (With whom: `manages`.)"""
+    return actor.is_authenticated and (actor.is_manager or actor.sees_everything)
+
+
+def can_change_session(actor: User, session: CoachingSession) -> bool:
+    """The manager who held the 1:1, or a leader/admin: another manager of the team did
+    not have the conversation, and the rep reads it."""
+    return actor.is_authenticated and (actor.sees_everything or actor.pk == session.manager_id)
+
+
+def session_version(session: CoachingSession) -> int:
+    """The 1:1's row version for ETag/If-Match: its last change, in microseconds."""
+    return int(session.updated_at.timestamp() * 1_000_000)
+
+
+def _pk_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _session_rep(actor: User, rep_id: Any) -> User:
+    """The rep of a new 1:1, locked so the same 1:1 cannot be recorded twice at once."""
+    rep_pk = _pk_or_none(rep_id)
+    rep = (
+        User.objects.select_for_update()
+        .filter(access.visible_users_q(actor), pk=rep_pk, is_active=True)
+        .first()
+        if rep_pk is not None
+        else None
+    )
+    if rep is None:
+        raise NotFound("No such person in your teams.")
+    if rep.pk == actor.pk:
+        raise PermissionDenied("You cannot hold a 1:1 with yourself: your manager holds yours.")
+    if not access.manages(actor, rep):
+        raise NotFound("No such person in your teams.")
+    if not rep.is_rep:
+        raise ValidationFailed(
+            details={"rep": [f"1:1 coaching sessions are held with sales reps; {rep} is not one."]}
+        )
+    return rep
+
+
+def _clean_held_on(errors: dict[str, Any], held_on: Any) -> dt.date | None:
+    today = timezone.localdate()
+    if held_on in (None, ""):
+        return today
+    on = clean_date(errors, "held_on", held_on, required=True)
+    if on is None:
+        return None
+    earliest = today - dt.timedelta(days=MAX_SESSION_AGE_DAYS)
+    if on > today:
+        errors.setdefault("held_on", []).append(
+            "A 1:1 is recorded once it was held: the date cannot be in the future."
+        )
+    elif on < earliest:
+        errors.setdefault("held_on", []).append(
+            f"Choose a date within the last year ({earliest:%d %b %Y} or later)."
+        )
+    return on
+
+
+def _clean_focus_skills(
+    errors: dict[str, Any], first_id: Any, second_id: Any, *, keep: frozenset[int] = frozenset()
+) -> tuple[Skill | None, Skill | None]:
+    """One or two different active skills of the framework (one query). A skill in `keep`
+    (the 1:1's current one) stays valid after it was deactivated."""
+    first_pk = _pk_or_none(first_id)
+    second_pk = None if second_id in (None, "") else _pk_or_none(second_id)
+    found = {
+        s.pk: s
+        for s in Skill.objects.filter(pk__in=[p for p in (first_pk, second_pk) if p is not None])
+        if s.is_active or s.pk in keep
+    }
+    first = found.get(first_pk) if first_pk is not None else None
+    if first is None:
+        errors.setdefault("focus_skill", []).append("Choose a skill of the skills framework.")
+    second = None
+    if second_id not in (None, ""):
+        second = found.get(second_pk) if second_pk is not None else None
+        if second is None:
+            errors.setdefault("second_focus_skill", []).append(
+                "Choose a skill of the skills framework (or none)."
+            )
+        elif first is not None and second.pk == first.pk:
+            errors.setdefault("second_focus_skill", []).append(
+                "Choose a different second focus skill (or none): this is the first one."
+            )
+            second = None
+    return first, second
+
+
+def _clean_session_items(
+    errors: dict[str, Any], items: Any, *, rep: User, manager: User
+) -> list[dict[str, Any]]:
+    """Check every action item of a new 1:1 before anything is saved, with action_item_add's
+    rules, so a bad third item leaves no 1:1 behind. Errors go to errors["action_items"]:
+    one dict per item, in order ({} for a good one)."""
+    if items in (None, ""):
+        return []
+    if not isinstance(items, list | tuple):
+        errors["action_items"] = ["Give a list of action items ({title, due_on, owner})."]
+        return []
+    if len(items) > MAX_SESSION_ACTION_ITEMS:
+        errors["action_items"] = [
+            f"Give at most {MAX_SESSION_ACTION_ITEMS} action items; add more on the 1:1's page."
+        ]
+        return []
+    today = timezone.localdate()
+    people = {rep.pk: rep, manager.pk: manager}
+    cleaned: list[dict[str, Any]] = []
+    per_item: list[dict[str, list[str]]] = []
+    for item in items:
+        item_errors: dict[str, list[str]] = {}
+        if not isinstance(item, Mapping):
+            per_item.append({"title": ["Give an action item as {title, due_on, owner}."]})
+            continue
+        for unknown in sorted(set(item) - SESSION_ITEM_FIELDS, key=str):
+            item_errors[str(unknown)] = ["Unknown field. Writable fields: due_on, owner, title."]
+        title = clean_text(
+            item_errors, "title", item.get("title"), required=True, max_length=MAX_ACTION_TITLE
+        )
+        due = clean_date(item_errors, "due_on", item.get("due_on"), required=True)
+        if due is not None and due < today:
+            item_errors.setdefault("due_on", []).append(
+                f"The due date cannot be in the past: choose {today:%d %b %Y} or later."
+            )
+        elif due is not None and due > today + dt.timedelta(days=MAX_ACTION_DAYS_AHEAD):
+            item_errors.setdefault("due_on", []).append(
+                "Choose a due date within a year: action items are next steps, not plans."
+            )
+        owner_id = item.get("owner")
+        if owner_id not in (None, "") and people.get(_pk_or_none(owner_id)) is None:
+            item_errors.setdefault("owner", []).append(
+                f"The owner is {rep} (the rep) or {manager} (the manager)."
+            )
+        per_item.append(item_errors)
+        cleaned.append({"title": title, "due_on": due, "owner_id": owner_id})
+    if any(per_item):
+        errors["action_items"] = per_item
+    return cleaned
+
+
+def _cadence_refresh_on_commit(rep_id: int) -> None:
+    """A 1:1 restarts the rep's cadence clock: clear the manager's "1:1 overdue" flag
+    once the 1:1 is committed, not at the next scheduled refresh. After the commit, so
+    the refresh's global lock is not held through the 1:1's own transaction; robust, so
+    a failing refresh (the scheduled one retries) never turns a saved 1:1 into an error."""
+    from coaching.cadence import cadence_refresh
+
+    transaction.on_commit(lambda: cadence_refresh(rep_ids=[rep_id]), robust=True)
+
+
+@transaction.atomic
+def session_create(
+    *,
+    actor: User,
+    rep_id: Any,
+    held_on: dt.date | str | None = None,
+    focus_skill_id: Any,
+    second_focus_skill_id: Any = None,
+    notes: Any = "",
+    practice_assignment: Any = "",
+    action_items: Any = None,
+) -> CoachingSession:
+    """Record a 1:1 `actor` held with a rep on `held_on` (default: today) on one or two
+    focus skills, with notes, a practice assignment and (optionally) action items
+    ({title, due_on, owner: the rep (default) or the manager}). The rep is notified (and
+    each action item's owner), and the rep's "1:1 overdue" flag clears.
+
+    Refuses: a rep (PermissionDenied: 1:1s are recorded by managers); a person outside the
+    actor's teams or inactive (NotFound); oneself (PermissionDenied); someone who is not a
+    rep; a focus skill that is not an active skill of the framework, or the same one twice;
+    a date in the future or more than a year back; too long notes or practice assignment;
+    a 1:1 with the same rep on the same day by the same manager (Conflict: a double
+    submit); more than 10 action items, or any bad one (errors per item in
+    details["action_items"]). All fields are checked together; nothing is saved when
+    refused."""
+    if not can_hold_one_on_ones(actor):
+        raise PermissionDenied(
+            "1:1s are recorded by the rep's manager (or a sales leader), not by reps."
+        )
+    rep = _session_rep(actor, rep_id)
+    errors: dict[str, Any] = {}
+    on = _clean_held_on(errors, held_on)
+    first, second = _clean_focus_skills(errors, focus_skill_id, second_focus_skill_id)
+    notes_text = clean_text(errors, "notes", notes, required=False, max_length=MAX_SESSION_NOTES)
+    practice = clean_text(
+        errors, "practice_assignment", practice_assignment, required=False,
+        max_length=MAX_PRACTICE,
+    )  # fmt: skip
+    items = _clean_session_items(errors, action_items, rep=rep, manager=actor)
+    if errors:
+        raise ValidationFailed(details=errors)
+    if CoachingSession.objects.filter(rep=rep, manager=actor, held_on=on).exists():
+        raise Conflict(
+            f"You already recorded a 1:1 with {rep} on {on:%d %b %Y}.",
+            code="duplicate_session",
+            details={"held_on": [f"You already recorded a 1:1 with {rep} on this day."]},
+        )
+    session = CoachingSession.objects.create(
+        manager=actor,
+        rep=rep,
+        held_on=on,
+        focus_skill=first,
+        second_focus_skill=second,
+        notes=notes_text,
+        practice_assignment=practice,
+    )
+    for index, item in enumerate(items):
+        try:
+            action_item_add(actor=actor, parent=session, **item)
+        except ValidationFailed as exc:
+            # The checks above mirror action_item_add's; should they ever disagree, the
+            # error still names the item and the transaction keeps nothing.
+            raise ValidationFailed(
+                details={
+                    "action_items": [exc.details if i == index else {} for i in range(len(items))]
+                }
+            ) from exc
+    skills = " and ".join(s.name for s in session.focus_skills)
+    notification_send(
+        recipient=rep,
+        dedupe_key=f"coaching_session:{session.pk}",
+        title=f"1:1 with {actor} on {on:%d %b}: {skills}",
+        body=(
+            f"{actor} recorded your 1:1 of {on:%d %b %Y}"
+            + (" with a practice assignment." if practice else ".")
+        ),
+        link=reverse("coaching:session_detail", args=[session.pk]),
+    )
+    audit_record(
+        actor=actor,
+        action="coaching_session.created",
+        target=session,
+        data={
+            "rep": rep.pk,
+            "held_on": on.isoformat(),
+            "focus_skills": [s.pk for s in session.focus_skills],
+            "action_items": len(items),
+        },
+    )
+    _cadence_refresh_on_commit(rep.pk)
+    return session
+
+
+def _locked_session(actor: User, session_id: Any) -> CoachingSession:
+    from coaching.selectors import sessions_visible_q
+
+    pk = _pk_or_none(session_id)
+    session = (
+        CoachingSession.objects.filter(sessions_visible_q(actor), pk=pk)
+        .select_for_update(of=("self",))
+        .select_related("rep", "manager")
+        .first()
+        if pk is not None
+        else None
+    )
+    if session is None:
+        raise NotFound("No such 1:1.")
+    return session
+
+
+@transaction.atomic
+def session_update(
+    *, actor: User, session_id: Any, expected_version: int | None = None, **changes: Any
+) -> CoachingSession:
+    """Change a 1:1's notes, practice assignment or focus skills (focus_skill_id,
+    second_focus_skill_id; None or "" removes the second). A focus skill deactivated since
+    may be kept, not chosen anew. Changing nothing saves nothing.
+
+    Refuses: unknown fields; a 1:1 outside `actor`'s scope (NotFound); anyone but the
+    manager who held it or a leader/admin (PermissionDenied); a stale `expected_version`
+    (StaleVersion); the focus skill rules of session_create; too long texts."""
+    refuse_unknown_fields(changes, allowed=SESSION_CHANGE_FIELDS)
+    session = _locked_session(actor, session_id)
+    if not can_change_session(actor, session):
+        raise PermissionDenied(
+            "Only the manager who held this 1:1 (or a sales leader) can change it."
+        )
+    if expected_version is not None and expected_version != session_version(session):
+        raise StaleVersion()
+    errors: dict[str, Any] = {}
+    cleaned: dict[str, Any] = {}
+    if "notes" in changes:
+        cleaned["notes"] = clean_text(
+            errors, "notes", changes["notes"], required=False, max_length=MAX_SESSION_NOTES
+        )
+    if "practice_assignment" in changes:
+        cleaned["practice_assignment"] = clean_text(
+            errors, "practice_assignment", changes["practice_assignment"], required=False,
+            max_length=MAX_PRACTICE,
+        )  # fmt: skip
+    if {"focus_skill_id", "second_focus_skill_id"} & set(changes):
+        first, second = _clean_focus_skills(
+            errors,
+            changes.get("focus_skill_id", session.focus_skill_id),
+            changes.get("second_focus_skill_id", session.second_focus_skill_id),
+            keep=frozenset({session.focus_skill_id, session.second_focus_skill_id} - {None}),
+        )
+        cleaned["focus_skill"], cleaned["second_focus_skill"] = first, second
+    if errors:
+        raise ValidationFailed(details=errors)
+    changed = [
+        field
+        for field, value in cleaned.items()
+        if getattr(session, f"{field}_id" if field.endswith("skill") else field)
+        != (value.pk if isinstance(value, Skill) else value)
+    ]
+    if not changed:
+        return session
+    for field in changed:
+        setattr(session, field, cleaned[field])
+    session.save(update_fields=[*changed, "updated_at"])
+    audit_record(
+        actor=actor, action="coaching_session.updated", target=session, data={"fields": changed}
+    )
+    return session
+
+
+@transaction.atomic
+def session_add_action_item(
+    *, actor: User, session_id: Any, title: Any, due_on: Any, owner_id: Any = None
+) -> ActionItem:
+    """Add an action item to a 1:1 (see action_item_add: owner the rep by default, or the
+    manager; due today or later, within a year).
+
+    Refuses: a 1:1 outside `actor`'s scope (NotFound); anyone but the manager who held it
+    or a leader/admin (PermissionDenied); the rules of action_item_add. Nothing is saved
+    when refused."""
+    session = _locked_session(actor, session_id)
+    if not can_change_session(actor, session):
+        raise PermissionDenied(
+            "Only the manager who held this 1:1 (or a sales leader) adds its action items."
+        )
+    return action_item_add(
+        actor=actor, parent=session, title=title, due_on=due_on, owner_id=owner_id
+    )

@@ -277,6 +277,23 @@ def _detail_context(request: HttpRequest, opp: Opportunity, **forms: Any) -> dic
         "proposal_can_start": opp.status == OpportunityStatus.OPEN
         and user.pk == opp.owner_id
         and proposal_in_progress is None,
+        **_coaching_review_context(user, opp),
+    }
+
+
+def _coaching_review_context(user: Any, opp: Opportunity) -> dict[str, Any]:
+    """The "Coaching review" card: the deal's reviews the user may see (one query) and
+    whether they may start one (a manager of the owner; the service decides)."""
+    from coaching import selectors as coaching_selectors
+    from coaching import services as coaching_services
+
+    reviews = coaching_selectors.reviews_of_opportunity(user, opp.pk)
+    return {
+        "coaching_reviews": reviews,
+        "review_open": next((r for r in reviews if r.is_open), None),
+        "review_can_start": opp.status == OpportunityStatus.OPEN
+        and user.pk != opp.owner_id
+        and coaching_services.can_start_review(user),
     }
 
 

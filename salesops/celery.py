@@ -40,6 +40,10 @@ def _schedule_from_settings(sender: Celery, **kwargs: Any) -> None:
                 "task": "pipeline.refresh_flags",
                 "schedule": timedelta(minutes=settings.FLAGS_REFRESH_MINUTES),
             },
+            "refresh-coaching-cadence": {
+                "task": "coaching.refresh_cadence",
+                "schedule": timedelta(minutes=settings.COACHING_CADENCE_REFRESH_MINUTES),
+            },
             "send-notification-digest": {
                 "task": "salesops.send_notification_digest",
                 "schedule": crontab(minute=0, hour=settings.NOTIFICATION_DIGEST_HOUR),

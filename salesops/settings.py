@@ -197,6 +197,10 @@ SPECTACULAR_SETTINGS = {
         "MilestoneKindEnum": "pipeline.models.MilestoneKind",
         "FlagKindEnum": "pipeline.models.FlagKind",
         "ProposalStatusEnum": "proposals.models.ProposalStatus",
+        # --- opportunity reviews ---
+        "ReviewStatusEnum": "coaching.models.ReviewStatus",
+        "AgendaSourceEnum": "coaching.models.AgendaSource",
+        "EvidenceSourceEnum": "pipeline.models.EvidenceSource",
     },
 }
 

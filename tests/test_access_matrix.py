@@ -139,6 +139,72 @@ def _coaching(rep, manager) -> dict[str, Any]:
     return {"skill": skill, "assessment": assessment}
 
 
+# --- opportunity reviews ---
+def _opportunity_review(rep, manager, pipeline) -> dict[str, Any]:
+    """One open review by `manager` of a deal of `rep` (not world.opp, which stays free
+    for starting one) with one action item of `rep`'s."""
+    from coaching import services as coaching_services
+
+    deal = OpportunityFactory(owner=rep, stage=pipeline.qualify, name="Reviewed deal")
+    review = coaching_services.review_start(actor=manager, opportunity_id=deal.pk)
+    item = coaching_services.review_action_item_add(
+        actor=manager,
+        review_id=review.pk,
+        title="Map the decision process",
+        due_on=timezone.localdate() + dt.timedelta(days=7),
+    )
+    return {"review": review, "review_item": item}
+
+
+# --- 1:1 sessions ---
+def _one_on_one(rep, manager) -> dict[str, Any]:
+    """One 1:1 of `rep` with their manager a week ago (so recording today's is no double),
+    with one open action item of `rep`'s."""
+    from coaching.models import ActionItem, CoachingSession
+
+    session = CoachingSession.objects.create(
+        rep=rep,
+        manager=manager,
+        focus_skill=ensure_skills()[0],
+        held_on=timezone.localdate() - dt.timedelta(days=7),
+        notes="Discovery on the Acme deal",
+    )
+    ActionItem.objects.create(
+        session=session,
+        owner=rep,
+        title="Send the recap",
+        due_on=timezone.localdate() + dt.timedelta(days=3),
+        created_by=manager,
+    )
+    return {"session": session}
+
+
+def session_writer(ok: Any, *, api: bool = False) -> dict[str, Any]:
+    """The manager who held the 1:1, leaders and admins change it; its rep reads it (403
+    on a write); everyone else does not find it (404)."""
+    return (api_scoped(ok, write=True) if api else scoped(ok)) | {"rep": 403}
+
+
+def session_form(w) -> dict[str, Any]:
+    """What the 1:1 form posts: rep, skill and one action item."""
+    return {
+        "rep": w.users["rep"].pk,
+        "held_on": timezone.localdate().isoformat(),
+        "focus_skill": w.skill.pk,
+        "items-TOTAL_FORMS": 3,
+        "items-INITIAL_FORMS": 0,
+        "items-0-title": "Book a role-play",
+        "items-0-owner": "rep",
+        "items-0-due_on": (timezone.localdate() + dt.timedelta(days=2)).isoformat(),
+    }
+
+
+def review_writer(ok: Any, *, api: bool = False) -> dict[str, Any]:
+    """The manager holding the review, leaders and admins change it; its rep reads it
+    (403 on a write); everyone else does not find it (404)."""
+    return (api_scoped(ok, write=True) if api else scoped(ok)) | {"rep": 403}
+
+
 def assessor_only(ok: Any, *, reps: int, outside: int = 404, anon: Any = LOGIN) -> dict:
     """Managers of `rep`, leaders and admins assess; reps are refused (`reps`); another
     team's manager does not find `rep` (404)."""
@@ -202,6 +268,8 @@ def world(rep, teammate, manager, other_manager, other_rep, leader, admin_user, 
         ),
         proposals=_proposals(rep, pipeline),
         **_coaching(rep, manager),
+        **_opportunity_review(rep, manager, pipeline),
+        **_one_on_one(rep, manager),
     )
 
 
@@ -433,6 +501,16 @@ PAGES: dict[str, list[Probe]] = {
     # --- coaching. Everyone reads the framework and their matrix (a rep: their own row);
     # managers of the rep, leaders and admins assess; a rep is refused, another team's
     # manager does not find the rep.
+    # --- coaching home (cadence and coverage): everyone has one (a rep: their next 1:1);
+    # a team outside the manager's teams is a 404.
+    "coaching/": [
+        Probe("GET", lambda w: "/coaching/", everyone(200)),
+        Probe(
+            "GET",
+            lambda w: f"/coaching/?team={w.users['rep'].team_id}&days=90",
+            everyone(200) | {"other_manager": 404},
+        ),
+    ],
     "coaching/skills/": [Probe("GET", lambda w: "/coaching/skills/", everyone(200))],
     "coaching/skills-matrix/": [Probe("GET", lambda w: "/coaching/skills-matrix/", everyone(200))],
     "coaching/assessments/new/": [
@@ -448,6 +526,75 @@ PAGES: dict[str, list[Probe]] = {
             assessor_only(302, reps=403),
             data=lambda w: {"rep": w.users["rep"].pk, "skill": w.skill.pk, "level": 3},
         ),
+    ],
+    # --- opportunity reviews. Everyone opens the list and the queue (a rep: theirs, and a
+    # page saying who reviews); a review is seen in scope; its manager, leaders and admins
+    # change it, its rep reads it (403 on a write). Starting one: a rep is told no (a
+    # message, back to the deal: 302), outside the team 404.
+    "coaching/reviews/": [Probe("GET", lambda w: "/coaching/reviews/", everyone(200))],
+    "coaching/reviews/queue/": [Probe("GET", lambda w: "/coaching/reviews/queue/", everyone(200))],
+    "opportunities/<int:pk>/review/": [Probe("POST", opp_path("review/"), scoped(302))],
+    "coaching/reviews/<int:pk>/": [
+        Probe("GET", lambda w: f"/coaching/reviews/{w.review.pk}/", scoped(200))
+    ],
+    "coaching/reviews/<int:pk>/agenda/": [
+        Probe(
+            "POST",
+            lambda w: f"/coaching/reviews/{w.review.pk}/agenda/",
+            review_writer(302),
+            data=lambda w: {"title": "Who signs?"},
+        )
+    ],
+    "coaching/reviews/<int:pk>/agenda/<int:item_id>/discussed/": [
+        Probe(
+            "POST",
+            lambda w: (
+                f"/coaching/reviews/{w.review.pk}/agenda/"
+                f"{w.review.agenda_items.first().pk}/discussed/"
+            ),
+            review_writer(302),
+            data=lambda w: {"discussed": "1"},
+        )
+    ],
+    "coaching/reviews/<int:pk>/findings/": [
+        Probe(
+            "POST",
+            lambda w: f"/coaching/reviews/{w.review.pk}/findings/",
+            review_writer(302),
+            data=lambda w: {"text": "No champion yet"},
+        )
+    ],
+    "coaching/reviews/<int:pk>/coaching-points/": [
+        Probe(
+            "POST",
+            lambda w: f"/coaching/reviews/{w.review.pk}/coaching-points/",
+            review_writer(302),
+            data=lambda w: {"skill": w.skill.pk, "text": "Ask why now"},
+        )
+    ],
+    "coaching/reviews/<int:pk>/action-items/": [
+        Probe(
+            "POST",
+            lambda w: f"/coaching/reviews/{w.review.pk}/action-items/",
+            review_writer(302),
+            data=lambda w: {
+                "title": "Send the recap",
+                "due_on": (timezone.localdate() + dt.timedelta(days=3)).isoformat(),
+                "owner": w.users["rep"].pk,
+            },
+        )
+    ],
+    "coaching/reviews/<int:pk>/complete/": [
+        Probe("POST", lambda w: f"/coaching/reviews/{w.review.pk}/complete/", review_writer(302))
+    ],
+    # Its owner (rep), the manager who set it, leaders and admins tick an item off.
+    "coaching/action-items/<int:pk>/done/": [
+        Probe(
+            "POST",
+            lambda w: f"/coaching/action-items/{w.review_item.pk}/done/",
+            scoped(302),
+            data=lambda w: {"done": "1"},
+        )
     ],
     "notifications/": [Probe("GET", lambda w: "/notifications/", everyone(200))],
     # Only the recipient may mark a notification read; for everyone else it does not exist.
@@ -479,6 +626,45 @@ PAGES: dict[str, list[Probe]] = {
             "POST",
             lambda w: f"/settings/api-keys/{w.rep_key.pk}/revoke/",
             {r: 404 for r in ROLES} | {"anonymous": LOGIN, "ro_key": LOGIN, "rep": 302},
+        )
+    ],
+    # --- 1:1 sessions: read in scope; recorded by a manager of the rep (or a leader), a
+    # rep is sent to their 1:1s (GET) or refused (POST); changed by the manager who held it.
+    "coaching/sessions/": [Probe("GET", lambda w: "/coaching/sessions/", everyone(200))],
+    "coaching/sessions/new/": [
+        Probe(
+            "GET",
+            lambda w: f"/coaching/sessions/new/?rep={w.users['rep'].pk}&focus_skill={w.skill.pk}",
+            everyone(200) | {"rep": 302, "teammate": 302},
+        ),
+        Probe(
+            "POST",
+            lambda w: "/coaching/sessions/new/",
+            assessor_only(302, reps=403),
+            data=session_form,
+        ),
+    ],
+    "coaching/sessions/<int:pk>/": [
+        Probe("GET", lambda w: f"/coaching/sessions/{w.session.pk}/", scoped(200))
+    ],
+    "coaching/sessions/<int:pk>/edit/": [
+        Probe(
+            "POST",
+            lambda w: f"/coaching/sessions/{w.session.pk}/edit/",
+            session_writer(302),
+            data=lambda w: {"focus_skill": w.skill.pk, "notes": "Revised notes"},
+        )
+    ],
+    "coaching/sessions/<int:pk>/action-items/": [
+        Probe(
+            "POST",
+            lambda w: f"/coaching/sessions/{w.session.pk}/action-items/",
+            session_writer(302),
+            data=lambda w: {
+                "title": "Call the CFO",
+                "owner": "rep",
+                "due_on": (timezone.localdate() + dt.timedelta(days=2)).isoformat(),
+            },
         )
     ],
     # The Django admin is one probe: only staff get in.
@@ -909,6 +1095,18 @@ API: dict[tuple[str, str], Probe] = {
     ("/api/v1/skill-assessments/", "GET"): Probe(
         "GET", lambda w: "/api/v1/skill-assessments/", api_everyone(200, write=False)
     ),
+    # --- coaching coverage: managers and leaders (a rep 403; another team's manager does
+    # not find rep's team: 404); everyone reads the coaching flags in their scope.
+    ("/api/v1/coaching/coverage/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/coaching/coverage/?team={w.users['rep'].team_id}&days=90",
+        assessor_only(200, reps=403, anon=401),
+    ),
+    ("/api/v1/coaching-flags/", "GET"): Probe(
+        "GET",
+        lambda w: "/api/v1/coaching-flags/?kind=one_on_one_overdue",
+        api_everyone(200, write=False),
+    ),
     ("/api/v1/skill-assessments/", "POST"): Probe(
         "POST",
         lambda w: "/api/v1/skill-assessments/",
@@ -919,6 +1117,118 @@ API: dict[tuple[str, str], Probe] = {
         "GET",
         lambda w: f"/api/v1/skill-assessments/{w.assessment.pk}/",
         api_scoped(200, write=False),
+    ),
+    # --- opportunity reviews: read in scope; a manager of the owner (or a leader) starts
+    # one (reps 403, another team's manager 404); the manager holding it, leaders and
+    # admins change it, its rep reads it (403 on a write).
+    ("/api/v1/opportunity-reviews/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/opportunity-reviews/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/opportunity-reviews/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/opportunity-reviews/",
+        assessor_only(201, reps=403, anon=401),
+        data=lambda w: {"opportunity": w.opp.pk},
+    ),
+    ("/api/v1/opportunity-reviews/{id}/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/opportunity-reviews/{w.review.pk}/",
+        api_scoped(200, write=False),
+    ),
+    ("/api/v1/opportunity-reviews/{id}/agenda/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/opportunity-reviews/{w.review.pk}/agenda/",
+        api_scoped(200, write=False),
+    ),
+    ("/api/v1/opportunity-reviews/{id}/agenda/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/opportunity-reviews/{w.review.pk}/agenda/",
+        review_writer(201, api=True),
+        data=lambda w: {"title": "Who signs?"},
+    ),
+    ("/api/v1/opportunity-reviews/{id}/findings/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/opportunity-reviews/{w.review.pk}/findings/",
+        review_writer(201, api=True),
+        data=lambda w: {"text": "No champion yet"},
+    ),
+    ("/api/v1/opportunity-reviews/{id}/coaching-points/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/opportunity-reviews/{w.review.pk}/coaching-points/",
+        review_writer(201, api=True),
+        data=lambda w: {"skill": w.skill.pk, "text": "Ask why now"},
+    ),
+    ("/api/v1/opportunity-reviews/{id}/action-items/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/opportunity-reviews/{w.review.pk}/action-items/",
+        review_writer(201, api=True),
+        data=lambda w: {
+            "title": "Send the recap",
+            "due_on": (timezone.localdate() + dt.timedelta(days=3)).isoformat(),
+        },
+    ),
+    ("/api/v1/opportunity-reviews/{id}/complete/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/opportunity-reviews/{w.review.pk}/complete/",
+        review_writer(200, api=True),
+    ),
+    ("/api/v1/action-items/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/action-items/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/action-items/{id}/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/action-items/{w.review_item.pk}/",
+        api_scoped(200, write=False),
+    ),
+    ("/api/v1/action-items/{id}/complete/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/action-items/{w.review_item.pk}/complete/",
+        api_scoped(200, write=True),
+    ),
+    ("/api/v1/action-items/{id}/reopen/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/action-items/{w.review_item.pk}/reopen/",
+        api_scoped(200, write=True),
+    ),
+    # --- 1:1 sessions: read in scope; recorded by a manager of the rep or a leader (a rep
+    # 403, another team's manager 404); changed by the manager who held it or a leader.
+    ("/api/v1/coaching-sessions/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/coaching-sessions/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/coaching-sessions/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/coaching-sessions/",
+        assessor_only(201, reps=403, anon=401),
+        data=lambda w: {
+            "rep": w.users["rep"].pk,
+            "focus_skill": w.skill.pk,
+            "action_items": [
+                {
+                    "title": "Book a role-play",
+                    "due_on": (timezone.localdate() + dt.timedelta(days=2)).isoformat(),
+                }
+            ],
+        },
+    ),
+    ("/api/v1/coaching-sessions/{id}/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/coaching-sessions/{w.session.pk}/",
+        api_scoped(200, write=False),
+    ),
+    ("/api/v1/coaching-sessions/{id}/", "PATCH"): Probe(
+        "PATCH",
+        lambda w: f"/api/v1/coaching-sessions/{w.session.pk}/",
+        session_writer(200, api=True),
+        data=lambda w: {"notes": "Revised notes"},
+    ),
+    ("/api/v1/coaching-sessions/{id}/action-items/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/coaching-sessions/{w.session.pk}/action-items/",
+        session_writer(201, api=True),
+        data=lambda w: {
+            "title": "Call the CFO",
+            "due_on": (timezone.localdate() + dt.timedelta(days=2)).isoformat(),
+        },
     ),
 }
 
