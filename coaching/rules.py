@@ -166,7 +166,8 @@ def _milestone_points(snapshot: DealSnapshot) -> list[AgendaPoint]:
     for m in ordered:
         where = f"next stage, {m.stage}" if m.in_next_stage else f"current stage, {m.stage}"
         detail = (
-            "Still lacks: " + "; ".join(m.lacks) + "."
+            # Each gap is a sentence already; join them without doubling the full stop.
+            "Still lacks: " + "; ".join(gap.rstrip(".") for gap in m.lacks) + "."
             if m.lacks
             else "Required before the deal can leave "
             + ("that stage." if m.in_next_stage else "this stage.")

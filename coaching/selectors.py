@@ -148,6 +148,19 @@ def matrix_teams_for(user: User, managed: set[int] | None = None) -> QuerySet[Te
     return Team.objects.none()
 
 
+def picked_team(teams: list[Team], team_id: Any) -> tuple[Team, set[int]]:
+    """The team `team_id` among the `teams` a user may pick (already loaded), with its
+    sub-teams; a team not among them is a 404."""
+    try:
+        pk = int(team_id)
+    except (TypeError, ValueError):
+        raise Http404("No such team.") from None
+    team = next((t for t in teams if t.pk == pk), None)
+    if team is None:
+        raise Http404("No such team.")
+    return team, access.sub_teams_among(teams, team.pk)
+
+
 def latest_levels(reps: QuerySet[User]) -> QuerySet[SkillAssessment]:
     """Per rep (of `reps`) and active skill: the latest level, the one before it and the
     trend between them (up/down/same, or new with no earlier one) — one query, with the
@@ -193,19 +206,7 @@ def skills_matrix_for(user: User, team_id: Any = None) -> SkillsMatrix:
         if user.is_manager:
             reps = reps.filter(team_id__in=managed)
     if team_id not in (None, ""):
-        try:
-            team = next(t for t in teams if t.pk == int(team_id))
-        except (StopIteration, TypeError, ValueError):
-            raise Http404("No such team.") from None
-        by_parent: dict[int | None, list[int]] = {}
-        for t in teams:
-            by_parent.setdefault(t.parent_id, []).append(t.pk)
-        ids, stack = set(), [team.pk]
-        while stack:
-            pk = stack.pop()
-            if pk not in ids:
-                ids.add(pk)
-                stack.extend(by_parent.get(pk, []))
+        team, ids = picked_team(teams, team_id)
         reps = reps.filter(team_id__in=ids)
     reps = reps.order_by("first_name", "last_name", "username")
     skills = list(skill_list(active_only=True))
@@ -521,18 +522,7 @@ def review_queue_for(user: User, team_id: Any = None) -> ReviewQueue:
         qs = qs.filter(owner__team_id__in=managed)
     team = None
     if team_id not in (None, ""):
-        team = next((t for t in teams if t.pk == _review_id(team_id)), None)
-        if team is None:
-            raise Http404("No such team.")
-        by_parent: dict[int | None, list[int]] = {}
-        for t in teams:
-            by_parent.setdefault(t.parent_id, []).append(t.pk)
-        ids, stack = set(), [team.pk]
-        while stack:
-            pk = stack.pop()
-            if pk not in ids:
-                ids.add(pk)
-                stack.extend(by_parent.get(pk, []))
+        team, ids = picked_team(teams, team_id)
         qs = qs.filter(owner__team_id__in=ids)
     flags = OpportunityFlag.objects.filter(opportunity=OuterRef("pk"), cleared_at__isnull=True)
     scores = QualificationScore.objects.filter(qualification=OuterRef("latest_qualification"))
@@ -842,21 +832,6 @@ ORDER BY lower(COALESCE(NULLIF(btrim(m.first_name || ' ' || m.last_name), ''), m
 """
 
 
-def _subtree(teams: list[Team], root: int) -> set[int]:
-    """`root` and its sub-teams among `teams` (already loaded: no query)."""
-    by_parent: dict[int | None, list[int]] = {}
-    for t in teams:
-        by_parent.setdefault(t.parent_id, []).append(t.pk)
-    ids: set[int] = set()
-    stack = [root]
-    while stack:
-        pk = stack.pop()
-        if pk not in ids:
-            ids.add(pk)
-            stack.extend(by_parent.get(pk, []))
-    return ids
-
-
 def refuse_unless_coach(user: User) -> None:
     """Coverage and the coaching flags of others are for managers and leaders."""
     from salesops.exceptions import PermissionDenied
@@ -897,11 +872,8 @@ def coverage_for(
     team = None
     scope: list[int] | None = None if user.sees_everything else [t.pk for t in teams]
     if team_id not in (None, ""):
-        try:
-            team = next(t for t in teams if t.pk == int(team_id))
-        except (StopIteration, TypeError, ValueError):
-            raise Http404("No such team.") from None
-        scope = sorted(_subtree(teams, team.pk))
+        team, ids = picked_team(teams, team_id)
+        scope = sorted(ids)
     now = now or timezone.now()
     today = timezone.localdate(now)
     since = today - dt.timedelta(days=days - 1)

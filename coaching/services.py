@@ -150,6 +150,26 @@ def skill_update(*, actor: User, skill_id: Any, **changes: Any) -> Skill:
 # --- assessments ---------------------------------------------------------------------
 
 
+def coached_person(actor: User, person_id: Any, *, yourself: str, lock: bool = False) -> User:
+    """The active person `person_id` whom `actor` coaches: a member of the teams they
+    manage (sub-teams included), anyone for a leader. Someone else is a NotFound, as if
+    they did not exist; `actor` themselves a PermissionDenied saying `yourself`. `lock`
+    locks the row (one 1:1 at a time per rep)."""
+    try:
+        pk = int(person_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such person in your teams.") from None
+    people = User.objects.filter(access.visible_users_q(actor), pk=pk, is_active=True)
+    person = (people.select_for_update() if lock else people).first()
+    if person is None:
+        raise NotFound("No such person in your teams.")
+    if person.pk == actor.pk:
+        raise PermissionDenied(yourself)
+    if not access.manages(actor, person):
+        raise NotFound("No such person in your teams.")
+    return person
+
+
 def can_assess(actor: User) -> bool:
     """Managers, leaders and admins assess skills; reps do not. (Whom: `manages`.)"""
     return actor.is_authenticated and (actor.is_manager or actor.sees_everything)
@@ -177,21 +197,9 @@ def skill_assessment_create(
         raise PermissionDenied(
             "Skills are assessed by a manager of the rep (or a sales leader), not by reps."
         )
-    try:
-        rep_pk = int(rep_id)
-    except (TypeError, ValueError):
-        rep_pk = None
-    rep = (
-        User.objects.filter(access.visible_users_q(actor), pk=rep_pk, is_active=True).first()
-        if rep_pk is not None
-        else None
+    rep = coached_person(
+        actor, rep_id, yourself="You cannot assess yourself: your manager assesses you."
     )
-    if rep is None:
-        raise NotFound("No such person in your teams.")
-    if rep.pk == actor.pk:
-        raise PermissionDenied("You cannot assess yourself: your manager assesses you.")
-    if not access.manages(actor, rep):
-        raise NotFound("No such person in your teams.")
     errors: dict[str, list[str]] = {}
     try:
         skill = Skill.objects.filter(pk=int(skill_id), is_active=True).first()
@@ -257,6 +265,43 @@ def _participants(parent: OpportunityReview | CoachingSession) -> tuple[User, Us
     return parent.rep, parent.manager
 
 
+def clean_action_item(
+    errors: dict[str, list[str]],
+    *,
+    title: Any,
+    due_on: Any,
+    owner_id: Any,
+    people: tuple[User, User],
+) -> tuple[str, dt.date | None, User | None]:
+    """The one check of a new action item (title, due date, owner among `people` = (rep,
+    manager), default the rep), for action_item_add and for a new 1:1's items checked
+    before anything is saved. Problems go to `errors` by field."""
+    text = clean_text(errors, "title", title, required=True, max_length=MAX_ACTION_TITLE)
+    due = clean_date(errors, "due_on", due_on, required=True)
+    today = timezone.localdate()
+    if due is not None and due < today:
+        errors.setdefault("due_on", []).append(
+            f"The due date cannot be in the past: choose {today:%d %b %Y} or later."
+        )
+    elif due is not None and due > today + dt.timedelta(days=MAX_ACTION_DAYS_AHEAD):
+        errors.setdefault("due_on", []).append(
+            "Choose a due date within a year: action items are next steps, not plans."
+        )
+    rep, manager = people
+    owner: User | None = rep
+    if owner_id not in (None, ""):
+        try:
+            owner_pk: int | None = int(owner_id)
+        except (TypeError, ValueError):
+            owner_pk = None
+        owner = {rep.pk: rep, manager.pk: manager}.get(owner_pk)
+        if owner is None:
+            errors.setdefault("owner", []).append(
+                f"The owner is {rep} (the rep) or {manager} (the manager)."
+            )
+    return text, due, owner
+
+
 def action_item_add(
     *,
     actor: User,
@@ -274,29 +319,9 @@ def action_item_add(
     (action items are created for the future) or more than a year ahead; an owner who is
     not the rep or the manager of it. Nothing is saved when refused."""
     errors: dict[str, list[str]] = {}
-    text = clean_text(errors, "title", title, required=True, max_length=MAX_ACTION_TITLE)
-    due = clean_date(errors, "due_on", due_on, required=True)
-    today = timezone.localdate()
-    if due is not None and due < today:
-        errors.setdefault("due_on", []).append(
-            f"The due date cannot be in the past: choose {today:%d %b %Y} or later."
-        )
-    elif due is not None and due > today + dt.timedelta(days=MAX_ACTION_DAYS_AHEAD):
-        errors.setdefault("due_on", []).append(
-            "Choose a due date within a year: action items are next steps, not plans."
-        )
-    rep, manager = _participants(parent)
-    owner = rep
-    if owner_id not in (None, ""):
-        try:
-            owner_pk = int(owner_id)
-        except (TypeError, ValueError):
-            owner_pk = None
-        owner = {rep.pk: rep, manager.pk: manager}.get(owner_pk)
-        if owner is None:
-            errors.setdefault("owner", []).append(
-                f"The owner is {rep} (the rep) or {manager} (the manager)."
-            )
+    text, due, owner = clean_action_item(
+        errors, title=title, due_on=due_on, owner_id=owner_id, people=_participants(parent)
+    )
     if errors:
         raise ValidationFailed(details=errors)
     item = ActionItem.objects.create(
@@ -689,20 +714,12 @@ def _pk_or_none(value: Any) -> int | None:
 
 def _session_rep(actor: User, rep_id: Any) -> User:
     """The rep of a new 1:1, locked so the same 1:1 cannot be recorded twice at once."""
-    rep_pk = _pk_or_none(rep_id)
-    rep = (
-        User.objects.select_for_update()
-        .filter(access.visible_users_q(actor), pk=rep_pk, is_active=True)
-        .first()
-        if rep_pk is not None
-        else None
+    rep = coached_person(
+        actor,
+        rep_id,
+        yourself="You cannot hold a 1:1 with yourself: your manager holds yours.",
+        lock=True,
     )
-    if rep is None:
-        raise NotFound("No such person in your teams.")
-    if rep.pk == actor.pk:
-        raise PermissionDenied("You cannot hold a 1:1 with yourself: your manager holds yours.")
-    if not access.manages(actor, rep):
-        raise NotFound("No such person in your teams.")
     if not rep.is_rep:
         raise ValidationFailed(
             details={"rep": [f"1:1 coaching sessions are held with sales reps; {rep} is not one."]}
@@ -775,8 +792,6 @@ def _clean_session_items(
             f"Give at most {MAX_SESSION_ACTION_ITEMS} action items; add more on the 1:1's page."
         ]
         return []
-    today = timezone.localdate()
-    people = {rep.pk: rep, manager.pk: manager}
     cleaned: list[dict[str, Any]] = []
     per_item: list[dict[str, list[str]]] = []
     for item in items:
@@ -786,25 +801,15 @@ def _clean_session_items(
             continue
         for unknown in sorted(set(item) - SESSION_ITEM_FIELDS, key=str):
             item_errors[str(unknown)] = ["Unknown field. Writable fields: due_on, owner, title."]
-        title = clean_text(
-            item_errors, "title", item.get("title"), required=True, max_length=MAX_ACTION_TITLE
+        title, due, _ = clean_action_item(
+            item_errors,
+            title=item.get("title"),
+            due_on=item.get("due_on"),
+            owner_id=item.get("owner"),
+            people=(rep, manager),
         )
-        due = clean_date(item_errors, "due_on", item.get("due_on"), required=True)
-        if due is not None and due < today:
-            item_errors.setdefault("due_on", []).append(
-                f"The due date cannot be in the past: choose {today:%d %b %Y} or later."
-            )
-        elif due is not None and due > today + dt.timedelta(days=MAX_ACTION_DAYS_AHEAD):
-            item_errors.setdefault("due_on", []).append(
-                "Choose a due date within a year: action items are next steps, not plans."
-            )
-        owner_id = item.get("owner")
-        if owner_id not in (None, "") and people.get(_pk_or_none(owner_id)) is None:
-            item_errors.setdefault("owner", []).append(
-                f"The owner is {rep} (the rep) or {manager} (the manager)."
-            )
         per_item.append(item_errors)
-        cleaned.append({"title": title, "due_on": due, "owner_id": owner_id})
+        cleaned.append({"title": title, "due_on": due, "owner_id": item.get("owner")})
     if any(per_item):
         errors["action_items"] = per_item
     return cleaned

@@ -9,6 +9,8 @@ Selectors apply these rules; a record outside the scope is a 404, never a 403.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
@@ -27,6 +29,11 @@ def team_subtree(team_id: int) -> set[int]:
     """The team and all its sub-teams (one query); empty when there is no such team."""
     rows = list(Team.objects.values_list("id", "parent_id", "manager_id"))
     return _with_sub_teams(rows, [team for team, _, _ in rows if team == team_id])
+
+
+def sub_teams_among(teams: Iterable[Team], root: int) -> set[int]:
+    """`root` and its sub-teams among already-loaded `teams` (no query)."""
+    return _with_sub_teams([(t.pk, t.parent_id, t.manager_id) for t in teams], [root])
 
 
 def _with_sub_teams(rows: list[tuple[int, int | None, int | None]], roots: list[int]) -> set[int]:

@@ -238,3 +238,30 @@ def test_demo_proposals_went_through_the_real_workflow(seeded):
     for proposal in Proposal.objects.select_related("opportunity__account"):
         checks = summary_checks(opportunity=proposal.opportunity, text=proposal.executive_summary)
         assert all(c.passed for c in checks), [c.message for c in checks if not c.passed]
+
+
+def test_demo_coaching_went_through_the_real_services(seeded):
+    from coaching.models import (
+        ActionItem,
+        CoachingFlag,
+        CoachingSession,
+        OpportunityReview,
+        SkillAssessment,
+    )
+
+    # Two rounds of assessments per rep and skill, so the matrix shows trends.
+    assert SkillAssessment.objects.count() == 8 * 4 * 2
+    assert CoachingSession.objects.values("rep").distinct().count() == 8
+    # Each manager has one completed review with its coaching point and one in progress.
+    reviews = OpportunityReview.objects.order_by("manager_id", "status")
+    assert sorted(r.status for r in reviews) == ["completed", "completed", "open", "open"]
+    for review in reviews.filter(status="completed"):
+        assert review.coaching_points.count() == 1 and review.action_items.count() == 1
+        assert review.manager == review.rep.team.manager
+    for review in reviews.filter(status="open"):
+        assert review.agenda_items.exists()  # generated from the deal's gaps
+    # Cadence flags are raised at once: the overdue 1:1s go to the managers.
+    overdue = CoachingFlag.objects.filter(kind="one_on_one_overdue", cleared_at__isnull=True)
+    assert {f.rep.username for f in overdue} == {"rep2", "rep4", "rep6", "rep8"}
+    assert all(f.recipient == f.rep.team.manager for f in overdue)
+    assert ActionItem.objects.filter(done_at__isnull=False).exists()
