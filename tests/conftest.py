@@ -6,11 +6,13 @@ managed by `other_manager`; `leader` sees everything; `admin` administers.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from rest_framework.test import APIClient
 
-from pipeline.models import MilestoneKind
-from salesops.models import Role
+from pipeline.models import MilestoneKind, Pipeline
+from salesops.models import Role, Team, User
 from salesops.services import api_key_create
 from tests.factories import (
     MilestoneFactory,
@@ -21,60 +23,30 @@ from tests.factories import (
     UserFactory,
 )
 
-
-@pytest.fixture
-def team_a(db):
-    return TeamFactory(name="Team A")
+# --- builders: the fixtures below use them, and so does a module-wide cast
+# (`make_cast`, for tests that build one world for many probes) ---------------------------
 
 
-@pytest.fixture
-def team_b(db):
-    return TeamFactory(name="Team B")
-
-
-@pytest.fixture
-def manager(team_a):
-    user = UserFactory(username="manager", role=Role.MANAGER, team=team_a)
-    team_a.manager = user
-    team_a.save(update_fields=["manager"])
+def make_manager(team: Team, username: str) -> User:
+    user = UserFactory(username=username, role=Role.MANAGER, team=team)
+    team.manager = user
+    team.save(update_fields=["manager"])
     return user
 
 
-@pytest.fixture
-def other_manager(team_b):
-    user = UserFactory(username="other_manager", role=Role.MANAGER, team=team_b)
-    team_b.manager = user
-    team_b.save(update_fields=["manager"])
-    return user
+def make_rep(team: Team, username: str) -> User:
+    return UserFactory(username=username, role=Role.REP, team=team)
 
 
-@pytest.fixture
-def rep(team_a, manager):
-    return UserFactory(username="rep", role=Role.REP, team=team_a)
-
-
-@pytest.fixture
-def teammate(team_a, manager):
-    return UserFactory(username="teammate", role=Role.REP, team=team_a)
-
-
-@pytest.fixture
-def other_rep(team_b, other_manager):
-    return UserFactory(username="other_rep", role=Role.REP, team=team_b)
-
-
-@pytest.fixture
-def leader(db):
+def make_leader() -> User:
     return UserFactory(username="leader", role=Role.LEADER)
 
 
-@pytest.fixture
-def admin_user(db):
+def make_admin() -> User:
     return UserFactory(username="admin", role=Role.ADMIN, is_staff=True, is_superuser=True)
 
 
-@pytest.fixture
-def pipeline(db):
+def make_pipeline() -> Pipeline:
     """New business: Discover → Qualify → Proposal → Closed won / Closed lost, with
     two milestones in Discover (one needs evidence), one in Qualify, one optional in Proposal."""
     p = PipelineFactory(name="New business")
@@ -132,6 +104,79 @@ def pipeline(db):
     )
     p.discover, p.qualify, p.proposal, p.won, p.lost = discover, qualify, proposal, won, lost
     return p
+
+
+def make_cast() -> dict[str, Any]:
+    """The whole cast and the pipeline at once, as the fixtures of the same names make
+    them."""
+    team_a, team_b = TeamFactory(name="Team A"), TeamFactory(name="Team B")
+    manager = make_manager(team_a, "manager")
+    other_manager = make_manager(team_b, "other_manager")
+    return {
+        "rep": make_rep(team_a, "rep"),
+        "teammate": make_rep(team_a, "teammate"),
+        "manager": manager,
+        "other_manager": other_manager,
+        "other_rep": make_rep(team_b, "other_rep"),
+        "leader": make_leader(),
+        "admin_user": make_admin(),
+        "pipeline": make_pipeline(),
+    }
+
+
+# --- the cast ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def team_a(db):
+    return TeamFactory(name="Team A")
+
+
+@pytest.fixture
+def team_b(db):
+    return TeamFactory(name="Team B")
+
+
+@pytest.fixture
+def manager(team_a):
+    return make_manager(team_a, "manager")
+
+
+@pytest.fixture
+def other_manager(team_b):
+    return make_manager(team_b, "other_manager")
+
+
+@pytest.fixture
+def rep(team_a, manager):
+    return make_rep(team_a, "rep")
+
+
+@pytest.fixture
+def teammate(team_a, manager):
+    return make_rep(team_a, "teammate")
+
+
+@pytest.fixture
+def other_rep(team_b, other_manager):
+    return make_rep(team_b, "other_rep")
+
+
+@pytest.fixture
+def leader(db):
+    return make_leader()
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_admin()
+
+
+@pytest.fixture
+def pipeline(db):
+    """New business: Discover → Qualify → Proposal → Closed won / Closed lost, with
+    two milestones in Discover (one needs evidence), one in Qualify, one optional in Proposal."""
+    return make_pipeline()
 
 
 @pytest.fixture
