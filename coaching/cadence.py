@@ -43,15 +43,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from coaching.rules import Cadence
 
 # pg_advisory_xact_lock key of the cadence refresh ("cdnc" in ASCII).
 REFRESH_LOCK_KEY = 0x63646E63
-# Where the 1:1 form lives; another part of the app builds it (see _session_new_url).
-SESSION_NEW_PATH = "/coaching/sessions/new/"
 
 
 def cadence_from_settings() -> Cadence:
@@ -243,14 +241,6 @@ SELECT (SELECT count(*) FROM raised), (SELECT count(*) FROM notified)
 """
 
 
-def _session_new_url() -> str:
-    # The 1:1 form is another feature's page; until its URL name exists, its path.
-    try:
-        return reverse("coaching:session_create")
-    except NoReverseMatch:
-        return SESSION_NEW_PATH
-
-
 def cadence_params(
     *,
     now: dt.datetime,
@@ -303,7 +293,7 @@ def cadence_refresh(
         "do_reps": do_reps,
         "do_items": do_items,
         "home_url": reverse("coaching:home"),
-        "session_new_url": _session_new_url(),
+        "session_new_url": reverse("coaching:session_create"),
     }
     with transaction.atomic(), connection.cursor() as cursor:
         # Runs (global and targeted) serialise here; a targeted run holds it until its

@@ -5,16 +5,21 @@ The skills framework itself is read by everyone."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import (
     Avg,
     Case,
     CharField,
     Count,
+    DateField,
+    DateTimeField,
+    Expression,
     F,
     IntegerField,
     OuterRef,
@@ -26,7 +31,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Coalesce, Lead, RowNumber
+from django.db.models.functions import Coalesce, Lead, RowNumber, TruncDate
 from django.http import Http404
 from django.utils import timezone
 
@@ -477,6 +482,62 @@ class _CountOf(Subquery):
     output_field = IntegerField()
 
 
+class _SqlTemplate(Expression):
+    """SQL with named holes — ``%(name)s`` — each filled by an expression compiled in
+    place (a hole used twice is compiled twice), so a formula reads like its Python twin."""
+
+    def __init__(self, template: str, *, output_field: Any, **parts: Any) -> None:
+        super().__init__(output_field=output_field)
+        self.template = template
+        self.parts = {
+            k: v if hasattr(v, "resolve_expression") else Value(v) for k, v in parts.items()
+        }
+
+    def get_source_expressions(self) -> list[Any]:
+        return list(self.parts.values())
+
+    def set_source_expressions(self, exprs: list[Any]) -> None:
+        self.parts = dict(zip(self.parts, exprs, strict=True))
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        compiled = {name: compiler.compile(expr) for name, expr in self.parts.items()}
+        params: list[Any] = []
+
+        def fill(match: re.Match[str]) -> str:
+            sql, part_params = compiled[match.group(1)]
+            params.extend(part_params)
+            return f"({sql})"
+
+        return _HOLE.sub(fill, self.template), params
+
+
+_HOLE = re.compile(r"%\((\w+)\)s")
+
+# coaching.rules.review_risk's score, as SQL: the same inputs, the same constants (read from
+# `rules` at call time), the same integer arithmetic — `int(ratio * 10)` on positive
+# Decimals is the exact truncated quotient div(amount * 10, average); `//` on non-negative
+# days is integer `/`. LEAST/GREATEST skip NULLs, so a NULL is never fed to them where
+# Python would see None. tests/coaching/test_selectors_reviews.py checks the twins agree.
+_RISK_SCORE_SQL = """
+    LEAST(%(flags_cap)s, %(critical)s * %(per_critical)s + %(warning)s * %(per_warning)s)
+    + CASE WHEN %(latest)s IS NULL THEN %(not_qualified)s
+           ELSE CASE WHEN %(invalidated_at)s IS NOT NULL
+                       OR NOT %(now)s < %(assessed_at)s + interval '24 hours'
+                                        * COALESCE(NULLIF(%(validity)s, 0), %(default_validity)s)
+                     THEN %(stale)s ELSE 0 END
+                + LEAST(%(weak_cap)s,
+                        (%(weak_scores)s + GREATEST(0, %(elements)s - %(scored)s)) * %(per_weak)s)
+      END
+    + LEAST(%(value_cap)s,
+            COALESCE(div(GREATEST(%(amount)s, 0) * 10, NULLIF(GREATEST(%(average)s, 0), 0)), 0)
+      )::integer
+    + COALESCE(%(age_points)s, %(never_reviewed)s)
+"""
+# Points for the time since a review, from the moment it ended, in calendar days of the
+# organisation's timezone (timezone.localdate on both sides, as the Python path did).
+_REVIEW_AGE_SQL = "LEAST(%(cap)s, GREATEST(0, %(today)s - %(ended_on)s) / %(step)s)"
+
+
 @dataclass(frozen=True)
 class QueueRow:
     opportunity: Any
@@ -498,20 +559,97 @@ class ReviewQueue:
 REVIEW_QUEUE_SHOWN = 100
 
 
+def _review_queue_ranked(qs: QuerySet[Any], *, now: dt.datetime) -> QuerySet[Any]:
+    """Open deals `qs` annotated with what the queue shows and with `risk_score`
+    (review_risk's score computed by the database, see _RISK_SCORE_SQL) and `ranked_total`
+    (how many deals the ranking has), riskiest first. One query, however many deals: the
+    caller slices it. The inputs shown are read again outside the score, but PostgreSQL
+    evaluates those only for the rows past the LIMIT."""
+    from pipeline.models import OpportunityFlag, QualificationElement, QualificationScore
+
+    # Counted, so unordered: the models' default orderings would sort (and join the
+    # elements for their order) once per deal.
+    flags = OpportunityFlag.objects.filter(
+        opportunity=OuterRef("pk"), cleared_at__isnull=True
+    ).order_by()
+    scores = QualificationScore.objects.filter(
+        qualification=OuterRef("latest_qualification")
+    ).order_by()
+    elements = QualificationElement.objects.filter(
+        framework_id=OuterRef("pipeline__framework_id")
+    ).order_by()
+    reviews = OpportunityReview.objects.filter(opportunity=OuterRef("pk")).annotate(
+        ended=Coalesce("completed_at", "started_at")
+    )
+    inputs = {
+        "critical": _CountOf(flags.filter(severity="critical").values("pk")),
+        "warning": _CountOf(flags.exclude(severity="critical").values("pk")),
+        "weak_scores": _CountOf(scores.filter(score__lt=rules.WEAK_BELOW).values("pk")),
+        "scored": _CountOf(scores.values("pk")),
+        "elements": _CountOf(elements.values("pk")),
+    }
+    tz = timezone.get_current_timezone()
+    age_points = reviews.order_by("-ended").annotate(
+        age_points=_SqlTemplate(
+            _REVIEW_AGE_SQL,
+            output_field=IntegerField(),
+            cap=rules.RISK_REVIEW_AGE_CAP,
+            today=Value(timezone.localdate(now, tz), output_field=DateField()),
+            ended_on=TruncDate("ended", tzinfo=tz),
+            step=rules.REVIEW_AGE_STEP_DAYS,
+        )
+    )
+    team_average = Window(Avg("amount"), partition_by=[F("owner__team_id")])
+    risk_score = _SqlTemplate(
+        _RISK_SCORE_SQL,
+        output_field=IntegerField(),
+        flags_cap=rules.RISK_FLAGS_CAP,
+        per_critical=rules.RISK_CRITICAL_FLAG,
+        per_warning=rules.RISK_WARNING_FLAG,
+        not_qualified=rules.RISK_NOT_QUALIFIED,
+        latest=F("latest_qualification_id"),
+        invalidated_at=F("latest_qualification__invalidated_at"),
+        now=Value(now, output_field=DateTimeField()),
+        assessed_at=F("latest_qualification__assessed_at"),
+        validity=F("stage__qualification_validity_days"),
+        default_validity=settings.QUALIFICATION_VALIDITY_DAYS,
+        stale=rules.RISK_QUALIFICATION_STALE,
+        weak_cap=rules.RISK_WEAK_CAP,
+        per_weak=rules.RISK_WEAK_ELEMENT,
+        value_cap=rules.RISK_VALUE_CAP,
+        amount=F("amount"),
+        average=team_average,
+        age_points=Subquery(age_points.values("age_points")[:1]),
+        never_reviewed=rules.RISK_NEVER_REVIEWED,
+        **inputs,
+    )
+    return (
+        qs.select_related("owner", "account", "stage", "latest_qualification")
+        .annotate(
+            critical_flags=inputs["critical"],
+            warning_flags=inputs["warning"],
+            weak_scores=inputs["weak_scores"],
+            scored=inputs["scored"],
+            framework_elements=inputs["elements"],
+            last_review_at=Subquery(reviews.order_by("-ended").values("ended")[:1]),
+            open_review_id=Subquery(reviews.filter(status=ReviewStatus.OPEN).values("pk")[:1]),
+            team_average=team_average,
+            risk_score=risk_score,
+            ranked_total=Window(Count("pk")),
+        )
+        .order_by("-risk_score", "-amount", "id")
+    )
+
+
 def review_queue_for(user: User, team_id: Any = None) -> ReviewQueue:
     """Open deals `user` should review, riskiest first (coaching.rules.review_risk): those of
     the teams they manage (sub-teams included; a leader: all; a rep: none), never their own.
-    Flag counts, weak qualification elements, the last review and the team's average open
-    deal are read in the SAME query; with the teams for the picker that is three queries at
-    most, however many deals. A team `user` may not pick: 404."""
-    from pipeline import rules as pipeline_rules
-    from pipeline.models import (
-        Opportunity,
-        OpportunityFlag,
-        OpportunityStatus,
-        QualificationElement,
-        QualificationScore,
-    )
+    The database ranks (the score as SQL, see _review_queue_ranked) and returns the top
+    REVIEW_QUEUE_SHOWN with how many it ranked; review_risk gives the reasons of those
+    rows. The teams for the picker, SET LOCAL jit = off and the ranked page (with BEGIN and
+    COMMIT when the caller has no transaction): the same queries, and at most
+    REVIEW_QUEUE_SHOWN rows read, however many deals. A team `user` may not pick: 404."""
+    from pipeline.models import Opportunity, OpportunityStatus
 
     if not (user.is_authenticated and user.is_active and (user.is_manager or user.sees_everything)):
         return ReviewQueue(rows=[], teams=[], team=None, more=0)
@@ -524,80 +662,60 @@ def review_queue_for(user: User, team_id: Any = None) -> ReviewQueue:
     if team_id not in (None, ""):
         team, ids = picked_team(teams, team_id)
         qs = qs.filter(owner__team_id__in=ids)
-    flags = OpportunityFlag.objects.filter(opportunity=OuterRef("pk"), cleared_at__isnull=True)
-    scores = QualificationScore.objects.filter(qualification=OuterRef("latest_qualification"))
-    reviews = OpportunityReview.objects.filter(opportunity=OuterRef("pk"))
-    qs = (
-        qs.select_related("owner", "account", "stage", "latest_qualification")
-        .annotate(
-            critical_flags=_CountOf(flags.filter(severity="critical").values("pk")),
-            warning_flags=_CountOf(flags.exclude(severity="critical").values("pk")),
-            weak_scores=_CountOf(scores.filter(score__lt=rules.WEAK_BELOW).values("pk")),
-            scored=_CountOf(scores.values("pk")),
-            framework_elements=_CountOf(
-                QualificationElement.objects.filter(
-                    framework_id=OuterRef("pipeline__framework_id")
-                ).values("pk")
-            ),
-            last_review_at=Subquery(
-                reviews.annotate(ended=Coalesce("completed_at", "started_at"))
-                .order_by("-ended")
-                .values("ended")[:1]
-            ),
-            open_review_id=Subquery(reviews.filter(status=ReviewStatus.OPEN).values("pk")[:1]),
-            team_average=Window(Avg("amount"), partition_by=[F("owner__team_id")]),
-        )
-        .order_by("id")
-    )
     now = timezone.now()
-    default_validity = settings.QUALIFICATION_VALIDITY_DAYS
-    rows = []
-    for opp in qs:
-        latest = opp.latest_qualification
-        if latest is None:
-            state = "none"
-        elif latest.invalidated_at is not None:
-            state = "voided"
-        elif pipeline_rules.qualification_is_valid(
-            assessed_at=latest.assessed_at,
-            invalidated_at=None,
-            validity_days=opp.stage.qualification_validity_days or default_validity,
-            now=now,
-        ):
-            state = "valid"
-        else:
-            state = "expired"
-        # Elements of the framework the latest qualification left unscored are weak too.
-        weak = opp.weak_scores + max(0, opp.framework_elements - opp.scored)
-        days = (
-            None
-            if opp.last_review_at is None
-            else (timezone.localdate(now) - timezone.localdate(opp.last_review_at)).days
-        )
-        risk = rules.review_risk(
-            critical_flags=opp.critical_flags,
-            warning_flags=opp.warning_flags,
-            qualification_state=state,
-            weak_elements=weak if latest is not None else 0,
-            amount=opp.amount,
-            team_average_amount=opp.team_average,
-            days_since_review=days,
-        )
-        rows.append(
-            QueueRow(
-                opportunity=opp,
-                risk=risk,
-                qualification_state=state,
-                last_review_at=opp.last_review_at,
-                open_review_id=opp.open_review_id,
-            )
-        )
-    rows.sort(key=lambda r: (-r.risk.score, -r.opportunity.amount, r.opportunity.pk))
-    return ReviewQueue(
-        rows=rows[:REVIEW_QUEUE_SHOWN],
-        teams=teams,
-        team=team,
-        more=max(0, len(rows) - REVIEW_QUEUE_SHOWN),
+    # Without JIT: the ranking's cost estimate (a dozen subqueries per deal) crosses every
+    # JIT threshold at tens of thousands of deals, and compiling its expressions took
+    # longer (~4 s of 7 s at 60,000 open deals) than running them (bench/review_queue.py).
+    # SET LOCAL ends with this transaction (or the caller's, when there is one).
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        ranked = list(_review_queue_ranked(qs, now=now)[:REVIEW_QUEUE_SHOWN])
+    rows = [_queue_row(opp, now=now) for opp in ranked]
+    total = ranked[0].ranked_total if ranked else 0
+    return ReviewQueue(rows=rows, teams=teams, team=team, more=max(0, total - len(rows)))
+
+
+def _queue_row(opp: Any, *, now: dt.datetime) -> QueueRow:
+    """One ranked deal (annotated by _review_queue_ranked) with review_risk's score and
+    reasons, from the same inputs the SQL score reads."""
+    from pipeline import rules as pipeline_rules
+
+    latest = opp.latest_qualification
+    if latest is None:
+        state = "none"
+    elif latest.invalidated_at is not None:
+        state = "voided"
+    elif pipeline_rules.qualification_is_valid(
+        assessed_at=latest.assessed_at,
+        invalidated_at=None,
+        validity_days=opp.stage.qualification_validity_days or settings.QUALIFICATION_VALIDITY_DAYS,
+        now=now,
+    ):
+        state = "valid"
+    else:
+        state = "expired"
+    # Elements of the framework the latest qualification left unscored are weak too.
+    weak = opp.weak_scores + max(0, opp.framework_elements - opp.scored)
+    days = (
+        None
+        if opp.last_review_at is None
+        else (timezone.localdate(now) - timezone.localdate(opp.last_review_at)).days
+    )
+    risk = rules.review_risk(
+        critical_flags=opp.critical_flags,
+        warning_flags=opp.warning_flags,
+        qualification_state=state,
+        weak_elements=weak if latest is not None else 0,
+        amount=opp.amount,
+        team_average_amount=opp.team_average,
+        days_since_review=days,
+    )
+    return QueueRow(
+        opportunity=opp,
+        risk=risk,
+        qualification_state=state,
+        last_review_at=opp.last_review_at,
+        open_review_id=opp.open_review_id,
     )
 
 

@@ -255,7 +255,8 @@ MAX_ACTION_TITLE = 300
 MAX_ACTION_DAYS_AHEAD = 366
 
 
-def _action_item_link(item: ActionItem) -> str:
+def action_item_link(item: ActionItem) -> str:
+    """The page of the review or 1:1 an action item belongs to."""
     if item.review_id:
         return reverse("coaching:review_detail", args=[item.review_id])
     return reverse("coaching:session_detail", args=[item.session_id])
@@ -338,7 +339,7 @@ def action_item_add(
             dedupe_key=f"action_item:{item.pk}",
             title=f"Action item for you: {text}"[:200],
             body=f"{actor} gave you an action item, due {due:%d %b %Y}.",
-            link=_action_item_link(item),
+            link=action_item_link(item),
         )
     audit_record(
         actor=actor,

@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -133,16 +133,6 @@ def assessment_create(request: HttpRequest) -> HttpResponse:
 # --- action items (shared by opportunity reviews and 1:1 sessions) ------------------------
 
 
-def _action_item_parent_url(item) -> str:
-    """The page of the review or 1:1 the item belongs to (the non-htmx fallback)."""
-    if item.review_id:
-        return reverse("coaching:review_detail", args=[item.review_id])
-    try:
-        return reverse("coaching:session_detail", args=[item.session_id])
-    except NoReverseMatch:  # 1:1 pages not installed: the reviews list still shows items
-        return reverse("coaching:review_list")
-
-
 @login_required
 @require_POST
 def action_item_done(request: HttpRequest, pk: int) -> HttpResponse:
@@ -167,7 +157,7 @@ def action_item_done(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, error)
         else:
             messages.success(request, f"“{item.title}” {'done' if item.is_done else 'open again'}.")
-        return redirect(_action_item_parent_url(item))
+        return redirect(services.action_item_link(item))
     return render(
         request,
         "coaching/partials/action_item.html",
@@ -494,14 +484,6 @@ HOME_LIST_LIMIT = 50
 HOME_WINDOWS = (30, 90)
 
 
-def _session_new_url() -> str:
-    # The 1:1 form belongs to another part of coaching; its literal path until it exists.
-    try:
-        return reverse("coaching:session_create")
-    except NoReverseMatch:
-        return "/coaching/sessions/new/"
-
-
 @login_required
 @require_GET
 def coaching_home(request: HttpRequest) -> HttpResponse:
@@ -512,7 +494,7 @@ def coaching_home(request: HttpRequest) -> HttpResponse:
     user = request.user
     context: dict = {
         "flags": list(selectors.my_coaching_flags(user)[:HOME_LIST_LIMIT]),
-        "session_new_url": _session_new_url(),
+        "session_new_url": reverse("coaching:session_create"),
         "windows": HOME_WINDOWS,
         "list_limit": HOME_LIST_LIMIT,
         "today": timezone.localdate(),
