@@ -48,5 +48,12 @@ def _schedule_from_settings(sender: Celery, **kwargs: Any) -> None:
                 "task": "salesops.send_notification_digest",
                 "schedule": crontab(minute=0, hour=settings.NOTIFICATION_DIGEST_HOUR),
             },
+            # Mondays, early (CELERY_TIMEZONE is the organisation's): the week's snapshot.
+            "take-pipeline-snapshot": {
+                "task": "forecasting.take_pipeline_snapshot",
+                "schedule": crontab(
+                    minute=0, hour=settings.PIPELINE_SNAPSHOT_HOUR, day_of_week="mon"
+                ),
+            },
         }
     )

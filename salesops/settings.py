@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "pipeline",
     "proposals",
     "coaching",
+    "forecasting",
 ]
 
 MIDDLEWARE = [
@@ -254,6 +255,15 @@ COACHING_ONE_ON_ONE_DAYS = int(os.environ.get("COACHING_ONE_ON_ONE_DAYS", 14))
 COACHING_NEW_REP_ONE_ON_ONE_DAYS = int(os.environ.get("COACHING_NEW_REP_ONE_ON_ONE_DAYS", 7))
 COACHING_NEW_REP_DAYS = int(os.environ.get("COACHING_NEW_REP_DAYS", 90))
 COACHING_CADENCE_REFRESH_MINUTES = int(os.environ.get("COACHING_CADENCE_REFRESH_MINUTES", 60))
+# Forecasting: the first month of the fiscal year (1 = January; 4 = April: FY2027 runs
+# April 2026 - March 2027, named by the calendar year in which it ends), and the hour
+# (organisation's timezone) of the Monday beat job that takes the weekly pipeline snapshot.
+FISCAL_YEAR_START_MONTH = int(os.environ.get("FISCAL_YEAR_START_MONTH", 1))
+if not 1 <= FISCAL_YEAR_START_MONTH <= 12:
+    raise RuntimeError("FISCAL_YEAR_START_MONTH must be a month number, 1-12.")
+PIPELINE_SNAPSHOT_HOUR = int(os.environ.get("PIPELINE_SNAPSHOT_HOUR", 2))
+if not 0 <= PIPELINE_SNAPSHOT_HOUR <= 23:
+    raise RuntimeError("PIPELINE_SNAPSHOT_HOUR must be an hour, 0-23.")
 
 # --- Email -----------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(

@@ -1,0 +1,38 @@
+"""Admin: weekly pipeline snapshots, read-only (they are history, written only by
+forecasting.services.pipeline_snapshot_take)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from forecasting.models import PipelineSnapshot
+
+
+@admin.register(PipelineSnapshot)
+class PipelineSnapshotAdmin(admin.ModelAdmin):
+    list_display = (
+        "week",
+        "opportunity",
+        "owner",
+        "team",
+        "stage",
+        "forecast_category",
+        "amount",
+        "currency",
+        "close_date",
+    )
+    list_filter = ("week", "forecast_category")
+    list_select_related = ("opportunity", "owner", "team", "stage")
+    search_fields = ("opportunity__name",)
+    # Millions of rows: no COUNT(*) of the whole table on every page.
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
