@@ -83,3 +83,81 @@ class PipelineSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.opportunity_id} in the week of {self.week.isoformat()}"
+
+
+# --- quotas ---
+
+
+class QuotaPeriodKind(models.TextChoices):
+    MONTH = "month", "Month"
+    QUARTER = "quarter", "Quarter"
+
+
+class Quota(models.Model):
+    """The quota of one rep or one team for one fiscal month or quarter, written only by
+    `forecasting.services.quota_set` / `quota_delete` (administrators).
+
+    The period is stored as its kind and first day (the `Period.start` of the fiscal
+    calendar), not as its label: the label depends on the fiscal calendar's first month
+    and is derived when read. A team without a quota of its own for a period is read as
+    the sum of the quotas of the reps currently in it and its sub-teams (see
+    `forecasting.selectors.forecast_summary`)."""
+
+    period_kind = models.CharField(max_length=8, choices=QuotaPeriodKind.choices)
+    period_start = models.DateField(help_text="The first day of the fiscal month or quarter.")
+    # Exactly one of rep / team. A quota goes with the person or team it belongs to.
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="quotas",
+        db_index=False,  # led by the unique (rep, period_kind, period_start) below
+    )
+    team = models.ForeignKey(
+        "salesops.Team",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="quotas",
+        db_index=False,  # led by the unique (team, period_kind, period_start) below
+    )
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-period_start", "period_kind", "team_id", "rep_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rep__isnull=False, team__isnull=True)
+                | Q(rep__isnull=True, team__isnull=False),
+                name="quota_rep_xor_team",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=Decimal("0")), name="quota_amount_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="quota_currency_iso"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_start__day=1), name="quota_period_starts_on_1st"
+            ),
+            models.UniqueConstraint(
+                fields=["rep", "period_kind", "period_start"],
+                condition=Q(rep__isnull=False),
+                name="quota_one_per_rep_and_period",
+            ),
+            models.UniqueConstraint(
+                fields=["team", "period_kind", "period_start"],
+                condition=Q(team__isnull=False),
+                name="quota_one_per_team_and_period",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["period_kind", "period_start"], name="quota_period_idx"),
+        ]
+
+    def __str__(self) -> str:
+        whose = f"rep {self.rep_id}" if self.rep_id else f"team {self.team_id}"
+        return f"{whose}: {self.amount} {self.currency} ({self.period_kind} of {self.period_start})"

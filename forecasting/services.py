@@ -17,13 +17,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from forecasting import rules
-from salesops.exceptions import ValidationFailed
+from forecasting.models import Quota
+from salesops.cleaning import clean_amount, clean_currency, clean_int
+from salesops.exceptions import NotFound, PermissionDenied, ValidationFailed
+from salesops.models import Team, User
+from salesops.services import audit_record
+
+MAX_ID = 2**63 - 1
 
 # pg_advisory_xact_lock key of the snapshot ("snap" in ASCII); only this module takes it.
 SNAPSHOT_LOCK_KEY = 0x736E6170
@@ -110,3 +117,153 @@ def pipeline_snapshot_take(
         cursor.execute(TAKE_SQL, {"week": week, "week_end": week_end})
         inserted, existing = cursor.fetchone()
     return SnapshotResult(week=week, inserted=inserted, skipped_existing=existing)
+
+
+# --- quotas ---
+
+
+def period_from_label(label: Any, *, field: str = "period") -> rules.Period:
+    """The fiscal period named by `label` (a `Period` passes through); a bad label is a
+    ValidationFailed with the parser's message under `details[field]`."""
+    if isinstance(label, rules.Period):
+        return label
+    try:
+        return fiscal_calendar().parse(label)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), details={field: [str(exc)]}) from exc
+
+
+def _refuse_unless_quota_admin(actor: User) -> None:
+    if not (actor.is_authenticated and actor.is_active and actor.is_admin_role):
+        raise PermissionDenied("Only an administrator can set quotas.")
+
+
+@transaction.atomic
+def quota_set(
+    *,
+    actor: User,
+    period: Any,
+    amount: Any,
+    currency: Any = None,
+    rep_id: Any = None,
+    team_id: Any = None,
+) -> tuple[Quota, bool]:
+    """Set the quota of a rep or of a team for a fiscal month or quarter (`period`: a
+    label like "2026-Q3" or "2026-07"), replacing the one it had. Returns the quota and
+    whether it was created. `currency` defaults to settings.DEFAULT_CURRENCY.
+
+    Refuses: a non-administrator (PermissionDenied); a bad period label; neither or both
+    of `rep_id` and `team_id`, or no such (active) user / team; a negative, non-numeric or
+    too large amount; a currency that is not three letters (ValidationFailed). Nothing is
+    written when it refuses."""
+    _refuse_unless_quota_admin(actor)
+    errors: dict[str, list[str]] = {}
+    try:
+        the_period = period_from_label(period)
+    except ValidationFailed as exc:
+        errors.update(exc.details)
+        the_period = None
+    value = clean_amount(errors, "amount", amount)
+    code = clean_currency(errors, currency or settings.DEFAULT_CURRENCY)
+    rep = team = None
+    if (rep_id in (None, "")) == (team_id in (None, "")):
+        errors.setdefault("rep", []).append("Give either a rep or a team.")
+    elif rep_id not in (None, ""):
+        pk = clean_int(errors, "rep", rep_id, required=True, minimum=1, maximum=MAX_ID)
+        rep = User.objects.filter(pk=pk, is_active=True).first() if pk else None
+        if pk and rep is None:
+            errors.setdefault("rep", []).append("No such active user.")
+    else:
+        pk = clean_int(errors, "team", team_id, required=True, minimum=1, maximum=MAX_ID)
+        team = Team.objects.filter(pk=pk).first() if pk else None
+        if pk and team is None:
+            errors.setdefault("team", []).append("No such team.")
+    if errors:
+        raise ValidationFailed(details=errors)
+    assert the_period is not None and value is not None
+    key = {
+        "period_kind": the_period.kind.value,
+        "period_start": the_period.start,
+        "rep": rep,
+        "team": team,
+    }
+    quota = Quota.objects.select_for_update().filter(**key).first()
+    created = quota is None
+    previous = None if quota is None else {"amount": str(quota.amount), "currency": quota.currency}
+    if quota is None:
+        try:
+            with transaction.atomic():  # a concurrent first set of the same quota: update it
+                quota = Quota.objects.create(**key, amount=value, currency=code)
+        except IntegrityError:
+            quota = Quota.objects.select_for_update().get(**key)
+            created = False
+    if not created:
+        quota.amount, quota.currency = value, code
+        quota.save(update_fields=["amount", "currency", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="quota.set",
+        target=quota,
+        data={
+            "period": the_period.label,
+            "rep": rep.pk if rep else None,
+            "team": team.pk if team else None,
+            "amount": str(value),
+            "currency": code,
+            "previous": previous,
+        },
+    )
+    return quota, created
+
+
+@transaction.atomic
+def quota_update(*, actor: User, quota_id: int, amount: Any = None, currency: Any = None) -> Quota:
+    """Change a quota's amount and/or currency; its period and rep or team stay.
+
+    Refuses: a non-administrator (PermissionDenied); no such quota (NotFound); a negative,
+    non-numeric or too large amount, a currency that is not three letters
+    (ValidationFailed, nothing written)."""
+    _refuse_unless_quota_admin(actor)
+    quota = Quota.objects.select_for_update().filter(pk=quota_id).first()
+    if quota is None:
+        raise NotFound("No such quota.")
+    errors: dict[str, list[str]] = {}
+    value = quota.amount if amount is None else clean_amount(errors, "amount", amount)
+    code = clean_currency(errors, currency or quota.currency)
+    if errors:
+        raise ValidationFailed(details=errors)
+    previous = {"amount": str(quota.amount), "currency": quota.currency}
+    quota.amount, quota.currency = value, code
+    quota.save(update_fields=["amount", "currency", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="quota.set",
+        target=quota,
+        data={"amount": str(value), "currency": code, "previous": previous},
+    )
+    return quota
+
+
+@transaction.atomic
+def quota_delete(*, actor: User, quota_id: int) -> None:
+    """Delete a quota: a team's falls back to the sum of its reps' quotas.
+
+    Refuses a non-administrator (PermissionDenied); no such quota is a NotFound."""
+    _refuse_unless_quota_admin(actor)
+    quota = Quota.objects.select_for_update().filter(pk=quota_id).first()
+    if quota is None:
+        raise NotFound("No such quota.")
+    audit_record(
+        actor=actor,
+        action="quota.deleted",
+        target=quota,
+        data={
+            "period_kind": quota.period_kind,
+            "period_start": quota.period_start.isoformat(),
+            "rep": quota.rep_id,
+            "team": quota.team_id,
+            "amount": str(quota.amount),
+            "currency": quota.currency,
+        },
+    )
+    quota.delete()

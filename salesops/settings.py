@@ -264,6 +264,12 @@ if not 1 <= FISCAL_YEAR_START_MONTH <= 12:
 PIPELINE_SNAPSHOT_HOUR = int(os.environ.get("PIPELINE_SNAPSHOT_HOUR", 2))
 if not 0 <= PIPELINE_SNAPSHOT_HOUR <= 23:
     raise RuntimeError("PIPELINE_SNAPSHOT_HOUR must be an hour, 0-23.")
+# --- quotas ---
+# The organisation's currency: the forecast summary reports in it unless asked for another
+# (amounts of different currencies are never added up).
+DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "EUR").strip().upper()
+if not (len(DEFAULT_CURRENCY) == 3 and DEFAULT_CURRENCY.isascii() and DEFAULT_CURRENCY.isalpha()):
+    raise RuntimeError("DEFAULT_CURRENCY must be a three-letter ISO 4217 code, e.g. EUR.")
 
 # --- Email -----------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(

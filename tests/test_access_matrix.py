@@ -225,6 +225,49 @@ def assessor_only(ok: Any, *, reps: int, outside: int = 404, anon: Any = LOGIN) 
 SKILL_LEVELS = {f"level_{n}": f"Level {n} looks like this." for n in range(1, 6)}
 
 
+# --- quotas ---
+def _quotas(rep) -> dict[str, Any]:
+    """A 2026-Q3 quota of `rep`."""
+    from forecasting.models import Quota
+
+    quota = Quota.objects.create(
+        period_kind="quarter",
+        period_start=dt.date(2026, 7, 1),
+        rep=rep,
+        amount=100000,
+        currency="EUR",
+    )
+    return {"quota": quota}
+
+
+# --- week-over-week ---
+def _snapshots(opp) -> dict[str, Any]:
+    """`opp` in last week's and this week's pipeline snapshots, its amount up since."""
+    from forecasting.models import PipelineSnapshot
+    from forecasting.rules import week_start
+
+    week = week_start(timezone.localdate())
+    for monday, amount in ((week - dt.timedelta(days=7), 8000), (week, opp.amount)):
+        PipelineSnapshot.objects.create(
+            week=monday,
+            opportunity=opp,
+            owner=opp.owner,
+            team_id=opp.owner.team_id,
+            stage=opp.stage,
+            forecast_category=opp.forecast_category,
+            amount=amount,
+            currency=opp.currency,
+            close_date=opp.close_date,
+            status="open",
+        )
+    return {"snapshot_week": week.isoformat()}
+
+
+def quota_admin(ok: int) -> dict[str, Any]:
+    """Administrators change a quota; the others who see it are refused (403); 404 outside."""
+    return api_scoped(403, write=True) | {"admin": ok}
+
+
 def build_world(rep, teammate, manager, other_manager, other_rep, leader, admin_user, pipeline):
     opp = OpportunityFactory(owner=rep, stage=pipeline.discover, source="crm", external_id="X1")
     for m in Milestone.objects.filter(stage=pipeline.discover):
@@ -271,6 +314,8 @@ def build_world(rep, teammate, manager, other_manager, other_rep, leader, admin_
         **_coaching(rep, manager),
         **_opportunity_review(rep, manager, pipeline),
         **_one_on_one(rep, manager),
+        **_quotas(rep),
+        **_snapshots(opp),
     )
 
 
@@ -1246,6 +1291,46 @@ API: dict[tuple[str, str], Probe] = {
             "title": "Call the CFO",
             "due_on": (timezone.localdate() + dt.timedelta(days=2)).isoformat(),
         },
+    ),
+    # --- quotas: read in scope, written by administrators; the forecast summary of an
+    # owner is read by those who see the owner.
+    ("/api/v1/quotas/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/quotas/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/quotas/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/quotas/",
+        admin_only(201),
+        data=lambda w: {"period": "2031-Q1", "rep": w.users["rep"].pk, "amount": "5000"},
+    ),
+    ("/api/v1/quotas/{id}/", "GET"): Probe(
+        "GET", lambda w: f"/api/v1/quotas/{w.quota.pk}/", api_scoped(200, write=False)
+    ),
+    ("/api/v1/quotas/{id}/", "PATCH"): Probe(
+        "PATCH",
+        lambda w: f"/api/v1/quotas/{w.quota.pk}/",
+        quota_admin(200),
+        data=lambda w: {"amount": "90000"},
+    ),
+    ("/api/v1/quotas/{id}/", "DELETE"): Probe(
+        "DELETE", lambda w: f"/api/v1/quotas/{w.quota.pk}/", quota_admin(204)
+    ),
+    ("/api/v1/forecast/summary/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/forecast/summary/?period=2026-Q3&owner={w.users['rep'].pk}",
+        api_scoped(200, write=False),
+    ),
+    # --- week-over-week: the changes and the trend of an owner are read by those who see
+    # the owner (rep's deal is in this and last week's snapshots: world.snapshot_week).
+    ("/api/v1/forecast/changes/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/forecast/changes/?week={w.snapshot_week}&owner={w.users['rep'].pk}",
+        api_scoped(200, write=False),
+    ),
+    ("/api/v1/forecast/trend/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/forecast/trend/?weeks=4&owner={w.users['rep'].pk}",
+        api_scoped(200, write=False),
     ),
 }
 

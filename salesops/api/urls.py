@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("pipeline.api_urls")),
     path("", include("proposals.api_urls")),
     path("", include("coaching.api_urls")),
+    path("", include("forecasting.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     re_path(r"^.*$", not_found),

@@ -1,0 +1,457 @@
+"""/api/v1/ of forecasting: serializers and views. Thin: validate, call one service or
+selector, serialize."""
+
+from __future__ import annotations
+
+# --- quotas (imports) ---
+from typing import Any
+
+import django_filters
+from django.db.models import Q, QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from forecasting import rules as forecasting_rules  # week-over-week
+from forecasting import selectors as forecasting_selectors
+from forecasting import services as forecasting_services
+from forecasting.models import Quota
+from pipeline.api import ApiViewSet, IdFilter, _int_or_404, _valid
+from salesops import access
+from salesops.api.schema import IDEMPOTENCY_KEY, errors
+from salesops.api.serializers import StrictInputSerializer
+
+# --- quotas ---
+# GET/POST /api/v1/quotas/, GET/PATCH/DELETE /api/v1/quotas/{id}/ and
+# GET /api/v1/forecast/summary/.
+
+QUOTA_MAX_ID = 2**63 - 1
+
+
+class QuotaOutput(serializers.ModelSerializer):
+    period = serializers.SerializerMethodField(help_text='The period\'s label, e.g. "2026-Q3".')
+    rep = serializers.IntegerField(source="rep_id", allow_null=True)
+    rep_name = serializers.SerializerMethodField()
+    team = serializers.IntegerField(source="team_id", allow_null=True)
+    team_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Quota
+        fields = [
+            "id", "period", "period_kind", "period_start", "rep", "rep_name", "team",
+            "team_name", "amount", "currency", "updated_at",
+        ]  # fmt: skip
+
+    def get_period(self, quota: Quota) -> str:
+        return forecasting_selectors.quota_period_label(quota)
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_rep_name(self, quota: Quota) -> str | None:
+        return str(quota.rep) if quota.rep_id else None
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_team_name(self, quota: Quota) -> str | None:
+        return quota.team.name if quota.team_id else None
+
+
+class QuotaInput(StrictInputSerializer):
+    read_only_hints = {
+        "id": "It is assigned by the server.",
+        "period_kind": "Send `period`.",
+        "period_start": "Send `period`.",
+        "updated_at": "It is set by the server.",
+    }
+    period = serializers.CharField(
+        help_text='A fiscal month ("2026-07") or quarter ("2026-Q3", "FY2027-Q1").'
+    )
+    rep = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=QUOTA_MAX_ID
+    )
+    team = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=QUOTA_MAX_ID
+    )
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    currency = serializers.CharField(
+        required=False, help_text="Three letters; default: the organisation's currency."
+    )
+
+
+class QuotaUpdateInput(StrictInputSerializer):
+    read_only_hints = {
+        "period": "Set a quota for another period with POST.",
+        "rep": "Set a quota for someone else with POST.",
+        "team": "Set a quota for another team with POST.",
+    }
+    amount = serializers.DecimalField(required=False, max_digits=14, decimal_places=2, min_value=0)
+    currency = serializers.CharField(required=False)
+
+
+class QuotaFilter(django_filters.FilterSet):
+    period = django_filters.CharFilter(
+        method="filter_period", help_text='A period label, e.g. "2026-Q3" or "2026-07".'
+    )
+    rep = IdFilter(field_name="rep_id")
+    team = IdFilter(
+        method="filter_team",
+        help_text="The team's quotas and its reps', sub-teams included.",
+    )
+
+    class Meta:
+        model = Quota
+        fields: list[str] = []
+
+    def filter_period(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        period = forecasting_services.period_from_label(value)
+        return queryset.filter(period_kind=period.kind.value, period_start=period.start)
+
+    def filter_team(self, queryset: QuerySet, name: str, value: int) -> QuerySet:
+        teams = access.team_subtree(value)
+        return queryset.filter(Q(team_id__in=teams) | Q(rep__team_id__in=teams))
+
+
+@extend_schema(tags=["forecasting"])
+class QuotaViewSet(ApiViewSet):
+    """Quotas per rep and per team and fiscal period: read within your scope (a rep their
+    own, a manager their teams' and their reps', a leader all); written by administrators."""
+
+    queryset = Quota.objects.none()  # the model for the schema; reads use selectors
+    filterset_class = QuotaFilter
+    input_serializers = {"create": QuotaInput, "partial_update": QuotaUpdateInput}
+
+    @extend_schema(responses={200: QuotaOutput(many=True), **errors(400, 404)})
+    def list(self, request: Request) -> Response:
+        quotas = self.filter_queryset(forecasting_selectors.quota_list_for(request.user))
+        return self.paginated(quotas, QuotaOutput)
+
+    @extend_schema(
+        request=QuotaInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: QuotaOutput, 200: QuotaOutput, **errors(400, 403, 413, 422)},
+        description="Administrators only. Sets the quota of `rep` or `team` (exactly one) "
+        "for `period`: 201 when it is new, 200 when it replaces the one there was.",
+    )
+    def create(self, request: Request) -> Response:
+        data = _valid(QuotaInput, request)
+        quota, created = forecasting_services.quota_set(
+            actor=request.user,
+            period=data["period"],
+            amount=data["amount"],
+            currency=data.get("currency"),
+            rep_id=data.get("rep"),
+            team_id=data.get("team"),
+        )
+        quota = forecasting_selectors.quota_get_for(request.user, quota.pk)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(QuotaOutput(quota).data, status=code)
+
+    @extend_schema(responses={200: QuotaOutput, **errors(404)})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        quota = forecasting_selectors.quota_get_for(request.user, _int_or_404(pk))
+        return Response(QuotaOutput(quota).data)
+
+    @extend_schema(
+        request=QuotaUpdateInput,
+        responses={200: QuotaOutput, **errors(400, 403, 404)},
+        description="Administrators only: change the amount or the currency.",
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        quota = forecasting_selectors.quota_get_for(request.user, _int_or_404(pk))
+        data = _valid(QuotaUpdateInput, request)
+        forecasting_services.quota_update(actor=request.user, quota_id=quota.pk, **data)
+        return Response(
+            QuotaOutput(forecasting_selectors.quota_get_for(request.user, quota.pk)).data
+        )
+
+    @extend_schema(
+        responses={204: None, **errors(403, 404)},
+        description="Administrators only. A team's quota falls back to the sum of its reps'.",
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        quota = forecasting_selectors.quota_get_for(request.user, _int_or_404(pk))
+        forecasting_services.quota_delete(actor=request.user, quota_id=quota.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _money(help_text: str, **kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=16, decimal_places=2, read_only=True, help_text=help_text, **kwargs
+    )
+
+
+class FiguresOutput(serializers.Serializer):
+    """The numbers of one scope (reads a rules.ForecastFigures)."""
+
+    closed_won = _money("Won in the period (closed_at in it).")
+    commit = _money("Open deals closing in the period in Commit.")
+    best_case = _money("… in Best case.")
+    pipeline = _money("… in Pipeline.")
+    commit_cumulative = _money("Closed won + commit.")
+    best_case_cumulative = _money("Commit cumulative + best case.")
+    pipeline_cumulative = _money("Best case cumulative + pipeline.")
+    open_pipeline = _money("Commit + best case + pipeline (open, omitted left out).")
+    weighted_pipeline = _money("Σ amount × stage probability of the open pipeline.")
+    quota = _money("Null: no quota.", allow_null=True)
+    attainment_percent = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="Closed won ÷ quota × 100; null: no or 0 quota."
+    )
+    remaining = _money("max(quota − closed won, 0); null: no quota.", allow_null=True)
+    coverage = serializers.FloatField(
+        read_only=True,
+        allow_null=True,
+        help_text="Open pipeline ÷ remaining quota; null: nothing remaining.",
+    )
+
+
+class SummaryRowOutput(FiguresOutput):
+    id = serializers.IntegerField(allow_null=True, help_text="Null: owners without a team.")
+    name = serializers.CharField()
+    team = serializers.IntegerField(source="team_id", allow_null=True)
+
+    def to_representation(self, row: Any) -> dict[str, Any]:
+        head = {"id": row.id, "name": row.name, "team": row.team_id}
+        return head | FiguresOutput(row.figures).data
+
+
+class PeriodOutput(serializers.Serializer):
+    label = serializers.CharField()
+    kind = serializers.CharField()
+    start = serializers.DateField(help_text="First day.")
+    last_day = serializers.DateField()
+
+
+class SummaryOutput(serializers.Serializer):
+    period = PeriodOutput()
+    currency = serializers.CharField()
+    team = serializers.IntegerField(source="team_id", allow_null=True)
+    owner = serializers.IntegerField(source="owner_id", allow_null=True)
+    totals = FiguresOutput()
+    by_team = SummaryRowOutput(many=True)
+    by_owner = SummaryRowOutput(many=True)
+
+
+class SummaryQuery(serializers.Serializer):
+    period = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text='"2026-Q3", "2026-07" or "FY2027-Q1"; default: the current quarter.',
+    )
+    team = serializers.IntegerField(
+        required=False, min_value=1, max_value=QUOTA_MAX_ID, help_text="With its sub-teams."
+    )
+    owner = serializers.IntegerField(required=False, min_value=1, max_value=QUOTA_MAX_ID)
+    currency = serializers.CharField(
+        required=False, help_text="Default: the organisation's currency."
+    )
+
+
+@extend_schema(tags=["forecasting"])
+class ForecastSummaryViewSet(ApiViewSet):
+    """The forecast numbers of a period for a scope."""
+
+    queryset = Quota.objects.none()  # for the schema; reads use selectors
+    filter_backends: list[Any] = []
+    pagination_class = None
+
+    @extend_schema(
+        parameters=[SummaryQuery],
+        responses={200: SummaryOutput, **errors(400, 404)},
+        description="Closed won, commit, best case and pipeline (per category and "
+        "cumulative), weighted pipeline, quota, attainment, remaining quota and coverage "
+        "for the period, for `owner`, else `team` (with sub-teams), else what you see; "
+        "with breakdowns `by_team` (each team rolled up with its sub-teams) and "
+        "`by_owner`. One currency: deals and quotas in others are left out. Deals count "
+        "for their current owner and the owner's current team. A team or owner outside "
+        "your visibility: 404; a bad period: 400 with `details.period`.",
+    )
+    def list(self, request: Request) -> Response:
+        query = SummaryQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        summary = forecasting_selectors.forecast_summary(
+            request.user,
+            data.get("period"),
+            data.get("team"),
+            data.get("owner"),
+            currency=data.get("currency"),
+        )
+        return Response(SummaryOutput(summary).data)
+
+
+# --- week-over-week ---
+# GET /api/v1/forecast/changes/ and GET /api/v1/forecast/trend/ (everyone, in their scope).
+
+
+def _wow_money(help_text: str = "", **kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=16, decimal_places=2, read_only=True, help_text=help_text, **kwargs
+    )
+
+
+def _per_currency(help_text: str) -> serializers.DictField:
+    return serializers.DictField(
+        child=_wow_money(), read_only=True, help_text=f"{help_text} Per currency code."
+    )
+
+
+class WowPeriodOutput(serializers.Serializer):
+    label = serializers.CharField()
+    kind = serializers.CharField()
+    start = serializers.DateField(help_text="First day.")
+    last_day = serializers.DateField()
+
+
+class ChangeItemOutput(serializers.Serializer):
+    opportunity = serializers.IntegerField(source="opportunity_id")
+    name = serializers.CharField()
+    currency = serializers.CharField()
+    delta = _wow_money("The signed change to the period's open pipeline.")
+    amount_before = _wow_money("Last week's amount; null: not in last week's snapshot.",
+                               allow_null=True)  # fmt: skip
+    amount_after = _wow_money("This week's amount; null: not in this week's snapshot.",
+                              allow_null=True)  # fmt: skip
+    close_date_before = serializers.DateField(allow_null=True)
+    close_date_after = serializers.DateField(
+        allow_null=True, help_text="This week's; for a deal closed since, its close date now."
+    )
+
+
+class ChangeGroupOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[kind.value for kind in forecasting_rules.Change])
+    label = serializers.CharField()
+    count = serializers.IntegerField(help_text="Deals with this change.")
+    deltas = _per_currency("The signed change to the period's open pipeline.")
+    truncated = serializers.BooleanField(
+        help_text="True when `items` lists only the largest changes (see `count`)."
+    )
+    items = ChangeItemOutput(many=True)
+
+
+class ChangesOutput(serializers.Serializer):
+    period = WowPeriodOutput()
+    week = serializers.DateField(help_text="This week (its Monday).")
+    previous_week = serializers.DateField()
+    has_snapshot = serializers.BooleanField(help_text="This week's snapshot was taken.")
+    has_previous_snapshot = serializers.BooleanField()
+    available = serializers.BooleanField(
+        help_text="Both snapshots exist; when false, `changes` are all empty."
+    )
+    opening = _per_currency("Last week's open pipeline in the period.")
+    closing = _per_currency("This week's open pipeline in the period (opening + Σ deltas).")
+    changes = ChangeGroupOutput(many=True)
+
+
+class ChangesQuery(serializers.Serializer):
+    period = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text='"2026-Q3", "2026-07" or "FY2027-Q1"; default: the current quarter.',
+    )
+    week = serializers.DateField(
+        required=False,
+        help_text="A Monday, YYYY-MM-DD; default: the latest week with a snapshot.",
+    )
+    team = serializers.IntegerField(
+        required=False, min_value=1, max_value=QUOTA_MAX_ID, help_text="With its sub-teams."
+    )
+    owner = serializers.IntegerField(required=False, min_value=1, max_value=QUOTA_MAX_ID)
+
+
+class TrendQuery(serializers.Serializer):
+    period = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text='"2026-Q3", "2026-07" or "FY2027-Q1"; default: the current quarter.',
+    )
+    weeks = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=forecasting_selectors.TREND_MAX_WEEKS,
+        default=13,
+        help_text="How many weeks, the current one last (1–104, default 13).",
+    )
+    team = serializers.IntegerField(
+        required=False, min_value=1, max_value=QUOTA_MAX_ID, help_text="With its sub-teams."
+    )
+    owner = serializers.IntegerField(required=False, min_value=1, max_value=QUOTA_MAX_ID)
+
+
+class TrendCellOutput(serializers.Serializer):
+    forecast_category = serializers.CharField()
+    currency = serializers.CharField()
+    amount = _wow_money()
+    deals = serializers.IntegerField()
+
+
+class TrendWeekOutput(serializers.Serializer):
+    week = serializers.DateField()
+    has_snapshot = serializers.BooleanField()
+    totals = _per_currency("The open pipeline in the period, every category but Omitted.")
+    cells = TrendCellOutput(many=True, help_text="Per forecast category and currency.")
+
+
+class TrendOutput(serializers.Serializer):
+    period = WowPeriodOutput()
+    weeks = TrendWeekOutput(many=True, help_text="Oldest first, the current week last.")
+
+
+_SCOPE_TEXT = (
+    "Your scope applies to the snapshot rows as they were taken (the owner and team that "
+    "week): a rep their own deals, a manager their teams', a leader all; `team` (with its "
+    "sub-teams) and `owner` narrow it. A team or owner outside your scope: 404. Amounts "
+    "per currency, never summed across currencies."
+)
+
+
+@extend_schema(tags=["forecasting"])
+class ForecastChangesViewSet(ApiViewSet):
+    """Week-over-week changes of a period's open pipeline."""
+
+    queryset = Quota.objects.none()  # for the schema; reads use selectors
+    filter_backends: list[Any] = []
+    pagination_class = None
+
+    @extend_schema(
+        parameters=[ChangesQuery],
+        responses={200: ChangesOutput, **errors(400, 404)},
+        description="This week's pipeline snapshot against last week's for the period's "
+        "deals: new, pulled in, pushed out, amount up, amount down, won, lost, moved in / "
+        "moved out (the owner or their team changed) and dropped, each with its count, "
+        "the signed change per currency and the deals behind it (the largest 200). "
+        + _SCOPE_TEXT
+        + " A week without a snapshot: `available` false, no error; a `week` that is not "
+        "a Monday or has not begun, or a bad period: 400.",
+    )
+    def list(self, request: Request) -> Response:
+        query = ChangesQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        result = forecasting_selectors.week_over_week(
+            request.user, data.get("period"), data.get("week"), data.get("team"), data.get("owner")
+        )
+        return Response(ChangesOutput(result).data)
+
+
+@extend_schema(tags=["forecasting"])
+class ForecastTrendViewSet(ApiViewSet):
+    """The open pipeline of a period as the weekly snapshots recorded it."""
+
+    queryset = Quota.objects.none()  # for the schema; reads use selectors
+    filter_backends: list[Any] = []
+    pagination_class = None
+
+    @extend_schema(
+        parameters=[TrendQuery],
+        responses={200: TrendOutput, **errors(400, 404)},
+        description="For each of the last `weeks` weeks: the open pipeline of the period's "
+        "deals per forecast category and currency, as that week's snapshot recorded it "
+        "(`has_snapshot` false: none was taken). " + _SCOPE_TEXT,
+    )
+    def list(self, request: Request) -> Response:
+        query = TrendQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        trend = forecasting_selectors.snapshot_trend(
+            request.user, data.get("period"), data["weeks"], data.get("team"), data.get("owner")
+        )
+        return Response(TrendOutput(trend).data)
