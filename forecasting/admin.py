@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from forecasting.models import PipelineSnapshot
+from forecasting.models import ForecastSubmission, PipelineSnapshot
 
 
 @admin.register(PipelineSnapshot)
@@ -27,6 +27,31 @@ class PipelineSnapshotAdmin(admin.ModelAdmin):
     search_fields = ("opportunity__name",)
     # Millions of rows: no COUNT(*) of the whole table on every page.
     show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+# --- submissions ---
+
+
+@admin.register(ForecastSubmission)
+class ForecastSubmissionAdmin(admin.ModelAdmin):
+    """Read-only: submissions are immutable (a database trigger refuses updates and
+    deletes) and written only by forecasting.services.forecast_submit."""
+
+    list_display = (
+        "submitted_at", "submitter", "level", "team", "period_kind", "period_start",
+        "commit", "best_case", "currency",
+    )  # fmt: skip
+    list_filter = ("level", "period_kind", "period_start")
+    list_select_related = ("submitter", "team")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

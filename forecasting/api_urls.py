@@ -12,5 +12,11 @@ router.register("forecast/summary", api.ForecastSummaryViewSet, basename="foreca
 # --- week-over-week ---
 router.register("forecast/changes", api.ForecastChangesViewSet, basename="forecast-changes")
 router.register("forecast/trend", api.ForecastTrendViewSet, basename="forecast-trend")
+# --- submissions ---
+router.register(
+    "forecast/submissions", api.ForecastSubmissionViewSet, basename="forecast-submission"
+)
+# --- forecast from history ---
+router.register("forecast/history", api.ForecastHistoryViewSet, basename="forecast-history")
 
 urlpatterns = [*router.urls]

@@ -161,3 +161,121 @@ class Quota(models.Model):
     def __str__(self) -> str:
         whose = f"rep {self.rep_id}" if self.rep_id else f"team {self.team_id}"
         return f"{whose}: {self.amount} {self.currency} ({self.period_kind} of {self.period_start})"
+
+
+# --- submissions ---
+
+
+class SubmissionLevel(models.TextChoices):
+    REP = "rep", "Rep"
+    TEAM = "team", "Team"
+
+
+class ForecastSubmission(models.Model):
+    """A forecast call — commit and best case for a fiscal month or quarter — as submitted
+    by a rep for themselves (level rep) or by a manager or leader for a team (level team),
+    written only by `forecasting.services.forecast_submit`.
+
+    Immutable: a snapshot of the call and of the system's numbers (`figures`) at that
+    moment. A PostgreSQL trigger (migration 0003_submissions) refuses every UPDATE and
+    DELETE of a row, whatever the path (ORM, queryset, raw SQL, admin). A later call
+    supersedes the previous one of the same chain (submitter, level, team, period) by
+    pointing at it through `supersedes`; nothing is ever edited. `supersedes` is unique, so
+    a submission is superseded at most once and each chain is a line: the latest of a
+    chain is the one nothing supersedes (an anti-join on that unique index), and two
+    partial unique constraints allow one chain head (supersedes NULL) per chain.
+
+    Deleting what a submission points at is refused (PROTECT): a submitter, a team, a
+    superseded submission. `team` is the submitting team at that moment; a rep's later
+    move to another team does not rewrite their past calls.
+    """
+
+    period_kind = models.CharField(max_length=8, choices=QuotaPeriodKind.choices)
+    period_start = models.DateField(help_text="The first day of the fiscal month or quarter.")
+    submitter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="forecast_submissions",
+        db_index=False,  # led by submission_submitter_idx
+    )
+    level = models.CharField(max_length=8, choices=SubmissionLevel.choices)
+    team = models.ForeignKey(
+        "salesops.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="forecast_submissions",
+        db_index=False,  # led by submission_team_idx
+    )
+    commit = models.DecimalField(max_digits=14, decimal_places=2)
+    best_case = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    notes = models.TextField(blank=True, default="")
+    adjustment_note = models.TextField(blank=True, default="")
+    # The system's totals for the scope at that moment (forecast_summary().totals), with
+    # Decimals as strings and the currency: {"currency": "EUR", "closed_won": "1000.00", …}.
+    figures = models.JSONField(default=dict)
+    # Team level: each rep's latest call in the period at that moment (see the service).
+    reps_calls = models.JSONField(default=list, blank=True)
+    submitted_at = models.DateTimeField()
+    supersedes = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
+    )
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(level=SubmissionLevel.REP, team__isnull=True)
+                | Q(level=SubmissionLevel.TEAM, team__isnull=False),
+                name="submission_team_iff_team_level",
+            ),
+            models.CheckConstraint(
+                condition=Q(commit__gte=Decimal("0")), name="submission_commit_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(best_case__gte=models.F("commit")),
+                name="submission_best_case_gte_commit",
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="submission_currency_iso"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_start__day=1), name="submission_period_starts_on_1st"
+            ),
+            models.CheckConstraint(
+                condition=~Q(supersedes=models.F("id")), name="submission_not_superseding_itself"
+            ),
+            models.UniqueConstraint(
+                fields=["submitter", "period_kind", "period_start"],
+                condition=Q(supersedes__isnull=True, level=SubmissionLevel.REP),
+                name="submission_one_rep_chain_head",
+            ),
+            models.UniqueConstraint(
+                fields=["submitter", "team", "period_kind", "period_start"],
+                condition=Q(supersedes__isnull=True, level=SubmissionLevel.TEAM),
+                name="submission_one_team_chain_head",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["submitter", "period_kind", "period_start", "submitted_at"],
+                name="submission_submitter_idx",
+            ),
+            models.Index(
+                fields=["team", "period_kind", "period_start", "submitted_at"],
+                name="submission_team_idx",
+            ),
+            models.Index(fields=["period_kind", "period_start"], name="submission_period_idx"),
+        ]
+
+    def __str__(self) -> str:
+        whose = f"team {self.team_id}" if self.team_id else "self"
+        return (
+            f"{self.submitter_id} for {whose}: {self.commit}/{self.best_case} {self.currency} "
+            f"({self.period_kind} of {self.period_start})"
+        )

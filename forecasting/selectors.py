@@ -12,16 +12,29 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd  # --- forecast from history (imports) ---
 from django.conf import settings
 from django.db import connection
-from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
+from django.db.models import (
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+# --- forecast from history (imports) ---
+from forecasting import computations as history_computations
 from forecasting import rules
 from forecasting import services as forecasting_services
-from forecasting.models import Quota
+from forecasting.models import ForecastSubmission, Quota, SubmissionLevel
 from pipeline.models import ForecastCategory, Opportunity, OpportunityStatus
 from salesops import access
 from salesops.cleaning import clean_currency
@@ -817,3 +830,411 @@ def snapshot_trend(
         period=period,
         weeks=[TrendWeek(week, taken, cells) for week, (taken, cells) in by_week.items()],
     )
+
+
+# --- forecast from history ---
+# Win probabilities per stage and age bucket estimated from the organisation's own deals
+# (the pipeline win rate), applied to the open pipeline of a period in the user's scope.
+# The definitions are in forecasting.computations; here is the counting.
+
+HISTORY_MATURITY_DAYS = 90  # a deal must have entered the stage at least this long ago …
+HISTORY_LOOKBACK_DAYS = 365  # … and at most this much longer ago (90-455 days by default)
+
+# The stages a forecast prices: every stage that is neither won nor lost.
+HISTORY_STAGES_SQL = """
+SELECT st.id, st.name, p.name, st."order", st.probability
+FROM pipeline_stage st JOIN pipeline_pipeline p ON p.id = st.pipeline_id
+WHERE NOT st.is_won AND NOT st.is_lost
+"""
+
+# Per (open stage, bucket lower bound): the deals that entered the stage in the window and
+# stayed there at least that many days, and how many of them are won / lost now; plus a
+# grand-total row (stage NULL) with the distinct deals and closed deals of the whole
+# history. A stay runs from a stage row of the deal's history (field "stage", new_value =
+# the stage id; the creation row too) to the deal's next stage row, or to now. A deal with
+# no stage row at all (imported, or made before the history was kept) enters its current
+# stage at stage_entered_at. A deal that entered a stage more than once counts once, from
+# its first entry in the window, with its longest stay.
+HISTORY_SQL = """
+WITH stays AS (
+    SELECT c.opportunity_id AS opp, c.new_value::bigint AS stage_id, c.changed_at AS entered,
+           COALESCE(lead(c.changed_at) OVER (PARTITION BY c.opportunity_id
+                                             ORDER BY c.changed_at, c.id),
+                    %(now)s) AS until
+    FROM pipeline_opportunitychange c
+    WHERE c.field = 'stage' AND c.new_value ~ '^[0-9]{1,18}$' AND c.changed_at >= %(start)s
+    UNION ALL
+    SELECT o.id, o.stage_id, o.stage_entered_at, %(now)s
+    FROM pipeline_opportunity o
+    WHERE o.stage_entered_at >= %(start)s AND o.stage_entered_at < %(end)s
+      AND NOT EXISTS (SELECT 1 FROM pipeline_opportunitychange c
+                      WHERE c.opportunity_id = o.id AND c.field = 'stage')
+),
+per_deal AS (
+    SELECT opp, stage_id, min(entered) AS first_entered,
+           max(floor(extract(epoch FROM until - entered) / 86400))::int AS days
+    FROM stays GROUP BY opp, stage_id
+)
+SELECT d.stage_id, b.lower, count(DISTINCT d.opp),
+       count(DISTINCT d.opp) FILTER (WHERE o.status = 'won'),
+       count(DISTINCT d.opp) FILTER (WHERE o.status = 'lost'),
+       count(DISTINCT d.opp) FILTER (WHERE o.status <> 'open')
+FROM per_deal d
+JOIN pipeline_stage st ON st.id = d.stage_id AND NOT st.is_won AND NOT st.is_lost
+JOIN pipeline_opportunity o ON o.id = d.opp
+JOIN unnest(%(lowers)s::int[]) AS b(lower) ON GREATEST(d.days, 0) >= b.lower
+WHERE d.first_entered >= %(start)s AND d.first_entered < %(end)s
+GROUP BY GROUPING SETS ((d.stage_id, b.lower), ())
+"""
+
+# The period's open pipeline in the scope, in one currency, per stage and age bucket (the
+# days since the deal entered its current stage). Omitted deals count nowhere, as in the
+# weighted pipeline of the forecast summary.
+HISTORY_OPEN_SQL = """
+SELECT x.stage_id,
+       (%(lowers)s::int[])[width_bucket(GREATEST(x.days, 0), %(lowers)s::int[])],
+       count(*), sum(x.amount)
+FROM (
+    SELECT o.stage_id, o.amount, o.owner_id, u.team_id,
+           floor(extract(epoch FROM %(now)s - o.stage_entered_at) / 86400)::int AS days
+    FROM pipeline_opportunity o JOIN salesops_user u ON u.id = o.owner_id
+    WHERE o.status = 'open' AND o.close_date >= %(p_start)s AND o.close_date < %(p_end)s
+      AND o.currency = %(currency)s AND o.forecast_category <> 'omitted'
+) x
+WHERE {scope_x}
+GROUP BY 1, 2
+"""
+
+
+@dataclass(frozen=True)
+class HistoryCell:
+    """One age bucket of a stage: the open deals in it, the probability used and the
+    history behind it (deals that reached this age in the stage, won, closed)."""
+
+    bucket: str
+    open_deals: int
+    open_amount: Decimal
+    probability: Decimal  # 0-1
+    source: str  # "history" or "stage default"
+    history_deals: int
+    history_won: int
+    history_closed: int
+    expected: Decimal
+
+
+@dataclass(frozen=True)
+class HistoryStage:
+    stage_id: int
+    stage_name: str
+    pipeline_name: str
+    stage_probability: int  # the configured one, %
+    open_deals: int
+    open_amount: Decimal
+    expected: Decimal
+    stage_default_expected: Decimal
+    history_deals: int  # every deal that was in the stage in the window
+    history_won: int
+    history_closed: int
+    cells: list[HistoryCell]
+
+
+@dataclass(frozen=True)
+class HistoryForecast:
+    period: rules.Period
+    currency: str
+    team_id: int | None
+    owner_id: int | None
+    window_start: dt.datetime  # deals that entered a stage from this moment …
+    window_end: dt.datetime  # … up to (not including) this one are the history
+    min_deals: int
+    history_deals: int  # distinct deals of the whole history (every open stage)
+    history_closed: int  # … of which won or lost by now
+    open_deals: int
+    open_amount: Decimal
+    expected: Decimal
+    stage_default_expected: Decimal  # Σ amount × stage probability, for comparison
+    by_stage: list[HistoryStage]
+
+
+def history_forecast(
+    user: User,
+    period_label: Any = None,
+    team_id: Any = None,
+    owner_id: Any = None,
+    *,
+    currency: Any = None,
+    now: dt.datetime | None = None,
+) -> HistoryForecast:
+    """The expected closed amount of the open pipeline of `period_label` (default: the
+    current quarter) priced with win probabilities from history, per stage and age bucket
+    (see forecasting.computations for the definitions).
+
+    History: the organisation's deals — all of them, whoever owns them, as it is an
+    aggregate of counts and exposes no deal — that entered a stage from
+    HISTORY_MATURITY_DAYS + HISTORY_LOOKBACK_DAYS days ago up to HISTORY_MATURITY_DAYS days
+    ago (so a deal had time to be decided; one still open counts as not won). A cell with
+    fewer than settings.HISTORY_MIN_DEALS deals falls back to the stage's probability.
+
+    Open pipeline: open deals with close_date in the period, in one currency (`currency`,
+    default settings.DEFAULT_CURRENCY), Omitted left out, in `user`'s scope as
+    snapshot_scope decides it on the deal's owner now and the owner's team now: a rep
+    their own deals, a manager their teams' (sub-teams included) and their own, a leader
+    all, narrowed to `team_id` (with sub-teams) and/or `owner_id`. A team or person
+    outside the scope is a 404; a bad period or currency is a ValidationFailed.
+
+    Queries: up to three to check the scope, the stages, one aggregate of the history,
+    one aggregate of the open pipeline — six at most, however many deals."""
+    period = period_or_current(period_label)
+    errors: dict[str, list[str]] = {}
+    code = clean_currency(errors, currency or settings.DEFAULT_CURRENCY)
+    if errors:
+        raise ValidationFailed(details=errors)
+    scope = snapshot_scope(user, team_id, owner_id)
+    now = now or timezone.now()
+    window_end = now - dt.timedelta(days=HISTORY_MATURITY_DAYS)
+    window_start = window_end - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
+    params = {
+        **scope.params(),
+        "now": now,
+        "start": window_start,
+        "end": window_end,
+        "lowers": list(history_computations.BUCKET_LOWERS),
+        "p_start": period.start,
+        "p_end": period.end,
+        "currency": code,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(HISTORY_STAGES_SQL)
+        stages = pd.DataFrame(cursor.fetchall(), columns=history_computations.STAGE_COLUMNS)
+        cursor.execute(HISTORY_SQL, params)
+        history_rows = cursor.fetchall()
+        cursor.execute(HISTORY_OPEN_SQL.format(scope_x=scope.sql("x")), params)
+        open_rows = cursor.fetchall()
+    total_deals = total_closed = 0
+    cell_rows = []
+    for stage_id, lower, deals, won, lost, closed in history_rows:
+        if stage_id is None:  # the grand total of GROUPING SETS
+            total_deals, total_closed = deals, closed
+        else:
+            cell_rows.append((stage_id, lower, deals, won, lost))
+    rates = history_computations.win_probabilities(
+        stages,
+        pd.DataFrame(cell_rows, columns=history_computations.HISTORY_COLUMNS),
+        settings.HISTORY_MIN_DEALS,
+    )
+    cells = history_computations.expected_by_cell(
+        rates, pd.DataFrame(open_rows, columns=history_computations.OPEN_COLUMNS)
+    )
+    by_stage = [
+        HistoryStage(
+            stage_id=int(row.stage_id),
+            stage_name=row.stage_name,
+            pipeline_name=row.pipeline_name,
+            stage_probability=int(row.stage_probability),
+            open_deals=row.open_deals,
+            open_amount=row.open_amount,
+            expected=row.expected,
+            stage_default_expected=row.stage_default_expected,
+            history_deals=row.history_deals,
+            history_won=row.history_won,
+            history_closed=row.history_closed,
+            cells=[
+                HistoryCell(
+                    bucket=c.bucket,
+                    open_deals=int(c.open_deals),
+                    open_amount=c.open_amount,
+                    probability=c.probability,
+                    source=c.source,
+                    history_deals=int(c.deals),
+                    history_won=int(c.won),
+                    history_closed=int(c.closed),
+                    expected=c.expected,
+                )
+                for c in cells[cells["stage_id"] == row.stage_id]
+                .sort_values("bucket_lower")
+                .itertuples(index=False)
+            ],
+        )
+        for row in history_computations.by_stage(cells).itertuples(index=False)
+    ]
+    zero = Decimal("0.00")
+    return HistoryForecast(
+        period=period,
+        currency=code,
+        team_id=None if team_id in (None, "") else int(team_id),
+        owner_id=scope.owner,
+        window_start=window_start,
+        window_end=window_end,
+        min_deals=settings.HISTORY_MIN_DEALS,
+        history_deals=total_deals,
+        history_closed=total_closed,
+        open_deals=sum(s.open_deals for s in by_stage),
+        open_amount=sum((s.open_amount for s in by_stage), zero),
+        expected=sum((s.expected for s in by_stage), zero),
+        stage_default_expected=sum((s.stage_default_expected for s in by_stage), zero),
+        by_stage=by_stage,
+    )
+
+
+# --- submissions ---
+# Forecast submissions read in the user's scope, and who has not submitted this week.
+
+
+def submissions_for(
+    user: User,
+    *,
+    period: Any = None,
+    person: Any = None,
+    team: Any = None,
+    level: Any = None,
+    latest: bool = False,
+) -> QuerySet[ForecastSubmission]:
+    """The forecast submissions `user` may see, newest first: a rep their own; a manager
+    their own, the rep-level calls of the reps in the teams they manage (sub-teams
+    included) and every team-level call for those teams; a leader or admin all.
+
+    Filters: `period` (a label; a bad one is a ValidationFailed), `person` (the
+    submitter), `team` (team-level calls for the team and its sub-teams, and rep-level
+    calls of the reps currently in them), `level` ("rep" / "team"), `latest` (only the
+    latest of each chain: one per person, level, team and period). An unknown person or
+    team just matches nothing. Each row carries `next_id`, the submission that
+    superseded it (None: the latest) — all in one query with the submitter and team."""
+    rows = (
+        ForecastSubmission.objects.select_related("submitter", "team")
+        .annotate(
+            next_id=Subquery(
+                ForecastSubmission.objects.filter(supersedes_id=OuterRef("pk")).values("pk")[:1]
+            )
+        )
+        .order_by("-submitted_at", "-id")
+    )
+    if not (user.is_authenticated and user.is_active):
+        return rows.none()
+    if user.is_manager:
+        managed = access.managed_team_ids_sql(user)
+        rows = rows.filter(
+            Q(submitter=user)
+            | Q(level=SubmissionLevel.REP, submitter__team_id__in=managed)
+            | Q(level=SubmissionLevel.TEAM, team_id__in=managed)
+        )
+    elif not user.sees_everything:
+        rows = rows.filter(submitter=user)
+    if period not in (None, ""):
+        the_period = forecasting_services.period_from_label(period)
+        rows = rows.filter(period_kind=the_period.kind.value, period_start=the_period.start)
+    if person is not None:
+        rows = rows.filter(submitter_id=person)
+    if team is not None:
+        teams = access.team_subtree(team)
+        rows = rows.filter(
+            Q(level=SubmissionLevel.TEAM, team_id__in=teams)
+            | Q(level=SubmissionLevel.REP, submitter__team_id__in=teams)
+        )
+    if level not in (None, ""):
+        rows = rows.filter(level=level)
+    if latest:
+        rows = rows.filter(forecasting_services.latest_submissions_q())
+    return rows
+
+
+def submission_get_for(user: User, pk: int) -> ForecastSubmission:
+    """One submission in `user`'s scope; outside it (or no such submission) is a 404."""
+    return get_object_or_404(submissions_for(user), pk=pk)
+
+
+def submission_period_label(submission: ForecastSubmission) -> str:
+    calendar = forecasting_services.fiscal_calendar()
+    return calendar.period_of(submission.period_start, submission.period_kind).label
+
+
+@dataclass(frozen=True)
+class MissingSubmission:
+    """A person who owes a call: a rep their own (level rep, team: their team), a manager
+    one per team they manage (level team)."""
+
+    level: str
+    person_id: int
+    name: str
+    team_id: int | None
+    team_name: str | None
+    last_submitted_at: dt.datetime | None  # their latest call of the period, before `since`
+
+
+@dataclass(frozen=True)
+class NotSubmitted:
+    period: rules.Period
+    week: dt.date  # this week's Monday
+    since: dt.datetime  # its start in the organisation's timezone
+    people: list[MissingSubmission]
+
+
+# {scope_reps} / {scope_teams} are fixed SQL fragments chosen by role, never user input.
+NOT_SUBMITTED_SQL = """
+WITH RECURSIVE managed(id) AS (
+    SELECT id FROM salesops_team WHERE manager_id = %(user)s
+    UNION SELECT t.id FROM salesops_team t JOIN managed m ON t.parent_id = m.id
+),
+owed AS (
+    SELECT 'rep' AS level, u.id AS person_id, u.first_name, u.last_name, u.username,
+           t.id AS team_id, t.name AS team_name,
+           (SELECT max(s.submitted_at) FROM forecasting_forecastsubmission s
+            WHERE s.submitter_id = u.id AND s.level = 'rep'
+              AND s.period_kind = %(kind)s AND s.period_start = %(start)s) AS last_at
+    FROM salesops_user u LEFT JOIN salesops_team t ON t.id = u.team_id
+    WHERE u.is_active AND u.role = 'rep' AND {scope_reps}
+    UNION ALL
+    SELECT 'team', m.id, m.first_name, m.last_name, m.username, t.id, t.name,
+           (SELECT max(s.submitted_at) FROM forecasting_forecastsubmission s
+            WHERE s.submitter_id = m.id AND s.level = 'team' AND s.team_id = t.id
+              AND s.period_kind = %(kind)s AND s.period_start = %(start)s)
+    FROM salesops_team t JOIN salesops_user m ON m.id = t.manager_id
+    WHERE m.is_active AND {scope_teams}
+)
+SELECT level, person_id, first_name, last_name, username, team_id, team_name, last_at
+FROM owed WHERE last_at IS NULL OR last_at < %(since)s
+"""
+
+
+def not_submitted_this_week(
+    user: User, period_label: Any = None, *, now: dt.datetime | None = None
+) -> NotSubmitted:
+    """Who in `user`'s scope has not submitted a call for the period (a label; default the
+    current fiscal quarter) since this week's Monday, 00:00 in the organisation's timezone:
+    every active rep (a rep: themselves; a manager: the reps of the teams they manage,
+    sub-teams included; a leader or admin: all), each owing a rep-level call; and every
+    team in scope with an active manager (a manager: the teams they manage and their
+    sub-teams; a leader or admin: all), whose manager owes a team-level call for it (a
+    call for the team by someone else does not count). Sorted by name, then team.
+
+    One query, however many people and submissions."""
+    if not (user.is_authenticated and user.is_active):
+        raise Http404("Not found.")
+    period = period_or_current(period_label)
+    today = forecasting_services.local_today(now)
+    week = rules.week_start(today)
+    since = dt.datetime.combine(week, dt.time.min, tzinfo=timezone.get_default_timezone())
+    if user.sees_everything:
+        scope_reps = scope_teams = "TRUE"
+    elif user.is_manager:
+        scope_reps = "u.team_id IN (SELECT id FROM managed)"
+        scope_teams = "t.id IN (SELECT id FROM managed)"
+    else:
+        scope_reps, scope_teams = "u.id = %(user)s", "FALSE"
+    sql = NOT_SUBMITTED_SQL.format(scope_reps=scope_reps, scope_teams=scope_teams)
+    params = {"user": user.pk, "kind": period.kind.value, "start": period.start, "since": since}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    people = [
+        MissingSubmission(
+            level=level,
+            person_id=person,
+            name=_name(first, last, username),
+            team_id=team_id,
+            team_name=team_name,
+            last_submitted_at=last_at,
+        )
+        for level, person, first, last, username, team_id, team_name, last_at in rows
+    ]
+    people.sort(key=lambda p: (p.name.lower(), p.person_id, p.level, (p.team_name or "").lower()))
+    return NotSubmitted(period=period, week=week, since=since, people=people)

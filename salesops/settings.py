@@ -270,6 +270,12 @@ if not 0 <= PIPELINE_SNAPSHOT_HOUR <= 23:
 DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "EUR").strip().upper()
 if not (len(DEFAULT_CURRENCY) == 3 and DEFAULT_CURRENCY.isascii() and DEFAULT_CURRENCY.isalpha()):
     raise RuntimeError("DEFAULT_CURRENCY must be a three-letter ISO 4217 code, e.g. EUR.")
+# --- forecast from history ---
+# The forecast from history uses a stage's own win rate for an age bucket only when at
+# least this many deals were in it; fewer: the stage's configured probability.
+HISTORY_MIN_DEALS = int(os.environ.get("HISTORY_MIN_DEALS", 30))
+if HISTORY_MIN_DEALS < 1:
+    raise RuntimeError("HISTORY_MIN_DEALS must be 1 or more.")
 
 # --- Email -----------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(

@@ -263,6 +263,32 @@ def _snapshots(opp) -> dict[str, Any]:
     return {"snapshot_week": week.isoformat()}
 
 
+# --- submissions ---
+def _submissions(rep) -> dict[str, Any]:
+    """A forecast call of `rep` for 2026-Q3."""
+    from forecasting.models import ForecastSubmission
+    from forecasting.services import FIGURE_FIELDS
+
+    submission = ForecastSubmission.objects.create(
+        period_kind="quarter",
+        period_start=dt.date(2026, 7, 1),
+        submitter=rep,
+        level="rep",
+        commit=100,
+        best_case=200,
+        currency="EUR",
+        figures={"currency": "EUR"} | dict.fromkeys(FIGURE_FIELDS, "0.00"),
+        submitted_at=timezone.now(),
+    )
+    return {"submission": submission}
+
+
+def submission_create() -> dict[str, Any]:
+    """A team call for rep's team (Team A): its manager and leaders submit; a rep is
+    refused (403); another team's manager does not see the team (404)."""
+    return api_scoped(201, write=True) | {"rep": 403, "teammate": 403}
+
+
 def quota_admin(ok: int) -> dict[str, Any]:
     """Administrators change a quota; the others who see it are refused (403); 404 outside."""
     return api_scoped(403, write=True) | {"admin": ok}
@@ -316,6 +342,7 @@ def build_world(rep, teammate, manager, other_manager, other_rep, leader, admin_
         **_one_on_one(rep, manager),
         **_quotas(rep),
         **_snapshots(opp),
+        **_submissions(rep),
     )
 
 
@@ -1331,6 +1358,39 @@ API: dict[tuple[str, str], Probe] = {
         "GET",
         lambda w: f"/api/v1/forecast/trend/?weeks=4&owner={w.users['rep'].pk}",
         api_scoped(200, write=False),
+    ),
+    # --- forecast from history: rep's open pipeline, read by those who see rep ---
+    ("/api/v1/forecast/history/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/forecast/history/?period=2026-Q3&owner={w.users['rep'].pk}",
+        api_scoped(200, write=False),
+    ),
+    # --- submissions: read in scope (rep's call: world.submission); a team call is made by
+    # the team's manager or a leader; no update, no delete.
+    ("/api/v1/forecast/submissions/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/forecast/submissions/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/forecast/submissions/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/forecast/submissions/",
+        submission_create(),
+        data=lambda w: {
+            "period": f"{timezone.localdate().year + 1}-Q1",
+            "commit": "0",
+            "best_case": "0",
+            "team": w.users["rep"].team_id,
+            "adjustment_note": "Matrix probe",
+        },
+    ),
+    ("/api/v1/forecast/submissions/{id}/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/forecast/submissions/{w.submission.pk}/",
+        api_scoped(200, write=False),
+    ),
+    ("/api/v1/forecast/submissions/missing/", "GET"): Probe(
+        "GET",
+        lambda w: "/api/v1/forecast/submissions/missing/?period=2026-Q3",
+        api_everyone(200, write=False),
     ),
 }
 

@@ -169,9 +169,22 @@ def test_second_run_changes_nothing(seeded):
 
 
 def test_reset_reloads_the_same_company(seeded, settings):
+    from forecasting.models import ForecastSubmission
+    from forecasting.selectors import period_or_current
+    from forecasting.services import forecast_submit, pipeline_snapshot_take
+
     settings.DEBUG = True
     names = sorted(Opportunity.objects.values_list("name", flat=True))
+    # Forecast calls can never be deleted one by one (a trigger refuses): reset still works.
+    forecast_submit(
+        actor=User.objects.get(username="rep1"),
+        period=period_or_current(None).label,
+        commit="10000",
+        best_case="20000",
+    )
+    pipeline_snapshot_take()
     run("--reset")
+    assert not ForecastSubmission.objects.exists()
     assert User.objects.count() == 12 and Pipeline.objects.count() == 1
     assert sorted(Opportunity.objects.values_list("name", flat=True)) == names
 

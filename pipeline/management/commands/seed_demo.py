@@ -1300,6 +1300,16 @@ def delete_demo_data() -> None:
         CoachingFlag, ActionItem, CoachingSession, OpportunityReview, SkillAssessment,
     ):  # fmt: skip
         coaching_model.objects.all().delete()
+    # Forecast calls are immutable (a trigger refuses DELETE): only TRUNCATE clears them.
+    # (Deferred foreign-key checks of rows written in this transaction must fire first:
+    # TRUNCATE refuses a table with pending trigger events; then they are deferred again.)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "TRUNCATE forecasting_forecastsubmission, forecasting_quota, "
+            "forecasting_pipelinesnapshot"
+        )
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # back to Django's default
     Proposal.objects.all().delete()
     for model in (
         QualificationScore,
