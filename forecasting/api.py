@@ -246,6 +246,22 @@ class SummaryQuery(serializers.Serializer):
     )
 
 
+def _scoped_read(request: Request, selector: Any, output: Any) -> Response:
+    """A forecast read for a period and a scope (?period=&team=&owner=&currency=): the
+    query is validated, the selector decides (400 bad period or currency, 404 outside)."""
+    query = SummaryQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    data = query.validated_data
+    result = selector(
+        request.user,
+        data.get("period"),
+        data.get("team"),
+        data.get("owner"),
+        currency=data.get("currency"),
+    )
+    return Response(output(result).data)
+
+
 @extend_schema(tags=["forecasting"])
 class ForecastSummaryViewSet(ApiViewSet):
     """The forecast numbers of a period for a scope."""
@@ -266,17 +282,7 @@ class ForecastSummaryViewSet(ApiViewSet):
         "your visibility: 404; a bad period: 400 with `details.period`.",
     )
     def list(self, request: Request) -> Response:
-        query = SummaryQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
-        summary = forecasting_selectors.forecast_summary(
-            request.user,
-            data.get("period"),
-            data.get("team"),
-            data.get("owner"),
-            currency=data.get("currency"),
-        )
-        return Response(SummaryOutput(summary).data)
+        return _scoped_read(request, forecasting_selectors.forecast_summary, SummaryOutput)
 
 
 # --- week-over-week ---
@@ -545,8 +551,9 @@ class SubmissionInput(StrictInputSerializer):
     period = serializers.CharField(
         help_text='A fiscal month ("2026-07") or quarter ("2026-Q3", "FY2027-Q1").'
     )
-    commit = serializers.DecimalField(max_digits=None, decimal_places=2)
-    best_case = serializers.DecimalField(max_digits=None, decimal_places=2)
+    # No quantizing here (it raised on 1e30): the service checks the range and rounds.
+    commit = serializers.DecimalField(max_digits=None, decimal_places=None)
+    best_case = serializers.DecimalField(max_digits=None, decimal_places=None)
     notes = serializers.CharField(required=False, allow_blank=True)
     team = serializers.IntegerField(
         required=False,
@@ -746,10 +753,6 @@ class HistoryForecastOutput(serializers.Serializer):
     by_stage = HistoryStageOutput(many=True)
 
 
-# The same query as the summary's: a period, a team or owner, a currency.
-HistoryQuery = SummaryQuery
-
-
 @extend_schema(tags=["forecasting"])
 class ForecastHistoryViewSet(ApiViewSet):
     """The forecast from history of a period's open pipeline."""
@@ -759,7 +762,7 @@ class ForecastHistoryViewSet(ApiViewSet):
     pagination_class = None
 
     @extend_schema(
-        parameters=[HistoryQuery],
+        parameters=[SummaryQuery],
         responses={200: HistoryForecastOutput, **errors(400, 404)},
         description="The period's open pipeline (one currency, Omitted left out) priced "
         "with win probabilities from the organisation's own deals, per stage and days in "
@@ -770,14 +773,4 @@ class ForecastHistoryViewSet(ApiViewSet):
         "sub-teams) and `owner` narrow it; outside your scope: 404. A bad period: 400.",
     )
     def list(self, request: Request) -> Response:
-        query = HistoryQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
-        result = forecasting_selectors.history_forecast(
-            request.user,
-            data.get("period"),
-            data.get("team"),
-            data.get("owner"),
-            currency=data.get("currency"),
-        )
-        return Response(HistoryForecastOutput(result).data)
+        return _scoped_read(request, forecasting_selectors.history_forecast, HistoryForecastOutput)

@@ -81,6 +81,24 @@ def test_create_refusals_have_the_error_shape(rep, key_for):
     assert ForecastSubmission.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("commit", "best_case", "fields"),
+    [
+        ("1e30", "1e31", {"commit", "best_case"}),  # quantizing it once raised: a 500
+        ("NaN", "Infinity", {"commit", "best_case"}),
+        ("12.345", "1e12", {"best_case"}),  # commit is rounded to cents by the service
+    ],
+)
+def test_out_of_range_amounts_are_a_400(rep, key_for, commit, best_case, fields):
+    response = key_for(rep).post(
+        URL, {"period": current_quarter(), "commit": commit, "best_case": best_case},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 400, response.content
+    assert set(response.json()["details"]) == fields
+    assert ForecastSubmission.objects.count() == 0
+
+
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
 def test_no_update_and_no_delete(rep, leader, key_for, method):
     s = row(rep)
