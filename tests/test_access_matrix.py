@@ -343,6 +343,7 @@ def build_world(rep, teammate, manager, other_manager, other_rep, leader, admin_
         **_quotas(rep),
         **_snapshots(opp),
         **_submissions(rep),
+        # --- forecasting: world additions (each helper adds one **_name(...) line) ---
     )
 
 
@@ -756,6 +757,10 @@ PAGES: dict[str, list[Probe]] = {
             },
         )
     ],
+    # --- forecasting: leader dashboard ---
+    # --- forecasting: forecast pages and calls ---
+    # --- forecasting: forecast meetings ---
+    # --- pipeline: category override on stage moves ---
     # The Django admin is one probe: only staff get in.
     "admin/": [
         Probe(
@@ -1392,6 +1397,9 @@ API: dict[tuple[str, str], Probe] = {
         lambda w: "/api/v1/forecast/submissions/missing/?period=2026-Q3",
         api_everyone(200, write=False),
     ),
+    # --- forecasting: accuracy and snapshots ---
+    # --- forecasting: forecast meetings ---
+    # --- pipeline: category override on stage moves ---
 }
 
 # Routes under /api/v1/ that are not operations of the schema itself. The schema and
