@@ -23,7 +23,9 @@ from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
@@ -63,7 +65,7 @@ from salesops.api.etag import expected_version, with_etag
 from salesops.api.idempotency import IdempotentPostMixin
 from salesops.api.permissions import ApiKeyScopePermission, IsAdminRoleOrReadOnly
 from salesops.api.schema import IDEMPOTENCY_KEY, IF_MATCH, errors
-from salesops.api.serializers import StrictInputSerializer
+from salesops.api.serializers import ErrorOutput, StrictInputSerializer
 from salesops.cleaning import MAX_SMALL_INT
 from salesops.models import User
 
@@ -689,6 +691,49 @@ class AdvanceInput(StrictInputSerializer):
     loss_reason = serializers.CharField(
         required=False, allow_blank=True, help_text="Required when the stage is a lost stage."
     )
+    # --- pipeline: category override on stage moves ---
+    forecast_category_on_move = serializers.ChoiceField(
+        choices=rules.CATEGORY_ON_MOVE_CHOICES, required=False,
+        help_text="Only needed when the forecast category was set by hand (with a reason) "
+        "and the target open stage defaults to another category: `keep` keeps the manual "
+        "category and its reason, `follow` takes the stage's default and ends the override "
+        "(recorded in the history). Without it such a move is refused with 409 "
+        "`category_override_decision`. Ignored when closing.",
+    )  # fmt: skip
+
+
+# --- pipeline: category override on stage moves ---
+CATEGORY_DECISION_409 = OpenApiResponse(
+    ErrorOutput,
+    description="Conflicts with the current state: `gate_not_met` lists the missing "
+    "milestones in `details.missing`; `category_override_decision` asks whether to keep the "
+    "forecast category set by hand or use the target stage's default — send the move again "
+    "with `forecast_category_on_move`; `same_stage`, `opportunity_closed`.",
+    examples=[
+        OpenApiExample(
+            "category_override_decision",
+            status_codes=["409"],
+            response_only=True,
+            value={
+                "code": "category_override_decision",
+                "message": "This deal's forecast category was set by hand to Commit (reason: "
+                "Signed LOI). Stage 'Proposal' defaults to Best case. Keep Commit or use "
+                "Best case?",
+                "details": {
+                    "current_category": "commit",
+                    "override_reason": "Signed LOI",
+                    "stage_default": "best_case",
+                    "target_stage": 3,
+                    "target_stage_name": "Proposal",
+                    "choices": [
+                        {"value": "keep", "category": "commit", "label": "Keep Commit"},
+                        {"value": "follow", "category": "best_case", "label": "Use Best case"},
+                    ],
+                },
+            },
+        )
+    ],
+)
 
 
 class CloseWonInput(StrictInputSerializer):
@@ -1097,9 +1142,18 @@ class OpportunityViewSet(ApiViewSet):
         operation_id="opportunities_advance",
         parameters=[OPP_ID, IF_MATCH, IDEMPOTENCY_KEY],
         request=AdvanceInput,
-        responses={200: OpportunityOutput, **errors(400, 403, 404, 409, 412, 422)},
+        responses={
+            200: OpportunityOutput,
+            **errors(400, 403, 404, 409, 412, 422),
+            409: CATEGORY_DECISION_409,
+        },
         description="Move to another stage of the pipeline through its gate. 409 "
-        "`gate_not_met` lists the missing milestones in `details.missing`.",
+        "`gate_not_met` lists the missing milestones in `details.missing` (the gate is "
+        "checked first). 409 `category_override_decision`: the forecast category was set by "
+        "hand and the target stage defaults to another; `details` holds `current_category`, "
+        "`override_reason`, `stage_default`, `target_stage` (id), `target_stage_name` and "
+        "`choices`; nothing was changed — send the move again with "
+        "`forecast_category_on_move` `keep` or `follow`.",
     )
     @action(detail=True, methods=["post"])
     def advance(self, request: Request, pk: str) -> Response:
@@ -1109,6 +1163,7 @@ class OpportunityViewSet(ApiViewSet):
             opportunity_id=opp.pk, stage_id=data["stage"], actor=request.user,
             override_reason=data.get("override_reason", ""),
             loss_reason=data.get("loss_reason", ""), expected_version=expected_version(request),
+            forecast_category_on_move=data.get("forecast_category_on_move"),
         )  # fmt: skip
         return _opportunity_response(request, opp)
 

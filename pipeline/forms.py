@@ -259,6 +259,10 @@ class AdvanceForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # --- pipeline: category override on stage moves ---
+    # The answer to "keep the manual forecast category or use the stage's default?";
+    # the service validates it (one rule for the page, the board, the API and imports).
+    forecast_category_on_move = forms.CharField(required=False, max_length=20)
 
     def __init__(self, *args, stages, **kwargs):
         super().__init__(*args, **kwargs)

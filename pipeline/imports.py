@@ -4,25 +4,33 @@ Each row goes through `services.opportunity_upsert_by_external_id` (so a re-impo
 never duplicates) and, when the row names a stage, `services.opportunity_advance`
 (so the gate holds for imports exactly as on the page and the API). A row is saved
 whole or not at all; a refused row is reported with its line and the reason.
+
+A forecast category set by hand: a stage move that would change it asks on the page and
+the API (409 `category_override_decision`), but an import cannot ask. The optional column
+`forecast_category_on_move` answers for the row (`keep` or `follow`, as in the API); when
+it is empty or absent the import keeps the manual category — the safe side: nobody loses a
+judgement they wrote down — and reports the row in `ImportReport.warnings` ("kept the
+manual forecast category Commit …"). Any other value refuses the row.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from django.db import transaction
 
-from pipeline import services
-from pipeline.models import Account, Stage
-from salesops.exceptions import ApplicationError, ValidationFailed
+from pipeline import rules, services
+from pipeline.models import Account, ForecastCategory, Stage
+from salesops.exceptions import ApplicationError, Conflict, ValidationFailed
 from salesops.models import User
 
 COLUMNS = (
     "external_id", "name", "account", "amount", "currency", "close_date", "owner",
-    "next_step", "next_step_date", "stage", "loss_reason",
+    "next_step", "next_step_date", "stage", "loss_reason", "forecast_category_on_move",
 )  # fmt: skip
 REQUIRED_COLUMNS = ("external_id", "name", "account", "close_date")
 
@@ -37,11 +45,22 @@ class RowFailure:
 
 
 @dataclass
+class RowWarning:
+    """A row that was imported, with something the importer should know about it."""
+
+    line: int
+    external_id: str
+    code: str
+    message: str
+
+
+@dataclass
 class ImportReport:
     created: int = 0
     updated: int = 0
     moved: int = 0
     failures: list[RowFailure] = field(default_factory=list)
+    warnings: list[RowWarning] = field(default_factory=list)
     rolled_back: bool = False
 
     @property
@@ -101,6 +120,7 @@ def opportunities_import(
     except _RollBack:
         report.rolled_back = True
         report.created = report.updated = report.moved = 0
+        report.warnings = []  # nothing was kept, so there is nothing to warn about
     return report
 
 
@@ -123,19 +143,51 @@ def _import_row(
             )
             stage_name = row.get("stage", "")
             moved = False
+            warning = None
             if stage_name and stage_name.casefold() != opp.stage.name.casefold():
                 target = _stage_for(opp.pipeline_id, stage_name)
-                services.opportunity_advance(
-                    opportunity_id=opp.pk, stage_id=target.pk, actor=actor,
-                    loss_reason=row.get("loss_reason", ""),
-                )  # fmt: skip
+                warning = _advance(actor=actor, opp_id=opp.pk, target=target, row=row)
                 moved = True
     except ApplicationError as exc:
         report.failures.append(RowFailure(line, external_id, exc.code, exc.message, exc.details))
         return
+    if warning:
+        report.warnings.append(RowWarning(line, external_id, *warning))
     report.created += created
     report.updated += not created
     report.moved += moved
+
+
+# --- pipeline: category override on stage moves ---
+
+
+def _advance(
+    *, actor: User, opp_id: int, target: Stage, row: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """Move the row's opportunity; when the service asks about a manual forecast category
+    and the row does not answer, keep it and return a warning (code, message)."""
+    move = functools.partial(
+        services.opportunity_advance,
+        opportunity_id=opp_id, stage_id=target.pk, actor=actor,
+        loss_reason=row.get("loss_reason", ""),
+    )  # fmt: skip
+    decision = row.get("forecast_category_on_move") or None
+    try:
+        move(forecast_category_on_move=decision)
+    except Conflict as exc:
+        if exc.code != services.CATEGORY_DECISION_CODE:
+            raise
+        # The refused call saved nothing (its savepoint is rolled back); ask no one, keep.
+        move(forecast_category_on_move=rules.KEEP_OVERRIDE)
+        current = ForecastCategory(exc.details["current_category"]).label
+        default = ForecastCategory(exc.details["stage_default"]).label
+        return (
+            "kept_manual_forecast_category",
+            f"Kept the manual forecast category {current} (reason: "
+            f"{exc.details['override_reason'][:200]}); stage '{target.name}' defaults to "
+            f"{default}. Set forecast_category_on_move to 'follow' to use the default.",
+        )
+    return None
 
 
 def _account_for(actor: User, name: str) -> Account:

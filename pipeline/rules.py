@@ -89,6 +89,41 @@ def default_forecast_category(*, stage_category: str) -> str:
     return stage_category
 
 
+# --- pipeline: category override on stage moves ---
+# A manual forecast category (one with an override reason) is the rep's judgement; a
+# stage move must not silently undo it, nor silently keep it against the new stage's
+# default. When the two differ the mover decides: keep the override or follow the stage.
+KEEP_OVERRIDE = "keep"
+FOLLOW_STAGE = "follow"
+CATEGORY_ON_MOVE_CHOICES = (KEEP_OVERRIDE, FOLLOW_STAGE)
+
+
+@dataclass(frozen=True)
+class CategoryOnMove:
+    category: str
+    override_reason: str
+    needs_decision: bool = False
+    replaced_override: bool = False
+
+
+def category_on_stage_move(
+    *, current: str, override_reason: str, stage_default: str, decision: str | None
+) -> CategoryOnMove:
+    """The forecast category (and override reason) after a move to an open stage.
+
+    Without an override the category follows the stage. An override whose category equals
+    the stage's default is kept without a question. Otherwise `decision` must say
+    KEEP_OVERRIDE or FOLLOW_STAGE; None means the mover has to be asked (needs_decision).
+    """
+    if not override_reason:
+        return CategoryOnMove(category=stage_default, override_reason="")
+    if current == stage_default or decision == KEEP_OVERRIDE:
+        return CategoryOnMove(category=current, override_reason=override_reason)
+    if decision == FOLLOW_STAGE:
+        return CategoryOnMove(category=stage_default, override_reason="", replaced_override=True)
+    return CategoryOnMove(category=current, override_reason=override_reason, needs_decision=True)
+
+
 def days_in_stage(*, stage_entered_at: datetime, now: datetime) -> int:
     return max(0, (now - stage_entered_at).days)
 

@@ -608,6 +608,7 @@ def opportunity_advance(
     override_reason: str = "",
     loss_reason: str = "",
     expected_version: int | None = None,
+    forecast_category_on_move: str | None = None,
 ) -> Opportunity:
     """Move an open opportunity to another stage of its pipeline.
 
@@ -617,6 +618,17 @@ def opportunity_advance(
     recorded. Moving to a won stage closes as won; to a lost stage closes as lost and
     needs a loss reason. Refuses: a stage of another pipeline, the current stage, a
     closed opportunity, a rep's override, a stale version.
+
+    Forecast category: without a manual override it follows the target stage's default.
+    A manual override (one with a reason) whose category differs from the open target
+    stage's default is never silently kept or replaced: `forecast_category_on_move`
+    "keep" keeps it (and its reason), "follow" takes the stage's default, clears the
+    reason and records that the override was replaced, by whom. Without a decision the
+    move is refused with Conflict `category_override_decision` (details: current_category,
+    override_reason, stage_default, target_stage, choices) and nothing is saved. The gate
+    is checked first: a move that fails the gate answers the gate. An override equal to
+    the stage's default is kept without a question; closing sets closed/omitted and
+    never asks. Any other value of `forecast_category_on_move` is ValidationFailed.
     """
     opp = _lock_for(actor, opportunity_id)
     _check_version(opp, expected_version)
@@ -644,6 +656,7 @@ def opportunity_advance(
         )
     if len(override_reason) > MAX_TEXT or len(loss_reason) > MAX_TEXT:
         raise ValidationFailed(details={"override_reason": [f"Use at most {MAX_TEXT} characters."]})
+    category_decision = _clean_category_on_move(forecast_category_on_move)
 
     missing = gate_missing(opp, target)
     may_override = access.can_override_gate(actor, opp.owner)
@@ -672,6 +685,8 @@ def opportunity_advance(
                 },
             )
         used_override = override_reason
+    # After the gate, so a move that fails the gate answers the gate first; closing never asks.
+    on_move = None if target.is_closed else _category_on_move(opp, target, category_decision)
 
     now = timezone.now()
     old_stage = opp.stage
@@ -695,18 +710,24 @@ def opportunity_advance(
     opp.stage = target
     opp.stage_entered_at = now
     new_category = opp.forecast_category
+    category_note = f"Follows stage '{target.name}'"
     if target.is_won:
         new_category = ForecastCategory.CLOSED
     elif target.is_lost:
         new_category = ForecastCategory.OMITTED
-    elif not opp.forecast_category_override_reason:
-        # A manual override survives stage moves; a default follows the stage.
-        new_category = target.forecast_category
+    elif on_move is not None:
+        new_category = on_move.category
+        if on_move.replaced_override:
+            category_note = (
+                f"Manual override replaced by the default of stage '{target.name}' on the "
+                f"stage move, by {actor.username} (it was: "
+                f"{opp.forecast_category_override_reason})"
+            )[:300]
+            opp.forecast_category_override_reason = ""
+            fields.append("forecast_category_override_reason")
     if new_category != opp.forecast_category:
         history.append(
-            _category_change(
-                opp, new_category, actor=actor, now=now, note=f"Follows stage '{target.name}'"
-            )
+            _category_change(opp, new_category, actor=actor, now=now, note=category_note)
         )
         opp.forecast_category = new_category
         fields.append("forecast_category")
@@ -744,9 +765,81 @@ def opportunity_advance(
         actor=actor,
         action="opportunity.advanced",
         target=opp,
-        data={"from": old_stage.pk, "to": target.pk, "override_reason": used_override},
+        data={
+            "from": old_stage.pk,
+            "to": target.pk,
+            "override_reason": used_override,
+            "forecast_category_on_move": category_decision or "",
+        },
     )
     return opp
+
+
+# --- pipeline: category override on stage moves ---
+
+# The Conflict code of "keep the manual forecast category or use the stage's default?".
+CATEGORY_DECISION_CODE = "category_override_decision"
+
+
+def _clean_category_on_move(value: Any) -> str | None:
+    """The mover's decision about a manual forecast category, or None (not given)."""
+    if value is None or value == "":
+        return None
+    if value not in rules.CATEGORY_ON_MOVE_CHOICES:
+        raise ValidationFailed(
+            details={
+                "forecast_category_on_move": [
+                    f"Choose '{rules.KEEP_OVERRIDE}' (keep the manual forecast category) or "
+                    f"'{rules.FOLLOW_STAGE}' (use the new stage's default)."
+                ]
+            }
+        )
+    return value
+
+
+def _category_on_move(
+    opp: Opportunity, target: Stage, decision: str | None
+) -> rules.CategoryOnMove:
+    """What the move does to the forecast category of `opp`; refuses (nothing saved yet)
+    when a manual override meets a different stage default and nobody decided."""
+    stage_default = rules.default_forecast_category(stage_category=target.forecast_category)
+    on_move = rules.category_on_stage_move(
+        current=opp.forecast_category,
+        override_reason=opp.forecast_category_override_reason,
+        stage_default=stage_default,
+        decision=decision,
+    )
+    if on_move.needs_decision:
+        current = ForecastCategory(opp.forecast_category).label
+        default = ForecastCategory(stage_default).label
+        reason = opp.forecast_category_override_reason
+        shown_reason = reason if len(reason) <= 200 else reason[:199] + "…"
+        raise Conflict(
+            f"This deal's forecast category was set by hand to {current} (reason: "
+            f"{shown_reason}). Stage '{target.name}' defaults to {default}. "
+            f"Keep {current} or use {default}?",
+            code=CATEGORY_DECISION_CODE,
+            details={
+                "current_category": opp.forecast_category,
+                "override_reason": reason,
+                "stage_default": stage_default,
+                "target_stage": target.pk,
+                "target_stage_name": target.name,
+                "choices": [
+                    {
+                        "value": rules.KEEP_OVERRIDE,
+                        "category": opp.forecast_category,
+                        "label": f"Keep {current}",
+                    },
+                    {
+                        "value": rules.FOLLOW_STAGE,
+                        "category": stage_default,
+                        "label": f"Use {default}",
+                    },
+                ],
+            },
+        )
+    return on_move
 
 
 @transaction.atomic

@@ -44,6 +44,7 @@ from proposals import selectors as proposal_selectors
 from proposals.models import IN_PROGRESS_STATUSES as PROPOSAL_IN_PROGRESS
 from salesops.exceptions import (
     ApplicationError,
+    Conflict,
     GateNotMet,
     NotFound,
     PermissionDenied,
@@ -206,6 +207,7 @@ def _panel_context(
     advance_form: AdvanceForm | None = None,
     lost_form: CloseLostForm | None = None,
     won_form: CloseWonForm | None = None,
+    category_question: dict | None = None,
 ) -> dict[str, Any]:
     nxt = selectors.next_stage(opp) if opp.status == OpportunityStatus.OPEN else None
     stages = (
@@ -219,6 +221,7 @@ def _panel_context(
         "next_stage": nxt,
         "open_required": current.open_required,
         "gate": gate,
+        "category_question": category_question,
         "advance_form": advance_form
         or AdvanceForm(initial={"stage": nxt, "version": opp.version}, stages=stages),
         "lost_form": lost_form or CloseLostForm(initial={"version": opp.version}),
@@ -240,6 +243,7 @@ def _detail_context(request: HttpRequest, opp: Opportunity, **forms: Any) -> dic
         advance_form=forms.pop("advance_form", None),
         lost_form=forms.pop("lost_form", None),
         won_form=forms.pop("won_form", None),
+        category_question=forms.pop("category_question", None),
     )
     return {
         **panel,
@@ -489,13 +493,22 @@ def _board_after_move(request, opp: Opportunity, text: str) -> HttpResponse:
     return trigger_client_event(response, "board-moved", after="swap")
 
 
-def _board_move_dialog(request, opp, form: AdvanceForm, *, gate: dict | None = None):
+def _board_move_dialog(
+    request,
+    opp,
+    form: AdvanceForm,
+    *,
+    gate: dict | None = None,
+    category_question: dict | None = None,
+):
     """The board's move dialog: what blocks the move (the gate, with the controls to
-    complete it) or why the move was refused. The card stays in its column."""
+    complete it), the forecast category question, or why the move was refused. The card
+    stays in its column."""
     errors = [
         *form.non_field_errors(),
         *form.errors.get("stage", []),
         *form.errors.get("override_reason", []),
+        *form.errors.get("forecast_category_on_move", []),
     ]
     response = render(
         request,
@@ -504,6 +517,7 @@ def _board_move_dialog(request, opp, form: AdvanceForm, *, gate: dict | None = N
             "opp": opp,
             "target": form.cleaned_data.get("stage"),  # _move validated the form
             "gate": gate,
+            "category_question": category_question,
             "errors": errors,
             "owner_filter": _board_owner_filter(request),
         },
@@ -530,11 +544,45 @@ def _move(request, opp, form, *, action: str, form_name: str, move, success, boa
                 return _gate_refused(
                     request, opp, exc, action=action, board=board, **{form_name: form}
                 )
+        except Conflict as exc:
+            if exc.code != services.CATEGORY_DECISION_CODE:
+                add_service_errors(form, exc)
+            else:
+                return _category_question(request, opp, exc, form=form, board=board)
         except ApplicationError as exc:
             add_service_errors(form, exc)
         else:
             return _after_move(request, moved, success(moved), board=board)
     return _panel_error(request, opp, form_name, form, board=board)
+
+
+# --- pipeline: category override on stage moves ---
+# A move that would change a forecast category the rep set by hand is refused by the
+# service with a question; the page, the board (htmx or not) show it as a small form that
+# re-submits the same move with the answer and what the user had entered.
+
+
+def _category_question(
+    request, opp: Opportunity, exc: Conflict, *, form: AdvanceForm, board: bool = False
+) -> HttpResponse:
+    question = {
+        "message": exc.message,
+        "choices": exc.details.get("choices", []),
+        "target_stage": exc.details.get("target_stage"),
+        "target_stage_name": exc.details.get("target_stage_name", ""),
+        # A manager's gate override reason travels with the answer: the move it belongs
+        # to has not been made yet.
+        "override_reason": form.cleaned_data.get("override_reason", ""),
+        "board": board,
+        "owner_filter": _board_owner_filter(request) if board else None,
+    }
+    if board and request.htmx:
+        return _board_move_dialog(request, opp, form, category_question=question)
+    if request.htmx:
+        groups = selectors.milestones_by_stage(opp)
+        context = _panel_context(opp, request.user, groups, category_question=question)
+        return render(request, "partials/advance_panel.html", context, status=INVALID)
+    return _render_detail(request, opp, category_question=question)
 
 
 @login_required
@@ -549,6 +597,7 @@ def opportunity_advance(request: HttpRequest, pk: int) -> HttpResponse:
         move=lambda data: services.opportunity_advance(
             opportunity_id=opp.pk, stage_id=data["stage"].pk, actor=request.user,
             override_reason=data["override_reason"], expected_version=data["version"],
+            forecast_category_on_move=data["forecast_category_on_move"] or None,
         ),
         success=lambda moved: (
             f"Moved “{moved.name}” to {moved.stage.name}." if board

@@ -330,7 +330,9 @@ def test_backwards_move_is_free_and_category_follows_stage(rep, pipeline):
     assert opp.stage == pipeline.qualify and opp.forecast_category == "pipeline"
 
 
-def test_manual_category_survives_stage_move(rep, pipeline):
+def test_manual_category_survives_stage_move_only_when_kept(rep, pipeline):
+    # A manual override is never silently kept against another stage default: the move
+    # asks (test_services_category_override.py has the whole rule), "keep" keeps it.
     opp = OpportunityFactory(
         owner=rep,
         stage=pipeline.qualify,
@@ -338,9 +340,20 @@ def test_manual_category_survives_stage_move(rep, pipeline):
         forecast_category_override_reason="Signed LOI",
     )
     tick_all(opp, pipeline.qualify, rep)
-    services.opportunity_advance(opportunity_id=opp.pk, stage_id=pipeline.proposal.pk, actor=rep)
+    before = snapshot(opp)
+    with pytest.raises(Conflict):
+        services.opportunity_advance(
+            opportunity_id=opp.pk, stage_id=pipeline.proposal.pk, actor=rep
+        )
+    assert snapshot(opp) == before
+    services.opportunity_advance(
+        opportunity_id=opp.pk,
+        stage_id=pipeline.proposal.pk,
+        actor=rep,
+        forecast_category_on_move="keep",
+    )
     opp.refresh_from_db()
-    assert opp.forecast_category == "commit"
+    assert (opp.stage, opp.forecast_category) == (pipeline.proposal, "commit")
 
 
 # --- closing ------------------------------------------------------------------------

@@ -46,6 +46,11 @@ class Command(BaseCommand):
                 f"line {failure.line} ({failure.external_id or 'no external_id'}): "
                 f"{failure.message} {failure.details or ''}".rstrip()
             )
+        for warning in report.warnings:
+            self.stdout.write(
+                f"line {warning.line} ({warning.external_id or 'no external_id'}): "
+                f"{warning.message}"
+            )
         summary = (
             f"created {report.created}, updated {report.updated}, moved {report.moved}, "
             f"refused {len(report.failures)}"
