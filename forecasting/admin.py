@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from forecasting.models import ForecastSubmission, PipelineSnapshot
+from forecasting.models import ForecastMeeting, ForecastSubmission, PipelineSnapshot
 
 
 @admin.register(PipelineSnapshot)
@@ -60,4 +60,24 @@ class ForecastSubmissionAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+# --- forecast meetings ---
+
+
+@admin.register(ForecastMeeting)
+class ForecastMeetingAdmin(admin.ModelAdmin):
+    """Recorded only through forecasting.services.meeting_create (the numbers are frozen
+    there) and read-only here; deleting one (a meeting recorded by mistake) is the one
+    thing only the admin can do — the app has no delete."""
+
+    list_display = ("held_on", "team", "period_kind", "period_start", "created_by", "version")
+    list_filter = ("period_kind", "period_start")
+    list_select_related = ("team", "created_by")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -18,5 +18,10 @@ router.register(
 )
 # --- forecast from history ---
 router.register("forecast/history", api.ForecastHistoryViewSet, basename="forecast-history")
+# --- accuracy and snapshots ---
+router.register("forecast/accuracy", api.ForecastAccuracyViewSet, basename="forecast-accuracy")
+router.register("forecast/snapshots", api.ForecastSnapshotViewSet, basename="forecast-snapshot")
+# --- forecast meetings ---
+router.register("forecast/meetings", api.ForecastMeetingViewSet, basename="forecast-meeting")
 
 urlpatterns = [*router.urls]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import pandas as pd
 
@@ -175,3 +176,74 @@ def by_stage(cells: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=columns)
+
+
+# --- accuracy and bias ---
+# The arithmetic of forecast accuracy (forecasting.accuracy reads the calls and the closed
+# won; this is what is made of them). For one call against the actual closed won of its
+# scope and period:
+#   error     = submitted − actual   (signed: positive = over-forecast, negative = under)
+#   accuracy  = 1 − |error| ÷ actual (1 = exact; 0 = off by the whole actual; below 0 when
+#               off by more than the actual — kept, not clamped, so it ranks honestly);
+#               None when the actual is 0 (nothing to be accurate against) or no call.
+# Per person, level, team and checkpoint over the periods (ACCURACY_COLUMNS frame):
+#   calls          periods with a call
+#   accuracy       the mean of the periods' accuracies that have a value (None: none has)
+#   bias           the mean error over the periods with a call, to the cent
+#   bias_ratio     Σ error ÷ Σ actual over the periods with a call (None when Σ actual is 0)
+# Money is Decimal (object columns); ratios are floats rounded to RATIO_DIGITS at the end.
+
+RATIO_DIGITS = 4
+ACCURACY_COLUMNS = ["group", "submitted", "actual"]
+ACCURACY_SUMMARY_COLUMNS = [
+    "group", "periods", "calls", "accuracy", "accuracy_periods", "bias", "bias_ratio",
+]  # fmt: skip
+
+
+def forecast_error(submitted: Decimal | None, actual: Decimal) -> Decimal | None:
+    """submitted − actual (positive: over-forecast); None without a call."""
+    return None if submitted is None else submitted - actual
+
+
+def forecast_accuracy(submitted: Decimal | None, actual: Decimal) -> Decimal | None:
+    """1 − |submitted − actual| ÷ actual, exact; None without a call or with actual 0."""
+    if submitted is None or not actual:
+        return None
+    return 1 - abs(submitted - actual) / actual
+
+
+def ratio(value: Decimal | None) -> float | None:
+    return None if value is None else round(float(value), RATIO_DIGITS)
+
+
+def accuracy_summary(calls: pd.DataFrame) -> pd.DataFrame:
+    """One row per `group` of `calls` (ACCURACY_COLUMNS: an int group key, submitted —
+    Decimal or None for no call — and actual, Decimal), ACCURACY_SUMMARY_COLUMNS as defined
+    above; sorted by group."""
+    # One pass over plain tuples: a pandas groupby with per-group column access cost
+    # ~0.2 s for the ~1,000 groups of 500 reps over 4 quarters (measured at 1M deals).
+    grouped: dict[int, list[tuple[Any, Decimal]]] = {}
+    for group, submitted, actual in calls[ACCURACY_COLUMNS].itertuples(index=False, name=None):
+        grouped.setdefault(int(group), []).append((submitted, actual))
+    rows = []
+    for group in sorted(grouped):
+        pairs = grouped[group]
+        called = [
+            (s, a) for s, a in pairs
+            if isinstance(s, Decimal)  # not None, nor the NaN pandas may turn it into
+        ]  # fmt: skip
+        accuracies = [acc for s, a in called if (acc := forecast_accuracy(s, a)) is not None]
+        errors = [s - a for s, a in called]
+        actual_sum = sum((a for _, a in called), ZERO)
+        rows.append(
+            {
+                "group": group,
+                "periods": len(pairs),
+                "calls": len(called),
+                "accuracy": ratio(sum(accuracies, ZERO) / len(accuracies)) if accuracies else None,
+                "accuracy_periods": len(accuracies),
+                "bias": _cents(sum(errors, ZERO) / len(errors)) if errors else None,
+                "bias_ratio": ratio(sum(errors, ZERO) / actual_sum) if actual_sum else None,
+            }
+        )
+    return pd.DataFrame(rows, columns=ACCURACY_SUMMARY_COLUMNS)

@@ -2,10 +2,168 @@
 
 from __future__ import annotations
 
-from django import forms  # noqa: F401
+from crispy_forms.helper import FormHelper
+from django import forms
 
+from forecasting.services import MEETING_NOTES_MAX, SUBMISSION_NOTE_MAX
 
 # --- forecast pages and calls ---
 
 
+class ForecastCallForm(forms.Form):
+    """A forecast call: commit, best case and notes; for a team (managers, leaders) also the
+    adjustment note. The period and the team travel as hidden inputs the view reads, so
+    that the service says what is wrong with them. Amounts are only shaped here (a number
+    of at most 12 digits and cents, not negative); best case not below commit, the period
+    still open and when an adjustment note is needed, the service decides."""
+
+    commit = forms.DecimalField(
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        help_text="What you are confident of closing in the period, closed won included.",
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
+    )
+    best_case = forms.DecimalField(
+        label="Best case",
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        help_text="What could close if things go well; not below commit.",
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
+    )
+    notes = forms.CharField(
+        required=False,
+        max_length=SUBMISSION_NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What the call rests on: the deals that make it, the risks.",
+    )
+    adjustment_note = forms.CharField(
+        label="Adjustment note",
+        required=False,
+        max_length=SUBMISSION_NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required when the team's commit or best case differs from the sum of "
+        "its reps' calls: say why.",
+    )
+
+    def __init__(self, *args, for_team: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not for_team:
+            del self.fields["adjustment_note"]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True  # the template renders {% csrf_token %}
+
+    def service_fields(self) -> dict:
+        data = self.cleaned_data
+        fields = {
+            "commit": data["commit"],
+            "best_case": data["best_case"],
+            "notes": data["notes"],
+        }
+        if "adjustment_note" in self.fields:
+            fields["adjustment_note"] = data["adjustment_note"]
+        return fields
+
+
 # --- forecast meetings ---
+# Shape only: forecasting.services.meeting_create / meeting_update decide who may attend,
+# which dates are allowed and whether the team may be picked; their errors land on these
+# fields through add_service_errors.
+
+MEETING_DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class AttendeesField(forms.TypedMultipleChoiceField):
+    """User ids as checkboxes. Whether each may attend is the service's rule (its message
+    names the person), so any whole number passes here."""
+
+    def __init__(self, **kwargs):
+        super().__init__(coerce=int, widget=forms.CheckboxSelectMultiple, required=False, **kwargs)
+
+    def valid_value(self, value) -> bool:
+        text = str(value)
+        return text.isascii() and text.isdigit() and len(text) <= 18
+
+
+class MeetingFilterForm(forms.Form):
+    """The meeting list's filters (GET). Only a valid team reaches the selector; the
+    period label is checked by the selector (a bad one shows its message)."""
+
+    period = forms.CharField(required=False, max_length=20, label="Period")
+    team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Team")
+
+    def __init__(self, *args, teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].choices = [("", "All teams")] + [(t.pk, t.name) for t in teams]
+        self.fields["team"].widget.attrs["class"] = "form-select form-select-sm"
+        self.fields["period"].widget.attrs.update(
+            {"class": "form-control form-control-sm", "placeholder": "e.g. 2026-Q3"}
+        )
+
+
+class MeetingForm(forms.Form):
+    """A new meeting: period, team, date, attendees (checkboxes of who may attend the
+    chosen team's meeting) and notes."""
+
+    period = forms.CharField(
+        max_length=20, help_text='A fiscal quarter ("2026-Q3") or month ("2026-07").'
+    )
+    team = forms.TypedChoiceField(coerce=int, empty_value=None)
+    held_on = forms.DateField(label="Held on", widget=MEETING_DATE, required=False)
+    attendees = AttendeesField()
+    notes = forms.CharField(
+        required=False,
+        max_length=MEETING_NOTES_MAX,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="What the team said about the number: the calls, the deals, the plan.",
+    )
+
+    def __init__(self, *args, teams, people, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].choices = [(t.pk, t.name) for t in teams]
+        self.fields["attendees"].choices = [(p.pk, _person_label(p)) for p in people]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+
+    def service_fields(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "period": data["period"],
+            "team_id": data["team"],
+            "held_on": data.get("held_on"),
+            "attendee_ids": data.get("attendees") or [],
+            "notes": data.get("notes", ""),
+        }
+
+
+class MeetingEditForm(forms.Form):
+    """The meeting page's edit form: notes, attendees and date (the numbers stay)."""
+
+    held_on = forms.DateField(label="Held on", widget=MEETING_DATE)
+    attendees = AttendeesField()
+    notes = forms.CharField(
+        required=False, max_length=MEETING_NOTES_MAX, widget=forms.Textarea(attrs={"rows": 6})
+    )
+
+    def __init__(self, *args, people, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["attendees"].choices = [(p.pk, _person_label(p)) for p in people]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+
+    def service_fields(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "held_on": data["held_on"],
+            "attendee_ids": data.get("attendees") or [],
+            "notes": data.get("notes", ""),
+        }
+
+
+def _person_label(person) -> str:
+    where = person.team.name if person.team_id else person.get_role_display()
+    return f"{person} ({where})"

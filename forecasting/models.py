@@ -85,6 +85,56 @@ class PipelineSnapshot(models.Model):
         return f"{self.opportunity_id} in the week of {self.week.isoformat()}"
 
 
+class PipelineSnapshotTotal(models.Model):
+    """The weekly snapshots summed per week, owner, team, close month, forecast category
+    and currency — what the trend of a period reads instead of every deal of every week.
+
+    Kept exact by statement triggers of migration 0006_snapshot_totals on the snapshot
+    table (whatever writes it): inserted rows add their sums, deleted rows add negated
+    sums, an update does both; so a key may have several rows and readers sum them.
+    Fiscal periods start on the 1st of a month, so "close month in the period" is
+    "close date in the period". Owner and team are plain ids (the snapshot keeps the
+    foreign keys): the triggers follow a SET NULL on the snapshot."""
+
+    week = models.DateField()
+    owner_id = models.BigIntegerField(null=True)
+    team_id = models.BigIntegerField(null=True)
+    close_month = models.DateField(help_text="The first day of the close date's month.")
+    forecast_category = models.CharField(max_length=16, choices=ForecastCategory.choices)
+    currency = models.CharField(max_length=3)
+    deals = models.IntegerField()
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["close_month", "week"], name="snapshot_total_month_week_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.week}: {self.deals} deals, {self.amount} {self.currency}"
+
+
+class ForecastDataVersion(models.Model):
+    """One row whose `version` goes up when a transaction that changed anything the
+    forecast numbers read commits — deals, stages, quotas, calls, snapshots, people's teams,
+    teams — whatever the path (services, import, admin, raw SQL): deferred constraint
+    triggers of migration 0005_data_version bump it once per transaction, at commit.
+
+    The dashboard cache keys its entries by it (forecasting.freshness): a reader reads the
+    version BEFORE the data, so whatever it computes is at least as new as the version it
+    files it under; a change makes every older entry unreachable at once."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.BigIntegerField(default=1)
+    changed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="data_version_one_row")]
+
+    def __str__(self) -> str:
+        return f"forecast data version {self.version}"
+
+
 # --- quotas ---
 
 
@@ -279,3 +329,71 @@ class ForecastSubmission(models.Model):
             f"{self.submitter_id} for {whose}: {self.commit}/{self.best_case} {self.currency} "
             f"({self.period_kind} of {self.period_start})"
         )
+
+
+# --- forecast meetings ---
+
+
+class ForecastMeeting(models.Model):
+    """A team's forecast meeting for a fiscal month or quarter, written only by
+    `forecasting.services.meeting_create` / `meeting_update`.
+
+    The numbers are frozen when the meeting is recorded: `figures` (the team's
+    forecast_summary totals and by-owner rows), `risks` (the period's commit and best-case
+    deals at risk, with the reasons in words) and `changes` (against the previous meeting
+    of the same team and period). Only the notes, the attendees and the date change later,
+    each change bumping `version` (optimistic locking: a stale version is refused).
+
+    No coaching fields: coaching belongs to opportunity reviews. No delete through the
+    app (a meeting is a record of what was said about the numbers); the Django admin
+    may delete one. Deleting a team or a creator that meetings point at is refused
+    (PROTECT); a deleted attendee leaves the meetings they attended.
+    """
+
+    period_kind = models.CharField(max_length=8, choices=QuotaPeriodKind.choices)
+    period_start = models.DateField(help_text="The first day of the fiscal month or quarter.")
+    team = models.ForeignKey(
+        "salesops.Team",
+        on_delete=models.PROTECT,
+        related_name="forecast_meetings",
+        db_index=False,  # led by the unique (team, period_kind, period_start, held_on)
+    )
+    held_on = models.DateField()
+    attendees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="forecast_meetings_attended", blank=True
+    )
+    notes = models.TextField(blank=True, default="")
+    # Frozen at creation (see the services): Decimals as strings, with their currency.
+    figures = models.JSONField(default=dict)
+    risks = models.JSONField(default=list)
+    changes = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-held_on", "-id"]
+        constraints = [
+            # One meeting of a team about a period per day: a second is a double submit.
+            models.UniqueConstraint(
+                fields=["team", "period_kind", "period_start", "held_on"],
+                name="meeting_one_per_team_period_and_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_start__day=1), name="meeting_period_starts_on_1st"
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="meeting_version_gte_1"),
+        ]
+        indexes = [
+            # The list in a period (every role filters by it) and "latest first".
+            models.Index(
+                fields=["period_kind", "period_start", "-held_on"], name="meeting_period_idx"
+            ),
+            models.Index(fields=["-held_on", "-id"], name="meeting_latest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Forecast meeting of team {self.team_id} on {self.held_on} ({self.period_start})"

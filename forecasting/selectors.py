@@ -16,10 +16,13 @@ import pandas as pd  # --- forecast from history (imports) ---
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
+    Count,
     DecimalField,
+    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -32,14 +35,22 @@ from django.utils import timezone
 
 # --- forecast from history (imports) ---
 from forecasting import computations as history_computations
-from forecasting import rules
+from forecasting import freshness, rules
 from forecasting import services as forecasting_services
-from forecasting.models import ForecastSubmission, Quota, SubmissionLevel
-from pipeline.models import ForecastCategory, Opportunity, OpportunityStatus
+from forecasting.models import ForecastMeeting, ForecastSubmission, Quota, SubmissionLevel
+from pipeline.models import (
+    ChangeField,
+    FlagSeverity,
+    ForecastCategory,
+    Opportunity,
+    OpportunityChange,
+    OpportunityFlag,
+    OpportunityStatus,
+)
 from salesops import access
 from salesops.cleaning import clean_currency
 from salesops.exceptions import ValidationFailed
-from salesops.models import Team, User
+from salesops.models import Role, Team, User
 
 # The distinct weeks as a loose index scan of the (week, owner) index: one index probe per
 # week instead of reading every row (~600,000 a week at a million deals).
@@ -144,57 +155,92 @@ def period_or_current(period_label: Any) -> rules.Period:
     return forecasting_services.period_from_label(period_label)
 
 
-def forecast_summary(
-    user: User,
-    period_label: Any = None,
-    team_id: Any = None,
-    owner_id: Any = None,
-    *,
-    currency: Any = None,
-) -> ForecastSummary:
-    """The forecast numbers of a period (a label; default: the current fiscal quarter)
-    for a scope, with breakdowns by team and by owner. All in one currency (`currency`,
-    default settings.DEFAULT_CURRENCY): deals and quotas in other currencies are left
-    out, never converted or added.
+def closed_won_q(period: rules.Period) -> Q:
+    """Closed won in `period`, on Opportunity: won deals with closed_at in the period
+    (from its first day, 00:00, up to its end, in the organisation's timezone). The one
+    definition: forecast_summary and forecast accuracy (forecasting.accuracy) both use it."""
+    tz = timezone.get_default_timezone()
+    return Q(
+        status=OpportunityStatus.WON,
+        closed_at__gte=dt.datetime.combine(period.start, dt.time.min, tzinfo=tz),
+        closed_at__lt=dt.datetime.combine(period.end, dt.time.min, tzinfo=tz),
+    )
 
-    The scope: `owner_id` (one owner), else `team_id` (the team with its sub-teams), else
-    what `user` sees — a rep themselves, a manager their teams (sub-teams included) and
-    themselves, a leader or admin the company. A team or owner outside `user`'s
-    visibility (or that does not exist) is a 404; a rep cannot pick a team (404); an owner
-    outside the picked team is a 404. A bad period label or currency is a
-    ValidationFailed.
 
-    Credit: a deal counts for its owner NOW and that owner's CURRENT team — a won deal is
-    credited to whoever owns it (normally its owner at close), but the owner's team at
-    close is not recorded, so a rep who changed teams mid-period takes their closed won
-    to the new team. Closed won = won deals with closed_at in the period (organisation's
-    timezone); the open categories read open deals with close_date in the period, by the
-    deal's own forecast_category (an override counts as overridden; an open deal in a
-    'closed' category counts as commit; omitted deals count nowhere, not in weighted).
+# The deals behind each figure of the forecast summary: the ONE definition, used by
+# forecast_summary's sums and by the dashboard's drill-down (forecasting.dashboard), so the
+# deals listed for a number always add up to it.
+SUMMARY_FIGURES = (
+    "closed_won",
+    "commit",
+    "best_case",
+    "pipeline",
+    "open_pipeline",
+    "commit_cumulative",
+    "best_case_cumulative",
+    "pipeline_cumulative",
+    "weighted_pipeline",
+)
+WEIGHTED_RAW = ExpressionWrapper(
+    F("amount") * F("stage__probability"),
+    output_field=DecimalField(max_digits=20, decimal_places=2),
+)
 
-    Quotas: an owner's is their quota for the period. A team's is its own quota if set,
-    else the sum of the quotas of the reps currently in it and its sub-teams (a sub-team's
-    own team quota does not feed its parent's default). The company's is the sum of the
-    top-level teams' quotas (each set or summed as above) and of the quotas of reps in no
-    team; a manager's default scope sums the top-most of their teams the same way. No
-    quota set anywhere in a scope: quota None.
 
-    by_team: every team in the scope, each rolled up with its sub-teams (so rows overlap
-    when teams nest), plus a "No team" row on the company scope when owners without a
-    team have deals or quotas; empty for an owner scope. by_owner: every owner in the
-    scope with a deal or a quota in the period.
+def open_in_period_q(period: rules.Period) -> Q:
+    """Open deals with close_date in `period` (on Opportunity)."""
+    return Q(status=OpportunityStatus.OPEN, close_date__gte=period.start, close_date__lt=period.end)
 
-    Queries: the teams, the owner picked (when one is), one GROUP BY of the deals per
-    owner with FILTERed sums, the period's quotas — four at most, however many deals,
-    owners and teams."""
-    if not (user.is_authenticated and user.is_active):
-        raise Http404("Not found.")
-    period = period_or_current(period_label)
-    errors: dict[str, list[str]] = {}
-    code = clean_currency(errors, currency or settings.DEFAULT_CURRENCY)
-    if errors:
-        raise ValidationFailed(details=errors)
 
+def summary_figure_filters(period: rules.Period) -> dict[str, Q]:
+    """Per figure of SUMMARY_FIGURES, the filter on Opportunity selecting the deals whose
+    amounts make it (weighted_pipeline: whose amount × stage probability ÷ 100 make it):
+    closed won by closed_won_q; the open categories are open deals closing in the period
+    by their own forecast_category ('closed' counts as commit, omitted nowhere); the
+    cumulative figures are the unions. Scope and currency are applied by the caller."""
+    won = closed_won_q(period)
+    open_in_period = open_in_period_q(period)
+
+    def category(*names: str) -> Q:
+        return open_in_period & Q(forecast_category__in=names)
+
+    commit = category(ForecastCategory.COMMIT, ForecastCategory.CLOSED)
+    best_case = category(ForecastCategory.BEST_CASE)
+    pipeline = category(ForecastCategory.PIPELINE)
+    return {
+        "closed_won": won,
+        "commit": commit,
+        "best_case": best_case,
+        "pipeline": pipeline,
+        "open_pipeline": commit | best_case | pipeline,
+        "commit_cumulative": won | commit,
+        "best_case_cumulative": won | commit | best_case,
+        "pipeline_cumulative": won | commit | best_case | pipeline,
+        "weighted_pipeline": open_in_period & ~Q(forecast_category=ForecastCategory.OMITTED),
+    }
+
+
+@dataclass(frozen=True)
+class SummaryScope:
+    """Whom a forecast summary covers (see forecast_summary): the teams (all of them, for
+    the quotas' roll-ups), those `user` may pick, the team and owner picked, the teams in
+    scope (None: every team), the filter on deals and the same rule on (owner, team)."""
+
+    teams: list[Team]
+    team_names: dict[int, str]
+    pickable: set[int]
+    picked_team: int | None
+    picked_owner: int | None
+    scope_teams: frozenset[int] | None
+    deals_q: Q
+    subtree_of: Callable[[int], frozenset[int]]
+    in_scope: Callable[[int, int | None], bool]
+
+
+def summary_scope(user: User, team_id: Any = None, owner_id: Any = None) -> SummaryScope:
+    """The scope of forecast_summary for `user`, `team_id` and `owner_id`, with its 404s
+    (a team or owner outside `user`'s visibility, a rep picking a team, an owner outside
+    the picked team). Queries: the teams, and the owner when one is picked."""
     teams = list(Team.objects.only("id", "name", "parent_id", "manager_id"))
     team_names = {t.pk: t.name for t in teams}
     subtrees: dict[int, frozenset[int]] = {}
@@ -254,22 +300,115 @@ def forecast_summary(
         def in_scope(owner: int, team: int | None) -> bool:
             return owner == user.pk or team in pickable
 
-    tz = timezone.get_default_timezone()
-    won = Q(
-        status=OpportunityStatus.WON,
-        closed_at__gte=dt.datetime.combine(period.start, dt.time.min, tzinfo=tz),
-        closed_at__lt=dt.datetime.combine(period.end, dt.time.min, tzinfo=tz),
+    return SummaryScope(
+        teams=teams,
+        team_names=team_names,
+        pickable=pickable,
+        picked_team=picked_team,
+        picked_owner=picked_owner,
+        scope_teams=scope_teams,
+        deals_q=deals_q,
+        subtree_of=subtree_of,
+        in_scope=in_scope,
     )
-    open_in_period = Q(
-        status=OpportunityStatus.OPEN, close_date__gte=period.start, close_date__lt=period.end
+
+
+def summary_figure_deals(
+    user: User,
+    figure: Any,
+    period_label: Any = None,
+    team_id: Any = None,
+    owner_id: Any = None,
+    *,
+    currency: Any = None,
+) -> tuple[rules.Period, str, SummaryScope, QuerySet[Opportunity]]:
+    """The deals behind one figure of forecast_summary(user, period_label, team_id,
+    owner_id, currency=currency): the same checks (a bad period or currency, and a figure
+    not in SUMMARY_FIGURES, are a ValidationFailed; outside the scope a 404), the same
+    scope and the same filter. Returns the period, the currency, the scope and the deals
+    (unordered). Queries: the scope's (one or two); the deals are not read yet."""
+    if not (user.is_authenticated and user.is_active):
+        raise Http404("Not found.")
+    period = period_or_current(period_label)
+    errors: dict[str, list[str]] = {}
+    code = clean_currency(errors, currency or settings.DEFAULT_CURRENCY)
+    if figure not in SUMMARY_FIGURES:
+        errors["figure"] = [f"Pick a figure: {', '.join(SUMMARY_FIGURES)}."]
+    if errors:
+        raise ValidationFailed(details=errors)
+    scope = summary_scope(user, team_id, owner_id)
+    deals = Opportunity.objects.filter(
+        scope.deals_q, summary_figure_filters(period)[figure], currency=code
     )
+    return period, code, scope, deals
+
+
+def forecast_summary(
+    user: User,
+    period_label: Any = None,
+    team_id: Any = None,
+    owner_id: Any = None,
+    *,
+    currency: Any = None,
+) -> ForecastSummary:
+    """The forecast numbers of a period (a label; default: the current fiscal quarter)
+    for a scope, with breakdowns by team and by owner. All in one currency (`currency`,
+    default settings.DEFAULT_CURRENCY): deals and quotas in other currencies are left
+    out, never converted or added.
+
+    The scope: `owner_id` (one owner), else `team_id` (the team with its sub-teams), else
+    what `user` sees — a rep themselves, a manager their teams (sub-teams included) and
+    themselves, a leader or admin the company. A team or owner outside `user`'s
+    visibility (or that does not exist) is a 404; a rep cannot pick a team (404); an owner
+    outside the picked team is a 404. A bad period label or currency is a
+    ValidationFailed.
+
+    Credit: a deal counts for its owner NOW and that owner's CURRENT team — a won deal is
+    credited to whoever owns it (normally its owner at close), but the owner's team at
+    close is not recorded, so a rep who changed teams mid-period takes their closed won
+    to the new team. Closed won = won deals with closed_at in the period (organisation's
+    timezone); the open categories read open deals with close_date in the period, by the
+    deal's own forecast_category (an override counts as overridden; an open deal in a
+    'closed' category counts as commit; omitted deals count nowhere, not in weighted).
+
+    Quotas: an owner's is their quota for the period. A team's is its own quota if set,
+    else the sum of the quotas of the reps currently in it and its sub-teams (a sub-team's
+    own team quota does not feed its parent's default). The company's is the sum of the
+    top-level teams' quotas (each set or summed as above) and of the quotas of reps in no
+    team; a manager's default scope sums the top-most of their teams the same way. No
+    quota set anywhere in a scope: quota None.
+
+    by_team: every team in the scope, each rolled up with its sub-teams (so rows overlap
+    when teams nest), plus a "No team" row on the company scope when owners without a
+    team have deals or quotas; empty for an owner scope. by_owner: every owner in the
+    scope with a deal or a quota in the period.
+
+    Queries: the teams, the owner picked (when one is), one GROUP BY of the deals per
+    owner with FILTERed sums, the period's quotas — four at most, however many deals,
+    owners and teams."""
+    if not (user.is_authenticated and user.is_active):
+        raise Http404("Not found.")
+    period = period_or_current(period_label)
+    errors: dict[str, list[str]] = {}
+    code = clean_currency(errors, currency or settings.DEFAULT_CURRENCY)
+    if errors:
+        raise ValidationFailed(details=errors)
+
+    scope = summary_scope(user, team_id, owner_id)
+    teams, team_names, pickable = scope.teams, scope.team_names, scope.pickable
+    subtree_of, in_scope = scope.subtree_of, scope.in_scope
+    picked_team, picked_owner = scope.picked_team, scope.picked_owner
+    scope_teams = scope.scope_teams
+
+    figure_q = summary_figure_filters(period)
+    won = figure_q["closed_won"]
     zero = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
 
-    def category(*names: str) -> Sum:
-        return Sum("amount", filter=open_in_period & Q(forecast_category__in=names), default=zero)
+    def category(figure: str) -> Sum:
+        return Sum("amount", filter=figure_q[figure], default=zero)
 
     deal_rows = (
-        Opportunity.objects.filter(deals_q, won | open_in_period, currency=code)
+        Opportunity.objects.filter(scope.deals_q, won | open_in_period_q(period), currency=code)
         .values(
             "owner_id",
             "owner__team_id",
@@ -278,18 +417,11 @@ def forecast_summary(
             "owner__username",
         )
         .annotate(
-            closed_won=Sum("amount", filter=won, default=zero),
-            commit=category(ForecastCategory.COMMIT, ForecastCategory.CLOSED),
-            best_case=category(ForecastCategory.BEST_CASE),
-            pipeline=category(ForecastCategory.PIPELINE),
-            weighted_raw=Sum(
-                ExpressionWrapper(
-                    F("amount") * F("stage__probability"),
-                    output_field=DecimalField(max_digits=20, decimal_places=2),
-                ),
-                filter=open_in_period & ~Q(forecast_category=ForecastCategory.OMITTED),
-                default=zero,
-            ),
+            closed_won=category("closed_won"),
+            commit=category("commit"),
+            best_case=category("best_case"),
+            pipeline=category("pipeline"),
+            weighted_raw=Sum(WEIGHTED_RAW, filter=figure_q["weighted_pipeline"], default=zero),
         )
         .order_by()
     )
@@ -554,6 +686,9 @@ class WeekOverWeek:
         return self.has_snapshot and self.has_previous_snapshot
 
 
+EARLIEST_COMPARED_WEEK = dt.date(1, 1, 8)  # the first Monday with a Monday before it
+
+
 def _wow_week(week: Any) -> dt.date | None:
     """`week` as a Monday; None stays None. Refuses a non-date, a day that is not a Monday
     and a week that has not begun (ValidationFailed, details.week)."""
@@ -573,6 +708,10 @@ def _wow_week(week: Any) -> dt.date | None:
         raise ValidationFailed(
             details={"week": [f"A week starts on a Monday: {monday.isoformat()}, not {week}."]}
         )
+    if week < EARLIEST_COMPARED_WEEK:  # 1 January of year 1: no week before it
+        raise ValidationFailed(
+            details={"week": [f"Pick a week from {EARLIEST_COMPARED_WEEK.isoformat()} on."]}
+        )
     current = rules.week_start(forecasting_services.local_today())
     if week > current:
         raise ValidationFailed(
@@ -586,7 +725,8 @@ SELECT week FROM forecasting_pipelinesnapshot WHERE week <= %s ORDER BY week DES
 """
 
 # Opening and closing pipeline of the two weeks per currency, and whether each week has a
-# snapshot at all (whoever's rows it holds).
+# snapshot at all (whoever's rows it holds). The sums are read from the snapshot totals
+# (forecasting.models.PipelineSnapshotTotal), kept by triggers; the deals below from the rows.
 WOW_TOTALS_SQL = """
 SELECT w.week,
        EXISTS (SELECT 1 FROM forecasting_pipelinesnapshot x WHERE x.week = w.week),
@@ -594,10 +734,11 @@ SELECT w.week,
 FROM (VALUES (%(before)s::date), (%(after)s::date)) AS w(week)
 LEFT JOIN LATERAL (
     SELECT s.currency, sum(s.amount) AS total
-    FROM forecasting_pipelinesnapshot s
-    WHERE s.week = w.week AND s.close_date >= %(start)s AND s.close_date < %(end)s
+    FROM forecasting_pipelinesnapshottotal s
+    WHERE s.week = w.week AND s.close_month >= %(start)s AND s.close_month < %(end)s
       AND {scope_s}
     GROUP BY s.currency
+    HAVING sum(s.deals) > 0
 ) t ON true
 """
 
@@ -617,29 +758,37 @@ WITH ids AS (
       AND o.closed_at >= %(before_start)s AND o.closed_at < %(after_end)s
 ),
 pairs AS (
-    SELECT ids.id, o.name, o.status, o.closed_at, o.close_date AS close_now,
+    SELECT ids.id,
            b.opportunity_id IS NOT NULL AS has_b, b.amount AS b_amount,
            b.currency AS b_currency, b.close_date AS b_close, {scope_b} AS b_scope,
            a.opportunity_id IS NOT NULL AS has_a, a.amount AS a_amount,
            a.currency AS a_currency, a.close_date AS a_close, {scope_a} AS a_scope
     FROM ids
-    JOIN pipeline_opportunity o ON o.id = ids.id
     LEFT JOIN forecasting_pipelinesnapshot b
         ON b.week = %(before)s AND b.opportunity_id = ids.id
     LEFT JOIN forecasting_pipelinesnapshot a
         ON a.week = %(after)s AND a.opportunity_id = ids.id
+),
+changed AS MATERIALIZED (
+    SELECT * FROM pairs
+    WHERE (has_a OR has_b)
+      AND NOT (has_a AND has_b AND a_scope = b_scope AND a_amount = b_amount
+               AND a_currency = b_currency
+               AND (a_close >= %(start)s AND a_close < %(end)s)
+                 = (b_close >= %(start)s AND b_close < %(end)s))
 )
-SELECT id, name, has_b, b_amount, b_currency, b_close, b_scope,
-       has_a, a_amount, a_currency, a_close, a_scope,
-       status <> 'open' AND closed_at < %(after_end)s AS closed_in_time,
-       status = 'won' AS won, close_now
-FROM pairs
-WHERE (has_a OR has_b)
-  AND NOT (has_a AND has_b AND a_scope = b_scope AND a_amount = b_amount
-           AND a_currency = b_currency
-           AND (a_close >= %(start)s AND a_close < %(end)s)
-             = (b_close >= %(start)s AND b_close < %(end)s))
-ORDER BY id
+-- The deal's name and outcome only for the deals that changed (a few of the pairs).
+SELECT c.id, o.name, c.has_b, c.b_amount, c.b_currency, c.b_close, c.b_scope,
+       c.has_a, c.a_amount, c.a_currency, c.a_close, c.a_scope,
+       o.status <> 'open' AND o.closed_at < %(after_end)s AS closed_in_time,
+       o.status = 'won' AS won, o.close_date AS close_now
+FROM changed c
+-- LATERAL … LIMIT 1: looked up by id for each changed deal, never a scan of all deals.
+CROSS JOIN LATERAL (
+    SELECT o.name, o.status, o.closed_at, o.close_date
+    FROM pipeline_opportunity o WHERE o.id = c.id LIMIT 1
+) o
+ORDER BY c.id
 """
 
 
@@ -668,82 +817,8 @@ def week_over_week(
             cursor.execute(LATEST_WEEK_SQL, [current])
             row = cursor.fetchone()
         week = row[0] if row else current
-    before = week - dt.timedelta(days=7)
-    params = {
-        **scope.params(),
-        "before": before,
-        "after": week,
-        "start": period.start,
-        "end": period.end,
-        "before_start": dt.datetime.combine(
-            before, dt.time.min, tzinfo=timezone.get_default_timezone()
-        ),
-        "after_end": _week_end(week),
-    }
-    opening: dict[str, Decimal] = {}
-    closing: dict[str, Decimal] = {}
-    exists: dict[dt.date, bool] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(WOW_TOTALS_SQL.format(scope_s=scope.sql("s")), params)
-        for row_week, taken, currency, total in cursor.fetchall():
-            exists[row_week] = taken
-            if currency is not None:
-                (opening if row_week == before else closing)[currency] = total
-        rows = []
-        if exists[before] and exists[week]:
-            sql = WOW_SQL.format(
-                scope_s=scope.sql("s"), scope_b=scope.sql("b"), scope_a=scope.sql("a")
-            )
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-    found: dict[rules.Change, list[ChangeItem]] = {kind: [] for kind in rules.Change}
-    for (
-        pk, name, has_b, b_amount, b_currency, b_close, b_scope,
-        has_a, a_amount, a_currency, a_close, a_scope, closed_in_time, won, close_now,
-    ) in rows:  # fmt: skip
-        state_b = rules.SnapshotState(b_amount, b_currency, b_close, b_scope) if has_b else None
-        state_a = rules.SnapshotState(a_amount, a_currency, a_close, a_scope) if has_a else None
-        closed = rules.ClosedSince(won=won, close_date=close_now) if closed_in_time else None
-        for change in rules.week_changes(
-            period=period, before=state_b, after=state_a, closed=closed
-        ):
-            found[change.kind].append(
-                ChangeItem(
-                    opportunity_id=pk,
-                    name=name,
-                    currency=change.currency,
-                    delta=change.delta,
-                    amount_before=b_amount if has_b else None,
-                    amount_after=a_amount if has_a else None,
-                    close_date_before=b_close if has_b else None,
-                    close_date_after=a_close if has_a else (close_now if closed else None),
-                )
-            )
-    changes = []
-    for kind, items in found.items():
-        deltas: dict[str, Decimal] = {}
-        for item in items:
-            deltas[item.currency] = deltas.get(item.currency, Decimal("0")) + item.delta
-        items.sort(key=lambda item: (-abs(item.delta), item.opportunity_id))
-        changes.append(
-            ChangeGroup(
-                kind=kind,
-                label=rules.CHANGE_LABELS[kind],
-                count=len({item.opportunity_id for item in items}),
-                deltas=dict(sorted(deltas.items())),
-                items=items[:CHANGE_ITEMS_PER_KIND],
-            )
-        )
-    return WeekOverWeek(
-        period=period,
-        week=week,
-        previous_week=before,
-        has_snapshot=exists[week],
-        has_previous_snapshot=exists[before],
-        opening=dict(sorted(opening.items())),
-        closing=dict(sorted(closing.items())),
-        changes=changes,
-    )
+    # The comparison itself is shared with the forecast meetings (any two weeks).
+    return snapshot_comparison(scope, period, week - dt.timedelta(days=7), week)
 
 
 @dataclass(frozen=True)
@@ -781,14 +856,19 @@ class SnapshotTrend:
 TREND_SQL = """
 SELECT g.week,
        EXISTS (SELECT 1 FROM forecasting_pipelinesnapshot x WHERE x.week = g.week),
-       s.forecast_category, s.currency, sum(s.amount), count(s.opportunity_id)
+       t.forecast_category, t.currency, t.amount, t.deals
 FROM (SELECT d::date AS week
       FROM generate_series(%(first)s::date, %(last)s::date, interval '7 days') AS d) AS g
-LEFT JOIN forecasting_pipelinesnapshot s
-    ON s.week = g.week AND s.close_date >= %(start)s AND s.close_date < %(end)s
-   AND {scope_s}
-GROUP BY g.week, s.forecast_category, s.currency
-ORDER BY g.week, s.forecast_category, s.currency
+LEFT JOIN (
+    SELECT s.week, s.forecast_category, s.currency, sum(s.amount) AS amount,
+           sum(s.deals)::int AS deals
+    FROM forecasting_pipelinesnapshottotal s
+    WHERE s.week >= %(first)s AND s.week <= %(last)s
+      AND s.close_month >= %(start)s AND s.close_month < %(end)s AND {scope_s}
+    GROUP BY s.week, s.forecast_category, s.currency
+    HAVING sum(s.deals) > 0
+) t ON t.week = g.week
+ORDER BY g.week, t.forecast_category, t.currency
 """
 
 
@@ -860,11 +940,11 @@ WITH stays AS (
     SELECT c.opportunity_id AS opp, c.new_value::bigint AS stage_id, c.changed_at AS entered,
            COALESCE(lead(c.changed_at) OVER (PARTITION BY c.opportunity_id
                                              ORDER BY c.changed_at, c.id),
-                    %(now)s) AS until
+                    %(as_of)s) AS until
     FROM pipeline_opportunitychange c
     WHERE c.field = 'stage' AND c.new_value ~ '^[0-9]{1,18}$' AND c.changed_at >= %(start)s
     UNION ALL
-    SELECT o.id, o.stage_id, o.stage_entered_at, %(now)s
+    SELECT o.id, o.stage_id, o.stage_entered_at, %(as_of)s
     FROM pipeline_opportunity o
     WHERE o.stage_entered_at >= %(start)s AND o.stage_entered_at < %(end)s
       AND NOT EXISTS (SELECT 1 FROM pipeline_opportunitychange c
@@ -904,6 +984,12 @@ FROM (
 WHERE {scope_x}
 GROUP BY 1, 2
 """
+
+
+def _history_rows(params: dict[str, Any]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(HISTORY_SQL, params)
+        return cursor.fetchall()
 
 
 @dataclass(frozen=True)
@@ -991,11 +1077,17 @@ def history_forecast(
         raise ValidationFailed(details=errors)
     scope = snapshot_scope(user, team_id, owner_id)
     now = now or timezone.now()
-    window_end = now - dt.timedelta(days=HISTORY_MATURITY_DAYS)
+    # The history is a daily figure: as of the organisation's midnight, so it is the same
+    # all day and cached for the day (one aggregate over years of stage history).
+    as_of = dt.datetime.combine(
+        forecasting_services.local_today(now), dt.time(), tzinfo=timezone.get_default_timezone()
+    )
+    window_end = as_of - dt.timedelta(days=HISTORY_MATURITY_DAYS)
     window_start = window_end - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
     params = {
         **scope.params(),
         "now": now,
+        "as_of": as_of,
         "start": window_start,
         "end": window_end,
         "lowers": list(history_computations.BUCKET_LOWERS),
@@ -1006,8 +1098,11 @@ def history_forecast(
     with connection.cursor() as cursor:
         cursor.execute(HISTORY_STAGES_SQL)
         stages = pd.DataFrame(cursor.fetchall(), columns=history_computations.STAGE_COLUMNS)
-        cursor.execute(HISTORY_SQL, params)
-        history_rows = cursor.fetchall()
+        history_rows = freshness.cached_daily(
+            "history-rates",
+            (as_of.isoformat(), HISTORY_MATURITY_DAYS, HISTORY_LOOKBACK_DAYS),
+            lambda: _history_rows(params),
+        )
         cursor.execute(HISTORY_OPEN_SQL.format(scope_x=scope.sql("x")), params)
         open_rows = cursor.fetchall()
     total_deals = total_closed = 0
@@ -1238,3 +1333,731 @@ def not_submitted_this_week(
     ]
     people.sort(key=lambda p: (p.name.lower(), p.person_id, p.level, (p.team_name or "").lower()))
     return NotSubmitted(period=period, week=week, since=since, people=people)
+
+
+# --- forecast pages ---
+# What the forecast page shows, built from the reads above (so the page's numbers are the
+# API's): a rep's own numbers and calls; a manager's or leader's team roll-up with each
+# rep's latest call, the sum of those calls and the team's calls. A fixed number of
+# queries whatever the number of reps, deals and calls.
+
+FORECAST_PAGE_CALLS = 50  # calls listed on the page, newest first (the CSV has them all)
+
+
+def forecast_page_teams(user: User) -> list[Team]:
+    """The teams `user` may pick on the forecast page, in the picker's order: a manager the
+    teams they manage by name, then those teams' sub-teams by name; a leader or admin every
+    team by name; a rep none. One query (with each team's manager)."""
+    if not (user.is_authenticated and user.is_active):
+        return []
+    if not (user.sees_everything or user.is_manager):
+        return []
+    teams = list(Team.objects.select_related("manager").order_by("name", "id"))
+    if user.sees_everything:
+        return teams
+    direct = [t for t in teams if t.manager_id == user.pk]
+    below: set[int] = set()
+    for team in direct:
+        below |= access.sub_teams_among(teams, team.pk)
+    return direct + [t for t in teams if t.pk in below and t.manager_id != user.pk]
+
+
+def forecast_page_team(teams: list[Team], team_id: Any) -> Team:
+    """The team picked among `teams` (none picked: the first); any other is a 404."""
+    if not teams:
+        raise Http404("No team to show.")
+    if team_id in (None, ""):
+        return teams[0]
+    pk = _id_or_404(team_id, "team")
+    team = next((t for t in teams if t.pk == pk), None)
+    if team is None:
+        raise Http404("No such team.")
+    return team
+
+
+def _page_calls(rows: QuerySet[ForecastSubmission], limit: int | None) -> list[ForecastSubmission]:
+    return list(rows if limit is None else rows[:limit])
+
+
+@dataclass(frozen=True)
+class RepForecastPage:
+    """A rep's forecast page: their numbers, the forecast from history, their calls."""
+
+    period: rules.Period
+    currency: str
+    figures: rules.ForecastFigures
+    history: HistoryForecast
+    calls: list[ForecastSubmission]  # newest first; each carries next_id (None: latest)
+    latest_call: ForecastSubmission | None
+    submitted_this_week: bool
+    week: dt.date  # this week's Monday
+
+
+def rep_forecast_page(
+    user: User,
+    period: rules.Period,
+    *,
+    calls_limit: int | None = FORECAST_PAGE_CALLS,
+    now: dt.datetime | None = None,
+) -> RepForecastPage:
+    """`user`'s own forecast page for `period`. Queries: the summary (4), the history (3),
+    the calls (1), who has not called this week (1) — nine, however many deals and calls."""
+    summary = forecast_summary(user, period, owner_id=user.pk)
+    history = history_forecast(user, period, owner_id=user.pk, now=now)
+    calls = _page_calls(
+        submissions_for(user, period=period, person=user.pk, level=SubmissionLevel.REP),
+        calls_limit,
+    )
+    missing = not_submitted_this_week(user, period, now=now)
+    return RepForecastPage(
+        period=period,
+        currency=summary.currency,
+        figures=summary.totals,
+        history=history,
+        calls=calls,
+        latest_call=next((c for c in calls if c.next_id is None), None),
+        submitted_this_week=not any(
+            p.level == SubmissionLevel.REP and p.person_id == user.pk for p in missing.people
+        ),
+        week=missing.week,
+    )
+
+
+@dataclass(frozen=True)
+class RollupRow:
+    """One person of a team's roll-up: their numbers and, for an active rep of the team
+    (whose call counts in the reps' sum), their latest call of the period."""
+
+    person_id: int
+    name: str
+    figures: rules.ForecastFigures
+    owes_call: bool  # an active rep of the team (sub-teams included) now
+    call_commit: Decimal | None
+    call_best_case: Decimal | None
+    call_currency: str | None
+    call_submitted_at: dt.datetime | None
+    submitted_this_week: bool | None  # None: owes no call
+
+
+@dataclass(frozen=True)
+class TeamForecastPage:
+    """A team's forecast page: the roll-up per person, the team's totals and calls."""
+
+    period: rules.Period
+    currency: str
+    team: Team
+    teams: list[Team]  # what the user may pick
+    totals: rules.ForecastFigures
+    history: HistoryForecast
+    rows: list[RollupRow]
+    reps: int  # active reps whose calls make the sum
+    reps_called: int  # … of whom have a call in the period (in any currency)
+    calls_sum_commit: Decimal  # Σ of their latest calls in `currency`
+    calls_sum_best_case: Decimal
+    calls: list[ForecastSubmission]  # team-level calls for this team, newest first
+    latest_call: ForecastSubmission | None  # the newest of them
+    my_latest_call: ForecastSubmission | None  # the user's own latest call for the team
+    manager_name: str | None  # the team's active manager, who owes a call each week
+    manager_submitted_this_week: bool | None  # None: the team has no active manager
+    week: dt.date
+
+
+def team_forecast_page(
+    user: User,
+    period: rules.Period,
+    team_id: Any = None,
+    *,
+    calls_limit: int | None = FORECAST_PAGE_CALLS,
+    now: dt.datetime | None = None,
+) -> TeamForecastPage:
+    """The forecast page of a team `user` may pick (forecast_page_teams; default the first;
+    another is a 404) for `period`.
+
+    Rows: every active rep currently in the team or its sub-teams (their latest call is
+    what forecast_submit sums) and every other owner of a deal or quota in the team's
+    numbers (e.g. a manager owning a deal; they owe no call), by name. The totals are the
+    team's own (its quota: its own or its reps' sum), so they may differ from the sum of
+    the rows' quotas.
+
+    Queries: the teams (1), the summary (3), the reps and their calls (3), who has not
+    called this week (1), the team's calls (1), the history (5 at most) — fourteen at most,
+    however many reps, deals and calls."""
+    teams = forecast_page_teams(user)
+    team = forecast_page_team(teams, team_id)
+    summary = forecast_summary(user, period, team_id=team.pk)
+    code = summary.currency
+    reps_calls = forecasting_services.team_reps_calls(team, period)
+    sum_commit, sum_best = forecasting_services.reps_calls_sum(reps_calls, code)
+    missing = not_submitted_this_week(user, period, now=now)
+    not_called_reps = {p.person_id for p in missing.people if p.level == SubmissionLevel.REP}
+    team_not_called = any(
+        p.level == SubmissionLevel.TEAM and p.team_id == team.pk for p in missing.people
+    )
+    # This team's own calls (not its sub-teams'), by whoever made them.
+    calls = _page_calls(
+        submissions_for(user, period=period, level=SubmissionLevel.TEAM).filter(team_id=team.pk),
+        calls_limit,
+    )
+    history = history_forecast(user, period, team_id=team.pk, now=now)
+
+    figures = {row.id: row.figures for row in summary.by_owner}
+    rows: list[RollupRow] = []
+    for call in reps_calls:
+        called = call["submission"] is not None
+        rows.append(
+            RollupRow(
+                person_id=call["rep"],
+                name=call["name"],
+                figures=figures.pop(call["rep"], rules.ZERO_FIGURES),
+                owes_call=True,
+                call_commit=Decimal(call["commit"]) if called else None,
+                call_best_case=Decimal(call["best_case"]) if called else None,
+                call_currency=call["currency"],
+                call_submitted_at=(
+                    dt.datetime.fromisoformat(call["submitted_at"]) if called else None
+                ),
+                submitted_this_week=call["rep"] not in not_called_reps,
+            )
+        )
+    for row in summary.by_owner:
+        if row.id in figures:  # an owner who is not an active rep of the team
+            rows.append(
+                RollupRow(
+                    person_id=row.id,
+                    name=row.name,
+                    figures=row.figures,
+                    owes_call=False,
+                    call_commit=None,
+                    call_best_case=None,
+                    call_currency=None,
+                    call_submitted_at=None,
+                    submitted_this_week=None,
+                )
+            )
+    rows.sort(key=lambda r: (r.name.lower(), r.person_id))
+    manager = team.manager if team.manager_id and team.manager.is_active else None
+    return TeamForecastPage(
+        period=period,
+        currency=code,
+        team=team,
+        teams=teams,
+        totals=summary.totals,
+        history=history,
+        rows=rows,
+        reps=len(reps_calls),
+        reps_called=sum(1 for c in reps_calls if c["submission"] is not None),
+        calls_sum_commit=sum_commit,
+        calls_sum_best_case=sum_best,
+        calls=calls,
+        latest_call=calls[0] if calls else None,
+        my_latest_call=next(
+            (c for c in calls if c.submitter_id == user.pk and c.next_id is None), None
+        ),
+        manager_name=str(manager) if manager else None,
+        manager_submitted_this_week=None if manager is None else not team_not_called,
+        week=missing.week,
+    )
+
+
+# --- forecast meetings ---
+# The numbers a forecast meeting freezes (figures, risks, changes since the previous
+# meeting), the meetings a user may see, and who may attend one. The comparison of two
+# snapshot weeks is shared with week_over_week above.
+
+MEETING_MAX_RISKS = 100  # the most severe deals at risk kept with a meeting
+MEETING_CHANGE_ITEMS = 50  # deals kept per change kind (the counts and deltas stay exact)
+MEETING_RISK_LOOKBACK_DAYS = 30  # close-date pushes looked at when there is no previous meeting
+RISK_CATEGORIES = (ForecastCategory.COMMIT, ForecastCategory.CLOSED, ForecastCategory.BEST_CASE)
+RISK_DEAL_FIELDS = (
+    "id", "name", "amount", "currency", "forecast_category", "close_date", "next_step",
+    "owner_id", "owner__first_name", "owner__last_name", "owner__username",
+)  # fmt: skip
+
+
+def snapshot_comparison(
+    scope: SnapshotScope, period: rules.Period, before: dt.date, after: dt.date
+) -> WeekOverWeek:
+    """The changes in `period`'s open pipeline in `scope` between the snapshot of week
+    `before` and that of week `after` (Mondays, `before` ≤ `after`; any number of weeks
+    apart), per change kind of forecasting.rules.week_changes. A deal closed between the
+    two is won / lost when it closed by the end of week `after`. The same week twice
+    compares a snapshot with itself: no change. Two queries."""
+    params = {
+        **scope.params(),
+        "before": before,
+        "after": after,
+        "start": period.start,
+        "end": period.end,
+        "before_start": dt.datetime.combine(
+            before, dt.time.min, tzinfo=timezone.get_default_timezone()
+        ),
+        "after_end": _week_end(after),
+    }
+    opening: dict[str, Decimal] = {}
+    closing: dict[str, Decimal] = {}
+    exists: dict[dt.date, bool] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(WOW_TOTALS_SQL.format(scope_s=scope.sql("s")), params)
+        for row_week, taken, currency, total in cursor.fetchall():
+            exists[row_week] = taken
+            if currency is not None:
+                if row_week == before:
+                    opening[currency] = total
+                if row_week == after:
+                    closing[currency] = total
+        rows = []
+        if exists[before] and exists[after]:
+            sql = WOW_SQL.format(
+                scope_s=scope.sql("s"), scope_b=scope.sql("b"), scope_a=scope.sql("a")
+            )
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    found: dict[rules.Change, list[ChangeItem]] = {kind: [] for kind in rules.Change}
+    for (
+        pk, name, has_b, b_amount, b_currency, b_close, b_scope,
+        has_a, a_amount, a_currency, a_close, a_scope, closed_in_time, won, close_now,
+    ) in rows:  # fmt: skip
+        state_b = rules.SnapshotState(b_amount, b_currency, b_close, b_scope) if has_b else None
+        state_a = rules.SnapshotState(a_amount, a_currency, a_close, a_scope) if has_a else None
+        closed = rules.ClosedSince(won=won, close_date=close_now) if closed_in_time else None
+        for change in rules.week_changes(
+            period=period, before=state_b, after=state_a, closed=closed
+        ):
+            found[change.kind].append(
+                ChangeItem(
+                    opportunity_id=pk,
+                    name=name,
+                    currency=change.currency,
+                    delta=change.delta,
+                    amount_before=b_amount if has_b else None,
+                    amount_after=a_amount if has_a else None,
+                    close_date_before=b_close if has_b else None,
+                    close_date_after=a_close if has_a else (close_now if closed else None),
+                )
+            )
+    changes = []
+    for kind, items in found.items():
+        deltas: dict[str, Decimal] = {}
+        for item in items:
+            deltas[item.currency] = deltas.get(item.currency, Decimal("0")) + item.delta
+        items.sort(key=lambda item: (-abs(item.delta), item.opportunity_id))
+        changes.append(
+            ChangeGroup(
+                kind=kind,
+                label=rules.CHANGE_LABELS[kind],
+                count=len({item.opportunity_id for item in items}),
+                deltas=dict(sorted(deltas.items())),
+                items=items[:CHANGE_ITEMS_PER_KIND],
+            )
+        )
+    return WeekOverWeek(
+        period=period,
+        week=after,
+        previous_week=before,
+        has_snapshot=exists[after],
+        has_previous_snapshot=exists[before],
+        opening=dict(sorted(opening.items())),
+        closing=dict(sorted(closing.items())),
+        changes=changes,
+    )
+
+
+# Pure: which reasons make a commit / best-case deal a risk to the period's number, and
+# how the risks are ranked. The pipeline's open flags are the one definition of a stale
+# deal (no customer activity, stuck in stage, close date passed, next step overdue; each
+# with the limits of its stage), so no second "stale" threshold is made up here.
+
+
+@dataclass(frozen=True)
+class RiskFlag:
+    severity: str  # FlagSeverity
+    label: str
+    explanation: str
+
+
+def deal_risk_reasons(
+    *,
+    flags: Iterable[RiskFlag],
+    pushes: Iterable[tuple[dt.date, dt.date]],
+    next_step: str,
+    since_label: str,
+) -> list[str]:
+    """The reasons, in words, that a commit / best-case deal is at risk: its open flags
+    (critical first), its close date pushed later since `since_label` ("the last meeting",
+    "the last 30 days"; several pushes grouped: "pushed 3 times since …: 12 Oct → 30 Nov"),
+    and no next step. Empty: not at risk."""
+    reasons = [
+        f"{f.label} ({f.severity}): {f.explanation}"
+        for f in sorted(flags, key=lambda f: (f.severity != FlagSeverity.CRITICAL, f.label))
+    ]
+    later = sorted((p for p in pushes if p[1] > p[0]), key=lambda p: p[0])
+    if later:
+        first, last = later[0][0], later[-1][1]
+        times = "once" if len(later) == 1 else f"{len(later)} times"
+        reasons.append(
+            f"Close date pushed {times} since {since_label}: {first:%d %b %Y} → {last:%d %b %Y}"
+        )
+    if not next_step.strip():
+        reasons.append("No next step")
+    return reasons
+
+
+def risk_rank(*, critical: bool, reasons: int, amount: Decimal, deal_id: int) -> tuple:
+    """Sort key: deals with a critical flag first, then more reasons, then the larger."""
+    return (not critical, -reasons, -amount, deal_id)
+
+
+@dataclass(frozen=True)
+class MeetingNumbers:
+    """What a meeting of `team` about `period` freezes, as JSON-ready values (Decimals as
+    strings): `figures`, `risks` and `changes` (see meeting_numbers)."""
+
+    period: rules.Period
+    team_id: int
+    currency: str
+    previous: ForecastMeeting | None
+    figures: dict[str, Any]
+    risks: list[dict[str, Any]]
+    changes: dict[str, Any]
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(Decimal(value).quantize(Decimal("0.01")))
+
+
+def _meeting_figures(summary: ForecastSummary) -> dict[str, Any]:
+    code = summary.currency
+    return {
+        "currency": code,
+        "totals": forecasting_services._figures_json(summary.totals, code),
+        "by_owner": [
+            {"id": row.id, "name": row.name, "team": row.team_id}
+            | forecasting_services._figures_json(row.figures, code)
+            for row in summary.by_owner
+        ],
+    }
+
+
+def figure_deltas(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, str | None]:
+    """Each total of `current` minus the same total of `previous` (figures JSON as
+    meetings store them); None where either is None or the currencies differ."""
+    now, before = current.get("totals") or {}, previous.get("totals") or {}
+    same = current.get("currency") == previous.get("currency")
+    deltas: dict[str, str | None] = {}
+    for name in forecasting_services.FIGURE_FIELDS:
+        a, b = now.get(name), before.get(name)
+        known = same and a is not None and b is not None
+        deltas[name] = str(Decimal(a) - Decimal(b)) if known else None
+    return deltas
+
+
+def previous_meeting(
+    team_id: int, period: rules.Period, held_on: dt.date, *, exclude: int | None = None
+) -> ForecastMeeting | None:
+    """The meeting of the same team and period held last before `held_on`."""
+    meetings = ForecastMeeting.objects.filter(
+        team_id=team_id,
+        period_kind=period.kind.value,
+        period_start=period.start,
+        held_on__lt=held_on,
+    )
+    if exclude is not None:
+        meetings = meetings.exclude(pk=exclude)
+    return meetings.order_by("-held_on", "-id").first()
+
+
+def _meeting_changes(
+    scope: SnapshotScope,
+    period: rules.Period,
+    figures: dict[str, Any],
+    previous: ForecastMeeting | None,
+    today: dt.date,
+) -> dict[str, Any]:
+    """The figure deltas against `previous` and the deal-level changes between the snapshot
+    week at or before the previous meeting (none: the week before the latest) and the
+    latest snapshot week."""
+    with connection.cursor() as cursor:
+        cursor.execute(LATEST_WEEK_SQL, [rules.week_start(today)])
+        row = cursor.fetchone()
+        to_week = row[0] if row else None
+        from_week = None
+        if previous is not None:
+            cursor.execute(LATEST_WEEK_SQL, [previous.held_on])
+            row = cursor.fetchone()
+            from_week = row[0] if row else None
+        elif to_week is not None:
+            from_week = to_week - dt.timedelta(days=7)
+    result: dict[str, Any] = {
+        "previous_meeting": (
+            {"id": previous.pk, "held_on": previous.held_on.isoformat()} if previous else None
+        ),
+        "figure_deltas": figure_deltas(figures, previous.figures) if previous else None,
+        "basis": "previous_meeting" if previous else "previous_week",
+        "from_week": from_week.isoformat() if from_week else None,
+        "to_week": to_week.isoformat() if to_week else None,
+        "available": False,
+        "opening": {},
+        "closing": {},
+        "deals": [],
+    }
+    if from_week is None or to_week is None:
+        return result
+    comparison = snapshot_comparison(scope, period, from_week, to_week)
+    result["available"] = comparison.available
+    result["opening"] = {c: _money(v) for c, v in comparison.opening.items()}
+    result["closing"] = {c: _money(v) for c, v in comparison.closing.items()}
+    if not comparison.available:
+        return result
+    result["deals"] = [
+        {
+            "kind": group.kind.value,
+            "label": group.label,
+            "count": group.count,
+            "deltas": {c: _money(v) for c, v in group.deltas.items()},
+            "items": [
+                {
+                    "opportunity_id": item.opportunity_id,
+                    "name": item.name,
+                    "currency": item.currency,
+                    "delta": _money(item.delta),
+                    "amount_before": _money(item.amount_before),
+                    "amount_after": _money(item.amount_after),
+                    "close_date_before": _iso(item.close_date_before),
+                    "close_date_after": _iso(item.close_date_after),
+                }
+                for item in group.items[:MEETING_CHANGE_ITEMS]
+            ],
+        }
+        for group in comparison.changes
+    ]
+    return result
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _meeting_risks(
+    teams: Iterable[int], period: rules.Period, since: dt.datetime, since_label: str
+) -> list[dict[str, Any]]:
+    """The open commit / best-case deals of `teams` (their owners' current teams, as
+    forecast_summary counts them) closing in `period` that have a risk reason, most
+    severe first, at most MEETING_MAX_RISKS. Three queries: the deals, their open flags,
+    their close-date changes since `since`."""
+    deals = list(
+        Opportunity.objects.filter(
+            status=OpportunityStatus.OPEN,
+            owner__team_id__in=list(teams),
+            close_date__gte=period.start,
+            close_date__lt=period.end,
+            forecast_category__in=RISK_CATEGORIES,
+        )
+        .values(*RISK_DEAL_FIELDS)
+        .order_by("id")
+    )
+    ids = [d["id"] for d in deals]
+    flags: dict[int, list[RiskFlag]] = {}
+    for f in OpportunityFlag.objects.filter(opportunity_id__in=ids, cleared_at__isnull=True):
+        flags.setdefault(f.opportunity_id, []).append(
+            RiskFlag(f.severity, f.get_kind_display(), f.explanation)
+        )
+    pushes: dict[int, list[tuple[dt.date, dt.date]]] = {}
+    for change in OpportunityChange.objects.filter(
+        opportunity_id__in=ids, field=ChangeField.CLOSE_DATE, changed_at__gte=since
+    ).order_by("changed_at", "id"):
+        try:
+            old = dt.date.fromisoformat(change.old_value)
+            new = dt.date.fromisoformat(change.new_value)
+        except ValueError:
+            continue  # a history row that is not a pair of dates tells nothing here
+        pushes.setdefault(change.opportunity_id, []).append((old, new))
+    risks = []
+    for d in deals:
+        deal_flags = flags.get(d["id"], [])
+        reasons = deal_risk_reasons(
+            flags=deal_flags,
+            pushes=pushes.get(d["id"], []),
+            next_step=d["next_step"],
+            since_label=since_label,
+        )
+        if not reasons:
+            continue
+        critical = any(f.severity == FlagSeverity.CRITICAL for f in deal_flags)
+        risks.append(
+            (
+                risk_rank(
+                    critical=critical, reasons=len(reasons), amount=d["amount"], deal_id=d["id"]
+                ),
+                {
+                    "opportunity_id": d["id"],
+                    "name": d["name"],
+                    "owner_id": d["owner_id"],
+                    "owner_name": _name(
+                        d["owner__first_name"], d["owner__last_name"], d["owner__username"]
+                    ),
+                    "amount": _money(d["amount"]),
+                    "currency": d["currency"],
+                    "forecast_category": d["forecast_category"],
+                    "close_date": d["close_date"].isoformat(),
+                    "severity": FlagSeverity.CRITICAL if critical else FlagSeverity.WARNING,
+                    "reasons": reasons,
+                },
+            )
+        )
+    risks.sort(key=lambda pair: pair[0])
+    return [risk for _, risk in risks[:MEETING_MAX_RISKS]]
+
+
+def meeting_numbers(
+    user: User,
+    period_label: Any,
+    team_id: Any,
+    *,
+    held_on: dt.date | None = None,
+    exclude_meeting: int | None = None,
+    now: dt.datetime | None = None,
+) -> MeetingNumbers:
+    """What a forecast meeting of `team_id` about `period_label` held on `held_on`
+    (default today) freezes, computed now in `user`'s scope (a team outside it is a 404,
+    a bad period a ValidationFailed):
+
+    - figures: forecast_summary's totals and by-owner rows for the team with its
+      sub-teams, in settings.DEFAULT_CURRENCY, with the currency;
+    - risks: the open deals of the team's people closing in the period in Commit or Best
+      case with a reason (deal_risk_reasons): open flags, close date pushed since the
+      previous meeting (none: in the last 30 days), no next step; most severe first;
+    - changes: the figure deltas against the previous meeting of the same team and period
+      (the one held last before `held_on`), and the deal-level changes (new, pulled in,
+      pushed out, amount up/down, won, lost, …) between the snapshot week at or before
+      the previous meeting and the latest snapshot week; without a previous meeting,
+      between the latest snapshot week and the week before.
+
+    A fixed number of queries (about fifteen), whatever the number of deals."""
+    now = now or timezone.now()
+    today = forecasting_services.local_today(now)
+    held_on = held_on or today
+    summary = forecast_summary(user, period_label, team_id, currency=settings.DEFAULT_CURRENCY)
+    period = summary.period
+    team_pk = summary.team_id
+    assert team_pk is not None  # forecast_summary 404s a team outside the scope
+    scope = snapshot_scope(user, team_pk)
+    previous = previous_meeting(team_pk, period, held_on, exclude=exclude_meeting)
+    figures = _meeting_figures(summary)
+    tz = timezone.get_default_timezone()
+    if previous is not None:
+        since = dt.datetime.combine(previous.held_on, dt.time.min, tzinfo=tz)
+        since_label = f"the last meeting ({previous.held_on:%d %b %Y})"
+    else:
+        since = now - dt.timedelta(days=MEETING_RISK_LOOKBACK_DAYS)
+        since_label = f"the last {MEETING_RISK_LOOKBACK_DAYS} days"
+    return MeetingNumbers(
+        period=period,
+        team_id=team_pk,
+        currency=summary.currency,
+        previous=previous,
+        figures=figures,
+        risks=_meeting_risks(scope.team_filter or [], period, since, since_label),
+        changes=_meeting_changes(scope, period, figures, previous, today),
+    )
+
+
+def meeting_attendee_candidates(team_id: int) -> list[User]:
+    """Who may attend a forecast meeting of the team: the active members of the team and
+    its sub-teams, the managers of those teams and of the teams above it (who manage it),
+    and the sales leaders. By name. Two queries."""
+    teams = list(Team.objects.only("id", "parent_id", "manager_id"))
+    by_id = {t.pk: t for t in teams}
+    subtree = access.sub_teams_among(teams, team_id)
+    managers = {by_id[pk].manager_id for pk in subtree}
+    parent, seen = by_id[team_id].parent_id if team_id in by_id else None, set()
+    while parent is not None and parent not in seen:  # a cycle of parents stops
+        seen.add(parent)
+        managers.add(by_id[parent].manager_id)
+        parent = by_id[parent].parent_id
+    people = User.objects.filter(
+        Q(team_id__in=subtree) | Q(pk__in=managers - {None}) | Q(role=Role.LEADER),
+        is_active=True,
+    ).select_related("team")
+    return sorted(people, key=lambda u: (str(u).lower(), u.pk))
+
+
+def meetings_for(user: User, *, period: Any = None, team: Any = None) -> QuerySet[ForecastMeeting]:
+    """The forecast meetings `user` may see, latest first: a rep those they attended; a
+    manager those of the teams they manage (sub-teams included) and those they attended;
+    a leader or admin all. `period`: a label (a bad one is a ValidationFailed); `team`: the
+    team's meetings and its sub-teams' (an unknown team matches nothing). Each row with
+    its team, creator and `attendee_count` — one query."""
+    attended = ForecastMeeting.attendees.through.objects.filter(
+        forecastmeeting_id=OuterRef("pk"), user_id=user.pk
+    )
+    rows = (
+        ForecastMeeting.objects.select_related("team", "created_by")
+        .annotate(
+            attendee_count=Subquery(
+                ForecastMeeting.attendees.through.objects.filter(forecastmeeting_id=OuterRef("pk"))
+                .order_by()
+                .values("forecastmeeting_id")
+                .annotate(n=Count("*"))
+                .values("n")[:1]
+            )
+        )
+        .order_by("-held_on", "-id")
+    )
+    if not (user.is_authenticated and user.is_active):
+        return rows.none()
+    if user.is_manager:
+        rows = rows.filter(Q(team_id__in=access.managed_team_ids_sql(user)) | Exists(attended))
+    elif not user.sees_everything:
+        rows = rows.filter(Exists(attended))
+    if period not in (None, ""):
+        the_period = forecasting_services.period_from_label(period)
+        rows = rows.filter(period_kind=the_period.kind.value, period_start=the_period.start)
+    if team not in (None, ""):
+        rows = rows.filter(team_id__in=access.team_subtree(team))
+    return rows
+
+
+def meeting_get_for(user: User, pk: Any) -> ForecastMeeting:
+    """One meeting in `user`'s scope with its attendees; outside it (or none) is a 404."""
+    meetings = meetings_for(user).prefetch_related(
+        Prefetch(
+            "attendees",
+            queryset=User.objects.select_related("team").order_by(
+                "first_name", "last_name", "username", "id"
+            ),
+        )
+    )
+    return get_object_or_404(meetings, pk=_id_or_404(pk, "meeting"))
+
+
+def meeting_period_label(meeting: ForecastMeeting) -> str:
+    calendar = forecasting_services.fiscal_calendar()
+    return calendar.period_of(meeting.period_start, meeting.period_kind).label
+
+
+def meeting_neighbours(
+    user: User, meeting: ForecastMeeting
+) -> tuple[ForecastMeeting | None, ForecastMeeting | None]:
+    """The meetings of the same team and period held just before and just after
+    `meeting` that `user` may see. Two queries."""
+    same = meetings_for(user).filter(
+        team_id=meeting.team_id, period_kind=meeting.period_kind, period_start=meeting.period_start
+    )
+    earlier = Q(held_on__lt=meeting.held_on) | Q(held_on=meeting.held_on, pk__lt=meeting.pk)
+    later = Q(held_on__gt=meeting.held_on) | Q(held_on=meeting.held_on, pk__gt=meeting.pk)
+    before = same.filter(earlier).order_by("-held_on", "-id").first()
+    after = same.filter(later).order_by("held_on", "id").first()
+    return before, after
+
+
+def meeting_teams_for(user: User) -> list[Team]:
+    """The teams `user` may hold a forecast meeting for (a manager: the teams they manage
+    and their sub-teams; a leader or admin: all; a rep: none). By name."""
+    if not (user.is_authenticated and user.is_active):
+        return []
+    if user.sees_everything:
+        return list(Team.objects.order_by("name", "id"))
+    if user.is_manager:
+        managed = Team.objects.filter(pk__in=access.managed_team_ids_sql(user))
+        return list(managed.order_by("name", "id"))
+    return []

@@ -231,6 +231,15 @@ class Opportunity(models.Model):
             models.Index(fields=["stage", "close_date", "id"]),
             models.Index(fields=["status", "close_date", "id"]),
             models.Index(fields=["close_date", "id"]),
+            # Closed deals by when they closed, with what the forecast sums: closed won of
+            # a period, accuracy's actuals and week-over-week's wins and losses are read
+            # from the index alone.
+            models.Index(
+                fields=["closed_at"],
+                include=["owner", "status", "amount", "currency", "close_date"],
+                condition=Q(closed_at__isnull=False),
+                name="opportunity_closed_at_idx",
+            ),
         ]
 
     def __str__(self) -> str:

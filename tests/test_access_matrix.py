@@ -283,6 +283,36 @@ def _submissions(rep) -> dict[str, Any]:
     return {"submission": submission}
 
 
+# --- forecast meetings ---
+def _meetings(rep, manager) -> dict[str, Any]:
+    """A forecast meeting of Team A held a week ago (so recording today's is no double),
+    attended by its manager and `rep` (not by `teammate`)."""
+    from forecasting.selectors import period_or_current
+    from forecasting.services import meeting_create
+
+    period = period_or_current(None)
+    meeting = meeting_create(
+        actor=manager,
+        period=period.label,
+        team_id=rep.team_id,
+        held_on=timezone.localdate() - dt.timedelta(days=7),
+        attendee_ids=[manager.pk, rep.pk],
+        notes="Commit holds",
+    )
+    return {"meeting": meeting, "meeting_period": period.label}
+
+
+def meeting_form(w) -> dict[str, Any]:
+    """What the new-meeting form (and the API) posts: a meeting of rep's team today."""
+    return {
+        "period": w.meeting_period,
+        "team": w.users["rep"].team_id,
+        "held_on": timezone.localdate().isoformat(),
+        "attendees": [w.users["manager"].pk],
+        "notes": "Matrix probe",
+    }
+
+
 def submission_create() -> dict[str, Any]:
     """A team call for rep's team (Team A): its manager and leaders submit; a rep is
     refused (403); another team's manager does not see the team (404)."""
@@ -292,6 +322,10 @@ def submission_create() -> dict[str, Any]:
 def quota_admin(ok: int) -> dict[str, Any]:
     """Administrators change a quota; the others who see it are refused (403); 404 outside."""
     return api_scoped(403, write=True) | {"admin": ok}
+
+
+# --- forecasting: leader dashboard (helpers) ---
+REPS_AWAY = {"rep": 302, "teammate": 302}  # a rep is sent from the dashboard to /forecast/
 
 
 def build_world(rep, teammate, manager, other_manager, other_rep, leader, admin_user, pipeline):
@@ -344,6 +378,7 @@ def build_world(rep, teammate, manager, other_manager, other_rep, leader, admin_
         **_snapshots(opp),
         **_submissions(rep),
         # --- forecasting: world additions (each helper adds one **_name(...) line) ---
+        **_meetings(rep, manager),
     )
 
 
@@ -758,8 +793,125 @@ PAGES: dict[str, list[Probe]] = {
         )
     ],
     # --- forecasting: leader dashboard ---
+    # The dashboard is for managers (their teams) and leaders/admins (the company); a rep is
+    # sent to their forecast page (302); a team outside the manager's teams is a 404. The
+    # drill-down lists the deals behind a number for everyone in their own scope: a rep may
+    # not pick a team (404) nor another person (404).
+    "forecast/dashboard/": [
+        Probe("GET", lambda w: "/forecast/dashboard/", everyone(200) | REPS_AWAY),
+        Probe(
+            "GET",
+            lambda w: f"/forecast/dashboard/?period=2026-Q3&team={w.users['rep'].team_id}",
+            scoped(200) | REPS_AWAY,
+        ),
+        Probe(
+            "GET",
+            lambda w: "/forecast/dashboard/?format=csv&table=by_team",
+            everyone(200) | REPS_AWAY,
+        ),
+    ],
+    "forecast/deals/": [
+        Probe("GET", lambda w: "/forecast/deals/?figure=commit&period=2026-Q3", everyone(200)),
+        Probe(
+            "GET",
+            lambda w: f"/forecast/deals/?figure=pipeline&team={w.users['rep'].team_id}",
+            scoped(200) | {"rep": 404},
+        ),
+        Probe(
+            "GET",
+            lambda w: f"/forecast/deals/?figure=closed_won&owner={w.users['rep'].pk}",
+            scoped(200),
+        ),
+        Probe(
+            "GET",
+            lambda w: f"/forecast/deals/?change=amount_up&week={w.snapshot_week}",
+            everyone(200),
+        ),
+        Probe(
+            "GET",
+            lambda w: f"/forecast/deals/?category=any&week={w.snapshot_week}&format=csv",
+            everyone(200),
+        ),
+    ],
     # --- forecasting: forecast pages and calls ---
+    # Everyone has a forecast page: a rep their own, a manager their first team, a leader
+    # any team. A team outside the user's teams (any, for a rep) is a 404. Calls are made
+    # for a future period (2099-Q4: always open): a rep their own (the others are told to
+    # give a team: 422), a manager or leader a team's (a rep giving a team: 403; another
+    # manager's team: 404). The team call differs from its reps' calls, so it has a note.
+    "forecast/": [
+        Probe("GET", lambda w: "/forecast/", everyone(200)),
+        Probe(
+            "GET",
+            lambda w: f"/forecast/?period=2099-Q4&team={w.users['rep'].team_id}",
+            scoped(200) | {"rep": 404},
+        ),
+        Probe("GET", lambda w: "/forecast/?format=csv&table=calls", everyone(200)),
+        Probe(
+            "GET",
+            lambda w: f"/forecast/?format=csv&table=rollup&team={w.users['rep'].team_id}",
+            scoped(200) | {"rep": 404},
+        ),
+    ],
+    "forecast/calls/": [
+        Probe(
+            "POST",
+            lambda w: "/forecast/calls/",
+            everyone(422) | {"rep": 302, "teammate": 302},
+            data=lambda w: {"period": "2099-Q4", "commit": "100", "best_case": "200"},
+        ),
+        Probe(
+            "POST",
+            lambda w: "/forecast/calls/",
+            scoped(302) | {"rep": 403, "teammate": 403},
+            data=lambda w: {
+                "period": "2099-Q4",
+                "team": w.users["rep"].team_id,
+                "commit": "100",
+                "best_case": "200",
+                "adjustment_note": "Acme signs early",
+            },
+        ),
+    ],
     # --- forecasting: forecast meetings ---
+    # Read in scope (a rep: the meetings they attended — world.meeting has rep, not
+    # teammate); recorded by a manager of the team or a leader (a rep is sent to the list,
+    # or refused on POST; another team's manager cannot pick Team A: 422); changed by a
+    # manager of the team or a leader (its rep reads it: 403).
+    "forecast/meetings/": [Probe("GET", lambda w: "/forecast/meetings/", everyone(200))],
+    "forecast/meetings/new/": [
+        Probe(
+            "GET",
+            lambda w: "/forecast/meetings/new/",
+            everyone(200) | {"rep": 302, "teammate": 302},
+        ),
+        Probe(
+            "POST",
+            lambda w: "/forecast/meetings/new/",
+            assessor_only(302, reps=403, outside=422),
+            data=meeting_form,
+        ),
+    ],
+    "forecast/meetings/<int:pk>/": [
+        Probe("GET", lambda w: f"/forecast/meetings/{w.meeting.pk}/", scoped(200)),
+        Probe(
+            "GET",
+            lambda w: f"/forecast/meetings/{w.meeting.pk}/?format=csv&table=risks",
+            scoped(200),
+        ),
+    ],
+    "forecast/meetings/<int:pk>/edit/": [
+        Probe(
+            "POST",
+            lambda w: f"/forecast/meetings/{w.meeting.pk}/edit/",
+            session_writer(302),
+            data=lambda w: {
+                "held_on": w.meeting.held_on.isoformat(),
+                "attendees": [w.users["manager"].pk, w.users["rep"].pk],
+                "notes": "Revised notes",
+            },
+        )
+    ],
     # --- pipeline: category override on stage moves ---
     # The Django admin is one probe: only staff get in.
     "admin/": [
@@ -1398,7 +1550,39 @@ API: dict[tuple[str, str], Probe] = {
         api_everyone(200, write=False),
     ),
     # --- forecasting: accuracy and snapshots ---
+    # rep's accuracy and rep's rows of the snapshots (world.snapshot_week) are read by those
+    # who see rep; anyone else asking for rep: 404.
+    ("/api/v1/forecast/accuracy/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/forecast/accuracy/?person={w.users['rep'].pk}&periods=2",
+        api_scoped(200, write=False),
+    ),
+    ("/api/v1/forecast/snapshots/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/forecast/snapshots/?week={w.snapshot_week}&owner={w.users['rep'].pk}",
+        api_scoped(200, write=False),
+    ),
     # --- forecasting: forecast meetings ---
+    # Read in scope (world.meeting: rep attended it, teammate did not); recorded by a
+    # manager of the team or a leader; changed by them (its rep reads it: 403). No PUT,
+    # no DELETE.
+    ("/api/v1/forecast/meetings/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/forecast/meetings/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/forecast/meetings/", "POST"): Probe(
+        "POST", lambda w: "/api/v1/forecast/meetings/", submission_create(), data=meeting_form
+    ),
+    ("/api/v1/forecast/meetings/{id}/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/forecast/meetings/{w.meeting.pk}/",
+        api_scoped(200, write=False),
+    ),
+    ("/api/v1/forecast/meetings/{id}/", "PATCH"): Probe(
+        "PATCH",
+        lambda w: f"/api/v1/forecast/meetings/{w.meeting.pk}/",
+        session_writer(200, api=True),
+        data=lambda w: {"notes": "Revised notes"},
+    ),
     # --- pipeline: category override on stage moves ---
 }
 

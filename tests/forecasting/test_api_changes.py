@@ -101,6 +101,7 @@ def test_a_week_without_snapshot_is_a_200_with_the_flag(key_for, deals, rep):
         (f"{CHANGES}?week=2026-08-12", "week"),  # a Wednesday
         (f"{CHANGES}?week=12.08.2026", "week"),
         (f"{CHANGES}?week=2026-08-17", "week"),  # not begun on 12 August
+        (f"{CHANGES}?week=0001-01-01", "week"),  # a Monday with no week before it
         (f"{CHANGES}?team=0", "team"),
         (f"{CHANGES}?owner=x", "owner"),
         (f"{TREND}?period=2026-13", "period"),

@@ -169,7 +169,12 @@ def cells(result, stage_name):
 def test_the_company_forecast_from_history(dataset, leader):
     r = history_forecast(leader, Q3, now=NOW)
     assert (r.period.label, r.currency, r.min_deals) == ("2026-Q3", "EUR", 4)
-    assert (r.window_start, r.window_end) == (at(2025, 3, 3), at(2026, 3, 3))
+    # The window is as of the organisation's midnight (a daily figure).
+    midnight = dt.time(0, tzinfo=BERLIN)
+    assert (r.window_start, r.window_end) == (
+        dt.datetime.combine(dt.date(2025, 3, 3), midnight),
+        dt.datetime.combine(dt.date(2026, 3, 3), midnight),
+    )
     assert (r.history_deals, r.history_closed) == (10, 8)
     assert (r.open_deals, r.open_amount, r.expected, r.stage_default_expected) == (
         6, Decimal("133000.00"), Decimal("68500.00"), Decimal("47150.00"),

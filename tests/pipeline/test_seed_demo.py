@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import Counter
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -99,7 +102,8 @@ def test_pipeline_stages_and_milestones(seeded):
 def test_opportunity_counts_and_spread(seeded):
     assert User.objects.count() == 12
     opps = Opportunity.objects.all()
-    assert opps.count() == 300
+    # 300 deals, plus the forecasting history's deals of past quarters and a few late ones.
+    assert 300 < opps.count() < 450
     by_status = dict(opps.values_list("status").annotate(n=Count("id")))
     assert by_status["open"] > 100 and by_status["won"] > 30 and by_status["lost"] > 30
     assert opps.values("owner").distinct().count() == 8
@@ -149,32 +153,31 @@ def test_history_is_consistent(seeded):
 
 
 def test_second_run_changes_nothing(seeded):
-    before = (
-        User.objects.count(),
-        Opportunity.objects.count(),
-        OpportunityChange.objects.count(),
-        Stage.objects.count(),
-        Team.objects.count(),
-    )
+    from forecasting.models import ForecastSubmission, PipelineSnapshot, Quota
+
+    def counts():
+        return [
+            model.objects.count()
+            for model in (
+                User, Opportunity, OpportunityChange, Stage, Team,
+                Quota, PipelineSnapshot, ForecastSubmission,
+            )
+        ]  # fmt: skip
+
+    before = counts()
     out = run()
     assert "exists already" in out
-    after = (
-        User.objects.count(),
-        Opportunity.objects.count(),
-        OpportunityChange.objects.count(),
-        Stage.objects.count(),
-        Team.objects.count(),
-    )
-    assert before == after
+    assert counts() == before
 
 
 def test_reset_reloads_the_same_company(seeded, settings):
-    from forecasting.models import ForecastSubmission
+    from forecasting.models import ForecastMeeting, ForecastSubmission
     from forecasting.selectors import period_or_current
     from forecasting.services import forecast_submit, pipeline_snapshot_take
 
     settings.DEBUG = True
     names = sorted(Opportunity.objects.values_list("name", flat=True))
+    forecasting = forecasting_rows()
     # Forecast calls can never be deleted one by one (a trigger refuses): reset still works.
     forecast_submit(
         actor=User.objects.get(username="rep1"),
@@ -183,17 +186,31 @@ def test_reset_reloads_the_same_company(seeded, settings):
         best_case="20000",
     )
     pipeline_snapshot_take()
+    # A forecast meeting points at a demo team and demo users (PROTECT): reset clears it.
+    period = period_or_current(None)
+    meeting = ForecastMeeting.objects.create(
+        period_kind=period.kind.value,
+        period_start=period.start,
+        team=Team.objects.get(name="Enterprise"),
+        held_on=period.start,
+        created_by=User.objects.get(username="manager1"),
+    )
+    meeting.attendees.add(User.objects.get(username="rep2"))
     run("--reset")
-    assert not ForecastSubmission.objects.exists()
     assert User.objects.count() == 12 and Pipeline.objects.count() == 1
     assert sorted(Opportunity.objects.values_list("name", flat=True)) == names
+    # The forecasting data is the demo's again: the call made above is gone, not kept.
+    assert forecasting_rows() == forecasting
+    assert not ForecastSubmission.objects.filter(commit=10000, best_case=20000).exists()
+    assert not ForecastMeeting.objects.exists()
 
 
 def test_reset_refused_without_debug(seeded, settings):
     settings.DEBUG = False
+    deals = Opportunity.objects.count()
     with pytest.raises(CommandError, match="DEBUG"):
         run("--reset")
-    assert Opportunity.objects.count() == 300
+    assert Opportunity.objects.count() == deals > 300
 
 
 def test_demo_logins_work_only_with_debug(seeded, settings):
@@ -278,3 +295,212 @@ def test_demo_coaching_went_through_the_real_services(seeded):
     assert {f.rep.username for f in overdue} == {"rep2", "rep4", "rep6", "rep8"}
     assert all(f.recipient == f.rep.team.manager for f in overdue)
     assert ActionItem.objects.filter(done_at__isnull=False).exists()
+
+
+# --- forecasting ---
+
+
+def forecasting_rows():
+    """The demo's forecasting data without ids and clock times: quotas, snapshot rows per
+    week and forecast calls."""
+    from forecasting.models import ForecastSubmission, PipelineSnapshot, Quota
+
+    quotas = sorted(
+        Quota.objects.values_list(
+            "rep__username", "team__name", "period_kind", "period_start", "amount", "currency"
+        ).order_by(),
+        key=str,
+    )
+    weeks = list(
+        PipelineSnapshot.objects.values_list("week").annotate(n=Count("id")).order_by("week")
+    )
+    calls = sorted(
+        ForecastSubmission.objects.values_list(
+            "submitter__username", "level", "team__name", "period_kind", "period_start",
+            "commit", "best_case", "adjustment_note",
+        ).order_by(),
+        key=str,
+    )  # fmt: skip
+    return quotas, weeks, calls
+
+
+def quarters():
+    """The current fiscal quarter and the four before it, newest first."""
+    from forecasting.services import fiscal_calendar, local_today
+
+    current = fiscal_calendar().period_of(local_today(), "quarter")
+    return [current.shifted(-back) for back in range(5)]
+
+
+def local_midnight(day):
+    from django.utils import timezone
+
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_default_timezone())
+
+
+def test_demo_quotas_for_every_rep_and_team_with_attainment_in_range(seeded):
+    from forecasting.models import Quota
+    from forecasting.selectors import forecast_summary
+    from forecasting.services import fiscal_calendar
+
+    current, *past = quarters()
+    first_month = fiscal_calendar().period_of(current.start, "month")
+    months = [first_month, first_month.next(), first_month.next().next()]
+    reps = set(User.objects.filter(role=Role.REP).values_list("pk", flat=True))
+    teams = set(Team.objects.values_list("pk", flat=True))
+    assert len(reps) == 8 and len(teams) == 2
+    for period in [current, *past, *months]:
+        quotas = Quota.objects.filter(period_kind=period.kind.value, period_start=period.start)
+        assert {q.rep_id for q in quotas if q.rep_id} == reps, period.label
+        assert {q.team_id for q in quotas if q.team_id} == teams, period.label
+        assert all(q.currency == "EUR" and q.amount > 0 for q in quotas)
+    assert Quota.objects.count() == (8 + 2) * 8  # nothing else: no stray period
+    # This quarter's months add up to it, for reps and teams alike.
+    for quarter in Quota.objects.filter(period_kind="quarter", period_start=current.start):
+        in_months = Quota.objects.filter(
+            rep_id=quarter.rep_id,
+            team_id=quarter.team_id,
+            period_kind="month",
+            period_start__in=[m.start for m in months],
+        )
+        assert sum(q.amount for q in in_months) == quarter.amount
+    # Every rep won deals in each past quarter and attained a plausible share of the quota.
+    admin = User.objects.get(username="admin")
+    for period in past:
+        rows = forecast_summary(admin, period.label).by_owner
+        assert {row.id for row in rows} == reps
+        for row in rows:
+            assert 40 <= row.figures.attainment_percent <= 120, (period.label, row.name)
+
+
+def test_demo_past_quarters_have_won_deals_with_their_stage_history(seeded):
+    from django.db.models import Max
+
+    _, *past = quarters()
+    won = Opportunity.objects.filter(status=OpportunityStatus.WON)
+    for period in past:
+        in_period = won.filter(
+            closed_at__gte=local_midnight(period.start), closed_at__lt=local_midnight(period.end)
+        )
+        assert in_period.values("owner").distinct().count() == 8, period.label
+    # Every won deal entered each of the five open stages, then Closed won when it closed:
+    # the stage-entry history the forecast from history reads.
+    closed_won = Stage.objects.get(is_won=True)
+    moves = {
+        row["opportunity"]: row
+        for row in OpportunityChange.objects.filter(field="stage", opportunity__in=won)
+        .values("opportunity")
+        .annotate(n=Count("id"), last=Max("changed_at"))
+    }
+    for deal in won:
+        assert moves[deal.pk]["n"] == 6 and moves[deal.pk]["last"] == deal.closed_at, deal.pk
+        assert deal.stage_id == closed_won.pk
+
+
+def test_demo_snapshots_replay_twelve_weeks_of_history(seeded):
+    from django.conf import settings
+    from django.utils import timezone
+
+    from forecasting.models import PipelineSnapshot
+    from forecasting.rules import week_start
+    from forecasting.selectors import snapshot_trend, snapshot_weeks, week_over_week
+    from forecasting.services import local_today
+    from pipeline.management.commands.seed_demo import open_deals_at
+
+    this_week = week_start(local_today())
+    weeks = snapshot_weeks()
+    assert weeks == [this_week - dt.timedelta(weeks=back) for back in range(12)]
+    fields = ("owner_id", "team_id", "stage_id", "forecast_category", "amount", "currency",
+              "close_date", "status")  # fmt: skip
+    # This week's is the real job's: every deal open now, as it stands.
+    taken = {
+        row["opportunity_id"]: row
+        for row in PipelineSnapshot.objects.filter(week=this_week).values("opportunity_id", *fields)
+    }
+    open_now = Opportunity.objects.filter(status="open").select_related("owner")
+    assert set(taken) == {deal.pk for deal in open_now}
+    for deal in open_now:
+        row = taken[deal.pk]
+        assert (row["stage_id"], row["amount"], row["close_date"], row["forecast_category"]) == (
+            deal.stage_id, deal.amount, deal.close_date, deal.forecast_category
+        )  # fmt: skip
+        assert (row["owner_id"], row["team_id"]) == (deal.owner_id, deal.owner.team_id)
+    # Replaying the change history up to now ends at the deals as they are, so the past
+    # weeks, replayed the same way, lead to them.
+    now = timezone.now()
+    replayed = {d["opportunity_id"]: {f: d[f] for f in fields} for d in open_deals_at([now])[now]}
+    assert replayed == {pk: {f: row[f] for f in fields} for pk, row in taken.items()}
+    # Each past week holds the deals open on its Monday when the job runs.
+    tz = timezone.get_default_timezone()
+    for week in weeks[1:]:
+        moment = dt.datetime.combine(week, dt.time(settings.PIPELINE_SNAPSHOT_HOUR), tzinfo=tz)
+        expected = (
+            Opportunity.objects.filter(created_at__lte=moment)
+            .exclude(closed_at__lte=moment)
+            .values_list("pk", flat=True)
+        )
+        week_rows = PipelineSnapshot.objects.filter(week=week)
+        assert set(week_rows.values_list("opportunity_id", flat=True)) == set(expected), week
+    # The week-over-week changes show deals new, pushed, resized, won and lost.
+    leader = User.objects.get(username="leader")
+    seen = Counter()
+    for week in weeks[:-1]:
+        changes = week_over_week(leader, None, week=week)
+        assert changes.available
+        seen.update({group.kind.value: group.count for group in changes.changes})
+    for kind in ("new", "pulled_in", "pushed_out", "amount_up", "amount_down", "won", "lost"):
+        assert seen[kind] > 0, kind
+    assert sum(group.count for group in week_over_week(leader, None).changes) > 0
+    trend = snapshot_trend(leader, None, weeks=12)
+    assert all(week.has_snapshot and week.totals for week in trend.weeks)
+
+
+def test_demo_forecast_calls_history_bias_and_who_has_not_called(seeded):
+    from forecasting.models import ForecastSubmission
+    from forecasting.rules import week_start
+    from forecasting.selectors import not_submitted_this_week
+    from forecasting.services import local_today
+
+    current, *past = quarters()
+    calls = ForecastSubmission.objects.select_related("submitter", "team")
+    users = {u.username: u for u in User.objects.all()}
+    for period in past:
+        in_period = calls.filter(period_kind="quarter", period_start=period.start)
+        for week in (1, 6):  # the accuracy checkpoints: every rep and team has a call by then
+            by = local_midnight(week_start(period.start) + dt.timedelta(weeks=week))
+            made = in_period.filter(submitted_at__lt=by)
+            assert {c.submitter.username for c in made.filter(level="rep")} == {
+                f"rep{i}" for i in range(1, 9)
+            }
+            assert {c.team.name for c in made.filter(level="team")} == {"Enterprise", "Mid-market"}
+        # The optimist calls above what they won, the sandbagger below (week 6's call).
+        by_week_6 = local_midnight(week_start(period.start) + dt.timedelta(weeks=6))
+        for username, above in (("rep2", True), ("rep6", False)):
+            call = in_period.filter(submitter=users[username], submitted_at__lt=by_week_6).first()
+            won = sum(
+                Opportunity.objects.filter(
+                    owner=users[username],
+                    status="won",
+                    closed_at__gte=local_midnight(period.start),
+                    closed_at__lt=local_midnight(period.end),
+                ).values_list("amount", flat=True)
+            )
+            assert (call.commit > won) is above, (period.label, username, call.commit, won)
+    # Week 6's calls supersede week 1's (some reps revise in between or later, too).
+    assert calls.filter(supersedes__isnull=False).count() > len(past) * (8 + 2)
+    # A team call carries an adjustment note exactly when it differs from its reps' calls.
+    team_calls = calls.filter(level="team")
+    assert team_calls.exclude(adjustment_note="").exists()
+    assert team_calls.filter(adjustment_note="").exists()
+    for call in team_calls:
+        reps_commit = sum(Decimal(r["commit"]) for r in call.reps_calls if r["commit"])
+        reps_best = sum(Decimal(r["best_case"]) for r in call.reps_calls if r["best_case"])
+        differs = (call.commit, call.best_case) != (reps_commit, reps_best)
+        assert bool(call.adjustment_note) is differs, call.pk
+    # This quarter: two reps have not called this week; everyone else has.
+    missing = not_submitted_this_week(users["leader"]).people
+    assert sorted((p.level, p.person_id) for p in missing) == sorted(
+        ("rep", users[name].pk) for name in ("rep3", "rep7")
+    )
+    if week_start(current.start) < week_start(local_today()):  # they called in earlier weeks
+        assert all(p.last_submitted_at is not None for p in missing)

@@ -1,0 +1,71 @@
+"""Caching forecast numbers without ever serving stale ones.
+
+Entries are keyed by the forecast data version (forecasting.models.ForecastDataVersion),
+which deferred triggers bump when a transaction that changed a deal, a stage, a quota, a
+call, a snapshot, a person's team or a team commits — whatever the path. The version is
+read BEFORE the numbers are computed, so an entry is never older than its key says: a
+change committed in between only makes the entry newer than needed, and every change
+makes all older entries unreachable at once (they expire on their own).
+
+FORECAST_CACHE_SECONDS (settings) is how long an entry lives; 0 turns caching off (the
+test settings do, since a test's rolled-back writes never bump the version)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+T = TypeVar("T")
+
+
+def data_version() -> int | None:
+    """The current forecast data version; None when the row is missing (never cache then)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version FROM forecasting_forecastdataversion WHERE id = 1")
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _key(namespace: str, parts: tuple[Any, ...]) -> str:
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    return f"forecast:{namespace}:{digest}"
+
+
+def cached_numbers(namespace: str, parts: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """`compute()`, or its result cached under (namespace, parts, the data version).
+    `parts` must name everything the result depends on besides the data (the scope, the
+    period, the day when "today" matters…); the result must pickle."""
+    seconds = settings.FORECAST_CACHE_SECONDS
+    if seconds <= 0:
+        return compute()
+    version = data_version()
+    if version is None:
+        return compute()
+    key = _key(namespace, (version, *parts))
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    result = compute()
+    cache.set(key, result, seconds)
+    return result
+
+
+def cached_daily(namespace: str, parts: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """`compute()`, or its result cached for the day under (namespace, parts) — for numbers
+    that are by definition a daily figure (the win rates from history: deals that entered
+    a stage 90–455 days ago, as of today's midnight) and need not follow every change.
+    `parts` must include the day."""
+    if settings.FORECAST_CACHE_SECONDS <= 0:
+        return compute()
+    key = _key(namespace, parts)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    result = compute()
+    cache.set(key, result, 26 * 3600)  # the day, and the next day's early hours
+    return result
