@@ -16,6 +16,7 @@ from django.utils import timezone
 from forecasting import dashboard, selectors
 from forecasting import services as forecasting_services
 from forecasting.models import ForecastSubmission, Quota
+from pipeline.models import Opportunity
 from salesops.exceptions import ValidationFailed
 from salesops.models import Role, Team
 from tests.conftest import make_manager, make_rep
@@ -232,3 +233,45 @@ def test_the_number_of_queries_does_not_grow_with_the_company(
     assert large <= 24, large
     team = user.team_id
     assert _queries(user, Q3, team) <= 27
+
+
+# --- the cache (forecasting.freshness) -------------------------------------------------------
+
+
+@pytest.fixture
+def cached(settings, deals, rep, leader, manager):
+    """Caching on, an empty cache, and the fixtures' writes already counted: the deferred
+    version triggers fire now (SET CONSTRAINTS ALL IMMEDIATE) and what follows is marked
+    as a new transaction, so the next change bumps the version as a commit would."""
+    from django.core.cache import cache
+
+    settings.FORECAST_CACHE_SECONDS = 60
+    cache.clear()
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SELECT set_config('salesops.forecast_data_bumped', '', true)")
+    yield
+    cache.clear()
+
+
+def test_a_cached_dashboard_is_served_until_a_deal_changes(cached, leader, rep):
+    first = dashboard.dashboard_data(leader, Q3)
+    assert _queries(leader, Q3) == 2  # the scope's teams and the version: nothing computed
+
+    deal = Opportunity.objects.filter(
+        owner=rep, status="open", currency="EUR", close_date__range=(D(2026, 7, 1), D(2026, 9, 30))
+    ).exclude(forecast_category="omitted")[0]
+    Opportunity.objects.filter(pk=deal.pk).update(amount=deal.amount + E("1000.00"))
+    again = dashboard.dashboard_data(leader, Q3)
+
+    assert again.summary != first.summary  # computed again, not the cached entry
+    assert again.summary == selectors.forecast_summary(leader, Q3)
+
+
+def test_each_scope_and_period_has_its_own_entry(cached, leader, manager):
+    company = dashboard.dashboard_data(leader, Q3)
+    teams = dashboard.dashboard_data(manager, Q3)
+    assert company.summary == selectors.forecast_summary(leader, Q3)
+    assert teams.summary == selectors.forecast_summary(manager, Q3)
+    assert teams.summary != company.summary
+    assert dashboard.dashboard_data(leader, "2026-Q4").period.label == "2026-Q4"
