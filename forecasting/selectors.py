@@ -21,6 +21,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -409,14 +410,15 @@ def forecast_summary(
 
     deal_rows = (
         Opportunity.objects.filter(scope.deals_q, won | open_in_period_q(period), currency=code)
-        .values(
-            "owner_id",
-            "owner__team_id",
-            "owner__first_name",
-            "owner__last_name",
-            "owner__username",
-        )
+        # Grouped by the owner alone, their team and names taken with Max (one value per
+        # owner): the planner then expects one group per owner and hashes them, where
+        # grouping by the five columns made it sort every deal (measured at 1M deals).
+        .values("owner_id")
         .annotate(
+            owner__team_id=Max("owner__team_id"),
+            owner__first_name=Max("owner__first_name"),
+            owner__last_name=Max("owner__last_name"),
+            owner__username=Max("owner__username"),
             closed_won=category("closed_won"),
             commit=category("commit"),
             best_case=category("best_case"),

@@ -194,6 +194,7 @@ def test_reset_reloads_the_same_company(seeded, settings):
         team=Team.objects.get(name="Enterprise"),
         held_on=period.start,
         created_by=User.objects.get(username="manager1"),
+        notes="Recorded by the test",
     )
     meeting.attendees.add(User.objects.get(username="rep2"))
     run("--reset")
@@ -202,7 +203,8 @@ def test_reset_reloads_the_same_company(seeded, settings):
     # The forecasting data is the demo's again: the call made above is gone, not kept.
     assert forecasting_rows() == forecasting
     assert not ForecastSubmission.objects.filter(commit=10000, best_case=20000).exists()
-    assert not ForecastMeeting.objects.exists()
+    assert not ForecastMeeting.objects.filter(notes="Recorded by the test").exists()
+    assert ForecastMeeting.objects.count() == 2  # the demo's own, recorded again
 
 
 def test_reset_refused_without_debug(seeded, settings):
@@ -504,3 +506,19 @@ def test_demo_forecast_calls_history_bias_and_who_has_not_called(seeded):
     )
     if week_start(current.start) < week_start(local_today()):  # they called in earlier weeks
         assert all(p.last_submitted_at is not None for p in missing)
+
+
+def test_demo_teams_had_a_forecast_meeting_last_week(seeded):
+    from forecasting.models import ForecastMeeting
+    from forecasting.services import local_today
+
+    meetings = ForecastMeeting.objects.select_related("team", "created_by")
+    assert sorted((m.team.name, m.created_by.username) for m in meetings) == [
+        ("Enterprise", "manager1"),
+        ("Mid-market", "manager2"),
+    ]
+    for meeting in meetings:
+        assert meeting.held_on == local_today() - dt.timedelta(days=7)
+        assert meeting.figures["totals"]  # the numbers were frozen by the real service
+        assert meeting.attendees.filter(username=meeting.created_by.username).exists()
+        assert meeting.attendees.filter(team=meeting.team, role="rep").count() == 4

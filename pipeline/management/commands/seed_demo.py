@@ -1711,6 +1711,21 @@ def build_forecasting(
         rep_call(username, current, at, basis[username], 0.05)
     for team, at in zip(teams.values(), moments[len(callers) :], strict=True):
         team_call(team, current, at)
+    # Each team's forecast meeting of last week, so a manager who records this week's sees
+    # the changes since it.
+    held_on = forecast_services.local_today(now) - dt.timedelta(days=7)
+    for team in teams.values():
+        people = User.objects.filter(team=team, is_active=True).values_list("id", flat=True)
+        forecast_services.meeting_create(
+            actor=team.manager,
+            period=current.label,
+            team_id=team.pk,
+            held_on=held_on,
+            attendee_ids=sorted({team.manager_id, *people}),
+            notes="Walked the commit deals; two close dates to confirm with the buyers.",
+            now=now,
+        )
+        counts["forecast_meetings"] += 1
     return {"snapshot_weeks": SNAPSHOT_WEEKS, **counts}
 
 
