@@ -55,5 +55,11 @@ def _schedule_from_settings(sender: Celery, **kwargs: Any) -> None:
                     minute=0, hour=settings.PIPELINE_SNAPSHOT_HOUR, day_of_week="mon"
                 ),
             },
+            # Just after the organisation's midnight: the day's win rates from history, so
+            # the first dashboard of the day does not wait for them.
+            "warm-history-rates": {
+                "task": "forecasting.warm_history_rates",
+                "schedule": crontab(minute=5, hour=0),
+            },
         }
     )

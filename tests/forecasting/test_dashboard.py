@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import pickle
+import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from forecasting import dashboard, selectors
 from forecasting import services as forecasting_services
-from forecasting.models import ForecastSubmission, Quota
+from forecasting.models import ForecastDataVersion, ForecastSubmission, Quota
 from pipeline.models import Opportunity
 from salesops.exceptions import ValidationFailed
 from salesops.models import Role, Team
@@ -247,6 +248,7 @@ def cached(settings, deals, rep, leader, manager):
 
     settings.FORECAST_CACHE_SECONDS = 60
     cache.clear()
+    ForecastDataVersion.objects.get_or_create(pk=1)  # a flushing test may have removed it
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("SELECT set_config('salesops.forecast_data_bumped', '', true)")
@@ -275,3 +277,25 @@ def test_each_scope_and_period_has_its_own_entry(cached, leader, manager):
     assert teams.summary == selectors.forecast_summary(manager, Q3)
     assert teams.summary != company.summary
     assert dashboard.dashboard_data(leader, "2026-Q4").period.label == "2026-Q4"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_changes_are_read_on_a_second_connection(
+    deals, leader, monkeypatch
+):
+    threads = []
+    side_read = dashboard._on_side_connection
+
+    def spy(read):
+        threads.append(threading.current_thread().name)
+        return side_read(read)
+
+    monkeypatch.setattr(dashboard, "_on_side_connection", spy)
+    parallel = dashboard.dashboard_data(leader, Q3)
+    assert len(threads) == 1 and threads[0].startswith("forecast-dashboard")
+
+    with transaction.atomic():  # inside a transaction everything is read in line
+        in_line = dashboard.dashboard_data(leader, Q3)
+    assert len(threads) == 1
+    assert parallel == in_line
+    assert parallel.changes == selectors.week_over_week(leader, Q3)

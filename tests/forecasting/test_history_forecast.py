@@ -50,7 +50,9 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 
 from forecasting.selectors import history_forecast
 from pipeline.models import ChangeField, OpportunityChange, OpportunityStatus
@@ -300,3 +302,24 @@ def test_api(dataset, api_client, leader, rep, other_rep):
     response = api_client.get("/api/v1/forecast/history/", {"owner": other_rep.pk})
     assert response.status_code == 404
     assert set(response.json()) == {"code", "message", "details"}
+
+
+def test_the_days_rates_are_read_from_the_cache_once_warmed(dataset, leader, settings):
+    from django.core.cache import cache
+
+    from forecasting.selectors import history_rates
+
+    settings.FORECAST_CACHE_SECONDS = 60
+    cache.clear()
+    try:
+        with CaptureQueriesContext(connection) as cold:
+            r = history_forecast(leader, Q3, now=NOW)
+        assert history_rates(NOW)  # served from the cache now
+        with CaptureQueriesContext(connection) as warm:
+            again = history_forecast(leader, Q3, now=NOW)
+        # The history aggregate is the one query a warmed day does without.
+        assert len(warm) == len(cold) - 1
+        assert not any("pipeline_opportunitychange" in q["sql"] for q in warm.captured_queries)
+        assert again == r
+    finally:
+        cache.clear()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from celery.schedules import crontab
 from django.conf import settings
+from django.utils import timezone
 
 from forecasting.models import PipelineSnapshot
 from forecasting.rules import week_start
+from forecasting.selectors import history_rates
 from forecasting.services import local_today
-from forecasting.tasks import take_pipeline_snapshot
+from forecasting.tasks import take_pipeline_snapshot, warm_history_rates
 from salesops.celery import app
 from tests.celery_worker import running_worker
 from tests.factories import OpportunityFactory
@@ -52,3 +56,23 @@ def test_real_worker_takes_the_snapshot_and_a_second_run_inserts_nothing(
     assert {(w.isoformat(), o, t) for w, o, t in rows} == {
         (week, d.id, d.owner.team_id) for d in deals
     }
+
+
+def test_history_rates_are_warmed_daily_just_after_midnight():
+    schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
+    entry = schedule["forecasting.warm_history_rates"]
+    assert isinstance(entry, crontab)
+    assert entry.hour == {0} and entry.minute == {5} and len(entry.day_of_week) == 7
+
+
+def test_real_worker_warms_the_history_rates(transactional_db, rep, pipeline):
+    # Deals that entered Discover (and Qualify) 100-200 days ago: history the task counts.
+    long_ago = timezone.now() - dt.timedelta(days=150)
+    for stage in (pipeline.discover, pipeline.qualify):
+        OpportunityFactory.create_batch(2, owner=rep, stage=stage, stage_entered_at=long_ago)
+    expected = sum(1 for row in history_rates() if row[0] is not None)
+    assert expected > 0
+    with running_worker():
+        first = warm_history_rates.delay().get(timeout=60)
+        second = warm_history_rates.delay().get(timeout=60)
+    assert first == second == {"cells": expected}
