@@ -248,6 +248,25 @@ def _href(series: Series, index: int) -> str:
     return series.hrefs[index] if index < len(series.hrefs) else ""
 
 
+def _series_bar(
+    s: Series, index: int, category: str, value: Decimal, shown: str, *,
+    x: float, y: float, width: float, height: float,
+) -> Bar:  # fmt: skip
+    """Series `s`'s bar for its `index`-th category, titled with the exact value."""
+    return Bar(
+        x=_r(x),
+        y=y,
+        width=_r(width),
+        height=_r(height),
+        value=value,
+        category=category,
+        series=s.name,
+        colour=s.colour,
+        title=f"{category} — {s.name}: {shown}",
+        href=_href(s, index),
+    )
+
+
 def _bands(count: int, plot: Plot, padding: float = 0.2) -> tuple[float, float]:
     """Band width and inner padding for `count` categories across the plot."""
     band = plot.width / count if count else plot.width
@@ -288,19 +307,12 @@ def bar_chart(
                 continue
             y = scale(value)
             bars.append(
-                Bar(
-                    x=_r(left + pad + j * per_series),
-                    y=min(y, zero),
-                    width=_r(per_series),
-                    height=_r(abs(zero - y)),
-                    value=_dec(value),
-                    category=category,
-                    series=s.name,
-                    colour=s.colour,
-                    title=f"{category} — {s.name}: {(exact or formatter)(value)}",
-                    href=_href(s, i),
+                _series_bar(
+                    s, i, category, _dec(value), (exact or formatter)(value),
+                    x=left + pad + j * per_series, y=min(y, zero),
+                    width=per_series, height=abs(zero - y),
                 )
-            )
+            )  # fmt: skip
     return BarChart(
         width=width,
         height=height,
@@ -354,19 +366,11 @@ def stacked_bars(
                 start, down = down, down + value
                 y_top, y_bottom = scale(start), scale(down)
             bars.append(
-                Bar(
-                    x=_r(left + pad),
-                    y=y_top,
-                    width=_r(band - 2 * pad),
-                    height=_r(y_bottom - y_top),
-                    value=value,
-                    category=category,
-                    series=s.name,
-                    colour=s.colour,
-                    title=f"{category} — {s.name}: {(exact or formatter)(value)}",
-                    href=_href(s, i),
+                _series_bar(
+                    s, i, category, value, (exact or formatter)(value),
+                    x=left + pad, y=y_top, width=band - 2 * pad, height=y_bottom - y_top,
                 )
-            )
+            )  # fmt: skip
     return BarChart(
         width=width,
         height=height,
