@@ -176,7 +176,8 @@ class QuotaViewSet(ApiViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _money(help_text: str, **kwargs: Any) -> serializers.DecimalField:
+def _money(help_text: str = "", **kwargs: Any) -> serializers.DecimalField:
+    """A read-only amount (every forecast output's money field)."""
     return serializers.DecimalField(
         max_digits=16, decimal_places=2, read_only=True, help_text=help_text, **kwargs
     )
@@ -291,15 +292,9 @@ class ForecastSummaryViewSet(ApiViewSet):
 # GET /api/v1/forecast/changes/ and GET /api/v1/forecast/trend/ (everyone, in their scope).
 
 
-def _wow_money(help_text: str = "", **kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=16, decimal_places=2, read_only=True, help_text=help_text, **kwargs
-    )
-
-
 def _per_currency(help_text: str) -> serializers.DictField:
     return serializers.DictField(
-        child=_wow_money(), read_only=True, help_text=f"{help_text} Per currency code."
+        child=_money(), read_only=True, help_text=f"{help_text} Per currency code."
     )
 
 
@@ -314,10 +309,10 @@ class ChangeItemOutput(serializers.Serializer):
     opportunity = serializers.IntegerField(source="opportunity_id")
     name = serializers.CharField()
     currency = serializers.CharField()
-    delta = _wow_money("The signed change to the period's open pipeline.")
-    amount_before = _wow_money("Last week's amount; null: not in last week's snapshot.",
+    delta = _money("The signed change to the period's open pipeline.")
+    amount_before = _money("Last week's amount; null: not in last week's snapshot.",
                                allow_null=True)  # fmt: skip
-    amount_after = _wow_money("This week's amount; null: not in this week's snapshot.",
+    amount_after = _money("This week's amount; null: not in this week's snapshot.",
                               allow_null=True)  # fmt: skip
     close_date_before = serializers.DateField(allow_null=True)
     close_date_after = serializers.DateField(
@@ -388,7 +383,7 @@ class TrendQuery(serializers.Serializer):
 class TrendCellOutput(serializers.Serializer):
     forecast_category = serializers.CharField()
     currency = serializers.CharField()
-    amount = _wow_money()
+    amount = _money()
     deals = serializers.IntegerField()
 
 
@@ -699,16 +694,10 @@ class ForecastSubmissionViewSet(ApiViewSet):
 # GET /api/v1/forecast/history/ (everyone, in their scope).
 
 
-def _history_money(help_text: str) -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=16, decimal_places=2, read_only=True, help_text=help_text
-    )
-
-
 class HistoryCellOutput(serializers.Serializer):
     bucket = serializers.CharField(help_text='Days in the stage: "0-14", "15-30", "31-60", "61+".')
     open_deals = serializers.IntegerField()
-    open_amount = _history_money("Open deals of the period in this stage and age bucket.")
+    open_amount = _money("Open deals of the period in this stage and age bucket.")
     probability = serializers.DecimalField(
         max_digits=5, decimal_places=4, read_only=True, help_text="The win probability used, 0-1."
     )
@@ -720,7 +709,7 @@ class HistoryCellOutput(serializers.Serializer):
     history_deals = serializers.IntegerField(help_text="Deals that reached this age in the stage.")
     history_won = serializers.IntegerField()
     history_closed = serializers.IntegerField(help_text="Of them won or lost by now.")
-    expected = _history_money("Open amount × probability.")
+    expected = _money("Open amount × probability.")
 
 
 class HistoryStageOutput(serializers.Serializer):
@@ -729,9 +718,9 @@ class HistoryStageOutput(serializers.Serializer):
     pipeline_name = serializers.CharField()
     stage_probability = serializers.IntegerField(help_text="The configured probability, %.")
     open_deals = serializers.IntegerField()
-    open_amount = _history_money("Open deals of the period in this stage.")
-    expected = _history_money("Σ of the buckets' expected amounts.")
-    stage_default_expected = _history_money("Open amount × the stage probability.")
+    open_amount = _money("Open deals of the period in this stage.")
+    expected = _money("Σ of the buckets' expected amounts.")
+    stage_default_expected = _money("Open amount × the stage probability.")
     history_deals = serializers.IntegerField(help_text="Every deal that was in the stage.")
     history_won = serializers.IntegerField()
     history_closed = serializers.IntegerField()
@@ -749,9 +738,9 @@ class HistoryForecastOutput(serializers.Serializer):
     history_deals = serializers.IntegerField(help_text="Distinct deals of the history.")
     history_closed = serializers.IntegerField(help_text="Of them won or lost by now.")
     open_deals = serializers.IntegerField()
-    open_amount = _history_money("The open pipeline of the period (Omitted left out).")
-    expected = _history_money("Expected closed amount from history.")
-    stage_default_expected = _history_money("Σ amount × stage probability, for comparison.")
+    open_amount = _money("The open pipeline of the period (Omitted left out).")
+    expected = _money("Expected closed amount from history.")
+    stage_default_expected = _money("Σ amount × stage probability, for comparison.")
     by_stage = HistoryStageOutput(many=True)
 
 
@@ -781,12 +770,6 @@ class ForecastHistoryViewSet(ApiViewSet):
 # --- accuracy and snapshots ---
 # GET /api/v1/forecast/accuracy/ and GET /api/v1/forecast/snapshots/ (everyone, in their
 # scope).
-
-
-def _acc_money(help_text: str = "", **kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=16, decimal_places=2, read_only=True, help_text=help_text, **kwargs
-    )
 
 
 def _ratio(help_text: str) -> serializers.FloatField:
@@ -835,11 +818,11 @@ class AccuracyRowOutput(serializers.Serializer):
     cutoff = serializers.DateTimeField(help_text="The call counted was the latest before this.")
     submission = serializers.IntegerField(source="submission_id", allow_null=True)
     submitted_at = serializers.DateTimeField(allow_null=True)
-    submitted = _acc_money("The call's commit; null: no call to compare.", allow_null=True)
-    best_case = _acc_money("The call's best case.", allow_null=True)
-    actual = _acc_money("Closed won of the scope in the period.")
-    error = _acc_money("submitted − actual: positive = over-forecast.", allow_null=True)
-    best_case_error = _acc_money("best case − actual.", allow_null=True)
+    submitted = _money("The call's commit; null: no call to compare.", allow_null=True)
+    best_case = _money("The call's best case.", allow_null=True)
+    actual = _money("Closed won of the scope in the period.")
+    error = _money("submitted − actual: positive = over-forecast.", allow_null=True)
+    best_case_error = _money("best case − actual.", allow_null=True)
     accuracy = _ratio("1 − |error| ÷ actual (1 = exact); null: no call or no closed won.")
     note = serializers.CharField(
         help_text='Empty when compared; "no call", "call in USD" (another currency) or '
@@ -858,7 +841,7 @@ class AccuracyPersonOutput(serializers.Serializer):
     calls = serializers.IntegerField(help_text="Periods with a call compared.")
     accuracy = _ratio("Mean accuracy of the periods that have one.")
     accuracy_periods = serializers.IntegerField()
-    bias = _acc_money("Mean error of the calls (positive = over-forecast).", allow_null=True)
+    bias = _money("Mean error of the calls (positive = over-forecast).", allow_null=True)
     bias_ratio = _ratio("Σ error ÷ Σ actual of the calls.")
     note = serializers.CharField(help_text='Empty, "no call" or "no closed won".')
 
