@@ -61,11 +61,11 @@ def test_rep_calls_then_the_manager_adjusts_the_team_call(
     sign_in(page, live_server, "manager")
     page.goto(home)
     rep_row = page.locator(f"[data-testid=rollup-row][data-person='{rep.pk}']")
-    assert rep_row.locator("[data-testid=row-call-commit]").inner_text() == "5,000.00"
+    assert rep_row.locator("[data-testid=row-call-commit]").inner_text() == "5,000"
     assert rep_row.locator("[data-testid=submitted-badge]").count() == 1
     mate_row = page.locator(f"[data-testid=rollup-row][data-person='{teammate.pk}']")
     assert mate_row.locator("[data-testid=not-submitted-badge]").count() == 1
-    assert page.locator("[data-testid=sum-commit]").inner_text() == "5,000.00"
+    assert page.locator("[data-testid=sum-commit]").inner_text() == "5,000"
     assert page.input_value("#id_commit") == "5000.00"  # opens with the reps' sum
 
     # A team call above the reps' sum without a note: asked for it, the numbers kept.

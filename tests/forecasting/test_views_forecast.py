@@ -183,7 +183,7 @@ def test_manager_sees_the_rollup_with_calls_badges_totals_and_sum(
     assert body.count('data-testid="rollup-row"') == 2
     assert body.count('data-testid="submitted-badge"') == 1
     assert body.count('data-testid="not-submitted-badge"') == 1
-    assert 'data-testid="sum-commit">6,000.00<' in body
+    assert 'data-testid="sum-commit">6,000<' in body
     assert "1 of 2 reps called" in body
     assert 'data-testid="team-picker"' in body
     # No team call yet: the form opens with the reps' sum, which needs no adjustment note.
