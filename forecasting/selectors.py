@@ -1699,8 +1699,8 @@ def deal_risk_reasons(
     since_label: str,
 ) -> list[str]:
     """The reasons, in words, that a commit / best-case deal is at risk: its open flags
-    (critical first), its close date pushed later since `since_label` ("the last meeting",
-    "the last 30 days"; several pushes grouped: "pushed 3 times since …: 12 Oct → 30 Nov"),
+    (critical first), its close date pushed later `since_label` ("since the last meeting
+    (…)", "in the last 30 days"; several pushes grouped: "pushed 3 times …: 12 Oct → 30 Nov"),
     and no next step. Empty: not at risk."""
     reasons = [
         f"{f.label} ({f.severity}): {f.explanation}"
@@ -1711,7 +1711,7 @@ def deal_risk_reasons(
         first, last = later[0][0], later[-1][1]
         times = "once" if len(later) == 1 else f"{len(later)} times"
         reasons.append(
-            f"Close date pushed {times} since {since_label}: {first:%d %b %Y} → {last:%d %b %Y}"
+            f"Close date pushed {times} {since_label}: {first:%d %b %Y} → {last:%d %b %Y}"
         )
     if not next_step.strip():
         reasons.append("No next step")
@@ -1962,10 +1962,10 @@ def meeting_numbers(
     tz = timezone.get_default_timezone()
     if previous is not None:
         since = dt.datetime.combine(previous.held_on, dt.time.min, tzinfo=tz)
-        since_label = f"the last meeting ({previous.held_on:%d %b %Y})"
+        since_label = f"since the last meeting ({previous.held_on:%d %b %Y})"
     else:
         since = now - dt.timedelta(days=MEETING_RISK_LOOKBACK_DAYS)
-        since_label = f"the last {MEETING_RISK_LOOKBACK_DAYS} days"
+        since_label = f"in the last {MEETING_RISK_LOOKBACK_DAYS} days"
     return MeetingNumbers(
         period=period,
         team_id=team_pk,

@@ -8,6 +8,7 @@ with a form, call ONE service, then redirect (PRG) or re-render with the service
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -22,6 +23,7 @@ from forecasting import rules, selectors
 from forecasting import services as forecasting_services
 from forecasting.exports import csv_filename, csv_response
 from forecasting.forms import ForecastCallForm, MeetingEditForm, MeetingFilterForm, MeetingForm
+from pipeline.models import ForecastCategory
 from salesops.exceptions import ApplicationError, NotFound, ValidationFailed
 from salesops.forms import add_service_errors
 
@@ -608,6 +610,20 @@ def _meeting_csv(meeting, table: str) -> HttpResponse:
     return csv_response(filename, rows)
 
 
+def _risk_rows(risks: list[dict]) -> list[dict]:
+    """The frozen risks as the page shows them: the category's label, the close date as a
+    date (the JSON keeps codes and ISO dates)."""
+    labels = dict(ForecastCategory.choices)
+    return [
+        {
+            **risk,
+            "category_label": labels.get(risk.get("forecast_category"), ""),
+            "close": dt.date.fromisoformat(risk["close_date"]) if risk.get("close_date") else None,
+        }
+        for risk in risks
+    ]
+
+
 def _render_meeting_detail(request: HttpRequest, meeting, *, edit_form=None, status=200):
     user = request.user
     can_change = forecasting_services.can_hold_forecast_meeting(user, meeting.team_id)
@@ -629,6 +645,7 @@ def _render_meeting_detail(request: HttpRequest, meeting, *, edit_form=None, sta
             "meeting": meeting,
             "period_label": selectors.meeting_period_label(meeting),
             "figure_rows": _figure_rows(meeting.figures, changes.get("figure_deltas")),
+            "risk_rows": _risk_rows(meeting.risks or []),
             "changes": changes,
             "change_groups": [g for g in changes.get("deals", []) if g["count"]],
             "previous": previous,

@@ -189,7 +189,7 @@ def test_manager_records_a_meeting_with_the_numbers_frozen(manager, rep, teammat
     )
     assert risk_a["owner_id"] == rep.pk
     assert risk_f["reasons"] == [
-        "Close date pushed 2 times since the last 30 days: 01 Dec 2026 → 20 Dec 2026"
+        "Close date pushed 2 times in the last 30 days: 01 Dec 2026 → 20 Dec 2026"
     ]
     assert risk_b["reasons"] == ["No next step"]
     assert risk_b["severity"] == "warning"
@@ -581,7 +581,7 @@ WARN = RiskFlag("warning", "No customer activity", "No contact for 20 days")
 )
 def test_deal_risk_reasons(flags, pushes, next_step, expected):
     assert (
-        deal_risk_reasons(flags=flags, pushes=pushes, next_step=next_step, since_label="X")
+        deal_risk_reasons(flags=flags, pushes=pushes, next_step=next_step, since_label="since X")
         == expected
     )
 

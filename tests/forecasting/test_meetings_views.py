@@ -159,6 +159,10 @@ def test_saving_freezes_the_numbers_and_lands_on_the_detail(manager, rep, team_a
     assert f'href="/opportunities/{risky_deal.pk}/"' in detail
     assert "Risky &lt;deal&gt;" in detail
     assert "No next step" in detail
+    # The frozen codes and ISO dates are shown in words: the category's label, "31 Dec 2026".
+    risk_row = detail[detail.index('data-testid="risk-row"') :].split("</tr>")[0]
+    assert ">Commit<" in risk_row and ">commit<" not in risk_row
+    assert f"{risky_deal.close_date:%-d %b %Y}" in risk_row
 
 
 def test_errors_keep_what_was_typed(manager, other_rep, team_a):
