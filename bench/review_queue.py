@@ -111,7 +111,6 @@ def seed_queue_inputs() -> None:
 def review_queue_before(user: Any, team_id: Any = None) -> Any:
     """coaching.selectors.review_queue_for as it was before this change (a copy): every
     open deal of the scope read and scored in Python, sorted, the top 100 kept."""
-    from django.conf import settings
     from django.db.models import Avg, F, OuterRef, Subquery, Window
     from django.db.models.functions import Coalesce
     from django.utils import timezone
@@ -120,13 +119,12 @@ def review_queue_before(user: Any, team_id: Any = None) -> Any:
     from coaching.models import OpportunityReview, ReviewStatus
     from coaching.selectors import (
         REVIEW_QUEUE_SHOWN,
-        QueueRow,
         ReviewQueue,
         _CountOf,
+        _queue_row,
         matrix_teams_for,
         picked_team,
     )
-    from pipeline import rules as pipeline_rules
     from pipeline.models import (
         Opportunity,
         OpportunityFlag,
@@ -173,47 +171,8 @@ def review_queue_before(user: Any, team_id: Any = None) -> Any:
         .order_by("id")
     )
     now = timezone.now()
-    default_validity = settings.QUALIFICATION_VALIDITY_DAYS
-    rows = []
-    for opp in qs:
-        latest = opp.latest_qualification
-        if latest is None:
-            state = "none"
-        elif latest.invalidated_at is not None:
-            state = "voided"
-        elif pipeline_rules.qualification_is_valid(
-            assessed_at=latest.assessed_at,
-            invalidated_at=None,
-            validity_days=opp.stage.qualification_validity_days or default_validity,
-            now=now,
-        ):
-            state = "valid"
-        else:
-            state = "expired"
-        weak = opp.weak_scores + max(0, opp.framework_elements - opp.scored)
-        days = (
-            None
-            if opp.last_review_at is None
-            else (timezone.localdate(now) - timezone.localdate(opp.last_review_at)).days
-        )
-        risk = rules.review_risk(
-            critical_flags=opp.critical_flags,
-            warning_flags=opp.warning_flags,
-            qualification_state=state,
-            weak_elements=weak if latest is not None else 0,
-            amount=opp.amount,
-            team_average_amount=opp.team_average,
-            days_since_review=days,
-        )
-        rows.append(
-            QueueRow(
-                opportunity=opp,
-                risk=risk,
-                qualification_state=state,
-                last_review_at=opp.last_review_at,
-                open_review_id=opp.open_review_id,
-            )
-        )
+    # Every open deal scored in Python, one by one, by the selector's own row builder.
+    rows = [_queue_row(opp, now=now) for opp in qs]
     rows.sort(key=lambda r: (-r.risk.score, -r.opportunity.amount, r.opportunity.pk))
     return ReviewQueue(
         rows=rows[:REVIEW_QUEUE_SHOWN],
