@@ -703,17 +703,6 @@ def accuracy_csv_rows(
 # scope (selectors.snapshot_scope: the row's owner and team THAT week).
 
 
-def _snapshot_scope_q(scope: forecasting_selectors.SnapshotScope) -> Q:
-    """SnapshotScope.sql as a filter on PipelineSnapshot (the same rule: a row without an
-    owner or a team matches no owner or team condition)."""
-    q = Q() if scope.everything else Q(owner_id=scope.me) | Q(team_id__in=scope.teams)
-    if scope.team_filter is not None:
-        q &= Q(team_id__in=scope.team_filter)
-    if scope.owner is not None:
-        q &= Q(owner_id=scope.owner)
-    return q
-
-
 @dataclass(frozen=True)
 class SnapshotRows:
     week: dt.date | None  # the week read (None: no snapshot has been taken yet)
@@ -748,7 +737,7 @@ def snapshot_rows_for(
         the_week = found[0] if found else None
     if the_week is None:
         return SnapshotRows(week=None, rows=PipelineSnapshot.objects.none())
-    rows = PipelineSnapshot.objects.filter(_snapshot_scope_q(scope), week=the_week)
+    rows = PipelineSnapshot.objects.filter(scope.q(), week=the_week)
     if the_period is not None:
         rows = rows.filter(close_date__gte=the_period.start, close_date__lt=the_period.end)
     rows = rows.select_related("opportunity", "owner", "team", "stage").only(

@@ -585,6 +585,16 @@ class SnapshotScope:
             f" AND (%(sc_owner)s::bigint IS NULL OR {a}.owner_id = %(sc_owner)s), false)"
         )
 
+    def q(self) -> Q:
+        """The same rule as `sql`, as a filter on PipelineSnapshot (a row without an owner
+        or a team matches no owner or team condition)."""
+        q = Q() if self.everything else Q(owner_id=self.me) | Q(team_id__in=self.teams)
+        if self.team_filter is not None:
+            q &= Q(team_id__in=self.team_filter)
+        if self.owner is not None:
+            q &= Q(owner_id=self.owner)
+        return q
+
     def params(self) -> dict[str, Any]:
         return {
             "sc_all": self.everything,
