@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from coaching import forms as coaching_forms
 from coaching import selectors, services
 from coaching.forms import AssessmentForm
+from salesops.cleaning import query_int
 from salesops.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed
 from salesops.forms import add_service_errors
 
@@ -66,9 +67,8 @@ def _form(request: HttpRequest, data=None) -> AssessmentForm:
     skills = list(selectors.skill_list(active_only=True))
     initial = {"assessed_on": timezone.localdate()}
     for name in ("rep", "skill"):
-        value = request.GET.get(name, "")
-        if value.isdigit():
-            initial[name] = int(value)
+        if (value := query_int(request.GET.get(name))) is not None:
+            initial[name] = value
     form = AssessmentForm(data, initial=initial, people=people, skills=skills)
     form.skills = skills
     return form
@@ -176,10 +176,6 @@ REVIEW_PAGE_SIZE = 50
 REVIEW_SECTIONS = ("agenda", "findings", "points", "actions")
 
 
-def _int_param(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 @login_required
 @require_GET
 def review_list(request: HttpRequest) -> HttpResponse:
@@ -192,7 +188,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     status = request.GET.get("status", "")
     filters = {
-        "rep": _int_param(request.GET.get("rep")),
+        "rep": query_int(request.GET.get("rep")),
         "status": status if status in ReviewStatus.values else None,
     }
     page = Paginator(selectors.reviews_for(user, filters), REVIEW_PAGE_SIZE).get_page(
@@ -538,11 +534,6 @@ SESSION_PAGE_SIZE = 50
 SESSION_CONTEXT_TARGET = "session-context"
 
 
-def _int(value) -> int | None:
-    text = str(value or "")
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
-
-
 @login_required
 @require_GET
 def session_list(request: HttpRequest) -> HttpResponse:
@@ -571,13 +562,13 @@ def session_list(request: HttpRequest) -> HttpResponse:
 def _session_context(request: HttpRequest, form) -> dict:
     """The panel next to the form: the chosen rep's previous 1:1 and its open action
     items, their latest skill levels, and the guide of each chosen focus skill."""
-    rep_id = _int(form["rep"].value())
+    rep_id = query_int(form["rep"].value())
     rep = next((p for p in form.people if p.pk == rep_id), None)
     previous, follow_ups = selectors.follow_ups(request.user, rep) if rep else (None, [])
     levels = selectors.rep_latest_levels(rep) if rep else {}
     chosen: list = []
     for name in ("focus_skill", "second_focus_skill"):
-        skill = next((s for s in form.skills if s.pk == _int(form[name].value())), None)
+        skill = next((s for s in form.skills if s.pk == query_int(form[name].value())), None)
         if skill is not None and skill not in chosen:
             chosen.append(skill)
     return {
@@ -597,10 +588,10 @@ def _session_forms(request: HttpRequest, data=None):
         # A GET may carry what was typed (the no-JS "Show" button) or a link's ?rep=&skill=.
         query = request.GET
         for name in ("rep", "focus_skill", "second_focus_skill"):
-            if _int(query.get(name)) is not None:
-                initial[name] = _int(query.get(name))
-        if "focus_skill" not in initial and _int(query.get("skill")) is not None:
-            initial["focus_skill"] = _int(query.get("skill"))
+            if query_int(query.get(name)) is not None:
+                initial[name] = query_int(query.get(name))
+        if "focus_skill" not in initial and query_int(query.get("skill")) is not None:
+            initial["focus_skill"] = query_int(query.get("skill"))
         for name in ("held_on", "notes", "practice_assignment"):
             if query.get(name):
                 initial[name] = query.get(name)
@@ -746,7 +737,7 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
         services.session_update(
             actor=request.user,
             session_id=session.pk,
-            expected_version=_int(request.POST.get("version")),
+            expected_version=query_int(request.POST.get("version")),
             **form.service_fields(),
         )
     except NotFound as exc:

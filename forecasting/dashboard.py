@@ -40,7 +40,7 @@ from forecasting import services as forecasting_services
 from forecasting.models import SubmissionLevel
 from pipeline.models import ForecastCategory, Opportunity, OpportunityStatus
 from salesops import access
-from salesops.cleaning import clean_currency
+from salesops.cleaning import clean_currency, query_int
 from salesops.exceptions import ValidationFailed
 from salesops.models import Team, User
 
@@ -94,10 +94,9 @@ def dashboard_scope(user: User, team_id: Any = None) -> DashboardScope:
                 pickable |= access.sub_teams_among(teams, team.pk)
     picked = None
     if team_id not in (None, ""):
-        text = str(team_id)
-        if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) not in pickable:
+        picked = query_int(team_id)
+        if picked not in pickable:
             raise Http404("No such team.")
-        picked = int(text)
     choices = [TeamChoice(t.pk, t.name) for t in teams if t.pk in pickable]
     return DashboardScope(
         team_id=picked,

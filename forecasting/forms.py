@@ -6,6 +6,7 @@ from crispy_forms.helper import FormHelper
 from django import forms
 
 from forecasting.services import MEETING_NOTES_MAX, SUBMISSION_NOTE_MAX
+from salesops.cleaning import query_int
 
 # --- forecast pages and calls ---
 
@@ -83,8 +84,7 @@ class AttendeesField(forms.TypedMultipleChoiceField):
         super().__init__(coerce=int, widget=forms.CheckboxSelectMultiple, required=False, **kwargs)
 
     def valid_value(self, value) -> bool:
-        text = str(value)
-        return text.isascii() and text.isdigit() and len(text) <= 18
+        return query_int(value) is not None
 
 
 class MeetingFilterForm(forms.Form):

@@ -49,7 +49,7 @@ from pipeline.models import (
     OpportunityStatus,
 )
 from salesops import access
-from salesops.cleaning import clean_currency
+from salesops.cleaning import clean_currency, query_int
 from salesops.exceptions import ValidationFailed
 from salesops.models import Role, Team, User
 
@@ -140,10 +140,10 @@ def _added(figures: Iterable[rules.ForecastFigures]) -> rules.ForecastFigures:
 def _id_or_404(value: Any, what: str) -> int:
     """A team or person id from a query string; anything else is a 404 (as if there were no
     such record), never a 500."""
-    text = str(value)
-    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) == 0:
+    number = query_int(value)
+    if not number:  # None, or 0 (no record has it)
         raise Http404(f"No such {what}.")
-    return int(text)
+    return number
 
 
 def period_or_current(period_label: Any) -> rules.Period:

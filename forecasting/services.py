@@ -28,7 +28,7 @@ from django.utils import timezone
 from forecasting import rules
 from forecasting.models import ForecastMeeting, ForecastSubmission, Quota, SubmissionLevel
 from salesops import access
-from salesops.cleaning import clean_amount, clean_currency, clean_int, clean_text
+from salesops.cleaning import clean_amount, clean_currency, clean_int, clean_text, query_int
 from salesops.exceptions import (
     Conflict,
     NotFound,
@@ -570,12 +570,12 @@ def _clean_attendees(errors: dict[str, list[str]], attendee_ids: Any, team: Team
         return []
     wanted: list[int] = []
     for value in attendee_ids:
-        text = str(value)
-        if isinstance(value, bool) or not (text.isascii() and text.isdigit()) or len(text) > 18:
-            errors.setdefault("attendees", []).append(f"{text[:30]!r} is not a user id.")
+        pk = query_int(value)
+        if pk is None:
+            errors.setdefault("attendees", []).append(f"{str(value)[:30]!r} is not a user id.")
             return []
-        if int(text) not in wanted:
-            wanted.append(int(text))
+        if pk not in wanted:
+            wanted.append(pk)
     if not wanted:
         errors.setdefault("attendees", []).append("Choose who attended (at least one person).")
         return []

@@ -24,6 +24,7 @@ from forecasting import services as forecasting_services
 from forecasting.exports import csv_filename, csv_response
 from forecasting.forms import ForecastCallForm, MeetingEditForm, MeetingFilterForm, MeetingForm
 from pipeline.models import ForecastCategory
+from salesops.cleaning import query_int
 from salesops.exceptions import ApplicationError, NotFound, ValidationFailed
 from salesops.forms import add_service_errors
 
@@ -437,11 +438,6 @@ MEETING_FIGURES = (
 MEETING_CSV_TABLES = ("figures", "risks", "changes")
 
 
-def _meeting_int(value) -> int | None:
-    text = str(value or "")
-    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) <= 18 else None
-
-
 @login_required
 @require_GET
 def meeting_list(request: HttpRequest) -> HttpResponse:
@@ -481,7 +477,7 @@ def _meeting_form_state(request: HttpRequest, data=None):
     user = request.user
     teams = selectors.meeting_teams_for(user)
     source = data if data is not None else request.GET
-    team_id = _meeting_int(source.get("team"))
+    team_id = query_int(source.get("team"))
     team = next((t for t in teams if t.pk == team_id), teams[0] if teams else None)
     period = (source.get("period") or "").strip() or selectors.period_or_current(None).label
     people = selectors.meeting_attendee_candidates(team.pk) if team else []
@@ -697,7 +693,7 @@ def meeting_edit(request: HttpRequest, pk: int) -> HttpResponse:
         forecasting_services.meeting_update(
             actor=request.user,
             meeting_id=meeting.pk,
-            expected_version=_meeting_int(request.POST.get("version")),
+            expected_version=query_int(request.POST.get("version")),
             **form.service_fields(),
         )
     except NotFound as exc:

@@ -66,7 +66,7 @@ from salesops.api.idempotency import IdempotentPostMixin
 from salesops.api.permissions import ApiKeyScopePermission, IsAdminRoleOrReadOnly
 from salesops.api.schema import IDEMPOTENCY_KEY, IF_MATCH, errors
 from salesops.api.serializers import ErrorOutput, StrictInputSerializer
-from salesops.cleaning import MAX_SMALL_INT
+from salesops.cleaning import MAX_SMALL_INT, query_int
 from salesops.models import User
 
 # --- helpers ---------------------------------------------------------------------
@@ -75,12 +75,12 @@ MAX_ID = 2**63 - 1
 
 
 def _int_or_404(value: Any) -> int:
-    """A URL id as an int; anything else (or out of range) is a 404, never a 500."""
-    text = str(value)
-    # isascii(): "¹".isdigit() is true but int("¹") raises (a 500 on DELETE /milestones/¹/).
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+    """A URL id as an int; anything else (or out of range) is a 404, never a 500 (e.g.
+    "¹".isdigit() is true but int("¹") raises: DELETE /milestones/¹/ was a 500)."""
+    number = query_int(value)
+    if number is None:
         raise Http404("Not found.")
-    return int(text)
+    return number
 
 
 def _get_or_404(queryset: QuerySet, pk: Any) -> Any:

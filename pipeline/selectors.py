@@ -52,6 +52,7 @@ from pipeline.models import (
 from pipeline.services import automatic_milestone_gaps, qualification_validity_days
 from proposals import selectors as proposal_selectors
 from salesops import access
+from salesops.cleaning import query_int
 from salesops.models import User
 from salesops.selectors import notification_list_for
 
@@ -143,9 +144,7 @@ def account_list(search: str = "") -> QuerySet[Account]:
 
 
 def _is_id(pk: Any) -> bool:
-    """A string of ASCII digits ("¹".isdigit() is true, yet int("¹") raises)."""
-    text = str(pk)
-    return text.isascii() and text.isdigit() and len(text) <= 18
+    return query_int(pk) is not None
 
 
 def account_get(pk: Any) -> Account:

@@ -103,6 +103,14 @@ def clean_int(
     return number
 
 
+def query_int(value: Any) -> int | None:
+    """A whole number read from a query string or a hidden form field where anything else
+    simply means "none given": ASCII digits only, at most 18 of them (so it fits a
+    PostgreSQL bigint and never reaches the database as an out-of-range number)."""
+    text = str(value or "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
 def name_taken(
     queryset: QuerySet, name: str, *, instance: Model | None, field: str = "name"
 ) -> bool:
