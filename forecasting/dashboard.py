@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, Sum
 from django.http import Http404
@@ -946,10 +947,9 @@ SNAPSHOT_CATEGORIES = {
 def _page_number(page: Any, count: int, size: int) -> tuple[int, int]:
     """(page, pages): a page out of range or not a number is the nearest page (the first
     for junk), as a paginated link may outlive its data."""
-    pages = max(1, -(-count // size))
-    text = str(page or "")
-    number = int(text) if text.isascii() and text.isdigit() and len(text) < 10 else 1
-    return min(max(number, 1), pages), pages
+    # Django's rule (Paginator.get_page) over the count alone: the rows are read by SQL.
+    shown = Paginator(range(count), size).get_page(page)
+    return shown.number, shown.paginator.num_pages
 
 
 def _name(first: str | None, last: str | None, username: str | None) -> str:
