@@ -323,7 +323,8 @@ class OpportunityChange(models.Model):
     )
     changed_at = models.DateTimeField()
     override_reason = models.TextField(blank=True, default="")
-    note = models.CharField(max_length=300, blank=True, default="")
+    # Unbounded: an override across several stages lists every milestone it skipped.
+    note = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-changed_at", "-id"]

@@ -722,7 +722,7 @@ def opportunity_advance(
                 f"Manual override replaced by the default of stage '{target.name}' on the "
                 f"stage move, by {actor.username} (it was: "
                 f"{opp.forecast_category_override_reason})"
-            )[:300]
+            )
             opp.forecast_category_override_reason = ""
             fields.append("forecast_category_override_reason")
     if new_category != opp.forecast_category:
@@ -741,7 +741,7 @@ def opportunity_advance(
                 new=new_status,
                 actor=actor,
                 now=now,
-                note=loss_reason[:300],
+                note=loss_reason,
             )
         )
         opp.status = new_status

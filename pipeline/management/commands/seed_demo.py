@@ -954,9 +954,7 @@ class _History:
         opp.stage, opp.stage_entered_at = target, at
         if target.is_closed:
             status = OpportunityStatus.WON if target.is_won else OpportunityStatus.LOST
-            self._change(
-                opp, ChangeField.STATUS, opp.status, status, owner, at, note=loss_reason[:300]
-            )
+            self._change(opp, ChangeField.STATUS, opp.status, status, owner, at, note=loss_reason)
             opp.status, opp.closed_at, opp.loss_reason = status, at, loss_reason
             opp.forecast_category_override_reason = ""
 
