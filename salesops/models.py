@@ -6,7 +6,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.fields import ArrayField
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -45,6 +45,15 @@ class Team(models.Model):
         return self.name
 
 
+class SalesopsUserManager(UserManager):
+    """`createsuperuser` (and any superuser made in code) gets the administrator role: a
+    superuser shown as "Sales rep" would be told by every page that it is a rep."""
+
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.REP)
     team = models.ForeignKey(
@@ -55,6 +64,8 @@ class User(AbstractUser):
     started_on = models.DateField(
         null=True, blank=True, help_text="First day in the role; empty: the account's creation."
     )
+
+    objects = SalesopsUserManager()
 
     class Meta:
         ordering = ["username"]

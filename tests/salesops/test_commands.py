@@ -1,4 +1,4 @@
-"""manage.py create_api_key."""
+"""manage.py create_api_key and createsuperuser."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from salesops.models import ApiKey, hash_api_key
+from salesops.models import ApiKey, Role, User, hash_api_key
 
 
 def run(*args):
@@ -49,3 +49,20 @@ def test_inactive_user(rep):
     rep.save(update_fields=["is_active"])
     with pytest.raises(CommandError, match="deactivated"):
         run("--user", "rep", "--scopes", "read")
+
+
+def test_createsuperuser_makes_an_administrator(db, monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-admin-passphrase-42")
+    call_command(
+        "createsuperuser",
+        interactive=False,
+        username="founder",
+        email="founder@example.com",
+        stdout=StringIO(),
+    )
+    user = User.objects.get(username="founder")
+    assert (user.role, user.is_superuser, user.is_staff) == (Role.ADMIN, True, True)
+    assert user.get_role_display() == "Administrator"
+    assert user.check_password("a-long-admin-passphrase-42")
+    # An ordinary user is still a rep unless told otherwise.
+    assert User.objects.create_user(username="someone").role == Role.REP
