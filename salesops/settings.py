@@ -1,7 +1,11 @@
-"""Salesops settings: one module, every setting from the environment, safe dev defaults.
+"""Salesops settings: one module, every setting from the environment, safe defaults.
 
-Without DATABASE_URL / REDIS_URL the embedded PostgreSQL and Redis (from wheels,
-data under var/) are started on first use; see salesops/embedded.py.
+Nothing set means production-safe: DEBUG off, so a SECRET_KEY is required and the demo
+password is refused. `make run` turns DEBUG on explicitly; the test run (TESTING) does so
+by default. Without DATABASE_URL / REDIS_URL the embedded PostgreSQL and Redis (from
+wheels, data under var/) are used: importing this module only works out where they
+listen; `serve`, the test setup or `python -m salesops.embedded start` start them (see
+salesops/embedded.py).
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 
@@ -26,13 +31,22 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
 TESTING = "pytest" in sys.modules or os.environ.get("SALESOPS_TESTING") == "1"
+# Off unless asked for: a server started without configuration must not accept the demo
+# password or the development key. The tests ask for it (TESTING), `make run` sets DEBUG=1.
+DEBUG = env_bool("DEBUG", TESTING)
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me-" + "x" * 32
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise RuntimeError("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "dev-only-insecure-key-change-me-" + "x" * 32
+        raise RuntimeError(
+            "SECRET_KEY must be set when DEBUG is off (e.g. SECRET_KEY=$(python -c "
+            "'import secrets; print(secrets.token_urlsafe(50))')), or set DEBUG=1 for a "
+            "local development run."
+        )
+    SECRET_KEY = DEV_SECRET_KEY
+elif SECRET_KEY == DEV_SECRET_KEY and not DEBUG:
+    raise RuntimeError("The development SECRET_KEY is only accepted with DEBUG on.")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -92,12 +106,15 @@ TEMPLATES = [
 ]
 
 # --- Data stores -----------------------------------------------------------
+# The embedded servers this process's settings point at (started elsewhere, see above).
+EMBEDDED_SERVERS: list[str] = []
 if os.environ.get("DATABASE_URL"):
     DATABASE_URL = os.environ["DATABASE_URL"]
 else:
     from salesops import embedded
 
-    DATABASE_URL = embedded.database_url()
+    DATABASE_URL = embedded.configured_database_url()
+    EMBEDDED_SERVERS.append("postgres")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("TEST", {})
@@ -116,7 +133,15 @@ if os.environ.get("REDIS_URL"):
 else:
     from salesops import embedded
 
-    REDIS_URL = embedded.redis_url()
+    REDIS_URL = embedded.configured_redis_url()
+    EMBEDDED_SERVERS.append("redis")
+if TESTING and (_xdist_worker := os.environ.get("PYTEST_XDIST_WORKER", "")).startswith("gw"):
+    # Tests in parallel (pytest-xdist): each test process gets a Redis database of its own
+    # (broker, results, cache), as pytest-django gives it a PostgreSQL database of its own,
+    # so a real Celery worker started by one process never takes another's tasks.
+    _redis = urlsplit(REDIS_URL)
+    _db = (int(_redis.path.strip("/") or 0) + 1 + int(_xdist_worker[2:])) % 16
+    REDIS_URL = urlunsplit(_redis._replace(path=f"/{_db}"))
 
 CACHES = {
     "default": {
@@ -160,7 +185,7 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

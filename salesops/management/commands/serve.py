@@ -1,10 +1,10 @@
 """``manage.py serve``: the one-command run — web server, Celery worker and Celery beat.
 
-Migrates, loads the demo data on the first run, then supervises three children:
-gunicorn (``salesops.wsgi``), ``celery worker`` and ``celery beat``. Without
-DATABASE_URL / REDIS_URL, settings has already started (or attached to) the
-embedded PostgreSQL and Redis; the children get the resulting URLs explicitly,
-so they attach to the same servers instead of starting their own.
+Without DATABASE_URL / REDIS_URL it first starts (or attaches to) the embedded
+PostgreSQL and Redis — the settings only say where they listen. Then it migrates,
+loads the demo data on the first run, and supervises three children: gunicorn
+(``salesops.wsgi``), ``celery worker`` and ``celery beat``. The children get the
+servers' URLs explicitly.
 
 Ctrl-C / SIGTERM stops the children (SIGTERM, then SIGKILL after a grace
 period), then the embedded servers if this process started them. If a child
@@ -67,6 +67,7 @@ class Command(BaseCommand):
             signal.signal(signum, self._on_signal)
         try:
             self._check_port_free(host, port)
+            self._start_embedded()
             self._prepare()
             self._supervise(host=host, port=port, web_workers=web_workers)
         except KeyboardInterrupt:
@@ -100,6 +101,18 @@ class Command(BaseCommand):
                     f"Cannot listen on {host}:{port} ({exc.strerror}). "
                     "Is another server running? Choose another one with --port or PORT=…"
                 ) from exc
+
+    def _start_embedded(self) -> None:
+        if not settings.EMBEDDED_SERVERS:
+            return  # DATABASE_URL and REDIS_URL were given.
+        from salesops import embedded
+
+        names = " and ".join(settings.EMBEDDED_SERVERS)
+        self._section(f"Starting the embedded {names} (data in {embedded.var_dir()})")
+        embedded.start(
+            settings.EMBEDDED_SERVERS,
+            expected={"postgres": settings.DATABASE_URL, "redis": settings.REDIS_URL},
+        )
 
     def _prepare(self) -> None:
         self._section("Migrating the database")
@@ -248,9 +261,10 @@ class Command(BaseCommand):
                 self.stderr.write(f"{name} exited with code {child.returncode}")
 
     def _stop_embedded(self) -> None:
-        embedded = sys.modules.get("salesops.embedded")
-        if embedded is None:
+        if not settings.EMBEDDED_SERVERS:
             return  # DATABASE_URL and REDIS_URL were given: nothing of ours to stop.
+        from salesops import embedded
+
         stopped = embedded.stop_all(only_started_here=True)
         if stopped:
             self.stdout.write(f"Stopped embedded {' and '.join(stopped)} (data kept in var/).")
