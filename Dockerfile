@@ -12,8 +12,9 @@ WORKDIR /app
 RUN useradd --create-home --uid 1000 salesops
 
 COPY . .
-# Without the `embedded` extra: production uses the postgres and redis services.
-RUN pip install .
+# Without the `embedded` extra: production uses the postgres and redis services. The lock
+# pins the same versions as development and CI.
+RUN pip install -c requirements.lock .
 
 # Settings need DATABASE_URL/REDIS_URL/SECRET_KEY at import; nothing connects during
 # collectstatic, so placeholders do for the build.
