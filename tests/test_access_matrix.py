@@ -21,6 +21,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import time_machine
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -34,6 +35,7 @@ from pipeline.models import Milestone
 from proposals import services as proposal_services
 from proposals.models import Proposal, ProposalStatus, ReviewChecklistItem
 from salesops.services import api_key_create
+from tests.clock import default_clock
 from tests.coaching.conftest import ensure_skills
 from tests.conftest import make_cast
 from tests.factories import (
@@ -387,8 +389,13 @@ def _module_world(django_db_setup, django_db_blocker):
     """The world is built ONCE for the module, in a transaction rolled back when the module
     is done; every probe runs in a savepoint of its own (pytest-django's `db`), so what a
     probe writes is undone before the next one. Building it per probe cost ~0.2 s × every
-    probe of the matrix."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    probe of the matrix. Built at the run's default moment, where each probe's clock
+    starts."""
+    with (
+        time_machine.travel(default_clock(), tick=False),
+        django_db_blocker.unblock(),
+        transaction.atomic(),
+    ):
         yield build_world(**make_cast())
         transaction.set_rollback(True)
 

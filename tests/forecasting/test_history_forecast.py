@@ -59,10 +59,10 @@ from pipeline.models import ChangeField, OpportunityChange, OpportunityStatus
 from salesops.exceptions import ValidationFailed
 from tests.factories import OpportunityFactory
 
-pytestmark = pytest.mark.django_db
-
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = dt.datetime(2026, 6, 1, 12, tzinfo=BERLIN)
+# The factories stamp their rows on this clock too (created before the week's end…).
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 Q3 = "2026-Q3"
 Q3_CLOSE = dt.date(2026, 8, 15)
 

@@ -52,10 +52,10 @@ from salesops.exceptions import (
 from salesops.models import AuditEvent
 from tests.factories import OpportunityFactory, OpportunityFlagFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
-
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=BERLIN)  # a Wednesday; Monday = 23 Nov
+# The factories stamp their rows on this clock too (created before the week's end…).
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 TODAY = NOW.date()
 
 

@@ -19,12 +19,12 @@ from salesops.exceptions import ValidationFailed
 from salesops.models import Team, User
 from tests.factories import OpportunityFactory
 
-pytestmark = pytest.mark.django_db
-
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY = dt.date(2026, 11, 23)
 # Wednesday of that week, mid-morning in the organisation's timezone.
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=BERLIN)
+# The factories stamp their rows on this clock too (created before the week's end…).
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 
 
 def snapshot_rows(week: dt.date = MONDAY) -> set[tuple]:

@@ -19,11 +19,11 @@ from forecasting.services import pipeline_snapshot_take
 from pipeline.models import ForecastCategory, Opportunity
 from tests.factories import OpportunityFactory
 
-pytestmark = pytest.mark.django_db
-
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY = dt.date(2026, 11, 23)
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=BERLIN)
+# The factories stamp their rows on this clock too (created before the week's end…).
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 KEY = ("week", "owner_id", "team_id", "month", "forecast_category", "currency")
 
 

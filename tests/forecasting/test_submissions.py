@@ -41,11 +41,11 @@ from salesops.exceptions import Conflict, NotFound, PermissionDenied, Validation
 from salesops.models import AuditEvent
 from tests.factories import OpportunityFactory
 
-pytestmark = pytest.mark.django_db
-
 BERLIN = ZoneInfo("Europe/Berlin")
 Q4 = dt.date(2026, 10, 1)
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=BERLIN)  # a Wednesday; Monday = 23 Nov
+# The factories stamp their rows on this clock too (created before the week's end…).
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 
 
 def at(y: int, m: int, d: int, h: int = 12, mi: int = 0) -> dt.datetime:

@@ -886,8 +886,9 @@ def test_a_global_run_leaves_a_deal_changed_since_its_snapshot_alone(transaction
             # The user's transaction: the deal moved on (a raw UPDATE: the trigger bumps the
             # version and holds the schedule row) but is not committed yet.
             cur.execute(
-                "UPDATE pipeline_opportunity SET stage_entered_at = now() WHERE id = %s",
-                [healthy.pk],
+                # The test's clock, not the database server's (which reads the real one).
+                "UPDATE pipeline_opportunity SET stage_entered_at = %s WHERE id = %s",
+                [timezone.now(), healthy.pk],
             )
 
             def global_run() -> None:

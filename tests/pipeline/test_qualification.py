@@ -230,7 +230,8 @@ def test_qualification_expires_after_the_stage_validity(opportunity, rep, bant, 
 @pytest.mark.parametrize(
     ("change", "voided"),
     [
-        ({"close_date": "2027-03-31"}, True),  # pushed to a later month (factory: +45 days)
+        ("pushed", True),  # the close date pushed into a later month
+        ({"close_date": "same month"}, False),  # moved within its month
         ({"amount": "12500"}, True),  # +25 %
         ({"amount": "11000"}, False),  # +10 %
         ({"next_step": "Call the CFO"}, False),
@@ -240,6 +241,12 @@ def test_changes_void_the_qualification_early(opportunity, rep, bant, change, vo
     q = services.qualification_create(
         opportunity_id=opportunity.pk, actor=rep, scores=all_scores(bant)
     )
+    month_start = opportunity.close_date.replace(day=1)
+    if change == "pushed":
+        change = {"close_date": (month_start + dt.timedelta(days=40)).isoformat()}
+    elif change.get("close_date") == "same month":
+        same = month_start if opportunity.close_date.day != 1 else month_start.replace(day=2)
+        change = {"close_date": same.isoformat()}
     services.opportunity_update(opportunity_id=opportunity.pk, actor=rep, **change)
     q.refresh_from_db()
     assert (q.invalidated_at is not None) == voided

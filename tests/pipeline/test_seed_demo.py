@@ -8,8 +8,10 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+import time_machine
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.db.models import Count, F
 
 from pipeline.management.commands.seed_demo import DEMO_USERNAMES
@@ -25,9 +27,13 @@ from pipeline.models import (
     Stage,
 )
 from salesops.models import Role, Team, User
+from tests.clock import default_clock
 from tests.pipeline.helpers import flags_announced
 
-pytestmark = pytest.mark.django_db
+# The demo is built around "now" (this quarter, the past four, last week's meeting): the
+# module runs on one frozen moment, the run's default clock (moved in CI's second run).
+SEEDED_AT = default_clock()
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(SEEDED_AT, tick=False)]
 
 
 def run(*args: str) -> str:
@@ -36,9 +42,23 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
+@pytest.fixture(scope="module")
+def _seeded_once(django_db_setup, django_db_blocker):
+    """The demo is seeded ONCE for the module (it takes seconds), in a transaction rolled
+    back when the module is done; every test runs in a savepoint of its own (pytest-django's
+    `db`), so what a test writes — even a `--reset` — is undone before the next one."""
+    with (
+        time_machine.travel(SEEDED_AT, tick=False),
+        django_db_blocker.unblock(),
+        transaction.atomic(),
+    ):
+        yield run()
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def seeded():
-    return run()
+def seeded(db, _seeded_once):
+    return _seeded_once
 
 
 def test_people_roles_and_teams(seeded):
