@@ -54,7 +54,7 @@ format: install
 	$(BIN)/ruff format .
 
 migrations-check: install
-	$(BIN)/python manage.py makemigrations --check --dry-run
+	DEBUG=$(DEBUG) $(BIN)/python manage.py makemigrations --check --dry-run
 
 bench: install
 	$(BIN)/python bench/run.py
