@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 class ForecastCategory(models.TextChoices):
@@ -141,6 +143,7 @@ class Account(models.Model):
     domain = models.CharField(max_length=200, blank=True)
     industry = models.CharField(max_length=100, blank=True)
     employees = models.PositiveIntegerField(null=True, blank=True)
+    country = models.CharField(max_length=100, blank=True, default="")
     source = models.CharField(max_length=40, blank=True, default="")
     external_id = models.CharField(max_length=100, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -160,6 +163,43 @@ class Account(models.Model):
         return self.name
 
 
+class Product(models.Model):
+    """What a deal sells (optional on an opportunity): results break down by it."""
+
+    name = models.CharField(max_length=200)
+    family = models.CharField(max_length=100, blank=True, default="")
+    list_price = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    currency = models.CharField(max_length=3, blank=True, default="")
+    is_active = models.BooleanField(default=True)
+    source = models.CharField(max_length=40, blank=True, default="")
+    external_id = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="product_name_unique_ci"),
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~Q(external_id=""),
+                name="product_source_external_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(list_price__isnull=True) | Q(list_price__gte=0),
+                name="product_list_price_gte_0",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class OpportunityStatus(models.TextChoices):
     OPEN = "open", "Open"
     WON = "won", "Won"
@@ -174,6 +214,9 @@ class Opportunity(models.Model):
     )
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="opportunities")
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities")
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="opportunities"
+    )
     amount = models.DecimalField(
         max_digits=14,
         decimal_places=2,
@@ -203,7 +246,11 @@ class Opportunity(models.Model):
         "Qualification", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When it came in through an import of a CRM export (created_at is then the CRM's
+    # created date): it reached its stage without the gate, and its stage history before
+    # the import is unknown.
+    imported_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
