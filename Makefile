@@ -11,6 +11,9 @@ TEST_WORKERS ?= auto
 LOCK := requirements.lock
 # `make run` is a local development run unless told otherwise (DEBUG=0 make run).
 DEBUG ?= 1
+# The first `make run` loads the demo company; `DEMO=0 make run` starts empty instead (the
+# first page then creates the administrator). SALESOPS_DEMO in the environment works too.
+DEMO ?= $(if $(SALESOPS_DEMO),$(SALESOPS_DEMO),1)
 
 .PHONY: install lock run services stop test lint format migrations-check bench clean
 
@@ -31,7 +34,7 @@ lock:
 		--python-version 3.11 --upgrade --custom-compile-command "make lock" -o $(LOCK)
 
 run: install
-	DEBUG=$(DEBUG) $(BIN)/python manage.py serve
+	DEBUG=$(DEBUG) SALESOPS_DEMO=$(DEMO) $(BIN)/python manage.py serve
 
 # Starts the embedded PostgreSQL and Redis alone (for manage.py commands in a shell).
 services: install

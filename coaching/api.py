@@ -11,7 +11,6 @@ from typing import Any
 
 import django_filters
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -34,7 +33,7 @@ from coaching.models import (
     SkillAssessment,
 )
 from pipeline.api import ApiViewSet, FrameworkViewSet, IdFilter, _int_or_404, _valid
-from salesops import access
+from salesops import access, organisation
 from salesops.api.etag import expected_version, with_etag
 from salesops.api.schema import IDEMPOTENCY_KEY, IF_MATCH, errors
 from salesops.api.serializers import StrictInputSerializer
@@ -698,7 +697,7 @@ class ActionItemOutput(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_overdue(self, item: ActionItem) -> bool:
-        return item.done_at is None and item.due_on < timezone.localdate()
+        return item.done_at is None and item.due_on < organisation.current().today()
 
 
 class OpportunityReviewListOutput(serializers.ModelSerializer):
@@ -952,7 +951,7 @@ class ActionItemFilter(django_filters.FilterSet):
         return queryset.filter(done_at__isnull=not value)
 
     def filter_overdue(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
-        overdue = Q(done_at__isnull=True, due_on__lt=timezone.localdate())
+        overdue = Q(done_at__isnull=True, due_on__lt=organisation.current().today())
         return queryset.filter(overdue if value else ~overdue)
 
 

@@ -47,6 +47,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coaching.rules import Cadence
+from salesops import organisation
 
 # pg_advisory_xact_lock key of the cadence refresh ("cdnc" in ASCII).
 REFRESH_LOCK_KEY = 0x63646E63
@@ -251,7 +252,7 @@ def cadence_params(
     cadence = cadence or cadence_from_settings()
     return {
         "now": now,
-        "tz": settings.TIME_ZONE,
+        "tz": organisation.current().tz().key,
         "rep_ids": rep_ids,
         "regular_days": cadence.regular_days,
         "new_rep_days": cadence.new_rep_days,

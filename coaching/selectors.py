@@ -47,7 +47,7 @@ from coaching.models import (
     Skill,
     SkillAssessment,
 )
-from salesops import access
+from salesops import access, organisation
 from salesops.models import Role, Team, User
 
 # --- the framework ---------------------------------------------------------------------
@@ -438,11 +438,12 @@ def deal_snapshot(opp: Any, since: Any) -> rules.DealSnapshot:
         history = history.filter(changed_at__gt=since)
     dates: list[rules.DateChange] = []
     amounts: list[rules.AmountChange] = []
+    org = organisation.current()
     for change in sorted(history, key=lambda c: (c.changed_at, c.pk)):
         if not change.old_value:  # the deal's creation: no "old" to compare with
             continue
         by = str(change.changed_by) if change.changed_by else ""
-        at = timezone.localtime(change.changed_at)
+        at = org.localtime(change.changed_at)
         try:
             if change.field == ChangeField.CLOSE_DATE:
                 dates.append(
@@ -588,13 +589,14 @@ def _review_queue_ranked(qs: QuerySet[Any], *, now: dt.datetime) -> QuerySet[Any
         "scored": _CountOf(scores.values("pk")),
         "elements": _CountOf(elements.values("pk")),
     }
-    tz = timezone.get_current_timezone()
+    org = organisation.current()
+    tz = org.tz()
     age_points = reviews.order_by("-ended").annotate(
         age_points=_SqlTemplate(
             _REVIEW_AGE_SQL,
             output_field=IntegerField(),
             cap=rules.RISK_REVIEW_AGE_CAP,
-            today=Value(timezone.localdate(now, tz), output_field=DateField()),
+            today=Value(org.today(now), output_field=DateField()),
             ended_on=TruncDate("ended", tzinfo=tz),
             step=rules.REVIEW_AGE_STEP_DAYS,
         )
@@ -696,10 +698,11 @@ def _queue_row(opp: Any, *, now: dt.datetime) -> QueueRow:
         state = "expired"
     # Elements of the framework the latest qualification left unscored are weak too.
     weak = opp.weak_scores + max(0, opp.framework_elements - opp.scored)
+    org = organisation.current()
     days = (
         None
         if opp.last_review_at is None
-        else (timezone.localdate(now) - timezone.localdate(opp.last_review_at)).days
+        else (org.today(now) - org.localtime(opp.last_review_at).date()).days
     )
     risk = rules.review_risk(
         critical_flags=opp.critical_flags,
@@ -993,7 +996,7 @@ def coverage_for(
         team, ids = picked_team(teams, team_id)
         scope = sorted(ids)
     now = now or timezone.now()
-    today = timezone.localdate(now)
+    today = organisation.current().today(now)
     since = today - dt.timedelta(days=days - 1)
     items_from = today - dt.timedelta(days=days)
     params = {
@@ -1066,7 +1069,7 @@ def _one_on_ones(where: str, extra: dict[str, Any], *, rep_ids: Any = None) -> l
     from coaching.cadence import REP_CADENCE_SQL, cadence_params
 
     now = timezone.now()
-    today = timezone.localdate(now)
+    today = organisation.current().today(now)
     sql = ONE_ON_ONES_SQL.format(rep_cadence=REP_CADENCE_SQL, where=where)
     with connection.cursor() as cursor:
         cursor.execute(sql, {**cadence_params(now=now, rep_ids=rep_ids), **extra})

@@ -31,7 +31,7 @@ from coaching.models import (
     Skill,
     SkillAssessment,
 )
-from salesops import access
+from salesops import access, organisation
 from salesops.cleaning import (
     MAX_SMALL_INT,
     clean_date,
@@ -208,11 +208,12 @@ def skill_assessment_create(
     if skill is None:
         errors.setdefault("skill", []).append("Choose a skill of the skills framework.")
     level_value = clean_int(errors, "level", level, required=True, minimum=1, maximum=5)
+    today = organisation.current().today()
     if assessed_on in (None, ""):
-        on = timezone.localdate()
+        on = today
     else:
         on = clean_date(errors, "assessed_on", assessed_on, required=True)
-        if on is not None and on > timezone.localdate():
+        if on is not None and on > today:
             errors.setdefault("assessed_on", []).append(
                 "An assessment records what you saw: the date cannot be in the future."
             )
@@ -279,7 +280,7 @@ def clean_action_item(
     before anything is saved. Problems go to `errors` by field."""
     text = clean_text(errors, "title", title, required=True, max_length=MAX_ACTION_TITLE)
     due = clean_date(errors, "due_on", due_on, required=True)
-    today = timezone.localdate()
+    today = organisation.current().today()
     if due is not None and due < today:
         errors.setdefault("due_on", []).append(
             f"The due date cannot be in the past: choose {today:%d %b %Y} or later."
@@ -729,7 +730,7 @@ def _session_rep(actor: User, rep_id: Any) -> User:
 
 
 def _clean_held_on(errors: dict[str, Any], held_on: Any) -> dt.date | None:
-    today = timezone.localdate()
+    today = organisation.current().today()
     if held_on in (None, ""):
         return today
     on = clean_date(errors, "held_on", held_on, required=True)

@@ -20,7 +20,7 @@ of the period. Definitions (the arithmetic is in forecasting.computations):
   written later). So a call superseded before the cutoff does not count, and one
   superseded after it does: it was the call standing at the checkpoint.
 - Submitted = that call's commit (its best case is reported beside it). The comparison
-  is in one currency (`currency`, default settings.DEFAULT_CURRENCY): a call standing in
+  is in one currency (`currency`, default the organisation's): a call standing in
   another currency is reported as such ("call in USD") and not compared.
 - Actual = closed won in the period (selectors.closed_won_q, the forecast summary's
   definition) in that currency: for a rep-level call, of the deals the rep owns now; for a
@@ -55,7 +55,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 import pandas as pd
-from django.conf import settings
 from django.db import connection
 from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.http import Http404
@@ -66,7 +65,7 @@ from forecasting import selectors as forecasting_selectors
 from forecasting import services as forecasting_services
 from forecasting.models import PipelineSnapshot, SubmissionLevel
 from pipeline.models import Opportunity
-from salesops import access
+from salesops import access, organisation
 from salesops.cleaning import clean_currency
 from salesops.exceptions import ValidationFailed
 from salesops.models import Role, Team, User
@@ -285,7 +284,7 @@ def forecast_accuracy(
     count = _clean_periods(errors, periods)
     weeks = _clean_checkpoints(errors, checkpoints, the_kind)
     the_level = _clean_level(errors, level)
-    code = clean_currency(errors, currency or settings.DEFAULT_CURRENCY)
+    code = clean_currency(errors, currency or organisation.current().default_currency)
     if errors:
         raise ValidationFailed(details=errors)
     assert the_kind is not None
@@ -293,9 +292,10 @@ def forecast_accuracy(
     calendar = forecasting_services.fiscal_calendar()
     newest = calendar.period_of(forecasting_services.local_today(now), the_kind).previous()
     the_periods = [newest.shifted(-back) for back in range(count - 1, -1, -1)]
-    tz = timezone.get_default_timezone()
+    org = organisation.current()
+    tz = org.tz()
     cutoffs = {
-        (p.start, week): dt.datetime.combine(checkpoint_cutoff(p, week), dt.time.min, tzinfo=tz)
+        (p.start, week): org.start_of(checkpoint_cutoff(p, week))
         for p in the_periods
         for week in weeks
     }
@@ -460,7 +460,6 @@ def forecast_accuracy(
     if chains:
         zero = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
         won_in = [forecasting_selectors.closed_won_q(p) for p in the_periods]
-        tz = timezone.get_default_timezone()
         deal_rows = (
             Opportunity.objects.filter(
                 functools.reduce(operator.or_, won_in),
@@ -468,12 +467,8 @@ def forecast_accuracy(
                 currency=code,
                 # The span of all the periods as one range too: the planner reads it from
                 # the closed_at index (an OR of ranges alone it does not).
-                closed_at__gte=dt.datetime.combine(
-                    min(p.start for p in the_periods), dt.time.min, tzinfo=tz
-                ),
-                closed_at__lt=dt.datetime.combine(
-                    max(p.end for p in the_periods), dt.time.min, tzinfo=tz
-                ),
+                closed_at__gte=org.start_of(min(p.start for p in the_periods)),
+                closed_at__lt=org.start_of(max(p.end for p in the_periods)),
             )
             .values("owner_id", "owner__team_id")
             .annotate(

@@ -28,7 +28,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, Sum
@@ -40,7 +39,7 @@ from forecasting import selectors as forecast_selectors
 from forecasting import services as forecasting_services
 from forecasting.models import SubmissionLevel
 from pipeline.models import ForecastCategory, Opportunity, OpportunityStatus
-from salesops import access
+from salesops import access, organisation
 from salesops.cleaning import clean_currency, query_int
 from salesops.exceptions import ValidationFailed
 from salesops.models import Team, User
@@ -200,7 +199,8 @@ def _shifted_label(period: rules.Period, periods: int) -> str:
 
 def dashboard_data(user: User, period_label: Any = None, team_id: Any = None) -> Dashboard:
     """Everything the dashboard shows for `period_label` (default: the current fiscal
-    quarter) and `team_id` (default: all the user sees), in settings.DEFAULT_CURRENCY.
+    quarter) and `team_id` (default: all the user sees), in the organisation's default
+    currency.
 
     Refuses: a rep or a team outside the user's (404, checked first, before any other
     read); a bad period label (ValidationFailed, details.period).
@@ -215,9 +215,10 @@ def dashboard_data(user: User, period_label: Any = None, team_id: Any = None) ->
     period = forecast_selectors.period_or_current(period_label)
     whose = "company" if user.sees_everything else f"user:{user.pk}"
     today = forecasting_services.local_today()
+    code = organisation.current().default_currency
     return freshness.cached_numbers(
         "dashboard",
-        (whose, period.label, scope.team_id, settings.DEFAULT_CURRENCY, today.isoformat()),
+        (whose, period.label, scope.team_id, code, today.isoformat()),
         lambda: _dashboard_data(user, scope, period),
     )
 
@@ -251,7 +252,7 @@ def _side_read(read: Callable[[], Any]) -> Callable[[], Any]:
 
 def _dashboard_data(user: User, scope: DashboardScope, period: rules.Period) -> Dashboard:
     team = scope.team_id
-    code = settings.DEFAULT_CURRENCY
+    code = organisation.current().default_currency
     changes_read = _side_read(lambda: forecast_selectors.week_over_week(user, period, team_id=team))
     summary = forecast_selectors.forecast_summary(user, period, team, currency=code)
     weeks, first, last = trend_weeks(period, forecasting_services.local_today())
@@ -972,7 +973,12 @@ def figure_deals(
     (weighted_pipeline: Σ amount × probability ÷ 100, to the cent, as the summary).
     Queries: the scope's (1-2), the count and total (1), the page (1)."""
     period, code, scope, deals = forecast_selectors.summary_figure_deals(
-        user, figure, period_label, team_id, owner_id, currency=settings.DEFAULT_CURRENCY
+        user,
+        figure,
+        period_label,
+        team_id,
+        owner_id,
+        currency=organisation.current().default_currency,
     )
     weighted = figure == "weighted_pipeline"
     totals = deals.aggregate(
@@ -1083,7 +1089,7 @@ def change_deals(
         raise ValidationFailed(
             details={"change": [f"Pick a change: {', '.join(c.value for c in rules.Change)}."]}
         )
-    code = settings.DEFAULT_CURRENCY
+    code = organisation.current().default_currency
     result = forecast_selectors.week_over_week(user, period_label, week, team_id, owner_id)
     group = next(g for g in result.changes if g.kind.value == change)
     items = [item for item in group.items if item.currency == code]
@@ -1224,7 +1230,7 @@ def snapshot_deals(
     the_week = _snapshot_week(week)
     period = forecast_selectors.period_or_current(period_label)
     errors: dict[str, list[str]] = {}
-    code = clean_currency(errors, settings.DEFAULT_CURRENCY)
+    code = clean_currency(errors, organisation.current().default_currency)
     scope = forecast_selectors.snapshot_scope(user, team_id, owner_id)
     if category == "any":
         category_s = "TRUE"

@@ -18,10 +18,8 @@ from typing import Any
 
 from django.http import HttpResponse
 
-# A text cell starting with one of these is run as a formula by spreadsheet programs (CSV
-# injection): a deal named "=HYPERLINK(...)" must stay text. Numbers (e.g. "-1200.00")
-# are written as numbers and never reach this check.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from salesops.columns import safe_cell
+
 UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -39,10 +37,10 @@ def csv_cell(value: Any) -> str:
         return value.isoformat(timespec="seconds")
     if isinstance(value, dt.date):
         return value.isoformat()
-    text = str(value)
-    if text.startswith(FORMULA_START):
-        return "'" + text
-    return text
+    # A text cell starting with = + - @ TAB or CR is run as a formula by spreadsheet programs
+    # (CSV injection): the rule every export shares keeps it text. Numbers (e.g. "-1200.00")
+    # are written as numbers above and never reach it.
+    return safe_cell(str(value))
 
 
 def csv_filename(*parts: Any) -> str:

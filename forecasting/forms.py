@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from crispy_forms.helper import FormHelper
 from django import forms
 
-from forecasting.services import MEETING_NOTES_MAX, SUBMISSION_NOTE_MAX
+from forecasting.services import MEETING_NOTES_MAX, SUBMISSION_NOTE_MAX, QuotaChange
 from salesops.cleaning import query_int
 
 # --- forecast pages and calls ---
@@ -167,3 +169,94 @@ class MeetingEditForm(forms.Form):
 def _person_label(person) -> str:
     where = person.team.name if person.team_id else person.get_role_display()
     return f"{person} ({where})"
+
+
+# --- quotas ---
+
+
+class QuotaGridForm(forms.Form):
+    """The quota page's grid: per row (a person or a team) its amount, its currency and,
+    hidden, what the page showed (`<key>-was`, "<amount> <currency>" or empty), so that
+    only the cells the user changed are sent to the service, which also tells a cell
+    changed by someone else meanwhile from one changed here. An empty amount removes the
+    quota; an empty currency is the organisation's."""
+
+    period = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, grid, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.grid = grid
+        self.initial.setdefault("period", grid.period.label)
+        for row in grid.rows:
+            self.fields[f"{row.key}-amount"] = forms.DecimalField(
+                required=False,
+                max_digits=14,
+                decimal_places=2,
+                label=f"Quota of {row.name}",
+                # Text, not a number input: a browser sends an unparsable number as "",
+                # which here would remove the quota.
+                widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "form-control"}),
+            )
+            self.fields[f"{row.key}-currency"] = forms.CharField(
+                required=False,
+                max_length=3,
+                label=f"Currency of {row.name}'s quota",
+                widget=forms.TextInput(
+                    attrs={"class": "form-control", "size": 3, "autocomplete": "off"}
+                ),
+            )
+            self.fields[f"{row.key}-was"] = forms.CharField(
+                required=False, widget=forms.HiddenInput
+            )
+            if row.quota is not None:
+                self.initial.setdefault(f"{row.key}-amount", row.quota.amount)
+                self.initial.setdefault(f"{row.key}-currency", row.quota.currency)
+                self.initial.setdefault(
+                    f"{row.key}-was", f"{row.quota.amount} {row.quota.currency}"
+                )
+
+    def cells(self, rows) -> list[tuple]:
+        """Each row with its amount, currency and hidden `was` fields, for the template."""
+        return [
+            (row, self[f"{row.key}-amount"], self[f"{row.key}-currency"], self[f"{row.key}-was"])
+            for row in rows
+        ]
+
+    @staticmethod
+    def _shown(text: str) -> tuple[Decimal, str] | None:
+        amount, _, currency = (text or "").strip().partition(" ")
+        try:
+            return (Decimal(amount), currency.strip().upper()) if amount else None
+        except InvalidOperation:
+            return None
+
+    def changes(self, default_currency: str) -> list[QuotaChange]:
+        """The cells whose amount or currency differs from what the page showed."""
+        data = self.cleaned_data
+        changes = []
+        for row in self.grid.rows:
+            amount = data.get(f"{row.key}-amount")
+            currency = (data.get(f"{row.key}-currency") or "").strip().upper()
+            previous = self._shown(data.get(f"{row.key}-was", ""))
+            typed = None if amount is None else (amount, currency or default_currency)
+            if typed == previous:
+                continue
+            changes.append(
+                QuotaChange(
+                    rep_id=row.id if row.kind == "rep" else None,
+                    team_id=row.id if row.kind == "team" else None,
+                    amount=amount,
+                    currency=currency,
+                    previous=previous,
+                )
+            )
+        return changes
+
+    def add_cell_errors(self, details: dict) -> None:
+        """The service's refusals per cell at the cell: currency problems at the
+        currency, every other one (amount, the person, staleness) at the amount."""
+        for key, problems in (details.get("cells") or {}).items():
+            for name, messages in (problems or {}).items():
+                field = f"{key}-currency" if name == "currency" else f"{key}-amount"
+                for message in messages if isinstance(messages, list) else [messages]:
+                    self.add_error(field if field in self.fields else None, str(message))

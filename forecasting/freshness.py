@@ -7,6 +7,13 @@ read BEFORE the numbers are computed, so an entry is never older than its key sa
 change committed in between only makes the entry newer than needed, and every change
 makes all older entries unreachable at once (they expire on their own).
 
+Entries are keyed by the organisation's settings too (salesops.organisation: time zone,
+first month of the fiscal year, default currency): they decide which deals fall into which
+period and day, so after an administrator changes them no entry computed under the old
+ones is served — wherever the numbers were computed (each process follows a change within
+a few seconds, and a computation during which its process's settings changed is not
+stored).
+
 FORECAST_CACHE_SECONDS (settings) is how long an entry lives; 0 turns caching off (the
 test settings do, since a test's rolled-back writes never bump the version)."""
 
@@ -20,6 +27,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from salesops import organisation
+
 T = TypeVar("T")
 
 
@@ -31,8 +40,9 @@ def data_version() -> int | None:
     return row[0] if row else None
 
 
-def _key(namespace: str, parts: tuple[Any, ...]) -> str:
-    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+def _key(namespace: str, parts: tuple[Any, ...], org: organisation.OrganisationSettings) -> str:
+    calendar = (org.time_zone, org.fiscal_year_start_month, org.default_currency)
+    digest = hashlib.sha256(repr((*calendar, *parts)).encode()).hexdigest()[:32]
     return f"forecast:{namespace}:{digest}"
 
 
@@ -46,12 +56,14 @@ def cached_numbers(namespace: str, parts: tuple[Any, ...], compute: Callable[[],
     version = data_version()
     if version is None:
         return compute()
-    key = _key(namespace, (version, *parts))
+    org = organisation.current()
+    key = _key(namespace, (version, *parts), org)
     hit = cache.get(key)
     if hit is not None:
         return hit
     result = compute()
-    cache.set(key, result, seconds)
+    if organisation.current() == org:  # else computed (partly) under other settings
+        cache.set(key, result, seconds)
     return result
 
 
@@ -62,10 +74,12 @@ def cached_daily(namespace: str, parts: tuple[Any, ...], compute: Callable[[], T
     `parts` must include the day."""
     if settings.FORECAST_CACHE_SECONDS <= 0:
         return compute()
-    key = _key(namespace, parts)
+    org = organisation.current()
+    key = _key(namespace, parts, org)
     hit = cache.get(key)
     if hit is not None:
         return hit
     result = compute()
-    cache.set(key, result, 26 * 3600)  # the day, and the next day's early hours
+    if organisation.current() == org:
+        cache.set(key, result, 26 * 3600)  # the day, and the next day's early hours
     return result

@@ -1,7 +1,8 @@
 """Forecast periods and weeks — pure date arithmetic, no ORM, no settings.
 
 The organisation's calendar is a `FiscalCalendar(start_month)`; the services build it
-from settings.FISCAL_YEAR_START_MONTH (1 = January, the default; 4 = April, …).
+from the organisation's settings (salesops.organisation; 1 = January, the default of a new
+install; 4 = April, …).
 
 Fiscal years are named by the calendar year in which they END: with an April start,
 FY2027 runs from 1 April 2026 to 31 March 2027. With a January start the fiscal year is

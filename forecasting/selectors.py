@@ -48,7 +48,7 @@ from pipeline.models import (
     OpportunityFlag,
     OpportunityStatus,
 )
-from salesops import access
+from salesops import access, organisation
 from salesops.cleaning import clean_currency, query_int
 from salesops.exceptions import ValidationFailed
 from salesops.models import Role, Team, User
@@ -109,6 +109,136 @@ def quota_period_label(quota: Quota) -> str:
 
 
 @dataclass(frozen=True)
+class QuotaRow:
+    """One row of the quota page: a person or a team, and its quota for the period."""
+
+    kind: str  # "rep" (a person) or "team"
+    id: int
+    name: str
+    detail: str  # a person's team; a team's parent team
+    quota: Quota | None
+    is_active: bool = True  # a person who left keeps a quota set before
+    depth: int = 0  # a team's depth in the team tree shown
+    # A team without a quota of its own counts as the sum of the quotas of the reps in it
+    # and its sub-teams, per currency (forecast_summary's rule): shown by its empty cell.
+    reps_sum: tuple[tuple[str, Decimal], ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}-{self.id}"
+
+
+@dataclass(frozen=True)
+class QuotaGrid:
+    period: rules.Period
+    people: list[QuotaRow]
+    teams: list[QuotaRow]
+
+    @property
+    def rows(self) -> list[QuotaRow]:
+        return [*self.people, *self.teams]
+
+
+def quota_grid_for(user: User, period: rules.Period) -> QuotaGrid:
+    """The quota page of `period` as `user` may see it, by the API's rules
+    (`quota_list_for`): an administrator or leader every active rep and everyone else with
+    a quota in the period, and every team; a manager those of them in their teams
+    (sub-teams included) and themselves when they have a quota, and those teams; a rep
+    themselves. Three queries however many people and teams."""
+    if not (user.is_authenticated and user.is_active):
+        return QuotaGrid(period=period, people=[], teams=[])
+    teams = list(Team.objects.only("id", "name", "parent_id", "manager_id").order_by("name", "id"))
+    names = {t.pk: t.name for t in teams}
+    quotas = list(
+        Quota.objects.filter(period_kind=period.kind.value, period_start=period.start)
+        .select_related("rep")
+        .order_by("id")
+    )
+    by_person = {q.rep_id: q for q in quotas if q.rep_id}
+    by_team = {q.team_id: q for q in quotas if q.team_id}
+    # Active reps, and whoever has a quota in the period (a manager, someone who left).
+    people_q = Q(role=Role.REP, is_active=True) | Q(pk__in=list(by_person))
+    shown_teams: set[int] | None = None  # None: every team
+    if user.is_manager and not user.sees_everything:
+        # The teams they manage, sub-teams included (from the teams read above).
+        shown_teams = set().union(
+            *(access.sub_teams_among(teams, t.pk) for t in teams if t.manager_id == user.pk)
+        )
+        people_q &= Q(team_id__in=shown_teams) | Q(pk=user.pk)
+    elif not user.sees_everything:
+        shown_teams = set()
+        people_q = Q(pk=user.pk)
+    people = [
+        QuotaRow(
+            kind="rep",
+            id=person.pk,
+            name=str(person),
+            detail=names.get(person.team_id, ""),
+            quota=by_person.get(person.pk),
+            is_active=person.is_active,
+        )
+        for person in User.objects.filter(people_q).only(
+            "id", "first_name", "last_name", "username", "team_id", "is_active"
+        )
+    ]
+    people.sort(key=lambda r: (r.detail == "", r.detail.casefold(), r.name.casefold(), r.id))
+    return QuotaGrid(
+        period=period,
+        people=people,
+        teams=_quota_team_rows(teams, shown_teams, by_team, quotas),
+    )
+
+
+def _quota_team_rows(
+    teams: list[Team],
+    shown: set[int] | None,
+    by_team: dict[int, Quota],
+    quotas: list[Quota],
+) -> list[QuotaRow]:
+    """The teams in tree order (each under its parent, siblings by name), with the sum of
+    the quotas of the reps in each subtree."""
+    children: dict[int | None, list[Team]] = {}
+    for team in teams:
+        children.setdefault(team.parent_id, []).append(team)
+    names = {t.pk: t.name for t in teams}
+    rep_quotas = [q for q in quotas if q.rep_id]
+    rows: list[QuotaRow] = []
+    seen: set[int] = set()
+
+    def visit(team: Team, depth: int) -> None:
+        if team.pk in seen:  # a cycle of parents stops where it closes
+            return
+        seen.add(team.pk)
+        if shown is None or team.pk in shown:
+            subtree = access.sub_teams_among(teams, team.pk)
+            sums: dict[str, Decimal] = {}
+            for q in rep_quotas:
+                if q.rep.team_id in subtree:
+                    sums[q.currency] = sums.get(q.currency, Decimal("0")) + q.amount
+            rows.append(
+                QuotaRow(
+                    kind="team",
+                    id=team.pk,
+                    name=team.name,
+                    detail=names.get(team.parent_id, ""),
+                    quota=by_team.get(team.pk),
+                    depth=depth,
+                    reps_sum=tuple(sorted(sums.items())),
+                )
+            )
+            depth += 1
+        for child in children.get(team.pk, []):
+            visit(child, depth)
+
+    roots = [t for t in teams if t.parent_id is None or t.parent_id not in names]
+    for root in roots:
+        visit(root, 0)
+    for team in teams:  # teams only reachable through a cycle
+        visit(team, 0)
+    return rows
+
+
+@dataclass(frozen=True)
 class SummaryRow:
     """One row of a breakdown: a team (id None: owners without a team) or an owner."""
 
@@ -160,11 +290,11 @@ def closed_won_q(period: rules.Period) -> Q:
     """Closed won in `period`, on Opportunity: won deals with closed_at in the period
     (from its first day, 00:00, up to its end, in the organisation's timezone). The one
     definition: forecast_summary and forecast accuracy (forecasting.accuracy) both use it."""
-    tz = timezone.get_default_timezone()
+    org = organisation.current()
     return Q(
         status=OpportunityStatus.WON,
-        closed_at__gte=dt.datetime.combine(period.start, dt.time.min, tzinfo=tz),
-        closed_at__lt=dt.datetime.combine(period.end, dt.time.min, tzinfo=tz),
+        closed_at__gte=org.start_of(period.start),
+        closed_at__lt=org.start_of(period.end),
     )
 
 
@@ -332,7 +462,7 @@ def summary_figure_deals(
         raise Http404("Not found.")
     period = period_or_current(period_label)
     errors: dict[str, list[str]] = {}
-    code = clean_currency(errors, currency or settings.DEFAULT_CURRENCY)
+    code = clean_currency(errors, currency or organisation.current().default_currency)
     if figure not in SUMMARY_FIGURES:
         errors["figure"] = [f"Pick a figure: {', '.join(SUMMARY_FIGURES)}."]
     if errors:
@@ -354,7 +484,7 @@ def forecast_summary(
 ) -> ForecastSummary:
     """The forecast numbers of a period (a label; default: the current fiscal quarter)
     for a scope, with breakdowns by team and by owner. All in one currency (`currency`,
-    default settings.DEFAULT_CURRENCY): deals and quotas in other currencies are left
+    default the organisation's): deals and quotas in other currencies are left
     out, never converted or added.
 
     The scope: `owner_id` (one owner), else `team_id` (the team with its sub-teams), else
@@ -391,7 +521,7 @@ def forecast_summary(
         raise Http404("Not found.")
     period = period_or_current(period_label)
     errors: dict[str, list[str]] = {}
-    code = clean_currency(errors, currency or settings.DEFAULT_CURRENCY)
+    code = clean_currency(errors, currency or organisation.current().default_currency)
     if errors:
         raise ValidationFailed(details=errors)
 
@@ -644,9 +774,7 @@ def snapshot_scope(user: User, team_id: Any = None, owner_id: Any = None) -> Sna
 
 def _week_end(week: dt.date) -> dt.datetime:
     """The end of `week` (the next Monday, 00:00) in the organisation's timezone."""
-    return dt.datetime.combine(
-        week + dt.timedelta(days=7), dt.time.min, tzinfo=timezone.get_default_timezone()
-    )
+    return organisation.current().start_of(week + dt.timedelta(days=7))
 
 
 @dataclass(frozen=True)
@@ -1001,9 +1129,7 @@ GROUP BY 1, 2
 def history_window(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """The window of stage entries the history counts, as of the organisation's midnight
     of `now`'s day: the history is a daily figure, the same all day."""
-    as_of = dt.datetime.combine(
-        forecasting_services.local_today(now), dt.time(), tzinfo=timezone.get_default_timezone()
-    )
+    as_of = organisation.current().start_of(forecasting_services.local_today(now))
     end = as_of - dt.timedelta(days=HISTORY_MATURITY_DAYS)
     return end - dt.timedelta(days=HISTORY_LOOKBACK_DAYS), end
 
@@ -1101,7 +1227,7 @@ def history_forecast(
     fewer than settings.HISTORY_MIN_DEALS deals falls back to the stage's probability.
 
     Open pipeline: open deals with close_date in the period, in one currency (`currency`,
-    default settings.DEFAULT_CURRENCY), Omitted left out, in `user`'s scope as
+    default the organisation's), Omitted left out, in `user`'s scope as
     snapshot_scope decides it on the deal's owner now and the owner's team now: a rep
     their own deals, a manager their teams' (sub-teams included) and their own, a leader
     all, narrowed to `team_id` (with sub-teams) and/or `owner_id`. A team or person
@@ -1111,7 +1237,7 @@ def history_forecast(
     one aggregate of the open pipeline — six at most, however many deals."""
     period = period_or_current(period_label)
     errors: dict[str, list[str]] = {}
-    code = clean_currency(errors, currency or settings.DEFAULT_CURRENCY)
+    code = clean_currency(errors, currency or organisation.current().default_currency)
     if errors:
         raise ValidationFailed(details=errors)
     scope = snapshot_scope(user, team_id, owner_id)
@@ -1333,7 +1459,7 @@ def not_submitted_this_week(
     period = period_or_current(period_label)
     today = forecasting_services.local_today(now)
     week = rules.week_start(today)
-    since = dt.datetime.combine(week, dt.time.min, tzinfo=timezone.get_default_timezone())
+    since = organisation.current().start_of(week)
     if user.sees_everything:
         scope_reps = scope_teams = "TRUE"
     elif user.is_manager:
@@ -1614,9 +1740,7 @@ def snapshot_comparison(
         "after": after,
         "start": period.start,
         "end": period.end,
-        "before_start": dt.datetime.combine(
-            before, dt.time.min, tzinfo=timezone.get_default_timezone()
-        ),
+        "before_start": organisation.current().start_of(before),
         "after_end": _week_end(after),
     }
     opening: dict[str, Decimal] = {}
@@ -1948,7 +2072,7 @@ def meeting_numbers(
     a bad period a ValidationFailed):
 
     - figures: forecast_summary's totals and by-owner rows for the team with its
-      sub-teams, in settings.DEFAULT_CURRENCY, with the currency;
+      sub-teams, in the organisation's default currency, with the currency;
     - risks: the open deals of the team's people closing in the period in Commit or Best
       case with a reason (deal_risk_reasons): open flags, close date pushed since the
       previous meeting (none: in the last 30 days), no next step; most severe first;
@@ -1962,16 +2086,17 @@ def meeting_numbers(
     now = now or timezone.now()
     today = forecasting_services.local_today(now)
     held_on = held_on or today
-    summary = forecast_summary(user, period_label, team_id, currency=settings.DEFAULT_CURRENCY)
+    summary = forecast_summary(
+        user, period_label, team_id, currency=organisation.current().default_currency
+    )
     period = summary.period
     team_pk = summary.team_id
     assert team_pk is not None  # forecast_summary 404s a team outside the scope
     scope = snapshot_scope(user, team_pk)
     previous = previous_meeting(team_pk, period, held_on, exclude=exclude_meeting)
     figures = _meeting_figures(summary)
-    tz = timezone.get_default_timezone()
     if previous is not None:
-        since = dt.datetime.combine(previous.held_on, dt.time.min, tzinfo=tz)
+        since = organisation.current().start_of(previous.held_on)
         since_label = f"since the last meeting ({previous.held_on:%d %b %Y})"
     else:
         since = now - dt.timedelta(days=MEETING_RISK_LOOKBACK_DAYS)

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from forecasting import rules
 from forecasting.models import ForecastMeeting, ForecastSubmission, Quota, SubmissionLevel
-from salesops import access
+from salesops import access, organisation
 from salesops.cleaning import clean_amount, clean_currency, clean_int, clean_text, query_int
 from salesops.exceptions import (
     Conflict,
@@ -80,14 +79,14 @@ class SnapshotResult:
 
 
 def fiscal_calendar() -> rules.FiscalCalendar:
-    """The organisation's fiscal calendar (settings.FISCAL_YEAR_START_MONTH)."""
-    return rules.FiscalCalendar(settings.FISCAL_YEAR_START_MONTH)
+    """The organisation's fiscal calendar (its first month: salesops.organisation)."""
+    return rules.FiscalCalendar(organisation.current().fiscal_year_start_month)
 
 
 def local_today(now: dt.datetime | None = None) -> dt.date:
-    """Today in the organisation's timezone (settings.TIME_ZONE), whatever timezone the
+    """Today in the organisation's timezone (salesops.organisation), whatever timezone the
     current request activated."""
-    return timezone.localtime(now or timezone.now(), timezone.get_default_timezone()).date()
+    return organisation.current().today(now)
 
 
 def pipeline_snapshot_take(
@@ -118,9 +117,7 @@ def pipeline_snapshot_take(
             f"The week of {week.isoformat()} has not begun.",
             details={"week": [f"The current week began on {current.isoformat()}."]},
         )
-    week_end = dt.datetime.combine(
-        week + dt.timedelta(days=7), dt.time.min, tzinfo=timezone.get_default_timezone()
-    )
+    week_end = organisation.current().start_of(week + dt.timedelta(days=7))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SNAPSHOT_LOCK_KEY])
         cursor.execute(TAKE_SQL, {"week": week, "week_end": week_end})
@@ -159,7 +156,8 @@ def quota_set(
 ) -> tuple[Quota, bool]:
     """Set the quota of a rep or of a team for a fiscal month or quarter (`period`: a
     label like "2026-Q3" or "2026-07"), replacing the one it had. Returns the quota and
-    whether it was created. `currency` defaults to settings.DEFAULT_CURRENCY.
+    whether it was created. `currency` defaults to the organisation's
+    default currency.
 
     Refuses: a non-administrator (PermissionDenied); a bad period label; neither or both
     of `rep_id` and `team_id`, or no such (active) user / team; a negative, non-numeric or
@@ -173,7 +171,7 @@ def quota_set(
         errors.update(exc.details)
         the_period = None
     value = clean_amount(errors, "amount", amount)
-    code = clean_currency(errors, currency or settings.DEFAULT_CURRENCY)
+    code = clean_currency(errors, currency or organisation.current().default_currency)
     rep = team = None
     if (rep_id in (None, "")) == (team_id in (None, "")):
         errors.setdefault("rep", []).append("Give either a rep or a team.")
@@ -278,6 +276,98 @@ def quota_delete(*, actor: User, quota_id: int) -> None:
     quota.delete()
 
 
+@dataclass(frozen=True)
+class QuotaChange:
+    """One cell of the quota page's grid: the quota of a rep or of a team for the grid's
+    period, and what the page showed for it when it was loaded."""
+
+    rep_id: int | None
+    team_id: int | None
+    amount: Decimal | None  # None: no quota (the one there is goes)
+    currency: str  # "": the organisation's default currency
+    previous: tuple[Decimal, str] | None  # (amount, currency) shown; None: none shown
+
+    @property
+    def key(self) -> str:
+        return f"rep-{self.rep_id}" if self.rep_id is not None else f"team-{self.team_id}"
+
+
+@dataclass(frozen=True)
+class QuotaChangesResult:
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+
+
+@transaction.atomic
+def quota_set_many(*, actor: User, period: Any, changes: list[QuotaChange]) -> QuotaChangesResult:
+    """Save the changed cells of the quota grid of one fiscal month or quarter together:
+    a cell with an amount sets that quota (`quota_set`), an emptied cell deletes it
+    (`quota_delete`). All or nothing: when any cell is refused, none is saved.
+
+    A cell whose quota changed since the page showed it (`previous` differs from what is
+    stored: someone else saved it meanwhile) is refused instead of overwritten.
+
+    Refuses (ValidationFailed, nothing written): a non-administrator (PermissionDenied);
+    a bad period (`details["period"]`); any cell `quota_set` refuses, or a stale one —
+    `details["cells"]` maps each refused cell's key ("rep-12", "team-3") to its fields'
+    messages."""
+    _refuse_unless_quota_admin(actor)
+    the_period = period_from_label(period)
+    stored = {
+        (q.rep_id, q.team_id): q
+        for q in Quota.objects.select_for_update().filter(
+            period_kind=the_period.kind.value, period_start=the_period.start
+        )
+    }
+    default_currency = organisation.current().default_currency
+    counts = {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0}
+    refused: dict[str, dict[str, list[str]]] = {}
+    for change in changes:
+        quota = stored.get((change.rep_id, change.team_id))
+        now = (quota.amount, quota.currency) if quota is not None else None
+        if now != change.previous:
+            shown = "none" if now is None else f"{now[0]:,.2f} {now[1]}"
+            refused[change.key] = {
+                "amount": [f"Changed by someone else meanwhile (now: {shown}). Reload the page."]
+            }
+            continue
+        wanted = (
+            None
+            if change.amount is None
+            else (change.amount, (change.currency or default_currency).strip().upper())
+        )
+        if wanted == now:
+            counts["unchanged"] += 1
+        elif wanted is None:
+            assert quota is not None
+            quota_delete(actor=actor, quota_id=quota.pk)
+            counts["deleted"] += 1
+        else:
+            try:
+                _, created = quota_set(
+                    actor=actor,
+                    period=the_period,
+                    amount=change.amount,
+                    currency=change.currency or None,
+                    rep_id=change.rep_id,
+                    team_id=change.team_id,
+                )
+            except ValidationFailed as exc:
+                refused[change.key] = exc.details
+                continue
+            counts["created" if created else "updated"] += 1
+    if refused:
+        # Rolls back the cells saved before the refused ones: all or nothing.
+        raise ValidationFailed(
+            f"{len(refused)} quota{'' if len(refused) == 1 else 's'} could not be saved, "
+            "so none was: correct the marked cells and save again.",
+            details={"cells": refused},
+        )
+    return QuotaChangesResult(**counts)
+
+
 # --- submissions ---
 # Forecast submissions: immutable calls (commit / best case) of a rep for themselves or of
 # a manager (or leader) for a team. See forecasting.models.ForecastSubmission.
@@ -376,7 +466,7 @@ def forecast_submit(
     team) by its manager (the teams they manage and their sub-teams) or a leader/admin (any
     team). Returns the new ForecastSubmission; it supersedes the latest submission of the
     same chain (submitter, level, team, period), which stays as it was. `currency`
-    defaults to settings.DEFAULT_CURRENCY; `now` is the moment taken as "now".
+    defaults to the organisation's default currency; `now` is the moment taken as "now".
 
     Stored with it: `figures`, forecast_summary's totals for the scope (the rep, or the
     team with its sub-teams) in the call's currency at that moment; and for a team call
@@ -424,7 +514,7 @@ def forecast_submit(
     best_value = clean_amount(errors, "best_case", best_case)
     if commit_value is not None and best_value is not None and best_value < commit_value:
         errors.setdefault("best_case", []).append("Best case cannot be below commit.")
-    code = clean_currency(errors, currency or settings.DEFAULT_CURRENCY)
+    code = clean_currency(errors, currency or organisation.current().default_currency)
     notes_text = clean_text(errors, "notes", notes, required=False, max_length=SUBMISSION_NOTE_MAX)
     adjustment = clean_text(
         errors, "adjustment_note", adjustment_note, required=False, max_length=SUBMISSION_NOTE_MAX
@@ -649,7 +739,7 @@ def meeting_create(
     """Record a forecast meeting of a team about a fiscal month or quarter (`period`, a
     label) held on `held_on` (default today, organisation's timezone), with its attendees
     and notes. Freezes the numbers of that moment (forecasting.selectors.meeting_numbers):
-    the team's figures in settings.DEFAULT_CURRENCY, the deals at risk and the changes
+    the team's figures in the organisation's default currency, the deals at risk and the changes
     since the previous meeting of the same team and period.
 
     Refuses, nothing written: an inactive or anonymous actor, a rep (PermissionDenied);

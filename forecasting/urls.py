@@ -1,6 +1,6 @@
 from django.urls import path
 
-from forecasting import views
+from forecasting import quota_views, views
 
 app_name = "forecasting"
 
@@ -16,4 +16,6 @@ urlpatterns = [
     path("forecast/meetings/new/", views.meeting_create, name="meeting_create"),
     path("forecast/meetings/<int:pk>/", views.meeting_detail, name="meeting_detail"),
     path("forecast/meetings/<int:pk>/edit/", views.meeting_edit, name="meeting_edit"),
+    # --- quotas (forecasting/quota_views.py) ---
+    path("forecast/quotas/", quota_views.quota_list, name="quota_list"),
 ]

@@ -15,10 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 import django_filters
-from django import forms
 from django.conf import settings
-from django.db.models import Q, QuerySet
-from django.http import Http404
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -30,12 +28,13 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from pipeline import rules, selectors, services
+from pipeline import exports, rules, selectors, services
+from pipeline.blueprints import BLUEPRINTS
 from pipeline.models import (
     Account,
     Activity,
@@ -55,6 +54,7 @@ from pipeline.models import (
     OpportunityFlag,
     OpportunityStatus,
     Pipeline,
+    Product,
     Qualification,
     QualificationElement,
     QualificationFramework,
@@ -62,85 +62,28 @@ from pipeline.models import (
     Stage,
 )
 from salesops.api.etag import expected_version, with_etag
-from salesops.api.idempotency import IdempotentPostMixin
 from salesops.api.permissions import ApiKeyScopePermission, IsAdminRoleOrReadOnly
 from salesops.api.schema import IDEMPOTENCY_KEY, IF_MATCH, errors
 from salesops.api.serializers import ErrorOutput, StrictInputSerializer
-from salesops.cleaning import MAX_SMALL_INT, query_int
+from salesops.api.viewsets import (
+    MAX_ID,
+    ApiViewSet,
+    CsvExportViewSet,
+    IdFilter,
+    get_or_404,
+    int_or_404,
+    valid,
+)
+from salesops.cleaning import MAX_SMALL_INT
 from salesops.models import User
 
 # --- helpers ---------------------------------------------------------------------
+# The viewset base and its helpers live in salesops/api/viewsets.py; the old names stay
+# importable from here (coaching, proposals and forecasting import them).
 
-MAX_ID = 2**63 - 1
-
-
-def _int_or_404(value: Any) -> int:
-    """A URL id as an int; anything else (or out of range) is a 404, never a 500 (e.g.
-    "¹".isdigit() is true but int("¹") raises: DELETE /milestones/¹/ was a 500)."""
-    number = query_int(value)
-    if number is None:
-        raise Http404("Not found.")
-    return number
-
-
-def _get_or_404(queryset: QuerySet, pk: Any) -> Any:
-    obj = queryset.filter(pk=_int_or_404(pk)).first()
-    if obj is None:
-        raise Http404("Not found.")
-    return obj
-
-
-@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
-class IdFilter(django_filters.NumberFilter):
-    """An integer id filter ('abc' or 1.5 is a 400, not a 500 or a silent no-op)."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2**63 - 1)
-        super().__init__(*args, **kwargs)
-
-
-class ApiViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
-    """Base for the API's viewsets: Idempotency-Key on every POST; NUL characters in the
-    URL or query string are refused (PostgreSQL cannot compare them: a 500 otherwise), and
-    so is a query parameter given twice (every parameter here takes one value; the filters
-    would silently use the last)."""
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        errors: dict[str, list[str]] = {
-            k: ["Null characters are not allowed."] for k, v in kwargs.items() if "\x00" in str(v)
-        }
-        for k, values in request.query_params.lists():
-            if any("\x00" in v for v in values):
-                errors[k] = ["Null characters are not allowed."]
-            elif len(values) > 1:
-                errors[k] = ["Give this parameter once."]
-        if errors:
-            raise serializers.ValidationError(errors)
-
-    # Input serializer per action. The views name their serializers explicitly; this is
-    # only for the browsable API (DEBUG), which asks for one to render its forms.
-    input_serializers: dict[str, type[serializers.Serializer]] = {}
-
-    def get_serializer_class(self) -> type[serializers.Serializer]:
-        return self.input_serializers.get(self.action, serializers.Serializer)
-
-    def get_object(self) -> Any:
-        """Reads go through the selectors, never DRF's generic lookup. Only OPTIONS (the
-        metadata) calls this; the generic one asserted a `pk` URL kwarg and was a 500 on
-        /opportunities/by-external-id/{source}/{external_id}/."""
-        raise Http404("Not found.")
-
-    def ctx(self) -> dict[str, Any]:
-        return {"request": self.request}
-
-    def paginated(self, queryset: Any, serializer_class: type[serializers.Serializer]) -> Response:
-        page = self.paginate_queryset(queryset)
-        data = serializer_class(page, many=True, context=self.ctx()).data
-        return self.get_paginated_response(data)
+_int_or_404 = int_or_404
+_get_or_404 = get_or_404
+_valid = valid
 
 
 # --- output serializers (no per-row queries: they read what the selectors joined) ---
@@ -161,6 +104,11 @@ class StageRefOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     order = serializers.IntegerField()
+
+
+class ProductRefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
 
 
 class OpenFlagOutput(serializers.ModelSerializer):
@@ -185,6 +133,7 @@ class OpportunityOutput(serializers.ModelSerializer):
     owner = UserRefOutput()
     stage = StageRefOutput()
     pipeline = serializers.IntegerField(source="pipeline_id")
+    product = ProductRefOutput(allow_null=True, help_text="What the deal sells (null: none).")
     url = serializers.HyperlinkedIdentityField(view_name="api:opportunity-detail")
     open_flags = OpenFlagOutput(
         many=True, read_only=True, help_text="Open attention flags, newest first."
@@ -197,8 +146,8 @@ class OpportunityOutput(serializers.ModelSerializer):
     class Meta:
         model = Opportunity
         fields = [
-            "id", "name", "account", "owner", "pipeline", "stage", "amount", "currency",
-            "close_date", "forecast_category", "forecast_category_override_reason",
+            "id", "name", "account", "owner", "pipeline", "stage", "product", "amount",
+            "currency", "close_date", "forecast_category", "forecast_category_override_reason",
             "next_step", "next_step_date", "status", "loss_reason", "source", "external_id",
             "stage_entered_at", "last_activity_at", "closed_at", "version", "created_at",
             "updated_at", "url", "open_flags", "qualification",
@@ -236,6 +185,11 @@ class OpportunityOutput(serializers.ModelSerializer):
                 "name": row["stage__name"],
                 "order": row["stage__order"],
             },
+            "product": (
+                {"id": row["product_id"], "name": row["product__name"]}
+                if row["product_id"] is not None
+                else None
+            ),
             "amount": _decimal_text(row["amount"]),
             "currency": row["currency"],
             "close_date": _date_text(row["close_date"]),
@@ -292,7 +246,8 @@ class OpportunityOutput(serializers.ModelSerializer):
 OPPORTUNITY_COLUMNS = (
     "id", "name", "account_id", "account__name", "owner_id", "owner__username",
     "owner__first_name", "owner__last_name", "pipeline_id", "stage_id", "stage__name",
-    "stage__order", "stage__qualification_validity_days", "amount", "currency", "close_date",
+    "stage__order", "stage__qualification_validity_days", "product_id", "product__name",
+    "amount", "currency", "close_date",
     "forecast_category", "forecast_category_override_reason", "next_step", "next_step_date",
     "status", "loss_reason", "source", "external_id", "stage_entered_at", "last_activity_at",
     "closed_at", "version", "created_at", "updated_at", "latest_qualification__score_pct",
@@ -438,8 +393,18 @@ class AccountOutput(serializers.ModelSerializer):
     class Meta:
         model = Account
         fields = [
-            "id", "name", "domain", "industry", "employees", "source", "external_id",
+            "id", "name", "domain", "industry", "employees", "country", "source", "external_id",
             "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ProductOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = [
+            "id", "name", "family", "list_price", "currency", "is_active", "source",
+            "external_id", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -452,6 +417,7 @@ class StageOutput(serializers.ModelSerializer):
         fields = [
             "id", "pipeline", "name", "order", "probability", "forecast_category", "guidance",
             "expected_days", "warn_days", "rot_days", "is_won", "is_lost",
+            "qualification_validity_days", "no_activity_days",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -644,6 +610,11 @@ class OpportunityWriteFields(StrictInputSerializer):
     )
     forecast_category_override_reason = serializers.CharField(required=False, allow_blank=True)
     owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False)
+    product = serializers.PrimaryKeyRelatedField(
+        queryset=Product.objects.all(), required=False, allow_null=True,
+        help_text="Id of an active product (null: none). A deal keeps a product deactivated "
+        "since it was chosen.",
+    )  # fmt: skip
 
 
 class OpportunityCreateInput(OpportunityWriteFields):
@@ -656,6 +627,11 @@ class OpportunityCreateInput(OpportunityWriteFields):
     )  # fmt: skip
     source = serializers.CharField(required=False, allow_blank=True)
     external_id = serializers.CharField(required=False, allow_blank=True)
+    new_account_name = serializers.CharField(
+        required=False, allow_blank=True,
+        help_text="Instead of `account`: creates this account together with the opportunity "
+        "(both or neither are saved).",
+    )  # fmt: skip
 
 
 class OpportunityUpdateInput(OpportunityWriteFields):
@@ -776,8 +752,39 @@ class AccountInput(StrictInputSerializer):
     employees = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=services.MAX_INT
     )
+    country = serializers.CharField(required=False, allow_blank=True)
     source = serializers.CharField(required=False, allow_blank=True)
     external_id = serializers.CharField(required=False, allow_blank=True)
+
+
+class ProductInput(StrictInputSerializer):
+    read_only_hints = {
+        "id": "It is assigned by the server.",
+        "created_at": "It is set by the server.",
+    }
+    name = serializers.CharField(required=False, allow_blank=True)
+    family = serializers.CharField(required=False, allow_blank=True)
+    list_price = serializers.DecimalField(
+        max_digits=None, decimal_places=None, required=False, allow_null=True
+    )
+    currency = serializers.CharField(
+        required=False, allow_blank=True, help_text="ISO 4217 code, e.g. EUR; empty: none."
+    )
+    is_active = serializers.BooleanField(
+        required=False, help_text="false takes the product off the offer; deals keep it."
+    )
+    source = serializers.CharField(required=False, allow_blank=True)
+    external_id = serializers.CharField(required=False, allow_blank=True)
+
+
+class ProductQuery(serializers.Serializer):
+    active = serializers.ChoiceField(
+        choices=["true", "false"], required=False,
+        help_text="`true`: products on offer; `false`: those taken off it.",
+    )  # fmt: skip
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="In the name."
+    )
 
 
 class PipelineInput(StrictInputSerializer):
@@ -811,6 +818,28 @@ class StageUpdateInput(StrictInputSerializer):
     )
     is_won = serializers.BooleanField(required=False)
     is_lost = serializers.BooleanField(required=False)
+    qualification_validity_days = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_SMALL_INT,
+        help_text="How long a qualification stays valid in this stage; null: the default.",
+    )  # fmt: skip
+    no_activity_days = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_SMALL_INT,
+        help_text="Days without customer activity before a deal here is flagged; null: the "
+        "default.",
+    )  # fmt: skip
+
+
+class StageMoveInput(StrictInputSerializer):
+    position = serializers.IntegerField(
+        min_value=1, max_value=MAX_SMALL_INT, help_text="1 = first; at most the number of stages."
+    )
+
+
+class PipelineTemplateInput(StrictInputSerializer):
+    template = serializers.ChoiceField(
+        choices=list(BLUEPRINTS), help_text="`new_business` or `blank`."
+    )
+    name = serializers.CharField(required=False, allow_blank=True)
 
 
 class StageCreateInput(StageUpdateInput):
@@ -945,22 +974,29 @@ class QualificationInput(StrictInputSerializer):
             return super().to_internal_value(data)
 
 
-def _valid(serializer_class: type[serializers.Serializer], request: Request,
-           **kwargs: Any) -> dict[str, Any]:  # fmt: skip
-    serializer = serializer_class(data=request.data, context={"request": request}, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 # --- filters -----------------------------------------------------------------------
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class TextFilter(django_filters.CharFilter):
+    """A text filter applied by a method (the schema cannot infer its type from a field)."""
+
+
 class OpportunityFilter(django_filters.FilterSet):
+    """The opportunity list's filters (and its CSV export's). Team, source, external id and
+    search apply selectors.opportunity_filter — the one rule the list page uses too."""
+
     owner = IdFilter(field_name="owner_id")
     stage = IdFilter(field_name="stage_id")
     status = django_filters.ChoiceFilter(choices=OpportunityStatus.choices)
-    team = IdFilter(field_name="owner__team_id", help_text="Team of the owner.")
+    team = IdFilter(
+        method="filter_selector", help_text="Team of the owner, its sub-teams included."
+    )
     pipeline = IdFilter(field_name="pipeline_id")
+    source = TextFilter(method="filter_selector", help_text="The system a deal came from (exact).")
+    external_id = TextFilter(
+        method="filter_selector", help_text="The deal's id in that system (exact)."
+    )
     close_date_after = django_filters.DateFilter(field_name="close_date", lookup_expr="gte")
     close_date_before = django_filters.DateFilter(field_name="close_date", lookup_expr="lte")
     close_date_from = django_filters.DateFilter(
@@ -969,17 +1005,14 @@ class OpportunityFilter(django_filters.FilterSet):
     close_date_to = django_filters.DateFilter(
         field_name="close_date", lookup_expr="lte", help_text="Alias of close_date_before."
     )
-    search = django_filters.CharFilter(method="filter_search", help_text="In name or account.")
+    search = TextFilter(method="filter_selector", help_text="In name or account.")
 
     class Meta:
         model = Opportunity
         fields: list[str] = []
 
-    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        term = value.strip()
-        if not term:
-            return queryset
-        return queryset.filter(Q(name__icontains=term) | Q(account__name__icontains=term))
+    def filter_selector(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
+        return selectors.opportunity_filter(queryset, {name: value})
 
 
 class StageFilter(django_filters.FilterSet):
@@ -1527,6 +1560,135 @@ class AccountViewSet(ApiViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+# --- products: everyone reads the catalogue, administrators write it --------------------
+
+
+def _product_query(request: Request) -> dict[str, Any]:
+    """The catalogue's list filters from the query string (a bad value is a 400)."""
+    query = ProductQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    active = query.validated_data.get("active")
+    return {
+        "active": None if active is None else active == "true",
+        "search": query.validated_data.get("search", ""),
+    }
+
+
+@extend_schema(tags=["products"])
+class ProductViewSet(ApiViewSet):
+    """The product catalogue: what a deal sells (optional on an opportunity)."""
+
+    permission_classes = [ApiKeyScopePermission, IsAdminRoleOrReadOnly]
+    queryset = Product.objects.none()  # the model for the schema; reads use selectors
+    input_serializers = {"create": ProductInput, "partial_update": ProductInput}
+    filter_backends: list[Any] = []
+
+    @extend_schema(
+        parameters=[ProductQuery], responses={200: ProductOutput(many=True), **errors(404)}
+    )
+    def list(self, request: Request) -> Response:
+        return self.paginated(selectors.product_list(**_product_query(request)), ProductOutput)
+
+    @extend_schema(responses={200: ProductOutput, **errors(404)})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        product = selectors.product_get(_int_or_404(pk))
+        return Response(ProductOutput(product, context=self.ctx()).data)
+
+    @extend_schema(
+        request=ProductInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: ProductOutput, **errors(400, 403, 413, 422)},
+        description="Administrators only. The name is unique whatever the case.",
+    )
+    def create(self, request: Request) -> Response:
+        data = _valid(ProductInput, request)
+        product = services.product_create(actor=request.user, name=data.pop("name", ""), **data)
+        return Response(ProductOutput(product, context=self.ctx()).data, status=201)
+
+    @extend_schema(
+        request=ProductInput,
+        responses={200: ProductOutput, **errors(400, 403, 404)},
+        description="Administrators only. `is_active: false` takes it off the offer.",
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        product = selectors.product_get(_int_or_404(pk))
+        data = _valid(ProductInput, request)
+        product = services.product_update(product_id=product.pk, actor=request.user, **data)
+        return Response(ProductOutput(product, context=self.ctx()).data)
+
+    @extend_schema(
+        responses={204: None, **errors(403, 404, 409)},
+        description="Administrators only; refused (409 `product_in_use`) while deals use the "
+        "product — deactivate it instead.",
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        product = selectors.product_get(_int_or_404(pk))
+        services.product_delete(product_id=product.pk, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- CSV exports in the import's columns (pipeline/columns.py) ---------------------------
+
+_CSV_TEXT = (
+    "A CSV file (UTF-8 with a byte-order mark) in the import's columns, streamed: "
+    "export → import into an empty database gives the same records."
+)
+
+
+def _csv_ok(what: str) -> dict[Any, OpenApiResponse]:
+    return {
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description=f"{what}. {_CSV_TEXT}")
+    }
+
+
+@extend_schema(tags=["opportunities"])
+class OpportunityExportViewSet(CsvExportViewSet):
+    queryset = Opportunity.objects.none()  # the model for the schema; reads use selectors
+    filterset_class = OpportunityFilter
+
+    @extend_schema(
+        operation_id="opportunities_export_csv",
+        responses={
+            **_csv_ok("The opportunities you may see that match the filters"),
+            **errors(404),
+        },
+        description="The opportunities of the list with the same filters, every one of them "
+        "(no pages), in the columns of pipeline/columns.py OPPORTUNITY_COLUMNS.",
+    )
+    def list(self, request: Request) -> Any:
+        opportunities = self.filter_queryset(selectors.opportunity_list_for(request.user))
+        return exports.opportunity_export(opportunities)
+
+
+@extend_schema(tags=["accounts"])
+class AccountExportViewSet(CsvExportViewSet):
+    queryset = Account.objects.none()  # the model for the schema; reads use selectors
+    filter_backends: list[Any] = []
+
+    @extend_schema(
+        operation_id="accounts_export_csv",
+        parameters=[OpenApiParameter("search", OpenApiTypes.STR, description="In the name.")],
+        responses={**_csv_ok("The accounts (matching `search`)"), **errors(404)},
+    )
+    def list(self, request: Request) -> Any:
+        search = request.query_params.get("search", "")
+        return exports.account_export(selectors.account_list(search))
+
+
+@extend_schema(tags=["products"])
+class ProductExportViewSet(CsvExportViewSet):
+    queryset = Product.objects.none()  # the model for the schema; reads use selectors
+    filter_backends: list[Any] = []
+
+    @extend_schema(
+        operation_id="products_export_csv",
+        parameters=[ProductQuery],
+        responses={**_csv_ok("The products (matching the filters)"), **errors(404)},
+    )
+    def list(self, request: Request) -> Any:
+        return exports.product_export(selectors.product_list(**_product_query(request)))
+
+
 # --- pipeline framework: everyone reads, administrators write ------------------------
 
 
@@ -1540,6 +1702,7 @@ class PipelineViewSet(FrameworkViewSet):
     input_serializers = {
         "create": PipelineInput,
         "partial_update": PipelineInput,
+        "from_template": PipelineTemplateInput,
     }
     filter_backends: list[Any] = []
 
@@ -1571,6 +1734,25 @@ class PipelineViewSet(FrameworkViewSet):
         pipeline = _get_or_404(selectors.pipeline_list(), pk)
         return Response(PipelineOutput(pipeline, context=self.ctx()).data)
 
+    @extend_schema(
+        operation_id="pipelines_from_template",
+        request=PipelineTemplateInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: PipelineOutput, **errors(400, 403, 422)},
+        description="Administrators only. A new pipeline from a template — `new_business` "
+        "(stages with guidance, exit milestones and MEDDICC minimums) or `blank` — the same "
+        'as the setup page\'s "New pipeline from template"; its stages and milestones '
+        "are then edited at /api/v1/stages/ and /api/v1/milestones/.",
+    )
+    @action(detail=False, methods=["post"], url_path="from-template")
+    def from_template(self, request: Request) -> Response:
+        data = _valid(PipelineTemplateInput, request)
+        pipeline = services.pipeline_create_from_template(
+            actor=request.user, template=data["template"], name=data.get("name", "")
+        )
+        pipeline = _get_or_404(selectors.pipeline_list(), pipeline.pk)
+        return Response(PipelineOutput(pipeline, context=self.ctx()).data, status=201)
+
 
 @extend_schema(tags=["pipelines"])
 class StageViewSet(FrameworkViewSet):
@@ -1578,6 +1760,7 @@ class StageViewSet(FrameworkViewSet):
     input_serializers = {
         "create": StageCreateInput,
         "partial_update": StageUpdateInput,
+        "move": StageMoveInput,
     }
     filterset_class = StageFilter
 
@@ -1617,6 +1800,24 @@ class StageViewSet(FrameworkViewSet):
         stage = _get_or_404(selectors.stage_list(), pk)
         services.stage_delete(stage_id=stage.pk, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="stages_move",
+        request=StageMoveInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: StageOutput, **errors(400, 403, 404, 422)},
+        description="Administrators only. Move the stage to `position` (1 = first) among "
+        "its pipeline's stages, as the setup page's up/down buttons do; the stages are "
+        "numbered 1…n again (their `order`).",
+    )
+    @action(detail=True, methods=["post"])
+    def move(self, request: Request, pk: str) -> Response:
+        stage = _get_or_404(selectors.stage_list(), pk)
+        data = _valid(StageMoveInput, request)
+        stage = services.stage_move(
+            stage_id=stage.pk, actor=request.user, position=data["position"]
+        )
+        return Response(StageOutput(_get_or_404(selectors.stage_list(), stage.pk)).data)
 
 
 @extend_schema(tags=["pipelines"])

@@ -38,6 +38,10 @@ The statement, in order:
   due      the deals to decide, with the schedule version read;
   deal     per deal: the facts (stage, framework, latest qualification; calendar days in
            the organisation's timezone), the severity of each kind and `next_check`;
+  imp, skipped, incomplete
+           the open imported deals among them, the milestones each skipped the gate for
+           and nobody recorded since, and the import_incomplete flags they call for —
+           set-based, and empty at once when no due deal was imported;
   desired  one row per (deal, kind) that should be open, with its explanation;
   changes  desired FULL JOIN the deals' open flags, keeping only the differences:
            raise, clear, update (text/severity). A new flag's id is drawn here (nextval);
@@ -69,12 +73,13 @@ from django.utils import timezone
 
 from pipeline import rules
 from pipeline.models import FlagKind
+from salesops import organisation
 
 # pg_advisory_xact_lock key of the global refresh ("flag" in ASCII); only this module takes it.
 REFRESH_LOCK_KEY = 0x666C6167
 # Bump when a decision or next_check below changes meaning: the next global run then
 # re-decides every deal instead of the due ones (as when a setting they read changes).
-RULES_VERSION = 2
+RULES_VERSION = 3  # 3: import_incomplete
 # Tests only: seconds to sleep inside the transaction after the writes and before the
 # commit, so that a test can kill a worker mid-refresh. Ignored unless settings.TESTING.
 TEST_DELAY_ENV = "SALESOPS_FLAGS_REFRESH_TEST_DELAY"
@@ -133,6 +138,26 @@ _LAPSED_ON = _local(
                                           %(validity_days)s) * interval '24 hours'
        END"""
 )
+
+# rules.import_incomplete_flag's first sentence: the fields the import filled by a rule, in
+# a fixed order, with the values they hold. NULL when none of them is in import_gaps.
+_IMPORT_GAPS = f"""(
+    SELECT CASE cardinality(x.parts)
+               WHEN 0 THEN NULL
+               WHEN 1 THEN 'The import set ' || x.parts[1] || ': set the real one.'
+               ELSE 'The import set ' || array_to_string(x.parts[1:cardinality(x.parts) - 1], ', ')
+                    || ' and ' || x.parts[cardinality(x.parts)] || ': set the real ones.'
+           END
+    FROM (SELECT array_remove(ARRAY[
+              CASE WHEN 'close_date' = ANY(o.import_gaps)
+                   THEN 'the close date to ' || {_day("o.close_date")} || ' (end of quarter)' END,
+              CASE WHEN 'account' = ANY(o.import_gaps)
+                   THEN 'the account to '
+                        || (SELECT a.name FROM pipeline_account a WHERE a.id = o.account_id) END,
+              CASE WHEN 'amount' = ANY(o.import_gaps)
+                   THEN 'the amount to ' || o.amount::text || ' ' || o.currency END
+          ], NULL) AS parts) x
+)"""
 
 # Per deal of `due`: its facts, the severity of each kind, and next_check (NULL: never by
 # itself). Closed deals come through too: their flags are cleared.
@@ -193,6 +218,14 @@ FROM (
                o.close_date,
                o.next_step,
                o.next_step_date,
+               o.stage_id,
+               o.imported_at IS NOT NULL AS imported,
+               -- import_incomplete's first sentence (NULL: no field filled by the import);
+               -- built for the few imported deals only, so the rows stay narrow
+               CASE WHEN o.imported_at IS NOT NULL AND o.status = 'open'
+                         AND o.import_gaps <> '{{}}'
+                    THEN {_IMPORT_GAPS}
+               END AS gaps_text,
                s.name AS stage_name,
                s.warn_days,
                s.rot_days,
@@ -232,6 +265,7 @@ FROM (
 # the deals crossed with the five kind names (CASE on the kind; the filter drops the NULL
 # severities before any text is built), not five scans. Not LATERAL (VALUES …) either: a
 # Values Scan re-initialises its expressions on every rescan (4.6 s for 600,000 deals).
+# import_incomplete's rows, for the few imported deals, come from `incomplete`.
 DESIRED_SQL = f"""
 SELECT v.opportunity_id, v.owner_id, v.opp_name, k.kind,
        CASE k.kind
@@ -284,7 +318,50 @@ WHERE v.status = 'open'
           WHEN 'next_step_overdue' THEN v.sev_step
           WHEN 'requalify_due' THEN v.sev_rq
       END IS NOT NULL
+UNION ALL
+SELECT opportunity_id, owner_id, opp_name, 'import_incomplete', '{rules.WARNING}', explanation
+FROM incomplete
 """
+
+# import_incomplete, for the open imported deals of `deal` (rules.import_incomplete_flag):
+# `skipped` is rules.gate_skipped_milestones for all of them at once — the required
+# milestones ticked by a person (not automatic) of the open stages before the deal's,
+# without a completion on the deal, in stage and milestone order. No date in it: the flag
+# changes only with the deal, so next_check does not know it.
+IMPORT_SQL = f"""
+imp AS MATERIALIZED (
+    SELECT opportunity_id, owner_id, opp_name, stage_id, stage_name, gaps_text
+    FROM deal WHERE imported AND status = 'open'
+),
+skipped AS (
+    SELECT i.opportunity_id, count(*) AS n,
+           (array_agg(m.title ORDER BY earlier."order", m."order", m.id))
+               [1:{rules.IMPORT_SKIPPED_LISTED}] AS titles
+    FROM imp i
+    JOIN pipeline_stage cur ON cur.id = i.stage_id
+    JOIN pipeline_stage earlier ON earlier.pipeline_id = cur.pipeline_id
+                               AND earlier."order" < cur."order"
+                               AND NOT earlier.is_won AND NOT earlier.is_lost
+    JOIN pipeline_milestone m ON m.stage_id = earlier.id AND m.required AND m.auto_check = ''
+    WHERE NOT EXISTS (SELECT 1 FROM pipeline_milestonecompletion c
+                      WHERE c.opportunity_id = i.opportunity_id AND c.milestone_id = m.id)
+    GROUP BY i.opportunity_id
+),
+incomplete AS (
+    SELECT i.opportunity_id, i.owner_id, i.opp_name,
+           left(concat_ws(' ', i.gaps_text,
+               'Imported into ' || i.stage_name || ' past the gate: '
+               || CASE WHEN k.n = 1 THEN '1 milestone of an earlier stage is not recorded'
+                       ELSE k.n::text || ' milestones of earlier stages are not recorded' END
+               || ' (' || array_to_string(k.titles, ', ')
+               || CASE WHEN k.n > {rules.IMPORT_SKIPPED_LISTED}
+                       THEN ' and ' || (k.n - {rules.IMPORT_SKIPPED_LISTED})::text || ' more'
+                       ELSE '' END
+               || ')'), {rules.EXPLANATION_MAX}) AS explanation
+    FROM imp i
+    LEFT JOIN skipped k ON k.opportunity_id = i.opportunity_id
+    WHERE i.gaps_text IS NOT NULL OR k.n IS NOT NULL
+)"""
 
 # The diff against the due deals' open flags, the schedule and the writes.
 WRITE_SQL = """
@@ -422,6 +499,7 @@ def _refresh_sql(due: str) -> str:
     return (
         f"WITH due AS MATERIALIZED ({DUE[due]}),\n"
         f"deal AS MATERIALIZED ({DEAL_SQL}),\n"
+        f"{IMPORT_SQL},\n"
         f"desired AS ({DESIRED_SQL}),\n"
         + WRITE_SQL.format(state="" if due == "targeted" else STATE_SQL)
     )
@@ -453,7 +531,7 @@ ON CONFLICT (opportunity_id) DO NOTHING
 def refresh_params(now: dt.datetime) -> dict[str, object]:
     return {
         "now": now,
-        "tz": settings.TIME_ZONE,
+        "tz": organisation.current().tz().key,
         "no_activity_days": settings.NO_ACTIVITY_DAYS,
         "validity_days": settings.QUALIFICATION_VALIDITY_DAYS,
         "past_close_critical": rules.PAST_CLOSE_CRITICAL_DAYS,

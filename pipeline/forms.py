@@ -22,6 +22,7 @@ from pipeline.models import (
 from pipeline.rules import SCORE_LEVELS
 from pipeline.selectors import FLAG_SORTS
 from salesops.exceptions import ApplicationError
+from salesops.models import Team
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -48,14 +49,28 @@ class OpportunityFilterForm(forms.Form):
     )
     close_date_from = forms.DateField(required=False, widget=DATE, label="Closes from")
     close_date_to = forms.DateField(required=False, widget=DATE, label="to")
+    team = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="All teams", help_text="Sub-teams included."
+    )
+    source = forms.CharField(
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. hubspot"}),
+        help_text="The system a deal came from.",
+    )
+    external_id = forms.CharField(
+        required=False, max_length=100, label="External id", help_text="Its id there."
+    )
 
-    def __init__(self, *args, owners, stages, show_owner: bool, **kwargs):
+    def __init__(self, *args, owners, stages, show_owner: bool, teams=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = owners
         self.fields["stage"].queryset = stages
         self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline.name} · {s.name}"
+        self.fields["team"].queryset = teams if teams is not None else Team.objects.none()
         if not show_owner:
             del self.fields["owner"]
+            del self.fields["team"]
         for field in self.fields.values():
             is_select = isinstance(field.widget, forms.Select)
             field.widget.attrs["class"] = (
@@ -76,8 +91,11 @@ class OpportunityFilterForm(forms.Form):
         filters = {
             "search": data.get("search") or "",
             "owner": data["owner"].pk if data.get("owner") else None,
+            "team": data["team"].pk if data.get("team") else None,
             "stage": data["stage"].pk if data.get("stage") else None,
             "status": data.get("status") or "",
+            "source": (data.get("source") or "").strip(),
+            "external_id": (data.get("external_id") or "").strip(),
             "close_date_from": data.get("close_date_from"),
             "close_date_to": data.get("close_date_to"),
         }
@@ -114,12 +132,14 @@ class OpportunityCreateForm(forms.Form):
     currency = forms.CharField(max_length=3, initial="EUR")
     close_date = forms.DateField(widget=DATE, label="Expected close date")
     owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="Me")
+    product = forms.ModelChoiceField(queryset=None, required=False, empty_label="— none —")
     next_step = forms.CharField(max_length=300, required=False)
 
-    def __init__(self, *args, accounts, owners, show_owner: bool, **kwargs):
+    def __init__(self, *args, accounts, owners, show_owner: bool, products, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["account"].queryset = accounts
         self.fields["owner"].queryset = owners
+        self.fields["product"].queryset = products
         if not show_owner:
             del self.fields["owner"]
         self.helper = _helper()
@@ -135,6 +155,7 @@ class OpportunityCreateForm(forms.Form):
                 Column("close_date", css_class="col-md-6"),
             ),
             *(["owner"] if show_owner else []),
+            "product",
             "next_step",
         )
 
@@ -157,6 +178,7 @@ class OpportunityEditForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)
     close_date = forms.DateField(widget=DATE)
+    product = forms.ModelChoiceField(queryset=None, required=False, empty_label="— none —")
     next_step = forms.CharField(max_length=300, required=False)
     next_step_date = forms.DateField(widget=DATE, required=False)
     forecast_category = forms.ChoiceField(
@@ -169,12 +191,14 @@ class OpportunityEditForm(forms.Form):
         help_text="Needed when the category differs from the stage's default.",
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, products, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = products
         self.helper = _helper()
         self.helper.layout = Layout(
             "version",
             Row(Column("amount", css_class="col-sm-6"), Column("close_date", css_class="col-sm-6")),
+            "product",
             Row(
                 Column("next_step", css_class="col-sm-8"),
                 Column("next_step_date", css_class="col-sm-4"),
@@ -439,3 +463,106 @@ class AttentionFilterForm(forms.Form):
             "owner": data["owner"].pk if data.get("owner") else None,
         }
         return {k: v for k, v in filters.items() if v}, data.get("sort") or "severity"
+
+
+# --- accounts and products ------------------------------------------------------------
+
+
+class AccountForm(forms.Form):
+    """A customer account (pages: new and edit). The service validates the values."""
+
+    name = forms.CharField(max_length=200)
+    domain = forms.CharField(
+        max_length=200, required=False, widget=forms.TextInput(attrs={"placeholder": "acme.com"})
+    )
+    industry = forms.CharField(max_length=100, required=False)
+    employees = forms.IntegerField(required=False, min_value=0, max_value=2_147_483_647)
+    country = forms.CharField(max_length=100, required=False)
+    external_id = forms.CharField(
+        max_length=100,
+        required=False,
+        label="External id",
+        help_text="The account's id in your CRM, if it has one.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+        self.helper.layout = Layout(
+            "name",
+            Row(Column("domain", css_class="col-md-6"), Column("industry", css_class="col-md-6")),
+            Row(Column("employees", css_class="col-md-6"), Column("country", css_class="col-md-6")),
+            "external_id",
+        )
+
+
+class ProductForm(forms.Form):
+    """A product of the catalogue (administrators). The service validates the values."""
+
+    name = forms.CharField(max_length=200)
+    family = forms.CharField(max_length=100, required=False, help_text="Product line or group.")
+    list_price = forms.DecimalField(
+        required=False, min_value=0, max_digits=14, decimal_places=2, label="List price"
+    )
+    currency = forms.CharField(
+        max_length=3, required=False, help_text="Of the list price, e.g. EUR."
+    )
+    is_active = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="On offer",
+        help_text="Only products on offer can be chosen for a deal; deals keep theirs.",
+    )
+    external_id = forms.CharField(
+        max_length=100,
+        required=False,
+        label="External id",
+        help_text="The product's id in your CRM, if it has one.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+        self.helper.layout = Layout(
+            "name",
+            "family",
+            Row(
+                Column("list_price", css_class="col-sm-8"), Column("currency", css_class="col-sm-4")
+            ),
+            "is_active",
+            "external_id",
+        )
+
+
+class CatalogueFilterForm(forms.Form):
+    """The account and product lists' filters (GET): a name search, and for products
+    whether they are on offer. Only valid values are used."""
+
+    search = forms.CharField(
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "Name", "type": "search"}),
+    )
+    active = forms.ChoiceField(
+        required=False,
+        choices=[("", "All products"), ("true", "On offer"), ("false", "Off the offer")],
+    )
+
+    def __init__(self, *args, with_active: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not with_active:
+            del self.fields["active"]
+        for field in self.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = (
+                "form-select form-select-sm" if is_select else "form-control form-control-sm"
+            )
+
+    def selector_filters(self) -> dict:
+        if not self.is_bound or not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        filters: dict = {"search": data.get("search") or ""}
+        if data.get("active"):
+            filters["active"] = data["active"] == "true"
+        return filters

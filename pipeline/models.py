@@ -8,9 +8,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -250,6 +251,15 @@ class Opportunity(models.Model):
     # created date): it reached its stage without the gate, and its stage history before
     # the import is unknown.
     imported_at = models.DateTimeField(null=True, blank=True)
+    # Fields an import filled by a rule because the export left them blank (close_date,
+    # account, amount): the deal is flagged until its owner sets them.
+    import_gaps = ArrayField(
+        models.CharField(max_length=20),
+        default=list,
+        blank=True,
+        # Also in the database: raw INSERTs (benchmarks' seeders, SQL scripts) need no value.
+        db_default=Value([], output_field=ArrayField(models.CharField(max_length=20))),
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -546,6 +556,8 @@ class FlagKind(models.TextChoices):
     PAST_CLOSE_DATE = "past_close_date", "Close date passed"
     NO_ACTIVITY = "no_activity", "No customer activity"
     NEXT_STEP_OVERDUE = "next_step_overdue", "Next step overdue"
+    # An imported deal with fields filled by a rule or milestones it skipped the gate for.
+    IMPORT_INCOMPLETE = "import_incomplete", "Complete the imported deal"
 
 
 class FlagSeverity(models.TextChoices):
@@ -592,7 +604,9 @@ class FlagSchedule(models.Model):
     each new opportunity, and triggers set `due_at` to -infinity (look now) and bump
     `version` whenever anything a flag rule reads changes — the deal's dates, stage or
     status, its qualifications, its stage's limits, its pipeline's framework — whatever
-    the path (services, import, admin, a raw UPDATE). The refresh sets `due_at` to the
+    the path (services, import, admin, a raw UPDATE); for an imported deal also what it
+    was imported without — its `import_gaps`, its milestone completions, the milestones
+    and stage order of its pipeline (migration 0014). The refresh sets `due_at` to the
     next moment a threshold is reached (rules.flags_change_at), NULL for a closed
     deal. So the hourly run reads only the due rows, and a run that finds a row's
     version changed since its snapshot leaves that deal alone (see pipeline/flags.py).

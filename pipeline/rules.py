@@ -315,6 +315,16 @@ class OpportunityFacts:
     next_step_date: date | None = None
     framework_name: str | None = None  # None: the pipeline has no framework
     latest_qualification: QualificationFacts | None = None
+    # An import of a CRM export: whether the deal came in that way, the fields it filled
+    # by a rule (Opportunity.import_gaps) with the values they hold, and the titles of the
+    # milestones it skipped the gate for and nobody has recorded since
+    # (gate_skipped_milestones, in stage and milestone order).
+    imported: bool = False
+    import_gaps: tuple[str, ...] = ()
+    account_name: str = ""
+    amount: Decimal = Decimal("0")
+    currency: str = ""
+    skipped_milestones: tuple[str, ...] = ()
 
 
 def local_date(moment: datetime, tz: tzinfo) -> date:
@@ -457,6 +467,82 @@ def requalify_due_flag(
     return _decision("requalify_due", severity, text)
 
 
+IMPORT_SKIPPED_LISTED = 3  # titles named in the explanation; the rest are counted
+
+
+def gate_skipped_milestones(
+    *,
+    stages: Iterable[StageSpec],
+    milestones: Iterable[MilestoneSpec],
+    current: StageSpec,
+    completed_ids: set[int],
+) -> list[MilestoneSpec]:
+    """The required milestones of the open stages before `current` that a person ticks and
+    nobody has ticked, in the order given: what the gate would have asked for on the way
+    from the first stage to `current` (stages_to_clear), for a deal that entered `current`
+    without it (an import). Automatic milestones are left out: the gate checks them itself
+    at the deal's next move."""
+    earlier = {s.id for s in stages if s.order < current.order and not (s.is_won or s.is_lost)}
+    return [
+        m
+        for m in milestones
+        if m.required and not m.auto_check and m.stage_id in earlier and m.id not in completed_ids
+    ]
+
+
+def join_words(parts: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def import_incomplete_flag(
+    *,
+    imported: bool,
+    gaps: Iterable[str],
+    close_date: date,
+    account_name: str,
+    amount: Decimal,
+    currency: str,
+    stage_name: str,
+    skipped_milestones: Iterable[str],
+) -> FlagDecision | None:
+    """A deal an import brought in that its owner has to complete: fields the import filled
+    by a rule (blank in the export) and milestones of earlier stages it skipped the gate
+    for. A warning, whatever its age: it does not change by itself, only when the owner
+    sets the fields or records the milestones (or the deal closes)."""
+    if not imported:
+        return None
+    filled = set(gaps)
+    # Always in this order, whatever the order of `gaps`. The close date names its rule:
+    # the import's only one for a blank close date is the end of the current quarter.
+    parts = []
+    if "close_date" in filled:
+        parts.append(f"the close date to {format_day(close_date)} (end of quarter)")
+    if "account" in filled:
+        parts.append(f"the account to {account_name}")
+    if "amount" in filled:
+        parts.append(f"the amount to {amount:.2f} {currency}")
+    sentences = []
+    if parts:
+        real = "one" if len(parts) == 1 else "ones"
+        sentences.append(f"The import set {join_words(parts)}: set the real {real}.")
+    titles = list(skipped_milestones)
+    if titles:
+        n = len(titles)
+        what = (
+            "1 milestone of an earlier stage is not recorded"
+            if n == 1
+            else f"{n} milestones of earlier stages are not recorded"
+        )
+        listed = ", ".join(titles[:IMPORT_SKIPPED_LISTED])
+        if n > IMPORT_SKIPPED_LISTED:
+            listed += f" and {n - IMPORT_SKIPPED_LISTED} more"
+        sentences.append(f"Imported into {stage_name} past the gate: {what} ({listed})")
+    if not sentences:
+        return None
+    return _decision("import_incomplete", WARNING, " ".join(sentences))
+
+
 def attention_flags(
     facts: OpportunityFacts,
     *,
@@ -497,6 +583,16 @@ def attention_flags(
             now=now,
             tz=tz,
         ),
+        import_incomplete_flag(
+            imported=facts.imported,
+            gaps=facts.import_gaps,
+            close_date=facts.close_date,
+            account_name=facts.account_name,
+            amount=facts.amount,
+            currency=facts.currency,
+            stage_name=facts.stage_name,
+            skipped_milestones=facts.skipped_milestones,
+        ),
     ]
     return [d for d in decisions if d is not None]
 
@@ -517,6 +613,7 @@ def flags_change_at(
     """The first moment after `now` at which `attention_flags` may decide differently for
     the same facts: a day reaching a warning or critical threshold, a close or next-step
     date passing, a qualification expiring. None: never by itself (a closed deal).
+    (import_incomplete depends on no date: only a change to the deal moves it.)
 
     The refresh keeps this per deal (FlagSchedule.due_at) and looks at a deal again only
     then or when one of its facts changes. It may be earlier than needed (the deal is

@@ -38,11 +38,13 @@ from pipeline.models import (
     FlagSeverity,
     Milestone,
     MilestoneCompletion,
+    MilestoneElementLevel,
     Opportunity,
     OpportunityChange,
     OpportunityFlag,
     OpportunityStatus,
     Pipeline,
+    Product,
     Qualification,
     QualificationElement,
     QualificationFramework,
@@ -60,17 +62,21 @@ from salesops.selectors import notification_list_for
 def opportunity_list_for(
     user: User, filters: dict[str, Any] | None = None
 ) -> QuerySet[Opportunity]:
-    """Opportunities `user` may see, with what list rows show, in a deterministic order.
-
-    Filters (all optional): owner, stage, status, team, pipeline, close_date_from,
-    close_date_to, search (name or account name).
-    """
+    """Opportunities `user` may see, with what list rows show, in a deterministic order,
+    narrowed by `filters` (see `opportunity_filter`)."""
     qs = (
         Opportunity.objects.filter(access.owner_scope_q(user))
         .select_related("account", "owner", "stage", "pipeline")
         .order_by("close_date", "id")
     )
-    f = filters or {}
+    return opportunity_filter(qs, filters or {})
+
+
+def opportunity_filter(qs: QuerySet[Opportunity], f: dict[str, Any]) -> QuerySet[Opportunity]:
+    """The one rule of the opportunity filters, for the list page, its CSV, the API list
+    and its CSV. All optional: owner, stage, status, team (the owner's team, sub-teams
+    included — as the forecast summary counts a team), pipeline, source, external_id
+    (exact), close_date_from, close_date_to, search (in the name or the account's name)."""
     if f.get("owner"):
         qs = qs.filter(owner_id=f["owner"])
     if f.get("stage"):
@@ -78,9 +84,13 @@ def opportunity_list_for(
     if f.get("status"):
         qs = qs.filter(status=f["status"])
     if f.get("team"):
-        qs = qs.filter(owner__team_id=f["team"])
+        qs = qs.filter(owner__team_id__in=access.team_subtree(int(f["team"])))
     if f.get("pipeline"):
         qs = qs.filter(pipeline_id=f["pipeline"])
+    if f.get("source"):
+        qs = qs.filter(source=f["source"])
+    if f.get("external_id"):
+        qs = qs.filter(external_id=f["external_id"])
     if f.get("close_date_from"):
         qs = qs.filter(close_date__gte=f["close_date_from"])
     if f.get("close_date_to"):
@@ -96,7 +106,8 @@ def opportunity_get_for(user: User, pk: Any) -> Opportunity:
         pk = int(pk)
     except (TypeError, ValueError) as exc:
         raise Http404("No such opportunity.") from exc
-    opp = opportunity_list_for(user).filter(pk=pk).first()
+    # The opportunity page shows the product: joined, not a query of its own.
+    opp = opportunity_list_for(user).select_related("product").filter(pk=pk).first()
     if opp is None:
         raise Http404("No such opportunity.")
     return opp
@@ -139,8 +150,47 @@ def milestone_list(stage_id: int | None = None) -> QuerySet[Milestone]:
 
 
 def account_list(search: str = "") -> QuerySet[Account]:
+    """Every account (everyone signed in sees the accounts), by name; `search`: in the name."""
     qs = Account.objects.order_by("name", "id")
     return qs.filter(name__icontains=search.strip()) if search.strip() else qs
+
+
+# --- products --------------------------------------------------------------------------
+
+
+def product_list(*, active: bool | None = None, search: str = "") -> QuerySet[Product]:
+    """The catalogue (everyone signed in reads it), by name; `active` True/False narrows
+    to the products on offer / taken off it, `search` to names containing it."""
+    qs = Product.objects.order_by("name", "id")
+    if active is not None:
+        qs = qs.filter(is_active=active)
+    return qs.filter(name__icontains=search.strip()) if search.strip() else qs
+
+
+def product_get(pk: Any) -> Product:
+    product = Product.objects.filter(pk=pk).first() if _is_id(pk) else None
+    if product is None:
+        raise Http404("No such product.")
+    return product
+
+
+def product_choices(current: Product | int | None = None) -> QuerySet[Product]:
+    """The products a deal may be given: the active ones, plus the deal's own `current`
+    product when it was deactivated since (so editing the deal does not drop it)."""
+    current_id = current.pk if isinstance(current, Product) else current
+    q = Q(is_active=True) | Q(pk=current_id) if current_id else Q(is_active=True)
+    return Product.objects.filter(q).order_by("name", "id")
+
+
+def product_deal_counts(product_ids: list[int]) -> dict[int, int]:
+    """How many deals each product is on (one query for a page of products)."""
+    rows = (
+        Opportunity.objects.filter(product_id__in=product_ids)
+        .order_by()
+        .values("product_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["product_id"]: row["n"] for row in rows}
 
 
 def _is_id(pk: Any) -> bool:
@@ -376,7 +426,11 @@ def with_attention(qs: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
 def opportunity_api_list_for(user: User) -> QuerySet[Opportunity]:
     """`opportunity_list_for` with what the API's opportunity representation shows (it
     names the pipeline by id: no join)."""
-    qs = opportunity_list_for(user).select_related(None).select_related("account", "owner", "stage")
+    qs = (
+        opportunity_list_for(user)
+        .select_related(None)
+        .select_related("account", "owner", "stage", "product")
+    )
     return with_attention(qs)
 
 
@@ -438,6 +492,108 @@ def qualification_framework_list() -> QuerySet[QualificationFramework]:
 
 def qualification_element_list() -> QuerySet[QualificationElement]:
     return QualificationElement.objects.order_by("framework_id", "order", "id")
+
+
+# --- pipeline setup (the administrators' pages) ------------------------------------------
+
+
+def pipeline_setup_list() -> QuerySet[Pipeline]:
+    """Every pipeline for the setup list, with its framework and how many stages,
+    milestones and open deals it has — one query however many (counted in subqueries, not
+    a join that would multiply deals by milestones)."""
+    stages = Stage.objects.filter(pipeline=OuterRef("pk")).order_by().values("pk")
+    milestones = Milestone.objects.filter(stage__pipeline=OuterRef("pk")).order_by().values("pk")
+    open_deals = (
+        Opportunity.objects.filter(pipeline=OuterRef("pk"), status=OpportunityStatus.OPEN)
+        .order_by()
+        .values("pk")
+    )
+    return (
+        Pipeline.objects.select_related("framework")
+        .annotate(
+            stage_count=_CountOf(stages),
+            milestone_count=_CountOf(milestones),
+            open_deal_count=_CountOf(open_deals),
+        )
+        .order_by("name", "id")
+    )
+
+
+def pipeline_setup_get(pk: Any) -> Pipeline:
+    """One pipeline for its editor (no such pipeline: 404): its framework, its stages in
+    order — each with `deal_count` (deals in it, open or closed: a stage with deals
+    cannot be deleted) and its milestones in order with their element minimums. Four
+    queries however many stages and milestones."""
+    if not _is_id(pk):
+        raise Http404("No such pipeline.")
+    deals = Opportunity.objects.filter(stage=OuterRef("pk")).order_by().values("pk")
+    milestones = Milestone.objects.order_by("order", "id").prefetch_related(
+        Prefetch(
+            "element_levels",
+            queryset=MilestoneElementLevel.objects.select_related("element").order_by(
+                "element__order", "id"
+            ),
+        )
+    )
+    stages = (
+        Stage.objects.annotate(deal_count=_CountOf(deals))
+        .order_by("order", "id")
+        .prefetch_related(Prefetch("milestones", queryset=milestones))
+    )
+    pipeline = (
+        Pipeline.objects.select_related("framework")
+        .prefetch_related(Prefetch("stages", queryset=stages))
+        .filter(pk=pk)
+        .first()
+    )
+    if pipeline is None:
+        raise Http404("No such pipeline.")
+    return pipeline
+
+
+def stage_setup_get(pk: Any) -> Stage:
+    """One stage with its pipeline and the pipeline's framework (no such stage: 404)."""
+    stage = (
+        Stage.objects.select_related("pipeline__framework").filter(pk=pk).first()
+        if _is_id(pk)
+        else None
+    )
+    if stage is None:
+        raise Http404("No such stage.")
+    return stage
+
+
+def milestone_setup_get(pk: Any) -> Milestone:
+    """One milestone with its stage, pipeline, framework and element minimums (no such
+    milestone: 404)."""
+    milestone = (
+        Milestone.objects.select_related("stage__pipeline__framework")
+        .prefetch_related("element_levels")
+        .filter(pk=pk)
+        .first()
+        if _is_id(pk)
+        else None
+    )
+    if milestone is None:
+        raise Http404("No such milestone.")
+    return milestone
+
+
+def framework_choices_for(pipeline: Pipeline | None) -> QuerySet[QualificationFramework]:
+    """The frameworks a pipeline may name: the active ones, and the one it names now."""
+    keep = Q(is_active=True)
+    if pipeline is not None and pipeline.framework_id:
+        keep |= Q(pk=pipeline.framework_id)
+    return QualificationFramework.objects.filter(keep).order_by("name", "id")
+
+
+def framework_elements(framework_id: int | None) -> list[QualificationElement]:
+    """A framework's elements in order (none without a framework)."""
+    if framework_id is None:
+        return []
+    return list(
+        QualificationElement.objects.filter(framework_id=framework_id).order_by("order", "id")
+    )
 
 
 # --- attention flags -------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from pipeline import rules
+from pipeline.blueprints import BLUEPRINTS, Blueprint, MilestoneSeed
 from pipeline.flags import flags_refresh
 from pipeline.models import (
     CUSTOMER_ACTIVITY_KINDS,
@@ -34,12 +35,15 @@ from pipeline.models import (
     OpportunityChange,
     OpportunityStatus,
     Pipeline,
+    Product,
     Qualification,
     QualificationElement,
     QualificationFramework,
     QualificationScore,
     Stage,
 )
+from pipeline.standard_frameworks import ELEMENTS as STANDARD_ELEMENTS
+from pipeline.standard_frameworks import FRAMEWORKS
 from proposals import selectors as proposal_selectors
 from salesops import access
 from salesops.cleaning import (
@@ -183,6 +187,18 @@ def _check_owner(actor: User, owner: User | None, errors: dict[str, list[str]]) 
     return owner
 
 
+def _check_product(
+    product: Product | None, errors: dict[str, list[str]], *, current_id: int | None = None
+) -> Product | None:
+    """A deal's product (None: none). Only an active product is offered; a deal keeps a
+    product that was deactivated after it was chosen."""
+    if product is not None and not product.is_active and product.pk != current_id:
+        errors.setdefault("product", []).append(
+            f"'{product.name}' is no longer offered; choose an active product."
+        )
+    return product
+
+
 # --- gate ----------------------------------------------------------------------
 
 
@@ -302,12 +318,14 @@ def opportunity_create(
     forecast_category: str | None = None,
     forecast_category_override_reason: str = "",
     new_account_name: str = "",
+    product: Product | None = None,
 ) -> Opportunity:
     """Create an open opportunity in the first stage of its pipeline.
 
     Refuses: missing name/account/close date, a negative or non-numeric amount, an
     owner the actor may not assign, a (source, external_id) already in use, an
-    inactive pipeline, a forecast category differing from the stage's without reason.
+    inactive pipeline, a forecast category differing from the stage's without reason,
+    an inactive product.
     The stage is never chosen here: later stages are reached through the gate.
     """
     errors: dict[str, list[str]] = {}
@@ -325,6 +343,7 @@ def opportunity_create(
     source = clean_text(errors, "source", source, required=False, max_length=40)
     external_id = clean_text(errors, "external_id", external_id, required=False, max_length=100)
     owner = _check_owner(actor, owner, errors)
+    product = _check_product(product, errors)
     if pipeline is None:
         pipeline = Pipeline.objects.filter(is_active=True).order_by("id").first()
         if pipeline is None:
@@ -366,6 +385,7 @@ def opportunity_create(
                 source=source,
                 external_id=external_id,
                 stage_entered_at=now,
+                product=product,
             )
     except IntegrityError as exc:  # a concurrent insert won the race for the external id
         raise ValidationFailed(
@@ -462,6 +482,7 @@ UPDATABLE_FIELDS = frozenset(
         "forecast_category",
         "forecast_category_override_reason",
         "owner",
+        "product",
     }
 )
 
@@ -477,11 +498,13 @@ def opportunity_update(
     *, opportunity_id: int, actor: User, expected_version: int | None = None, **changes: Any
 ) -> Opportunity:
     """Change the editable fields of an open opportunity; records history for amount,
-    close date, forecast category and owner.
+    close date, forecast category and owner. A changed close date, account or amount that
+    an import had filled by a rule leaves `import_gaps` (its import_incomplete flag).
 
     Refuses: fields that are not editable (stage, status, version, history — use the
     actions), a stale `expected_version` (StaleVersion), a closed opportunity, bad values
-    as in `opportunity_create`.
+    as in `opportunity_create` (a deal keeps a product deactivated since; choosing an
+    inactive one is refused).
     """
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
@@ -511,6 +534,8 @@ def opportunity_update(
             assign("account", changes["account"])
     if "currency" in changes:
         assign("currency", clean_currency(errors, changes["currency"]))
+    if "product" in changes:
+        assign("product", _check_product(changes["product"], errors, current_id=opp.product_id))
     if "next_step" in changes:
         assign(
             "next_step",
@@ -578,7 +603,14 @@ def opportunity_update(
         raise ValidationFailed(details=errors)
     if updated:
         opp.version += 1
-        opp.save(update_fields=[*updated, "version", "updated_at"])
+        # A field an import filled by a rule (its flag asks the owner for the real value)
+        # is no longer a gap once anyone sets it, on whatever path.
+        gaps = [gap for gap in opp.import_gaps if gap not in updated]
+        filled = len(gaps) != len(opp.import_gaps)
+        opp.import_gaps = gaps
+        opp.save(
+            update_fields=[*updated, *(["import_gaps"] if filled else []), "version", "updated_at"]
+        )
         OpportunityChange.objects.bulk_create(history)
         _void_qualifications(
             opp,
@@ -593,7 +625,7 @@ def opportunity_update(
         audit_record(
             actor=actor, action="opportunity.updated", target=opp, data={"fields": sorted(updated)}
         )
-        if FLAG_INPUT_FIELDS.intersection(updated):
+        if filled or FLAG_INPUT_FIELDS.intersection(updated):
             # The deal's flags follow at once (one statement, no lock), not at the next run.
             flags_refresh(now=now, opportunity_ids=[opp.pk])
     return opp
@@ -971,6 +1003,8 @@ def milestone_complete(
         target=opp,
         data={"milestone": milestone.pk, "evidence": evidence[:300]},
     )
+    if created and opp.imported_at is not None:
+        flags_refresh(opportunity_ids=[opp.pk])  # import_incomplete follows at once
     return completion
 
 
@@ -990,6 +1024,8 @@ def milestone_uncomplete(*, opportunity_id: int, milestone_id: int, actor: User)
             target=opp,
             data={"milestone": milestone.pk},
         )
+        if opp.imported_at is not None:
+            flags_refresh(opportunity_ids=[opp.pk])  # import_incomplete follows at once
 
 
 # --- business issues -----------------------------------------------------------
@@ -1134,7 +1170,13 @@ def _clean_account(data: dict[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     if "name" in data:
         cleaned["name"] = clean_text(errors, "name", data["name"], required=True, max_length=200)
-    for field, limit in (("domain", 200), ("industry", 100), ("source", 40), ("external_id", 100)):
+    for field, limit in (
+        ("domain", 200),
+        ("industry", 100),
+        ("country", 100),
+        ("source", 40),
+        ("external_id", 100),
+    ):
         if field in data:
             cleaned[field] = clean_text(
                 errors, field, data[field], required=False, max_length=limit
@@ -1204,6 +1246,114 @@ def account_delete(*, account_id: int, actor: User) -> None:
         )
     audit_record(actor=actor, action="account.deleted", target=account, data={"name": account.name})
     account.delete()
+
+
+# --- products --------------------------------------------------------------------
+# The catalogue is configuration: everyone reads it, only administrators change it.
+
+PRODUCT_FIELDS = frozenset(
+    {"name", "family", "list_price", "currency", "is_active", "source", "external_id"}
+)
+
+
+def can_manage_products(user: User) -> bool:
+    return user.is_authenticated and user.is_admin_role
+
+
+def _refuse_unless_product_admin(actor: User) -> None:
+    if not can_manage_products(actor):
+        raise PermissionDenied("Only an administrator can change the products.")
+
+
+def _clean_product(data: dict[str, Any], *, instance: Product | None) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    if "name" in data:
+        cleaned["name"] = clean_text(errors, "name", data["name"], required=True, max_length=200)
+        if name_taken(Product.objects.all(), cleaned["name"], instance=instance):
+            errors.setdefault("name", []).append("A product with this name exists.")
+    for field, limit in (("family", 100), ("source", 40), ("external_id", 100)):
+        if field in data:
+            cleaned[field] = clean_text(
+                errors, field, data[field], required=False, max_length=limit
+            )
+    if "list_price" in data:
+        cleaned["list_price"] = clean_amount(
+            errors, "list_price", data["list_price"], required=False
+        )
+    if "currency" in data:
+        # Optional: a product may have no list price, or one without a stated currency.
+        code = str(data["currency"] or "").strip()
+        cleaned["currency"] = clean_currency(errors, code) if code else ""
+    if "is_active" in data:
+        cleaned["is_active"] = bool(data["is_active"])
+    source = cleaned.get("source", instance.source if instance else "")
+    external_id = cleaned.get("external_id", instance.external_id if instance else "")
+    if ({"source", "external_id"} & cleaned.keys()) and external_id:
+        others = Product.objects.filter(source=source, external_id=external_id)
+        if instance is not None:
+            others = others.exclude(pk=instance.pk)
+        if others.exists():
+            errors.setdefault("external_id", []).append(
+                f"A product with external id '{external_id}' from '{source}' exists."
+            )
+    if errors:
+        raise ValidationFailed(details=errors)
+    return cleaned
+
+
+@transaction.atomic
+def product_create(*, actor: User, name: str, **data: Any) -> Product:
+    """Add a product to the catalogue (active unless `is_active` is false).
+
+    Refuses: a non-administrator (PermissionDenied), an empty or taken name (whatever
+    the case), a negative or non-numeric list price, a currency that is not three
+    letters, a (source, external_id) already in use, fields a product does not have.
+    """
+    _refuse_unless_product_admin(actor)
+    refuse_unknown_fields(data, allowed=PRODUCT_FIELDS - {"name"})
+    cleaned = _clean_product({"name": name, **data}, instance=None)
+    product = Product(**cleaned)
+    save_unique(product, fields=None, field_for_conflict="name")
+    audit_record(actor=actor, action="product.created", target=product)
+    return product
+
+
+@transaction.atomic
+def product_update(*, product_id: int, actor: User, **changes: Any) -> Product:
+    """Change a product; `is_active=False` takes it off the offer (deals keep it).
+
+    Refuses like `product_create`; an unknown product is NotFound."""
+    _refuse_unless_product_admin(actor)
+    refuse_unknown_fields(changes, allowed=PRODUCT_FIELDS)
+    product = Product.objects.select_for_update().filter(pk=product_id).first()
+    if product is None:
+        raise NotFound("No such product.")
+    cleaned = _clean_product(changes, instance=product)
+    cleaned = {k: v for k, v in cleaned.items() if getattr(product, k) != v}
+    _apply_changes(product, cleaned, actor=actor, action="product.updated", unique_field="name")
+    return product
+
+
+@transaction.atomic
+def product_delete(*, product_id: int, actor: User) -> None:
+    """Remove a product nobody sold. Refuses: a non-administrator (PermissionDenied), an
+    unknown product (NotFound), a product deals use (Conflict `product_in_use`:
+    deactivate it instead, so their history keeps it)."""
+    _refuse_unless_product_admin(actor)
+    product = Product.objects.select_for_update().filter(pk=product_id).first()
+    if product is None:
+        raise NotFound("No such product.")
+    used = product.opportunities.count()
+    if used:
+        raise Conflict(
+            f"'{product.name}' is on {used} deal{'s' if used != 1 else ''}; deactivate it "
+            "instead, so those deals keep it.",
+            code="product_in_use",
+            details={"opportunities": used},
+        )
+    audit_record(actor=actor, action="product.deleted", target=product, data={"name": product.name})
+    product.delete()
 
 
 # --- pipeline framework administration ------------------------------------------
@@ -1343,6 +1493,8 @@ STAGE_FIELDS = frozenset(
         "rot_days",
         "is_won",
         "is_lost",
+        "qualification_validity_days",
+        "no_activity_days",
     }
 )
 
@@ -1379,6 +1531,12 @@ def _clean_stage(
     for field in ("is_won", "is_lost"):
         if field in data:
             cleaned[field] = bool(data[field])
+    # Blank: the organisation's default (QUALIFICATION_VALIDITY_DAYS, NO_ACTIVITY_DAYS).
+    for field in ("qualification_validity_days", "no_activity_days"):
+        if field in data:
+            cleaned[field] = clean_int(
+                errors, field, data[field], required=False, minimum=1, maximum=MAX_SMALL_INT
+            )
     if errors:
         raise ValidationFailed(details=errors)
 
@@ -1415,16 +1573,28 @@ def _clean_stage(
 
 @transaction.atomic
 def stage_create(
-    *, actor: User, pipeline: Pipeline, name: str, order: int, probability: int, **data: Any
+    *,
+    actor: User,
+    pipeline: Pipeline,
+    name: str,
+    probability: int,
+    order: int | None = None,
+    **data: Any,
 ) -> Stage:
-    """Add a stage to a pipeline. Refuses: a non-admin, a taken name or position, a
-    probability outside 0-100, an unknown forecast category, a stage both won and lost,
-    warn_days after rot_days, unknown fields."""
+    """Add a stage to a pipeline. Without `order`, an open stage goes just before the
+    pipeline's closed (won/lost) stages and a closed one last, and the pipeline's stages
+    are numbered 1…n. Refuses: a non-admin, a taken name or position, a probability
+    outside 0-100, an unknown forecast category, a stage both won and lost, warn_days
+    after rot_days, validity or no-activity days below 1, unknown fields."""
     _refuse_unless_admin(actor)
     unknown = set(data) - STAGE_FIELDS
     if unknown:
         raise ValidationFailed(details={f: ["Unknown field."] for f in sorted(unknown)})
     data.setdefault("forecast_category", ForecastCategory.PIPELINE)
+    siblings: list[Stage] | None = None
+    if order is None:
+        siblings = _lock_stages(pipeline.pk)
+        order = _parking_orders(siblings, 1)[0]
     cleaned = _clean_stage(
         {"name": name, "order": order, "probability": probability, **data},
         pipeline=pipeline,
@@ -1432,7 +1602,78 @@ def stage_create(
     )
     stage = Stage(pipeline=pipeline, **cleaned)
     save_unique(stage, fields=None, field_for_conflict="order")
+    if siblings is not None:
+        closed_at = next((i for i, s in enumerate(siblings) if s.is_closed), len(siblings))
+        siblings.insert(len(siblings) if stage.is_closed else closed_at, stage)
+        _renumber_stages(siblings)
     audit_record(actor=actor, action="stage.created", target=stage)
+    return stage
+
+
+def _lock_stages(pipeline_id: int) -> list[Stage]:
+    """The pipeline's stages in order, locked; the pipeline row is locked first, so
+    placing and reordering stages of one pipeline take turns."""
+    if not Pipeline.objects.select_for_update().filter(pk=pipeline_id).exists():
+        raise NotFound("No such pipeline.")
+    return list(
+        Stage.objects.select_for_update().filter(pipeline_id=pipeline_id).order_by("order", "id")
+    )
+
+
+def _parking_orders(stages: list[Stage], count: int) -> list[int]:
+    """`count` orders that none of `stages` holds and that lie after 1…len(stages)."""
+    taken = {s.order for s in stages}
+    free = (o for o in range(len(stages) + 1, MAX_SMALL_INT + 1) if o not in taken)
+    return [next(free) for _ in range(count)]
+
+
+def _renumber_stages(ordered: list[Stage]) -> None:
+    """Number `ordered` — every stage of one pipeline, locked — 1…n in that order.
+
+    The unique (pipeline, order) constraint is checked row by row, not at the end of a
+    statement, so a plain swap would clash: the stages that move are first parked on
+    orders nobody holds (after n), then set to their places, which by then are free."""
+    moving = [s for i, s in enumerate(ordered, start=1) if s.order != i]
+    if not moving:
+        return
+    for stage, parked in zip(moving, _parking_orders(ordered, len(moving)), strict=True):
+        stage.order = parked
+    Stage.objects.bulk_update(moving, ["order"])
+    for i, stage in enumerate(ordered, start=1):
+        stage.order = i
+    Stage.objects.bulk_update(moving, ["order"])
+
+
+@transaction.atomic
+def stage_move(*, stage_id: int, actor: User, position: Any) -> Stage:
+    """Move a stage to `position` (1 = first) among its pipeline's stages; the stages in
+    between shift by one and the pipeline's stages are numbered 1…n. Moving changes which
+    stages a move skips and what counts as moving back (the gate and re-qualification
+    read the order). Refuses: a non-admin; a position that is not a whole number from 1
+    to the number of stages (ValidationFailed on `position`)."""
+    _refuse_unless_admin(actor)
+    pipeline_id = Stage.objects.filter(pk=stage_id).values_list("pipeline_id", flat=True).first()
+    if pipeline_id is None:
+        raise NotFound("No such stage.")
+    stages = _lock_stages(pipeline_id)
+    errors: dict[str, list[str]] = {}
+    number = clean_int(errors, "position", position, required=True, minimum=1, maximum=len(stages))
+    stage = next((s for s in stages if s.pk == stage_id), None)
+    if stage is None:  # deleted between the two reads
+        raise NotFound("No such stage.")
+    if errors or number is None:
+        raise ValidationFailed(details=errors)
+    before = stages.index(stage) + 1
+    stages.remove(stage)
+    stages.insert(number - 1, stage)
+    _renumber_stages(stages)
+    if number != before:
+        audit_record(
+            actor=actor,
+            action="stage.moved",
+            target=stage,
+            data={"from": before, "to": number, "pipeline": pipeline_id},
+        )
     return stage
 
 
@@ -1633,7 +1874,8 @@ def _store_element_levels(milestone: Milestone, levels: list[tuple[int, int]] | 
 def milestone_create(*, actor: User, stage: Stage, title: str, kind: str, **data: Any) -> Milestone:
     """Add a milestone (an exit criterion) to a stage. Refuses: a non-admin, an empty
     title, an unknown kind or automatic check, a milestone on a closed (won/lost) stage —
-    closed stages have no exit criteria. With `auto_check="qualification"`:
+    closed stages have no exit criteria. Without `order` it goes last. With
+    `auto_check="qualification"`:
     `min_qualification_score` (0–100) and `element_levels` ([{"element": id, "min_level":
     1–3}], elements of the pipeline's framework), refused as `_clean_qualification_requirement`
     says."""
@@ -1646,6 +1888,14 @@ def milestone_create(*, actor: User, stage: Stage, title: str, kind: str, **data
     element_levels = data.pop("element_levels", _UNSET)
     cleaned = _clean_milestone({"title": title, "kind": kind, **data})
     levels = _clean_qualification_requirement(cleaned, element_levels, stage=stage, instance=None)
+    if "order" not in cleaned:  # last of the stage's milestones
+        last = (
+            Milestone.objects.filter(stage=stage)
+            .order_by("-order")
+            .values_list("order", flat=True)
+            .first()
+        )
+        cleaned["order"] = 1 if last is None else min(MAX_SMALL_INT, last + 1)
     milestone = Milestone.objects.create(stage=stage, **cleaned)
     _store_element_levels(milestone, levels)
     audit_record(actor=actor, action="milestone.created", target=milestone)
@@ -2022,3 +2272,143 @@ def element_delete(*, element_id: int, actor: User) -> None:
         data={"name": element.name, "framework": element.framework_id},
     )
     element.delete()
+
+
+# --- pipeline templates ----------------------------------------------------------------
+
+
+def _clean_template(template: Any, errors: dict[str, list[str]]) -> Blueprint | None:
+    blueprint = BLUEPRINTS.get(template) if isinstance(template, str) else None
+    if blueprint is None:
+        errors.setdefault("template", []).append(f"Choose one of: {', '.join(BLUEPRINTS)}.")
+    return blueprint
+
+
+def _template_framework(
+    actor: User, blueprint: Blueprint
+) -> tuple[QualificationFramework, dict[str, QualificationElement]]:
+    """The framework the template names, with its elements by name (case-insensitive).
+    Recreated from the standard definition, through the framework services, when it was
+    deleted; refused when it is inactive or lacks an element the template's milestones
+    set a minimum for — changing an administrator's framework behind their back would
+    change every deal assessed with it."""
+    name = blueprint.framework or ""
+    framework = QualificationFramework.objects.filter(name__iexact=name).first()
+    if framework is None:
+        framework = framework_create(actor=actor, name=name)
+        for order, element in enumerate(FRAMEWORKS[name], start=1):
+            element_create(
+                actor=actor,
+                framework=framework,
+                name=element,
+                guidance=STANDARD_ELEMENTS[element],
+                order=order,
+            )
+    elif not framework.is_active:
+        raise ValidationFailed(
+            details={
+                "template": [
+                    f"This template assesses deals with the framework '{framework.name}', "
+                    "which is inactive: activate it first, or start from the blank template."
+                ]
+            }
+        )
+    elements = {e.name.casefold(): e for e in framework.elements.all()}
+    needed = {
+        element
+        for stage in blueprint.stages
+        for milestone in stage.milestones
+        for element, _ in milestone.levels
+    }
+    missing = sorted(e for e in needed if e.casefold() not in elements)
+    if missing:
+        raise ValidationFailed(
+            details={
+                "template": [
+                    f"The framework '{framework.name}' has no element "
+                    f"{', '.join(repr(e) for e in missing)}, which the template's milestones "
+                    "set minimums for: add it back, or start from the blank template."
+                ]
+            }
+        )
+    return framework, elements
+
+
+def _template_milestone_data(
+    seed: MilestoneSeed, elements: dict[str, QualificationElement]
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "description": seed.description,
+        "required": seed.required,
+        "requires_evidence": seed.requires_evidence,
+        "auto_check": seed.auto_check,
+    }
+    if seed.auto_check == AutoCheck.QUALIFICATION:
+        data["min_qualification_score"] = seed.min_score
+        data["element_levels"] = [
+            {"element": elements[name.casefold()].pk, "min_level": level}
+            for name, level in seed.levels
+        ]
+    return data
+
+
+@transaction.atomic
+def pipeline_create_from_template(*, actor: User, template: Any, name: Any) -> Pipeline:
+    """Create a pipeline named `name` from a template of pipeline.blueprints ("new_business"
+    or "blank"): its stages in order with their probabilities, forecast categories,
+    guidance and day limits; their milestones with automatic checks and qualification
+    minimums; and the template's qualification framework, recreated from the standard
+    definition (pipeline.standard_frameworks) when it was deleted. Every row is written by
+    the services the pages and the API use (pipeline_create, stage_create,
+    milestone_create, framework_create, element_create): the same validation, the same
+    audit trail.
+
+    Refuses, writing nothing: a non-admin; an unknown template (`template`); an empty or
+    taken name (`name`); a template framework that is inactive or lacks an element the
+    template's milestones set a minimum for (`template`, saying which)."""
+    _refuse_unless_admin(actor)
+    errors: dict[str, list[str]] = {}
+    blueprint = _clean_template(template, errors)
+    try:
+        _clean_pipeline({"name": name}, instance=None)
+    except ValidationFailed as exc:
+        errors.update(exc.details)
+    if errors or blueprint is None:
+        raise ValidationFailed(details=errors)
+    framework, elements = (
+        _template_framework(actor, blueprint) if blueprint.framework else (None, {})
+    )
+    pipeline = pipeline_create(
+        actor=actor, name=name, description=blueprint.description, framework=framework
+    )
+    for order, spec in enumerate(blueprint.stages, start=1):
+        stage = stage_create(
+            actor=actor,
+            pipeline=pipeline,
+            name=spec.name,
+            order=order,
+            probability=spec.probability,
+            forecast_category=spec.category,
+            guidance=spec.guidance,
+            expected_days=spec.expected,
+            warn_days=spec.warn,
+            rot_days=spec.rot,
+            is_won=spec.is_won,
+            is_lost=spec.is_lost,
+        )
+        for position, seed in enumerate(spec.milestones, start=1):
+            milestone_create(
+                actor=actor,
+                stage=stage,
+                title=seed.title,
+                kind=seed.kind,
+                order=position,
+                **_template_milestone_data(seed, elements),
+            )
+    audit_record(
+        actor=actor,
+        action="pipeline.created_from_template",
+        target=pipeline,
+        data={"template": blueprint.key},
+    )
+    return pipeline

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pipeline import views
+from pipeline import catalogue_views, setup_views, views
 
 app_name = "pipeline"
 
@@ -35,4 +35,40 @@ urlpatterns = [
     path("opportunities/<int:pk>/activities/new/", views.activity_create, name="activity_create"),
     path("opportunities/<int:pk>/qualify/", views.opportunity_qualify, name="opportunity_qualify"),
     path("attention/", views.attention, name="attention"),
+    # --- pipeline setup: administrators (pipeline/setup_views.py) ---
+    path("setup/pipelines/", setup_views.pipeline_setup_list, name="pipeline_setup_list"),
+    path("setup/pipelines/<int:pk>/", setup_views.pipeline_setup_edit, name="pipeline_setup_edit"),
+    path(
+        "setup/pipelines/<int:pk>/stages/new/",
+        setup_views.stage_setup_create,
+        name="stage_setup_create",
+    ),
+    path("setup/stages/<int:pk>/", setup_views.stage_setup_edit, name="stage_setup_edit"),
+    path("setup/stages/<int:pk>/move/", setup_views.stage_setup_move, name="stage_setup_move"),
+    path(
+        "setup/stages/<int:pk>/delete/", setup_views.stage_setup_delete, name="stage_setup_delete"
+    ),
+    path(
+        "setup/stages/<int:pk>/milestones/new/",
+        setup_views.milestone_setup_create,
+        name="milestone_setup_create",
+    ),
+    path(
+        "setup/milestones/<int:pk>/",
+        setup_views.milestone_setup_edit,
+        name="milestone_setup_edit",
+    ),
+    path(
+        "setup/milestones/<int:pk>/delete/",
+        setup_views.milestone_setup_delete,
+        name="milestone_setup_delete",
+    ),
+    # --- accounts and products (pipeline/catalogue_views.py) ---
+    path("accounts/", catalogue_views.account_list, name="account_list"),
+    path("accounts/new/", catalogue_views.account_create, name="account_create"),
+    path("accounts/<int:pk>/edit/", catalogue_views.account_edit, name="account_edit"),
+    path("products/", catalogue_views.product_list, name="product_list"),
+    path("products/new/", catalogue_views.product_create, name="product_create"),
+    path("products/<int:pk>/edit/", catalogue_views.product_edit, name="product_edit"),
+    path("products/<int:pk>/delete/", catalogue_views.product_delete, name="product_delete"),
 ]

@@ -24,7 +24,7 @@ from django_htmx.http import (
     trigger_client_event,
 )
 
-from pipeline import selectors, services
+from pipeline import exports, selectors, services
 from pipeline.forms import (
     ActivityForm,
     AdvanceForm,
@@ -50,7 +50,9 @@ from salesops.exceptions import (
     PermissionDenied,
     StaleVersion,
 )
+from salesops.exports import csv_link_query
 from salesops.forms import add_service_errors
+from salesops.selectors import team_list_for
 
 BOARD_CARDS_PER_COLUMN = 20
 LIST_PAGE_SIZE = 50
@@ -116,17 +118,21 @@ def board(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def opportunity_list(request: HttpRequest) -> HttpResponse:
+    """The deals the user may see, filtered; `?format=csv` with the same filters downloads
+    every one of them (not just the page) in the import's columns."""
     user = request.user
     form = OpportunityFilterForm(
         request.GET or None,
         owners=selectors.assignable_owners_for(user),
         stages=selectors.stage_list(),
         show_owner=_sees_others(user),
+        teams=team_list_for(user),
     )
     filters = form.selector_filters() if form.is_bound else {}
-    page = Paginator(selectors.opportunity_list_for(user, filters), LIST_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    opportunities = selectors.opportunity_list_for(user, filters)
+    if request.GET.get("format") == "csv":
+        return exports.opportunity_export(opportunities)
+    page = Paginator(opportunities, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "pipeline/opportunity_list.html",
@@ -134,6 +140,7 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "show_owner": _sees_others(user),
+            "csv_query": csv_link_query(request.GET),
         },
     )
 
@@ -147,6 +154,7 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
         accounts=selectors.account_list(),
         owners=selectors.assignable_owners_for(user),
         show_owner=_sees_others(user),
+        products=selectors.product_choices(),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -161,6 +169,7 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
                 close_date=data["close_date"],
                 owner=data.get("owner"),
                 next_step=data["next_step"],
+                product=data["product"],
             )
         except ApplicationError as exc:
             add_service_errors(form, exc)
@@ -257,15 +266,17 @@ def _detail_context(request: HttpRequest, opp: Opportunity, **forms: Any) -> dic
         "is_open": opp.status == OpportunityStatus.OPEN,
         "edit_form": forms.get("edit_form")
         or OpportunityEditForm(
+            products=selectors.product_choices(opp.product_id),
             initial={
                 "version": opp.version,
                 "amount": opp.amount,
                 "close_date": opp.close_date,
+                "product": opp.product_id,
                 "next_step": opp.next_step,
                 "next_step_date": opp.next_step_date,
                 "forecast_category": opp.forecast_category,
                 "forecast_category_override_reason": opp.forecast_category_override_reason,
-            }
+            },
         ),
         "issues": selectors.business_issues_for(opp),
         "issue_form": forms.get("issue_form") or BusinessIssueForm(),
@@ -321,7 +332,8 @@ def _render_detail(request, opp, *, status: int = INVALID, **forms) -> HttpRespo
 @require_POST
 def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     opp = selectors.opportunity_get_for(request.user, pk)
-    form = OpportunityEditForm(request.POST)
+    products = selectors.product_choices(opp.product_id)
+    form = OpportunityEditForm(request.POST, products=products)
     stale = None
     if form.is_valid():
         try:
@@ -339,7 +351,7 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
             stale = opp
             data = request.POST.copy()
             data["version"] = str(opp.version)
-            form = OpportunityEditForm(data)
+            form = OpportunityEditForm(data, products=products)
             form.is_valid()
             form.add_error(
                 None,
@@ -402,6 +414,10 @@ def milestone_toggle(request: HttpRequest, pk: int, milestone_id: int) -> HttpRe
         "evidence_value": request.POST.get("evidence", "") if error else "",
         "open_required": current.open_required,
     }
+    if opp.imported_at is not None and context["location"] != "board":
+        # Its import_incomplete flag changed with the milestone: the page's card follows.
+        context["attention_oob"] = True
+        context["open_flags"] = selectors.open_flags_for(opp)
     return render(
         request,
         "partials/milestone_toggle_response.html",

@@ -36,7 +36,7 @@ from proposals.models import (
     ProposalStatus,
     ReviewDecision,
 )
-from salesops import access
+from salesops import access, organisation
 from salesops.cleaning import clean_amount, clean_currency, clean_date, clean_text
 from salesops.exceptions import (
     ApplicationError,
@@ -340,7 +340,7 @@ def proposal_submit(*, actor: User, proposal_id: Any) -> Proposal:
     _refuse_unless_owner(actor, opp, "submits its proposals")
     _refuse_unless_editable(proposal)
     problems: dict[str, list[str]] = {}
-    if proposal.valid_until < timezone.localdate():
+    if proposal.valid_until < organisation.current().today():
         problems["valid_until"] = ["The validity date has passed: choose a date ahead."]
     if not proposal.sections.exists():
         problems["sections"] = ["Add at least one section (scope, pricing, next steps, …)."]
@@ -526,7 +526,7 @@ def proposal_new_version(*, actor: User, proposal_id: Any) -> Proposal:
         executive_summary=source.executive_summary,
         total_value=source.total_value,
         currency=source.currency,
-        valid_until=max(source.valid_until, timezone.localdate() + dt.timedelta(days=30)),
+        valid_until=max(source.valid_until, organisation.current().today() + dt.timedelta(days=30)),
         sections=[{"heading": s.heading, "body": s.body} for s in source.sections.all()],
     )
     return copy

@@ -1,12 +1,13 @@
-"""The Celery app and the beat schedule."""
+"""The Celery app, the beat schedule, and the organisation's time zone in tasks and beat."""
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import timedelta
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 
 from salesops.tasking import VisibilityLease
@@ -63,3 +64,52 @@ def _schedule_from_settings(sender: Celery, **kwargs: Any) -> None:
             },
         }
     )
+
+
+# --- the organisation's time zone ---------------------------------------------------------
+# Django and the apps are imported lazily below: this module is imported while the settings
+# are still loading (salesops/__init__.py), before the app registry is ready.
+
+logger = logging.getLogger(__name__)
+_task_time_zones: dict[str, Any] = {}
+
+
+@signals.task_prerun.connect
+def _organisation_time_zone_on(task_id: str | None = None, **kwargs: Any) -> None:
+    """Each task runs in the organisation's time zone, as a request does (the middleware):
+    timezone.localdate() in a task is the organisation's day."""
+    from django.utils import timezone
+
+    from salesops import organisation
+
+    try:
+        zone = organisation.current().tz()
+    except Exception:  # the database is away: the task itself will fail and retry
+        logger.warning("Task %s: the organisation's time zone could not be read", task_id)
+        return
+    override = timezone.override(zone)
+    override.__enter__()
+    _task_time_zones[task_id or ""] = override
+
+
+@signals.task_postrun.connect
+def _organisation_time_zone_off(task_id: str | None = None, **kwargs: Any) -> None:
+    # Restores what was active before: an eager task inside a request leaves the request's.
+    override = _task_time_zones.pop(task_id or "", None)
+    if override is not None:
+        override.__exit__(None, None, None)
+
+
+@signals.beat_init.connect
+def _beat_in_organisation_time_zone(sender: Any = None, **kwargs: Any) -> None:
+    """The beat schedule's crontabs (the Monday snapshot, the digest hour, the history
+    warm-up after midnight) run in the organisation's time zone as it is when beat starts:
+    after changing it on /setup/, restart beat (`make run`: restart it)."""
+    from salesops import organisation
+
+    zone = organisation.current().time_zone
+    if app.conf.timezone != zone:
+        logger.info("beat: schedule in the organisation's time zone %s", zone)
+        app.conf.timezone = zone
+        # Celery caches the zone the schedules read (Celery.timezone, a cached property).
+        app.__dict__.pop("timezone", None)

@@ -5,6 +5,7 @@ every bad field at once (ValidationFailed with `details`) instead of the first o
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -144,3 +145,20 @@ def save_unique(obj: Any, *, fields: list[str] | None, field_for_conflict: str) 
         raise ValidationFailed(
             details={field_for_conflict: ["This value is already in use."]}
         ) from exc
+
+
+def name_key(text: str) -> str:
+    """How two spellings of one name (an account, team, product, stage) compare when a
+    file is matched against the records: case, Unicode forms and spacing do not matter."""
+    return " ".join(unicodedata.normalize("NFKC", text or "").casefold().split())
+
+
+def person_key(text: str) -> str:
+    """How two spellings of one person's name compare: case, Unicode forms, spacing and
+    "Last, First" order do not matter."""
+    text = unicodedata.normalize("NFKC", text or "").casefold().strip()
+    if text.count(",") == 1:
+        last, first = (part.strip() for part in text.split(","))
+        if first and last:
+            text = f"{first} {last}"
+    return " ".join(text.split())

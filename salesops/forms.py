@@ -1,11 +1,16 @@
-"""Forms of the account pages (login, API keys). Validation only; rules live in services."""
+"""Forms of the account and setup pages (login, API keys, the organisation, the first
+administrator). Validation only; rules live in services."""
 
 from __future__ import annotations
 
+import calendar
+
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
+from salesops import organisation
 from salesops.exceptions import ApplicationError
 from salesops.models import ApiScope
 
@@ -54,3 +59,85 @@ class ApiKeyCreateForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
+
+
+# --- setup: the organisation and the first administrator ----------------------------------
+
+MONTHS = [(number, calendar.month_name[number]) for number in range(1, 13)]
+
+
+class OrganisationForm(forms.Form):
+    """The organisation's settings (salesops.services.organisation_update validates them
+    again and says what is wrong, field by field)."""
+
+    name = forms.CharField(
+        max_length=120,
+        label="Company name",
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+    default_currency = forms.CharField(
+        min_length=3,
+        max_length=3,
+        label="Default currency",
+        help_text="ISO 4217 code, e.g. EUR, USD, GBP. Forecast figures are reported in it; "
+        "deals and quotas in other currencies are left out, never converted.",
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "size": 3}),
+    )
+    fiscal_year_start_month = forms.TypedChoiceField(
+        choices=MONTHS,
+        coerce=int,
+        label="Fiscal year starts in",
+        help_text="A fiscal year is named by the year it ends in: with April, FY2027 runs "
+        "from April 2026 to March 2027.",
+    )
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        help_text="Days, weeks, periods and the scheduled jobs follow it.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [
+            (name, name.replace("_", " ")) for name in sorted(organisation.available_time_zones())
+        ]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+
+    def clean_default_currency(self) -> str:
+        return self.cleaned_data["default_currency"].strip().upper()
+
+
+class FirstAdminForm(forms.Form):
+    """The first administrator of an empty install. The two passwords must match here; the
+    service checks the rest (username rules, email, the password validators)."""
+
+    username = forms.CharField(
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+        help_text="Letters, digits and @ . + - _ only.",
+    )
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password_again = forms.CharField(
+        label="Password (again)",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+
+    def clean(self):
+        cleaned = super().clean()
+        first, again = cleaned.get("password"), cleaned.get("password_again")
+        if first and again and first != again:
+            self.add_error("password_again", "The two passwords differ.")
+        return cleaned

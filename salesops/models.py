@@ -90,6 +90,47 @@ class User(AbstractUser):
         return self.role == Role.ADMIN or self.is_superuser
 
 
+class Organisation(models.Model):
+    """The organisation's own settings: one row (id 1), written by an administrator on the
+    setup page (salesops.services.organisation_update). Read them through
+    salesops.organisation, never from this table: until the row exists the values are the
+    environment's (settings.DEFAULT_CURRENCY, FISCAL_YEAR_START_MONTH, TIME_ZONE — the
+    defaults of a new install), and readers go through a process-local memo."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    name = models.CharField(max_length=120, blank=True, default="")
+    # ISO 4217: the currency forecast figures are reported in.
+    default_currency = models.CharField(max_length=3)
+    fiscal_year_start_month = models.PositiveSmallIntegerField()
+    # An IANA name (Europe/Berlin) that both zoneinfo and PostgreSQL know.
+    time_zone = models.CharField(max_length=64)
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="organisation_one_row"),
+            models.CheckConstraint(
+                condition=Q(fiscal_year_start_month__gte=1, fiscal_year_start_month__lte=12),
+                name="organisation_fiscal_month_1_12",
+            ),
+            models.CheckConstraint(
+                condition=Q(default_currency__regex=r"^[A-Z]{3}$"),
+                name="organisation_currency_iso",
+            ),
+            models.CheckConstraint(condition=~Q(time_zone=""), name="organisation_time_zone_set"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or "Organisation"
+
+
 class ApiScope(models.TextChoices):
     READ = "read", "Read"
     WRITE = "write", "Write"

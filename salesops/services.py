@@ -1,4 +1,5 @@
-"""Writes of the shared kernel: audit events and API keys."""
+"""Writes of the shared kernel: audit events, API keys, notifications, the organisation's
+settings and the first administrator."""
 
 from __future__ import annotations
 
@@ -7,17 +8,22 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
-from salesops.exceptions import NotFound, ValidationFailed
+from salesops import organisation
+from salesops.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from salesops.models import (
     ApiKey,
     ApiScope,
     AuditEvent,
     IdempotencyRecord,
     Notification,
+    Organisation,
     User,
     hash_api_key,
     new_raw_api_key,
@@ -214,3 +220,185 @@ def notification_send(
         },
     )
     return notification if created else None
+
+
+# --- the organisation and the first administrator ------------------------------------------
+
+ORGANISATION_FIELDS = ("name", "default_currency", "fiscal_year_start_month", "time_zone")
+ORGANISATION_NAME_MAX = 120
+
+
+def _clean_organisation_name(errors: dict[str, list[str]], value: Any) -> str:
+    name = str(value if value is not None else "").strip()
+    if not name:
+        errors["name"] = ["Give the company's name, e.g. “Acme Logistics”."]
+    elif len(name) > ORGANISATION_NAME_MAX:
+        errors["name"] = [f"Use at most {ORGANISATION_NAME_MAX} characters."]
+    return name
+
+
+def _clean_organisation_currency(errors: dict[str, list[str]], value: Any) -> str:
+    code = str(value if value is not None else "").strip().upper()
+    if len(code) != 3 or not (code.isascii() and code.isalpha()):
+        errors["default_currency"] = [
+            "Use a three-letter ISO 4217 currency code, e.g. EUR, USD or GBP."
+        ]
+    return code
+
+
+def _clean_fiscal_month(errors: dict[str, list[str]], value: Any) -> int:
+    month = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        month = value
+    elif isinstance(value, str) and (text := value.strip()).isascii() and text.isdigit():
+        month = int(text) if len(text) <= 3 else None
+    if month is None or not 1 <= month <= 12:
+        errors["fiscal_year_start_month"] = [
+            "Choose the month the fiscal year starts in: 1 (January) to 12 (December)."
+        ]
+        return 0
+    return month
+
+
+def _clean_time_zone(errors: dict[str, list[str]], value: Any) -> str:
+    name = str(value if value is not None else "").strip()
+    if name not in organisation.available_time_zones():
+        errors["time_zone"] = [
+            f"“{name[:64]}” is not a time zone name: use an IANA name such as "
+            "Europe/Berlin, America/New_York or Asia/Singapore."
+            if name
+            else "Choose the organisation's time zone, e.g. Europe/Berlin."
+        ]
+        return name
+    # The flag and cadence refreshes compute "today" in SQL (AT TIME ZONE): PostgreSQL must
+    # know the name as well as Python's zoneinfo does.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = %s)", [name])
+        known = cursor.fetchone()[0]
+    if not known:
+        errors["time_zone"] = [
+            f"The database does not know the time zone “{name}”; choose another name for it."
+        ]
+    return name
+
+
+@transaction.atomic
+def organisation_update(*, actor: User, **changes: Any) -> organisation.OrganisationSettings:
+    """Change any of the organisation's settings — `name`, `default_currency`,
+    `fiscal_year_start_month`, `time_zone`; the others keep their values (until the first
+    save, the environment's). Returns the settings now in force; this process uses them at
+    once, the others within salesops.organisation.REFRESH_SECONDS. Audited with the old and
+    new value of what changed; saving unchanged values writes nothing.
+
+    Refuses: anyone but an active administrator (PermissionDenied); an unknown setting, an
+    empty or over-long name, a currency that is not three letters, a month outside 1–12, a
+    time zone that zoneinfo or PostgreSQL does not know (ValidationFailed, every problem
+    under its field at once). Nothing is written when it refuses."""
+    if not (actor.is_authenticated and actor.is_active and actor.is_admin_role):
+        raise PermissionDenied("Only an administrator changes the organisation's settings.")
+    errors: dict[str, list[str]] = {}
+    for field in sorted(set(changes) - set(ORGANISATION_FIELDS)):
+        errors[field] = [f"Not a setting of the organisation: {', '.join(ORGANISATION_FIELDS)}."]
+    cleaners = {
+        "name": _clean_organisation_name,
+        "default_currency": _clean_organisation_currency,
+        "fiscal_year_start_month": _clean_fiscal_month,
+        "time_zone": _clean_time_zone,
+    }
+    cleaned = {
+        field: cleaners[field](errors, value)
+        for field, value in changes.items()
+        if field in ORGANISATION_FIELDS
+    }
+    if errors:
+        raise ValidationFailed(details=errors)
+
+    now = timezone.now()
+    start = organisation.defaults()
+    # The first save creates the row from the environment's values; concurrent first saves
+    # create it once, then queue on its lock.
+    Organisation.objects.bulk_create(
+        [
+            Organisation(
+                pk=1,
+                name=start.name,
+                default_currency=start.default_currency,
+                fiscal_year_start_month=start.fiscal_year_start_month,
+                time_zone=start.time_zone,
+                updated_at=now,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    row = Organisation.objects.select_for_update().get(pk=1)
+    changed = {
+        field: [getattr(row, field), value]
+        for field, value in cleaned.items()
+        if getattr(row, field) != value
+    }
+    if changed:
+        for field, (_, value) in changed.items():
+            setattr(row, field, value)
+        row.updated_at = now
+        row.updated_by = actor
+        row.save(update_fields=[*changed, "updated_at", "updated_by"])
+        audit_record(actor=actor, action="organisation.updated", target=row, data=changed)
+    values = organisation.from_row(row)
+    organisation.remember(values)
+    return values
+
+
+# pg_advisory_xact_lock is not enough here: `createsuperuser` or an import could insert a
+# user meanwhile. A table lock (self-conflicting mode) serialises every insert, for the
+# milliseconds of the first administrator's creation only.
+LOCK_USERS_SQL = "LOCK TABLE salesops_user IN SHARE ROW EXCLUSIVE MODE"
+
+
+@transaction.atomic
+def first_admin_create(*, username: str, email: str, password: str) -> User:
+    """Create the first user of an empty install: an administrator (role admin, staff and
+    superuser) who then sets up the organisation, the pipeline and the people.
+
+    Refuses: when any user exists (Conflict `already_set_up` — two requests at once are
+    serialised by a lock on the users' table, so exactly one creates the administrator); a
+    username Django does not accept (letters, digits and @ . + - _, at most 150), a missing
+    or malformed email address, a password the password validators refuse
+    (ValidationFailed, every problem at once). Nothing is written when it refuses."""
+    errors: dict[str, list[str]] = {}
+    username = User.normalize_username(str(username or "").strip())
+    username_field = User._meta.get_field("username")
+    if not username:
+        errors["username"] = ["Choose a username, e.g. your first name."]
+    else:
+        try:
+            username_field.run_validators(username)
+            if len(username) > username_field.max_length:
+                raise DjangoValidationError(f"Use at most {username_field.max_length} characters.")
+        except DjangoValidationError as exc:
+            errors["username"] = list(exc.messages)
+    email = User.objects.normalize_email(str(email or "").strip())
+    try:
+        if not email:
+            raise DjangoValidationError("Give your email address.")
+        validate_email(email)
+    except DjangoValidationError as exc:
+        errors["email"] = list(exc.messages)
+    try:
+        password_validation.validate_password(
+            password or "", user=User(username=username, email=email)
+        )
+    except DjangoValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationFailed(details=errors)
+
+    with connection.cursor() as cursor:
+        cursor.execute(LOCK_USERS_SQL)
+    if User.objects.exists():
+        raise Conflict(
+            "This installation has users already: sign in, or ask an administrator.",
+            code="already_set_up",
+        )
+    user = User.objects.create_superuser(username=username, email=email, password=password)
+    audit_record(actor=user, action="user.first_admin_created", target=user)
+    return user

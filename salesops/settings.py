@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "proposals",
     "coaching",
     "forecasting",
+    "exchange",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +79,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "salesops.api.middleware.ApiBodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "salesops.middleware.OrganisationTimeZoneMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -148,7 +150,9 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         # A test run gets its own key space: throttle counters never leak between runs.
-        "KEY_PREFIX": f"salesops-test-{os.getpid()}" if TESTING else "salesops",
+        # A real Celery worker started by a test shares its key space (SALESOPS_CACHE_PREFIX).
+        "KEY_PREFIX": os.environ.get("SALESOPS_CACHE_PREFIX")
+        or (f"salesops-test-{os.getpid()}" if TESTING else "salesops"),
     }
 }
 
@@ -195,6 +199,8 @@ DEMO_PASSWORD_ALLOWED = DEBUG
 
 # --- REST API --------------------------------------------------------------
 API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", 256 * 1024))
+# The largest CSV file one import takes (pages and API), in bytes.
+IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", 50 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 2_621_440)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -234,6 +240,9 @@ SPECTACULAR_SETTINGS = {
         "ReviewStatusEnum": "coaching.models.ReviewStatus",
         "AgendaSourceEnum": "coaching.models.AgendaSource",
         "EvidenceSourceEnum": "pipeline.models.EvidenceSource",
+        # --- imports ---
+        "ImportKindEnum": "exchange.models.KIND_CHOICES",
+        "ImportBatchStatusEnum": "exchange.models.BatchStatus",
     },
 }
 
@@ -329,6 +338,16 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "salesops@localhost")
+# Where people reach Salesops: links in emails (invitations to set a password, the daily
+# digest) start with it. Set it in production, e.g. https://salesops.example.com.
+SITE_URL = os.environ.get("SITE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")
+SITE_URL = SITE_URL.rstrip("/")
+# How long the link of an invitation to set a password works (Django's password reset
+# token, salesops.people.invitation_link); it works once either way.
+INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", 7))
+if INVITATION_DAYS < 1:
+    raise RuntimeError("INVITATION_DAYS must be 1 or more.")
+PASSWORD_RESET_TIMEOUT = INVITATION_DAYS * 24 * 3600
 
 # --- Security (production) ---------------------------------------------------
 SESSION_COOKIE_SECURE = not DEBUG

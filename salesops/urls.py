@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("proposals.urls")),
     path("", include("coaching.urls")),
     path("", include("forecasting.urls")),
+    path("", include("exchange.urls")),
     path("", include("salesops.page_urls")),
     path("api/v1/", include("salesops.api.urls")),
     path("admin/", admin.site.urls),

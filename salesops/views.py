@@ -1,8 +1,12 @@
-"""Account pages: sign-in, the API keys and the notifications of the signed-in user."""
+"""Account pages: sign-in, the API keys and the notifications of the signed-in user; the
+setup hub and the first-run page of an empty install."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -12,14 +16,28 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from salesops.exceptions import ApplicationError, NotFound
-from salesops.forms import ApiKeyCreateForm, LoginForm, add_service_errors
-from salesops.selectors import api_key_list_for, notification_list_for
+from salesops import organisation
+from salesops.exceptions import ApplicationError, Conflict, NotFound
+from salesops.forms import (
+    ApiKeyCreateForm,
+    FirstAdminForm,
+    LoginForm,
+    OrganisationForm,
+    add_service_errors,
+)
+from salesops.selectors import (
+    api_key_list_for,
+    notification_list_for,
+    organisation_saved,
+    users_exist,
+)
 from salesops.services import (
     api_key_create,
     api_key_revoke,
+    first_admin_create,
     notification_mark_read,
     notifications_mark_all_read,
+    organisation_update,
 )
 
 
@@ -27,6 +45,12 @@ class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # An empty install has nobody to sign in: its first page creates the administrator.
+        if not users_exist():
+            return redirect("setup_first_admin")
+        return super().get(request, *args, **kwargs)
 
 
 def _own_keys(request: HttpRequest):
@@ -128,3 +152,75 @@ def notifications_read_all(request: HttpRequest) -> HttpResponse:
         else "Nothing unread.",
     )
     return redirect("notifications")
+
+
+# --- setup: the hub with the organisation's settings, and the first administrator -------
+
+CALENDAR_FIELDS = ("fiscal_year_start_month", "time_zone")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def setup_hub(request: HttpRequest) -> HttpResponse:
+    """The administrator's setup page: the organisation's settings (a form) and the way to
+    the other setup pages. Anyone else: a 403 page saying who may (as the other setup
+    pages and the service answer)."""
+    if not request.user.is_admin_role:
+        return render(request, "salesops/setup_forbidden.html", status=403)
+    before = organisation.current()
+    form = OrganisationForm(request.POST or None, initial=asdict(before))
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                after = organisation_update(actor=request.user, **form.cleaned_data)
+            except ApplicationError as exc:
+                add_service_errors(form, exc)
+            else:
+                note = (
+                    " Figures of past periods now follow the new fiscal year start and time zone."
+                    if any(getattr(before, f) != getattr(after, f) for f in CALENDAR_FIELDS)
+                    else ""
+                )
+                messages.success(request, f"Organisation settings saved.{note}")
+                return redirect("setup")
+        status = 422
+    return render(
+        request,
+        "salesops/setup.html",
+        {"form": form, "organisation": before, "saved": organisation_saved()},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def first_admin(request: HttpRequest) -> HttpResponse:
+    """First run of an empty install: create the first administrator and sign them in.
+    Once anyone has an account the page does not exist (404)."""
+    if users_exist():
+        raise Http404("This installation has users already.")
+    form = FirstAdminForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                user = first_admin_create(
+                    username=data["username"], email=data["email"], password=data["password"]
+                )
+            except Conflict as exc:  # someone was quicker
+                raise Http404(exc.message) from exc
+            except ApplicationError as exc:
+                add_service_errors(form, exc)
+            else:
+                login(request, user)
+                messages.success(
+                    request,
+                    f"Welcome, {user.username}: you are the administrator. Start with the "
+                    "company's settings below.",
+                )
+                return redirect("setup")
+        status = 422
+    response = render(request, "salesops/first_admin.html", {"form": form}, status=status)
+    add_never_cache_headers(response)
+    return response

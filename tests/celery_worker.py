@@ -26,13 +26,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_database_url() -> str:
     db = connection.settings_dict
-    host = db.get("HOST") or ""
+    options = db.get("OPTIONS") or {}
+    # The embedded server's socket comes as ?host=… and lands in OPTIONS, not HOST.
+    host = db.get("HOST") or options.get("host") or ""
+    port = db.get("PORT") or options.get("port") or 5432
     user = db.get("USER") or "postgres"
     password = db.get("PASSWORD") or ""
     auth = f"{user}:{password}@" if password else f"{user}@"
     if host.startswith("/"):
-        return f"postgres://{auth}/{db['NAME']}?host={host}&port={db.get('PORT') or 5432}"
-    return f"postgres://{auth}{host}:{db.get('PORT') or 5432}/{db['NAME']}"
+        return f"postgres://{auth}/{db['NAME']}?host={host}&port={port}"
+    return f"postgres://{auth}{host}:{port}/{db['NAME']}"
 
 
 @contextlib.contextmanager
@@ -59,6 +62,7 @@ def running_worker(
         "DATABASE_URL": test_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "SALESOPS_TESTING": "1",
+        "SALESOPS_CACHE_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }

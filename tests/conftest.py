@@ -29,6 +29,7 @@ from django.db.models.signals import post_migrate
 from rest_framework.test import APIClient
 
 from pipeline.models import MilestoneKind, Pipeline
+from salesops import organisation
 from salesops.models import Role, Team, User
 from salesops.services import api_key_create
 from tests.clock import default_clock
@@ -46,6 +47,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # The whole process, from collection on (module constants, session fixtures), never
     # stopped; each test then starts on its own clock (below).
     time_machine.travel(default_clock(), tick=True).start()
+    # Module and session fixtures too read the organisation's defaults, not the database.
+    organisation.pin()
 
 
 @pytest.fixture(autouse=True)
@@ -57,6 +60,16 @@ def _test_clock(request: pytest.FixtureRequest):
         return
     with time_machine.travel(default_clock(), tick=True):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _organisation_defaults():
+    """Every test starts with the organisation's settings at the environment's defaults,
+    pinned in the memo: no test pays a query for them, and a test that changes them through
+    organisation_update sees the change at once (salesops/organisation.py)."""
+    organisation.pin()
+    yield
+    organisation.pin()
 
 
 @pytest.fixture(scope="session", autouse=True)

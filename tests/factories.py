@@ -18,6 +18,7 @@ from pipeline.models import (
     Opportunity,
     OpportunityFlag,
     Pipeline,
+    Product,
     QualificationElement,
     QualificationFramework,
     Stage,
@@ -87,6 +88,16 @@ class AccountFactory(factory.django.DjangoModelFactory):
         model = Account
 
     name = factory.Sequence(lambda n: f"Account {n} GmbH")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    name = factory.Sequence(lambda n: f"Product {n}")
+    family = "Platform"
+    list_price = Decimal("12000.00")
+    currency = "EUR"
 
 
 class OpportunityFactory(factory.django.DjangoModelFactory):

@@ -73,6 +73,11 @@ def everyone(ok: int, *, anon: Any = LOGIN, ro: Any = None) -> dict[str, Any]:
     return {r: ok for r in ROLES} | {"anonymous": anon, "ro_key": anon if ro is None else ro}
 
 
+def setup_admin(ok: Any) -> dict[str, Any]:
+    """A page for administrators: everyone else signed in gets 403."""
+    return {r: 403 for r in ROLES} | {"anonymous": LOGIN, "ro_key": LOGIN, "admin": ok}
+
+
 def admin_only(ok: int, *, read_only_key: int = 403) -> dict[str, Any]:
     return {r: 403 for r in ROLES} | {"anonymous": 401, "admin": ok, "ro_key": read_only_key}
 
@@ -326,6 +331,78 @@ def quota_admin(ok: int) -> dict[str, Any]:
     return api_scoped(403, write=True) | {"admin": ok}
 
 
+# --- products and exports ---
+def _catalogue(opp) -> dict[str, Any]:
+    """A product `opp` sells (world.product) and a spare one no deal names
+    (world.spare_product, which an administrator may delete)."""
+    from tests.factories import ProductFactory
+
+    product = ProductFactory(name="Matrix platform")
+    opp.product = product
+    opp.save(update_fields=["product"])
+    return {"product": product, "spare_product": ProductFactory(name="Unsold add-on")}
+
+
+def page_admin_only(ok: Any) -> dict[str, Any]:
+    """Administrators may; everyone else signed in is refused (403)."""
+    return {r: 403 for r in ROLES} | {"anonymous": LOGIN, "ro_key": LOGIN, "admin": ok}
+
+
+def people_reader(ok: Any, *, api: bool = False) -> dict[str, Any]:
+    """Managers (their teams), leaders and admins list people; a rep is refused (403)."""
+    if api:
+        return api_everyone(ok, write=False) | {"rep": 403, "teammate": 403, "ro_key": 403}
+    return everyone(ok) | {"rep": 403, "teammate": 403}
+
+
+# --- imports ---
+IMPORT_CSV = (
+    b"external_id,name,account,stage,close_date\nM-1,Matrix deal,Matrix Co,Discover,2027-01-31\n"
+)
+
+
+def _imports(leader) -> dict[str, Any]:
+    """An import waiting for its mapping (world.draft_import) and one that ran and only
+    created records (world.done_import, which an importer may undo)."""
+    from exchange import services as exchange_services
+
+    draft = exchange_services.batch_upload(
+        actor=leader, kind="opportunities", source="matrix", file_name="m.csv", content=IMPORT_CSV
+    )
+    done = exchange_services.batch_upload(
+        actor=leader, kind="opportunities", source="matrix-done", file_name="d.csv",
+        content=IMPORT_CSV,
+    )  # fmt: skip
+    exchange_services.batch_start(actor=leader, batch_id=done.pk, background=False)
+    return {"draft_import": draft, "done_import": done}
+
+
+def _invitation_path(user) -> str:
+    """A valid invitation link of `user`, made from the stored user (the world's object may
+    carry a sign-in of an earlier probe that was rolled back: a token from it is invalid)."""
+    from urllib.parse import urlsplit
+
+    from salesops.models import User
+    from salesops.people import invitation_link
+
+    return urlsplit(invitation_link(User.objects.get(pk=user.pk))).path
+
+
+def importer_api(ok: Any) -> dict[str, Any]:
+    """The API of imports: administrators and sales leaders with a read-write key."""
+    return {r: 403 for r in ROLES} | {"anonymous": 401, "admin": ok, "leader": ok}
+
+
+def importer(ok: Any) -> dict[str, Any]:
+    """Administrators and sales leaders import; everyone else signed in gets 403."""
+    return {r: 403 for r in ROLES} | {
+        "anonymous": LOGIN,
+        "ro_key": LOGIN,
+        "admin": ok,
+        "leader": ok,
+    }
+
+
 # --- forecasting: leader dashboard (helpers) ---
 REPS_AWAY = {"rep": 302, "teammate": 302}  # a rep is sent from the dashboard to /forecast/
 
@@ -381,6 +458,10 @@ def build_world(rep, teammate, manager, other_manager, other_rep, leader, admin_
         **_submissions(rep),
         # --- forecasting: world additions (each helper adds one **_name(...) line) ---
         **_meetings(rep, manager),
+        # --- products and exports ---
+        **_catalogue(opp),
+        # --- imports ---
+        **_imports(leader),
     )
 
 
@@ -738,11 +819,54 @@ PAGES: dict[str, list[Probe]] = {
         )
     ],
     "notifications/read-all/": [Probe("POST", lambda w: "/notifications/read-all/", everyone(302))],
+    # --- setup: the hub is for administrators (everyone else 403); the first-run page
+    # exists only while nobody has an account — the world has users: 404 for everyone.
+    "setup/": [
+        Probe("GET", lambda w: "/setup/", setup_admin(200)),
+        Probe(
+            "POST",
+            lambda w: "/setup/",
+            setup_admin(302),
+            data=lambda w: {
+                "name": "Matrix Ltd",
+                "default_currency": "EUR",
+                "fiscal_year_start_month": 1,
+                "time_zone": "Europe/Berlin",
+            },
+        ),
+    ],
+    "setup/first-admin/": [
+        Probe("GET", lambda w: "/setup/first-admin/", {r: 404 for r in ROLES}),
+        Probe(
+            "POST",
+            lambda w: "/setup/first-admin/",
+            {r: 404 for r in ROLES},
+            data=lambda w: {
+                "username": "second_first",
+                "email": "second@example.com",
+                "password": "a-long-passphrase",
+                "password_again": "a-long-passphrase",
+            },
+        ),
+    ],
     "accounts/login/": [
         Probe("GET", lambda w: "/accounts/login/", everyone(302, anon=200) | {"ro_key": 200})
     ],
     "accounts/logout/": [
         Probe("POST", lambda w: "/accounts/logout/", everyone(302, anon=302) | {"ro_key": 302})
+    ],
+    # The link of an invitation to set a password (salesops.people.invitation_link): open to
+    # anyone holding it; a wrong or used link shows a page that says so.
+    "accounts/reset/<uidb64>/<token>/": [
+        Probe("GET", lambda w: "/accounts/reset/MQ/not-a-token/", everyone(200, anon=200, ro=200)),
+        Probe(
+            "GET",
+            lambda w: _invitation_path(w.users["rep"]),
+            everyone(302, anon=302, ro=302),  # on to the set-password form
+        ),
+    ],
+    "accounts/reset/done/": [
+        Probe("GET", lambda w: "/accounts/reset/done/", everyone(200, anon=200, ro=200))
     ],
     "settings/api-keys/": [
         Probe("GET", lambda w: "/settings/api-keys/", everyone(200)),
@@ -919,7 +1043,217 @@ PAGES: dict[str, list[Probe]] = {
             },
         )
     ],
+    # --- imports: administrators and sales leaders (everyone else 403) ---
+    "imports/": [
+        Probe("GET", lambda w: "/imports/", importer(200)),
+        Probe(
+            "POST",
+            lambda w: "/imports/",
+            importer(422),  # no file: the form says so
+            data=lambda w: {"kind": "opportunities", "source": "matrix"},
+        ),
+    ],
+    "imports/<int:pk>/": [
+        Probe("GET", lambda w: f"/imports/{w.draft_import.pk}/", importer(200)),
+        Probe("GET", lambda w: f"/imports/{w.done_import.pk}/", importer(200)),
+    ],
+    "imports/<int:pk>/configure/": [
+        Probe(
+            "POST",
+            lambda w: f"/imports/{w.draft_import.pk}/configure/",
+            importer(302),
+            data=lambda w: {
+                **{f"map_{i}": c for i, c in enumerate(w.draft_import.header)},
+                "decimal_comma": "auto",
+                "blank_close_date": "quarter_end",
+                "blank_account": "unknown",
+                "blank_amount": "zero",
+                "blank_owner": "importer",
+            },
+        )
+    ],
+    "imports/<int:pk>/progress/": [
+        Probe("GET", lambda w: f"/imports/{w.done_import.pk}/progress/", importer(200))
+    ],
+    "imports/<int:pk>/undo/": [
+        Probe("POST", lambda w: f"/imports/{w.done_import.pk}/undo/", importer(302))
+    ],
+    "imports/<int:pk>/rejected.csv": [
+        Probe("GET", lambda w: f"/imports/{w.done_import.pk}/rejected.csv", importer(200))
+    ],
     # --- pipeline: category override on stage moves ---
+    # --- accounts, products, people and their CSV exports: everyone works with accounts
+    # and reads the catalogue; administrators change it; people are listed by managers,
+    # leaders and admins.
+    "accounts/": [
+        Probe("GET", lambda w: "/accounts/", everyone(200)),
+        Probe("GET", lambda w: "/accounts/?search=Unused&format=csv", everyone(200)),
+    ],
+    "accounts/new/": [
+        Probe("GET", lambda w: "/accounts/new/", everyone(200)),
+        Probe(
+            "POST",
+            lambda w: "/accounts/new/",
+            everyone(302),
+            data=lambda w: {"name": "Matrix account", "country": "Germany"},
+        ),
+    ],
+    "accounts/<int:pk>/edit/": [
+        Probe("GET", lambda w: f"/accounts/{w.spare_account.pk}/edit/", everyone(200)),
+        Probe(
+            "POST",
+            lambda w: f"/accounts/{w.spare_account.pk}/edit/",
+            everyone(302),
+            data=lambda w: {"name": "Unused Ltd", "country": "Austria"},
+        ),
+    ],
+    "products/": [
+        Probe("GET", lambda w: "/products/", everyone(200)),
+        Probe("GET", lambda w: "/products/?active=true&format=csv", everyone(200)),
+    ],
+    "products/new/": [
+        Probe("GET", lambda w: "/products/new/", page_admin_only(200)),
+        Probe(
+            "POST",
+            lambda w: "/products/new/",
+            page_admin_only(302),
+            data=lambda w: {"name": "Matrix add-on", "is_active": "on"},
+        ),
+    ],
+    "products/<int:pk>/edit/": [
+        Probe("GET", lambda w: f"/products/{w.product.pk}/edit/", page_admin_only(200)),
+        Probe(
+            "POST",
+            lambda w: f"/products/{w.product.pk}/edit/",
+            page_admin_only(302),
+            data=lambda w: {"name": "Matrix platform", "family": "Core"},
+        ),
+    ],
+    "products/<int:pk>/delete/": [
+        Probe("POST", lambda w: f"/products/{w.spare_product.pk}/delete/", page_admin_only(302))
+    ],
+    "people/": [
+        Probe("GET", lambda w: "/people/", people_reader(200)),
+        Probe(
+            "GET",
+            lambda w: f"/people/?team={w.users['rep'].team_id}&format=csv",
+            people_reader(200),
+        ),
+    ],
+    # --- pipeline setup: administrators only (everyone else signed in 403). The spare
+    # stage (no deals) and its milestone are the ones edited, moved and deleted.
+    "setup/pipelines/": [
+        Probe("GET", lambda w: "/setup/pipelines/", setup_admin(200)),
+        Probe(
+            "POST",
+            lambda w: "/setup/pipelines/",
+            setup_admin(302),
+            data=lambda w: {"template": "blank", "name": "Matrix blank"},
+        ),
+    ],
+    "setup/pipelines/<int:pk>/": [
+        Probe("GET", lambda w: f"/setup/pipelines/{w.pipeline.pk}/", setup_admin(200)),
+        Probe(
+            "POST",
+            lambda w: f"/setup/pipelines/{w.pipeline.pk}/",
+            setup_admin(302),
+            data=lambda w: {
+                "name": "New business",
+                "description": "Net-new",
+                "is_active": "on",
+                "framework": w.framework.pk,
+            },
+        ),
+    ],
+    "setup/pipelines/<int:pk>/stages/new/": [
+        Probe("GET", lambda w: f"/setup/pipelines/{w.pipeline.pk}/stages/new/", setup_admin(200)),
+        Probe(
+            "POST",
+            lambda w: f"/setup/pipelines/{w.pipeline.pk}/stages/new/",
+            setup_admin(302),
+            data=lambda w: {
+                "name": "Matrix stage",
+                "probability": "30",
+                "forecast_category": "pipeline",
+                "outcome": "open",
+            },
+        ),
+    ],
+    "setup/stages/<int:pk>/": [
+        Probe("GET", lambda w: f"/setup/stages/{w.spare_stage.pk}/", setup_admin(200)),
+        Probe(
+            "POST",
+            lambda w: f"/setup/stages/{w.spare_stage.pk}/",
+            setup_admin(302),
+            data=lambda w: {
+                "name": "Spare",
+                "probability": "5",
+                "forecast_category": "pipeline",
+                "outcome": "open",
+                "no_activity_days": "10",
+            },
+        ),
+    ],
+    "setup/stages/<int:pk>/move/": [
+        Probe(
+            "POST",
+            lambda w: f"/setup/stages/{w.spare_stage.pk}/move/",
+            setup_admin(302),
+            data=lambda w: {"direction": "up"},
+        )
+    ],
+    "setup/stages/<int:pk>/delete/": [
+        Probe("GET", lambda w: f"/setup/stages/{w.spare_stage.pk}/delete/", setup_admin(200)),
+        Probe("POST", lambda w: f"/setup/stages/{w.spare_stage.pk}/delete/", setup_admin(302)),
+    ],
+    "setup/stages/<int:pk>/milestones/new/": [
+        Probe(
+            "GET", lambda w: f"/setup/stages/{w.spare_stage.pk}/milestones/new/", setup_admin(200)
+        ),
+        Probe(
+            "POST",
+            lambda w: f"/setup/stages/{w.spare_stage.pk}/milestones/new/",
+            setup_admin(302),
+            data=lambda w: {"title": "Matrix milestone", "kind": "buyer_commitment"},
+        ),
+    ],
+    "setup/milestones/<int:pk>/": [
+        Probe("GET", lambda w: f"/setup/milestones/{w.spare_milestone.pk}/", setup_admin(200)),
+        Probe(
+            "POST",
+            lambda w: f"/setup/milestones/{w.spare_milestone.pk}/",
+            setup_admin(302),
+            data=lambda w: {"title": "Renamed milestone", "kind": "seller_action"},
+        ),
+    ],
+    "setup/milestones/<int:pk>/delete/": [
+        Probe(
+            "GET",
+            lambda w: f"/setup/milestones/{w.spare_milestone.pk}/delete/",
+            setup_admin(200),
+        ),
+        Probe(
+            "POST",
+            lambda w: f"/setup/milestones/{w.spare_milestone.pk}/delete/",
+            setup_admin(302),
+        ),
+    ],
+    # --- quotas page: everyone signed in reads it in their scope (a rep their own row, as
+    # the API); only administrators save it.
+    "forecast/quotas/": [
+        Probe("GET", lambda w: "/forecast/quotas/?period=2026-Q3", everyone(200)),
+        Probe(
+            "POST",
+            lambda w: "/forecast/quotas/",
+            setup_admin(302),
+            data=lambda w: {
+                "period": "2026-Q3",
+                f"rep-{w.users['rep'].pk}-amount": "120000",
+                f"rep-{w.users['rep'].pk}-currency": "EUR",
+                f"rep-{w.users['rep'].pk}-was": "100000.00 EUR",
+            },
+        ),
+    ],
     # The Django admin is one probe: only staff get in.
     "admin/": [
         Probe(
@@ -1591,10 +1925,105 @@ API: dict[tuple[str, str], Probe] = {
         data=lambda w: {"notes": "Revised notes"},
     ),
     # --- pipeline: category override on stage moves ---
+    # --- products (everyone reads, administrators write), CSV exports, people ---
+    ("/api/v1/products/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/products/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/products/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/products/",
+        admin_only(201),
+        data=lambda w: {"name": "API add-on", "list_price": "990", "currency": "EUR"},
+    ),
+    ("/api/v1/products/{id}/", "GET"): Probe(
+        "GET", lambda w: f"/api/v1/products/{w.product.pk}/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/products/{id}/", "PATCH"): Probe(
+        "PATCH",
+        lambda w: f"/api/v1/products/{w.product.pk}/",
+        admin_only(200),
+        data=lambda w: {"family": "Core"},
+    ),
+    ("/api/v1/products/{id}/", "DELETE"): Probe(
+        "DELETE", lambda w: f"/api/v1/products/{w.spare_product.pk}/", admin_only(204)
+    ),
+    ("/api/v1/products/export.csv", "GET"): Probe(
+        "GET", lambda w: "/api/v1/products/export.csv", api_everyone(200, write=False)
+    ),
+    ("/api/v1/accounts/export.csv", "GET"): Probe(
+        "GET", lambda w: "/api/v1/accounts/export.csv", api_everyone(200, write=False)
+    ),
+    ("/api/v1/opportunities/export.csv", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/opportunities/export.csv?team={w.users['rep'].team_id}&source=crm",
+        api_everyone(200, write=False),
+        accept="text/csv",
+    ),
+    ("/api/v1/people/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/people/", people_reader(200, api=True)
+    ),
+    ("/api/v1/people/export.csv", "GET"): Probe(
+        "GET", lambda w: "/api/v1/people/export.csv", people_reader(200, api=True)
+    ),
+    # The setup pages' pipeline from a template and stage moves, over the API (admins).
+    ("/api/v1/pipelines/from-template/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/pipelines/from-template/",
+        admin_only(201),
+        data=lambda w: {"template": "blank", "name": "Matrix pipeline"},
+    ),
+    ("/api/v1/stages/{id}/move/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/stages/{w.spare_stage.pk}/move/",
+        admin_only(200),
+        data=lambda w: {"position": 1},
+    ),
+    # --- the organisation's settings: everyone reads them, administrators change them ---
+    ("/api/v1/organisation/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/organisation/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/organisation/", "PATCH"): Probe(
+        "PATCH",
+        lambda w: "/api/v1/organisation/",
+        admin_only(200),
+        data=lambda w: {"name": "Matrix Ltd"},
+    ),
 }
 
 # Routes under /api/v1/ that are not operations of the schema itself. The schema and
 # its docs describe the API, not anyone's data, so integrators may read them unauthenticated.
+API["/api/v1/imports/", "GET"] = Probe("GET", lambda w: "/api/v1/imports/", importer_api(200))
+API["/api/v1/imports/", "POST"] = Probe(
+    "POST",
+    lambda w: "/api/v1/imports/",
+    importer_api(400),  # no file: the 400 says so
+)
+API["/api/v1/imports/{id}/", "GET"] = Probe(
+    "GET", lambda w: f"/api/v1/imports/{w.draft_import.pk}/", importer_api(200)
+)
+API["/api/v1/imports/{id}/", "PATCH"] = Probe(
+    "PATCH",
+    lambda w: f"/api/v1/imports/{w.draft_import.pk}/",
+    importer_api(200),
+    data=lambda w: {"options": {"blank_amount": "reject"}},
+)
+API["/api/v1/imports/{id}/preview/", "POST"] = Probe(
+    "POST", lambda w: f"/api/v1/imports/{w.draft_import.pk}/preview/", importer_api(200)
+)
+API["/api/v1/imports/{id}/run/", "POST"] = Probe(
+    "POST", lambda w: f"/api/v1/imports/{w.draft_import.pk}/run/", importer_api(200)
+)
+API["/api/v1/imports/{id}/undo/", "POST"] = Probe(
+    "POST", lambda w: f"/api/v1/imports/{w.done_import.pk}/undo/", importer_api(200)
+)
+API["/api/v1/imports/{id}/rejected.csv", "GET"] = Probe(
+    "GET",
+    lambda w: f"/api/v1/imports/{w.done_import.pk}/rejected.csv",
+    importer_api(200),
+    accept="text/csv",
+)
+
+
 API_EXTRA: dict[tuple[str, str], Probe] = {
     ("/api/v1/schema/", "GET"): Probe("GET", lambda w: "/api/v1/schema/", everyone(200, anon=200)),
     ("/api/v1/docs/", "GET"): Probe(

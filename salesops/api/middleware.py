@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import JsonResponse
 
+IMPORT_UPLOADS = "/api/v1/imports/"
+
 
 class ApiBodySizeLimitMiddleware:
     def __init__(self, get_response):
@@ -12,7 +14,12 @@ class ApiBodySizeLimitMiddleware:
 
     def __call__(self, request):
         if request.path.startswith("/api/"):
-            limit = settings.API_MAX_BODY_BYTES
+            # An upload of a CRM export may be larger than any other body.
+            limit = (
+                settings.IMPORT_MAX_FILE_BYTES + 64 * 1024
+                if request.path.startswith(IMPORT_UPLOADS)
+                else settings.API_MAX_BODY_BYTES
+            )
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:

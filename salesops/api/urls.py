@@ -6,6 +6,8 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from salesops.api.errors import error_body
+from salesops.api.organisation import OrganisationViewSet
+from salesops.api.people import PeopleExportViewSet, PeopleViewSet
 
 app_name = "api"
 
@@ -17,10 +19,18 @@ def not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResp
 
 
 urlpatterns = [
+    path(
+        "organisation/",
+        OrganisationViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
+        name="organisation",
+    ),
+    path("people/", PeopleViewSet.as_view({"get": "list"}), name="people-list"),
+    path("people/export.csv", PeopleExportViewSet.as_view({"get": "list"}), name="people-export"),
     path("", include("pipeline.api_urls")),
     path("", include("proposals.api_urls")),
     path("", include("coaching.api_urls")),
     path("", include("forecasting.api_urls")),
+    path("", include("exchange.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     re_path(r"^.*$", not_found),

@@ -20,6 +20,7 @@ from forecasting.models import ForecastDataVersion, ForecastSubmission, Quota
 from pipeline.models import Opportunity
 from salesops.exceptions import ValidationFailed
 from salesops.models import Role, Team
+from salesops.services import organisation_update
 from tests.conftest import make_manager, make_rep
 from tests.factories import OpportunityFactory, TeamFactory, UserFactory
 from tests.forecasting import changes_data, summary_data
@@ -277,6 +278,21 @@ def test_each_scope_and_period_has_its_own_entry(cached, leader, manager):
     assert teams.summary == selectors.forecast_summary(manager, Q3)
     assert teams.summary != company.summary
     assert dashboard.dashboard_data(leader, "2026-Q4").period.label == "2026-Q4"
+
+
+def test_a_new_fiscal_year_start_is_not_served_the_old_calendars_dashboard(
+    cached, leader, admin_user
+):
+    before = dashboard.dashboard_data(leader)
+    assert before.period.label == Q3  # TODAY: 12 Aug 2026, a January fiscal year
+    assert dashboard.dashboard_data(leader) == before  # from the cache
+
+    organisation_update(actor=admin_user, fiscal_year_start_month=8)
+    after = dashboard.dashboard_data(leader)
+    # August to October 2026 is the first quarter of FY2027 now.
+    assert (after.period.label, after.period.start) == ("FY2027-Q1", D(2026, 8, 1))
+    assert after.summary == selectors.forecast_summary(leader, "FY2027-Q1")
+    assert after.summary != before.summary
 
 
 @pytest.mark.django_db(transaction=True)

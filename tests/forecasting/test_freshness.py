@@ -17,7 +17,9 @@ from django.db import connection, transaction
 from forecasting import freshness
 from forecasting.models import ForecastDataVersion, PipelineSnapshot, Quota
 from pipeline.models import Opportunity
+from salesops import organisation
 from salesops.models import Team, User
+from salesops.services import organisation_update
 
 
 def immediate() -> None:
@@ -197,3 +199,46 @@ def test_daily_figures_follow_the_day_not_the_version(caching, opportunity):
     assert len(calls) == 1
     freshness.cached_daily("rates", ("2026-11-28",), compute)
     assert len(calls) == 2
+
+
+# --- the organisation's settings are part of every key ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"fiscal_year_start_month": 4},
+        {"time_zone": "America/New_York"},
+        {"default_currency": "USD"},
+    ],
+)
+def test_an_organisation_change_is_never_served_numbers_of_the_old_settings(
+    caching, admin_user, change
+):
+    compute, calls = counting(1)
+    freshness.cached_numbers("t", ("leader", "2026-Q4"), compute)
+    freshness.cached_daily("rates", ("2026-11-27",), compute)
+    freshness.cached_numbers("t", ("leader", "2026-Q4"), compute)
+    freshness.cached_daily("rates", ("2026-11-27",), compute)
+    assert len(calls) == 2
+    organisation_update(actor=admin_user, **change)
+    freshness.cached_numbers("t", ("leader", "2026-Q4"), compute)
+    freshness.cached_daily("rates", ("2026-11-27",), compute)
+    assert len(calls) == 4
+    # The company name decides no number: the entries stay.
+    organisation_update(actor=admin_user, name="Acme")
+    freshness.cached_numbers("t", ("leader", "2026-Q4"), compute)
+    assert len(calls) == 4
+
+
+def test_numbers_computed_while_the_settings_changed_are_not_kept(caching, admin_user):
+    def compute():
+        # Another request of this process saves the settings meanwhile.
+        organisation_update(actor=admin_user, fiscal_year_start_month=4)
+        return 1
+
+    freshness.cached_numbers("t", ("leader",), compute)
+    compute_again, calls = counting(2)
+    organisation.pin()  # back to the settings the first computation started with
+    assert freshness.cached_numbers("t", ("leader",), compute_again) == 2
+    assert len(calls) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from dataclasses import replace
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from forecasting.models import PipelineSnapshot
 from forecasting.selectors import snapshot_weeks
 from forecasting.services import SnapshotResult, fiscal_calendar, pipeline_snapshot_take
 from pipeline.models import ForecastCategory, Opportunity, OpportunityStatus
+from salesops import organisation
 from salesops.exceptions import ValidationFailed
 from salesops.models import Team, User
 from tests.factories import OpportunityFactory
@@ -166,10 +168,8 @@ def test_each_week_gets_its_own_rows(deals):
         (dt.datetime(2026, 11, 29, 23, 30, tzinfo=dt.UTC), MONDAY + dt.timedelta(days=7)),
     ],
 )
-def test_the_default_week_is_the_current_week_in_the_organisations_timezone(
-    deals, moment, week, settings
-):
-    settings.TIME_ZONE = "Europe/Berlin"
+def test_the_default_week_is_the_current_week_in_the_organisations_timezone(deals, moment, week):
+    organisation.pin(replace(organisation.defaults(), time_zone="Europe/Berlin"))
     timezone.activate(ZoneInfo("Pacific/Auckland"))  # a user's timezone does not count
     try:
         assert pipeline_snapshot_take(now=moment).week == week
@@ -278,7 +278,7 @@ def test_concurrent_runs_insert_each_deal_once(rep, pipeline):
         (4, dt.date(2026, 5, 20), "FY2027-Q1", dt.date(2026, 4, 1)),
     ],
 )
-def test_the_fiscal_calendar_follows_the_setting(settings, start_month, day, label, start):
-    settings.FISCAL_YEAR_START_MONTH = start_month
+def test_the_fiscal_calendar_follows_the_organisation(start_month, day, label, start):
+    organisation.pin(replace(organisation.defaults(), fiscal_year_start_month=start_month))
     period = fiscal_calendar().period_of(day, "quarter")
     assert (period.label, period.start) == (label, start)

@@ -97,6 +97,7 @@ def test_retrieve_shape_and_etag(rep, opportunity, key_for):
     assert response["ETag"] == '"1"'
     body = response.json()
     assert set(body) == {
+        "product",
         "id",
         "name",
         "account",

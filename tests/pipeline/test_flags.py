@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import threading
 import zoneinfo
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from pipeline import rules, services
 from pipeline.flags import REFRESH_LOCK_KEY, FlagRefreshResult, flags_refresh
 from pipeline.models import (
+    MilestoneCompletion,
     Opportunity,
     OpportunityFlag,
     Qualification,
@@ -27,7 +29,7 @@ from pipeline.models import (
     QualificationFramework,
 )
 from salesops.models import Notification
-from tests.factories import OpportunityFactory, StageFactory
+from tests.factories import MilestoneFactory, OpportunityFactory, StageFactory
 
 TZ = zoneinfo.ZoneInfo(settings.TIME_ZONE)
 NOTHING = FlagRefreshResult(raised=0, cleared=0, updated=0, notified=0)
@@ -597,7 +599,27 @@ def deal_specs(draw):
             st.none()
             | st.tuples(HOURS, st.none() | st.integers(0, 24 * 30), st.sampled_from(["", "why"]))
         ),
+        # An imported deal: the fields the import filled and the milestones ticked since
+        # (indexes into the test pipeline's milestones, automatic and optional ones too).
+        "imported": draw(st.booleans()),
+        "gaps": draw(st.lists(st.sampled_from(["close_date", "account", "amount"]), unique=True)),
+        "done": draw(st.sets(st.integers(0, 7))),
+        "amount": draw(st.sampled_from([Decimal("0.00"), Decimal("1234.50")])),
     }
+
+
+# The property test's milestones: (stage index, title, order, required, auto_check). Created
+# in this order, so ids and orders disagree within a stage (the titles follow the order).
+PROPERTY_MILESTONES = [
+    (0, "Budget", 2, True, ""),
+    (0, "Pain", 1, True, ""),
+    (0, "Nice to have", 3, False, ""),
+    (0, "Issue mapped", 4, True, "business_issue_mapped"),
+    (1, "Decision process", 1, True, ""),
+    (1, "Champion", 2, True, ""),
+    (1, "Criteria", 2, True, ""),
+    (2, "Proposal sent", 1, True, ""),
+]
 
 
 @hsettings(
@@ -627,6 +649,21 @@ def test_sql_matches_the_pure_rules(rep, framework, now, specs):
             StageFactory(pipeline=pipeline, name="Proposal", order=3, warn_days=5, rot_days=None),
         ]
         lost_stage = StageFactory(pipeline=pipeline, name="Lost", order=9, is_lost=True)
+        milestones = [
+            MilestoneFactory(
+                stage=stages[i], title=title, order=order, required=required, auto_check=auto
+            )
+            for i, title, order, required, auto in PROPERTY_MILESTONES
+        ]
+        stage_specs = [
+            rules.StageSpec(s.pk, s.order, s.name, s.is_won, s.is_lost)
+            for s in [*stages, lost_stage]
+        ]
+        stage_order = {s.pk: s.order for s in stages}
+        milestone_specs = [
+            rules.MilestoneSpec(m.pk, m.stage_id, m.title, m.kind, m.required, m.auto_check)
+            for m in sorted(milestones, key=lambda m: (stage_order[m.stage_id], m.order, m.pk))
+        ]
         now_utc = now.astimezone(dt.UTC)
         facts_by_id = {}
         for spec in specs:
@@ -635,6 +672,7 @@ def test_sql_matches_the_pure_rules(rep, framework, now, specs):
             created = now_utc - dt.timedelta(hours=spec["created_h"])
             opp = OpportunityFactory(
                 owner=rep,
+                amount=spec["amount"],
                 stage=stage,
                 status=spec["status"],
                 loss_reason="" if is_open else "Lost.",
@@ -650,6 +688,15 @@ def test_sql_matches_the_pure_rules(rep, framework, now, specs):
                 else now.date() + dt.timedelta(days=spec["step_d"]),
             )
             set_fields(opp, created_at=created)
+            if spec["imported"]:
+                set_fields(opp, imported_at=created, import_gaps=spec["gaps"])
+            done = {milestones[i].pk for i in spec["done"]}
+            MilestoneCompletion.objects.bulk_create(
+                MilestoneCompletion(
+                    opportunity=opp, milestone_id=pk, completed_by=rep, completed_at=now_utc
+                )
+                for pk in done
+            )
             latest = None
             if spec["qual"] is not None:
                 assessed_h, voided_h, reason = spec["qual"]
@@ -684,6 +731,20 @@ def test_sql_matches_the_pure_rules(rep, framework, now, specs):
                 next_step_date=opp.next_step_date,
                 framework_name=framework.name,
                 latest_qualification=latest,
+                imported=opp.imported_at is not None,
+                import_gaps=tuple(opp.import_gaps),
+                account_name=opp.account.name,
+                amount=opp.amount,
+                currency=opp.currency,
+                skipped_milestones=tuple(
+                    m.title
+                    for m in rules.gate_skipped_milestones(
+                        stages=stage_specs,
+                        milestones=milestone_specs,
+                        current=next(s for s in stage_specs if s.id == stage.pk),
+                        completed_ids=done,
+                    )
+                ),
             )
         flags_refresh(now=now_utc)
         with connection.cursor() as cur:

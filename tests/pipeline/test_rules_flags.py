@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from dataclasses import replace as dataclass_replace
+from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -318,6 +319,7 @@ def open_deal_facts(draw) -> rules.OpportunityFacts:
     )
     warn = draw(st.none() | st.integers(0, 40))
     rot = draw(st.none() | st.integers(0, 80))
+    imported = draw(st.booleans())
     return rules.OpportunityFacts(
         status="open",
         stage_name="Proposal",
@@ -334,6 +336,12 @@ def open_deal_facts(draw) -> rules.OpportunityFacts:
         ),
         framework_name=draw(st.none() | st.just("MEDDICC")),
         latest_qualification=latest,
+        imported=imported,
+        import_gaps=tuple(draw(st.sets(st.sampled_from(["close_date", "account", "amount"])))),
+        account_name="Unknown account",
+        amount=Decimal("0.00"),
+        currency="EUR",
+        skipped_milestones=tuple(draw(st.lists(st.sampled_from(["Pain", "Budget"]), max_size=4))),
     )
 
 
@@ -388,3 +396,136 @@ def test_the_scheduled_moment_is_the_next_threshold():
     assert change_at(qualified) == NOW + dt.timedelta(hours=3)
     closed = dataclass_replace(facts, status="won")
     assert change_at(closed) is None
+
+
+# --- import_incomplete --------------------------------------------------------------------
+
+
+def incomplete(*, gaps=(), skipped=(), imported=True, **facts):
+    values = {
+        "close_date": dt.date(2026, 12, 31),
+        "account_name": "Unknown account",
+        "amount": Decimal("0.00"),
+        "currency": "EUR",
+        "stage_name": "Proposal",
+        **facts,
+    }
+    return rules.import_incomplete_flag(
+        imported=imported, gaps=gaps, skipped_milestones=skipped, **values
+    )
+
+
+def test_import_incomplete_names_what_the_import_filled():
+    assert incomplete(gaps=["account", "close_date"]) == rules.FlagDecision(
+        "import_incomplete",
+        "warning",
+        "The import set the close date to 31 Dec 2026 (end of quarter) and the account to "
+        "Unknown account: set the real ones.",
+    )
+    # Always close date, account, amount, whatever order the import stored them in.
+    assert incomplete(gaps=["amount", "account", "close_date"]).explanation == (
+        "The import set the close date to 31 Dec 2026 (end of quarter), the account to "
+        "Unknown account and the amount to 0.00 EUR: set the real ones."
+    )
+    assert incomplete(gaps=["amount"], amount=Decimal("0"), currency="USD").explanation == (
+        "The import set the amount to 0.00 USD: set the real one."
+    )
+    assert incomplete(gaps=["close_date"], close_date=dt.date(2027, 3, 1)).explanation == (
+        "The import set the close date to 1 Mar 2027 (end of quarter): set the real one."
+    )
+
+
+def test_import_incomplete_names_the_milestones_skipped_past_the_gate():
+    assert incomplete(skipped=["Pain identified"]) == rules.FlagDecision(
+        "import_incomplete",
+        "warning",
+        "Imported into Proposal past the gate: 1 milestone of an earlier stage is not "
+        "recorded (Pain identified)",
+    )
+    assert incomplete(skipped=["A", "B", "C"]).explanation == (
+        "Imported into Proposal past the gate: 3 milestones of earlier stages are not "
+        "recorded (A, B, C)"
+    )
+    assert incomplete(skipped=["A", "B", "C", "D", "E"], stage_name="Negotiate").explanation == (
+        "Imported into Negotiate past the gate: 5 milestones of earlier stages are not "
+        "recorded (A, B, C and 2 more)"
+    )
+    both = incomplete(gaps=["close_date"], skipped=["A", "B"])
+    assert both.explanation == (
+        "The import set the close date to 31 Dec 2026 (end of quarter): set the real one. "
+        "Imported into Proposal past the gate: 2 milestones of earlier stages are not "
+        "recorded (A, B)"
+    )
+
+
+def test_import_incomplete_only_on_an_imported_deal_with_something_to_complete():
+    assert incomplete() is None
+    assert incomplete(gaps=["close_date"], skipped=["A"], imported=False) is None
+    assert incomplete(gaps=["something_else"]) is None  # not a field the import fills
+    long = incomplete(skipped=["x" * 200, "y" * 200])
+    assert len(long.explanation) == rules.EXPLANATION_MAX
+
+
+def test_import_incomplete_is_one_of_the_attention_flags_of_an_open_deal():
+    facts = dataclass_replace(
+        FACTS, imported=True, import_gaps=("account",), account_name="Unknown account"
+    )
+    assert flags_on(NOW, facts)["import_incomplete"] == (
+        "warning",
+        "The import set the account to Unknown account: set the real one.",
+    )
+    assert "import_incomplete" not in flags_on(NOW)  # not imported
+    closed = dataclass_replace(facts, status="lost")
+    assert (
+        rules.attention_flags(
+            closed, now=NOW, tz=BERLIN, default_no_activity_days=14, default_validity_days=30
+        )
+        == []
+    )
+
+
+STAGES = [
+    rules.StageSpec(1, 1, "Discover"),
+    rules.StageSpec(2, 2, "Qualify"),
+    rules.StageSpec(3, 3, "Proposal"),
+    rules.StageSpec(4, 4, "Won", is_won=True),
+    rules.StageSpec(5, 0, "Lost", is_lost=True),  # a lost stage may sort first
+]
+MILESTONES = [
+    rules.MilestoneSpec(10, 1, "Pain", "seller_action"),
+    rules.MilestoneSpec(11, 1, "Optional", "seller_action", required=False),
+    rules.MilestoneSpec(12, 1, "Issue mapped", "seller_action", auto_check="business_issue_mapped"),
+    rules.MilestoneSpec(20, 2, "Decision process", "buyer_commitment"),
+    rules.MilestoneSpec(30, 3, "Proposal sent", "seller_action"),
+    rules.MilestoneSpec(50, 5, "Loss documented", "seller_action"),
+]
+
+
+def test_gate_skipped_milestones_are_the_ones_the_gate_asks_a_person_for():
+    def skipped(stage_id: int, completed: set[int] = frozenset()) -> list[str]:
+        current = next(s for s in STAGES if s.id == stage_id)
+        return [
+            m.title
+            for m in rules.gate_skipped_milestones(
+                stages=STAGES, milestones=MILESTONES, current=current, completed_ids=set(completed)
+            )
+        ]
+
+    assert skipped(1) == []  # the first stage: no gate was skipped
+    assert skipped(2) == ["Pain"]  # not the optional one, nor the automatic one
+    assert skipped(3) == ["Pain", "Decision process"]
+    assert skipped(3, {10}) == ["Decision process"]
+    assert skipped(3, {10, 20}) == []
+
+
+@given(stage=st.sampled_from([1, 2, 3]), completed=st.sets(st.sampled_from([10, 11, 12, 20, 30])))
+def test_gate_skipped_milestones_are_the_gate_from_the_first_stage(stage, completed):
+    """The same milestones the gate would list for a move from the first stage to the
+    deal's, less the automatic ones (the gate checks those itself at the next move)."""
+    current = next(s for s in STAGES if s.id == stage)
+    gate = rules.missing_milestones(
+        stages=STAGES, milestones=MILESTONES, current=STAGES[0], target=current, met_ids=completed
+    )
+    assert rules.gate_skipped_milestones(
+        stages=STAGES, milestones=MILESTONES, current=current, completed_ids=completed
+    ) == [m for m in gate if not m.auto_check]

@@ -245,13 +245,19 @@ def test_attention_list_query_count_is_fixed(
     client = logged_in({"rep": rep, "manager": manager, "leader": leader}[who])
     flag(OpportunityFactory(owner=rep, stage=pipeline.discover))
     one = _queries(client, url("attention"), {"sort": "-age"})
-    kinds = ["requalify_due", "stuck_in_stage", "past_close_date", "no_activity"]
+    kinds = [
+        "requalify_due",
+        "stuck_in_stage",
+        "past_close_date",
+        "no_activity",
+        "import_incomplete",
+    ]
     for i, opp in enumerate(
         OpportunityFactory.create_batch(50, owner=rep, stage=pipeline.qualify)
         + OpportunityFactory.create_batch(50, owner=teammate, stage=pipeline.proposal)
     ):
-        flag(opp, kinds[i % 4], "critical" if i % 3 else "warning")
-        flag(opp, kinds[(i + 1) % 4])
+        flag(opp, kinds[i % 5], "critical" if i % 3 else "warning")
+        flag(opp, kinds[(i + 1) % 5])
     many = _queries(client, url("attention"), {"sort": "-age"})
     assert one == many
     with django_assert_max_num_queries(10):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from pipeline.imports import COLUMNS, opportunities_import_csv
+from salesops import organisation
 from salesops.exceptions import ApplicationError
 from salesops.models import User
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--source", required=True, help="the system the rows come from")
         parser.add_argument("--all-or-nothing", action="store_true")
 
+    @organisation.in_time_zone
     def handle(self, *args, **options):
         actor = User.objects.filter(username=options["user"], is_active=True).first()
         if actor is None:

@@ -7,6 +7,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from pipeline.flags import flags_refresh
+from salesops import organisation
 
 
 class Command(BaseCommand):
@@ -22,6 +23,7 @@ class Command(BaseCommand):
             help="decide every deal, not only the due ones (e.g. after restoring a backup)",
         )
 
+    @organisation.in_time_zone
     def handle(self, *args, **options) -> None:
         started = time.perf_counter()
         result = flags_refresh(full=options["full"])

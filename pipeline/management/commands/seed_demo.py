@@ -52,20 +52,24 @@ from forecasting import rules as forecast_rules
 from forecasting import services as forecast_services
 from forecasting.models import PipelineSnapshot
 from forecasting.selectors import forecast_summary
+from pipeline.blueprints import (
+    NEW_BUSINESS_DESCRIPTION,
+    NEW_BUSINESS_FRAMEWORK,
+    NEW_BUSINESS_NAME,
+    STAGES,
+)
 from pipeline.flags import flags_refresh
 from pipeline.models import (
     CUSTOMER_ACTIVITY_KINDS,
     Account,
     Activity,
     ActivityKind,
-    AutoCheck,
     BusinessIssue,
     ChangeField,
     ForecastCategory,
     Milestone,
     MilestoneCompletion,
     MilestoneElementLevel,
-    MilestoneKind,
     Opportunity,
     OpportunityChange,
     OpportunityStatus,
@@ -77,12 +81,13 @@ from pipeline.models import (
     Stage,
 )
 from pipeline.rules import weighted_score_pct
+from salesops import organisation
 from salesops.models import Role, Team, User
 
 SEED = 20240601
 DEMO_PASSWORD = "demo"
-PIPELINE_NAME = "New business"
-FRAMEWORK_NAME = "MEDDICC"
+PIPELINE_NAME = NEW_BUSINESS_NAME
+FRAMEWORK_NAME = NEW_BUSINESS_FRAMEWORK
 
 # --- people --------------------------------------------------------------------------
 
@@ -107,221 +112,8 @@ DEMO_USERNAMES = tuple(PEOPLE)
 
 # --- the pipeline --------------------------------------------------------------------
 
-S, B = MilestoneKind.SELLER_ACTION, MilestoneKind.BUYER_COMMITMENT
-
-
-@dataclass(frozen=True)
-class MilestoneSeed:
-    title: str
-    kind: str
-    description: str = ""
-    required: bool = True
-    requires_evidence: bool = False
-    auto_check: str = ""
-    # For automatic qualification milestones: minimum score % and element minimums.
-    min_score: int | None = None
-    levels: tuple[tuple[str, int], ...] = ()
-
-
-@dataclass(frozen=True)
-class StageSeed:
-    name: str
-    probability: int
-    category: str
-    expected: int | None
-    warn: int | None
-    rot: int | None
-    guidance: str
-    milestones: tuple[MilestoneSeed, ...] = ()
-    is_won: bool = False
-    is_lost: bool = False
-
-
-STAGES: tuple[StageSeed, ...] = (
-    StageSeed(
-        "Discover",
-        10,
-        ForecastCategory.PIPELINE,
-        14,
-        21,
-        45,
-        "Find out whether there is a problem worth solving and who owns it. Research the "
-        "account before the first call: recent news, the annual report, the people in the "
-        "buying group. In the conversation ask about their current situation and what it "
-        "costs them, and listen more than you talk — do not pitch yet. Leave with a named "
-        "contact who will take you further and the next meeting in the calendar.",
-        (
-            MilestoneSeed(
-                "Researched the account and the buying group",
-                S,
-                "Org chart, recent news, strategic priorities from the annual report.",
-            ),
-            MilestoneSeed(
-                "Discovery conversation held and the situation written up",
-                S,
-                "Current process, tools, people involved and what it costs them.",
-            ),
-            MilestoneSeed(
-                "Customer agreed the problem is worth exploring and booked a follow-up",
-                B,
-                "A meeting the customer accepted, not one we sent.",
-                requires_evidence=True,
-            ),
-        ),
-    ),
-    StageSeed(
-        "Qualify",
-        20,
-        ForecastCategory.PIPELINE,
-        21,
-        30,
-        60,
-        "Decide whether this is a deal we can win and should pursue. Validate the pain with "
-        "numbers, find the economic buyer and learn how they decide. Score the qualification "
-        "framework honestly: unknown is 0, not a guess. If there is no budget, no authority "
-        "or no compelling event, say so and disqualify early — a lost month here costs less "
-        "than a lost quarter later.",
-        (
-            MilestoneSeed(
-                "Qualified with MEDDICC: pain validated, champion identified",
-                S,
-                "Checked automatically: a valid qualification of at least 40 % with "
-                "Identify pain ≥ 2 and Champion ≥ 1.",
-                auto_check=AutoCheck.QUALIFICATION,
-                min_score=40,
-                levels=(("Identify pain", 2), ("Champion", 1)),
-            ),
-            MilestoneSeed(
-                "Economic buyer confirmed the problem is worth solving",
-                B,
-                "In their words, in a meeting or in writing.",
-                requires_evidence=True,
-            ),
-            MilestoneSeed(
-                "Customer described their decision process and the people in it",
-                B,
-                "Who decides, who influences, which steps and when.",
-                requires_evidence=True,
-            ),
-            MilestoneSeed(
-                "Compelling event or deadline identified",
-                S,
-                "Why they must act this year rather than next.",
-                required=False,
-            ),
-        ),
-    ),
-    StageSeed(
-        "Solution",
-        40,
-        ForecastCategory.PIPELINE,
-        21,
-        30,
-        60,
-        "Map each business issue to the specific value we offer, quantified where possible, "
-        "and show it working on their data or in their process. Agree the decision criteria "
-        "with the customer before the demo, not after. Bring in a solution engineer for the "
-        "technical validation. The champion should be able to explain our value to the "
-        "economic buyer without us in the room.",
-        (
-            MilestoneSeed(
-                "Business issues mapped to our value",
-                S,
-                "Checked automatically: at least one business issue has our value.",
-                auto_check=AutoCheck.BUSINESS_ISSUE_MAPPED,
-            ),
-            MilestoneSeed(
-                "Qualified for a proposal",
-                S,
-                "Checked automatically: a valid qualification of at least 60 % with "
-                "Economic buyer, Metrics and Decision criteria each ≥ 2.",
-                auto_check=AutoCheck.QUALIFICATION,
-                min_score=60,
-                levels=(("Economic buyer", 2), ("Metrics", 2), ("Decision criteria", 2)),
-            ),
-            MilestoneSeed(
-                "Tailored demo or workshop delivered to the buying group",
-                S,
-                "Their data, their process, their people in the room.",
-            ),
-            MilestoneSeed(
-                "Customer agreed the decision criteria and confirmed we meet them",
-                B,
-                requires_evidence=True,
-            ),
-        ),
-    ),
-    StageSeed(
-        "Proposal",
-        60,
-        ForecastCategory.BEST_CASE,
-        14,
-        21,
-        45,
-        "Write a proposal that restates the customer's business issues, the value we mapped "
-        "to them and the quantified outcome — in their words, not ours. Every proposal needs "
-        "a personalized executive summary and manager approval before it is sent. Walk the "
-        "champion through it before the economic buyer sees it, and agree the path to "
-        "signature: who signs, what legal and procurement need, and by when.",
-        (
-            MilestoneSeed(
-                "Proposal with a personalized executive summary approved by the manager", S
-            ),
-            MilestoneSeed(
-                "Champion reviewed the proposal and confirmed it addresses their issues",
-                B,
-                requires_evidence=True,
-            ),
-            MilestoneSeed(
-                "Customer confirmed the paper process: signatories, legal, procurement and dates",
-                B,
-                requires_evidence=True,
-            ),
-        ),
-    ),
-    StageSeed(
-        "Negotiate",
-        80,
-        ForecastCategory.COMMIT,
-        14,
-        21,
-        40,
-        "Agree terms without giving away the value. Trade, never concede: every discount "
-        "buys something in return — term, volume, a reference, timing. Keep the economic "
-        "buyer engaged; silence in this stage is a warning sign. Forecast it as Commit only "
-        "when the customer has confirmed the signature date.",
-        (
-            MilestoneSeed("Commercial terms approved internally (discount, payment, term)", S),
-            MilestoneSeed("Legal and procurement review completed", B),
-            MilestoneSeed(
-                "Economic buyer confirmed the signature date in writing", B, requires_evidence=True
-            ),
-        ),
-    ),
-    StageSeed(
-        "Closed won",
-        100,
-        ForecastCategory.CLOSED,
-        None,
-        None,
-        None,
-        "Hand over to onboarding with the business issues and the agreed value, so delivery "
-        "knows what success means for this customer. Thank the champion, and ask for a "
-        "reference once the first outcome is reached.",
-        is_won=True,
-    ),
-    StageSeed(
-        "Closed lost",
-        0,
-        ForecastCategory.OMITTED,
-        None,
-        None,
-        None,
-        "Record the honest loss reason: what the customer chose instead and why. Review the "
-        "deal with your manager within two weeks — lost deals teach more than won ones.",
-        is_lost=True,
-    ),
-)
+# The stages, guidance and milestones of "New business": pipeline.blueprints.STAGES (the
+# "new_business" template of a real company's pipeline is the same definition).
 
 # --- accounts and deals ------------------------------------------------------------
 
@@ -541,7 +333,7 @@ def create_pipeline() -> Pipeline:
     framework = QualificationFramework.objects.get(name=FRAMEWORK_NAME)
     pipeline = Pipeline.objects.create(
         name=PIPELINE_NAME,
-        description="Net-new customers: from the first conversation to a signed contract.",
+        description=NEW_BUSINESS_DESCRIPTION,
         framework=framework,
     )
     elements = {e.name: e for e in framework.elements.all()}
@@ -1401,7 +1193,7 @@ def won_by_rep_and_quarter(
 ) -> Counter[tuple[int, dt.date]]:
     """Σ amount of won deals (owner id, amount, closed_at) per (owner, quarter start), by
     the day they closed in the organisation's timezone — forecast_summary's closed won."""
-    tz = timezone.get_default_timezone()
+    tz = organisation.current().tz()
     won: Counter[tuple[int, dt.date]] = Counter()
     for owner_id, amount, closed_at in deals:
         day = timezone.localtime(closed_at, tz).date()
@@ -1415,7 +1207,7 @@ def _moment_in(quarter: forecast_rules.Period, rng: random.Random) -> dt.datetim
     """Working hours on a day inside `quarter` (not its first or last day)."""
     day = quarter.start + dt.timedelta(days=rng.randint(1, (quarter.end - quarter.start).days - 2))
     at = dt.time(rng.randint(9, 17), rng.choice((0, 15, 30, 45)))
-    return dt.datetime.combine(day, at, tzinfo=timezone.get_default_timezone())
+    return dt.datetime.combine(day, at, tzinfo=organisation.current().tz())
 
 
 def add_quarter_history(
@@ -1526,7 +1318,7 @@ def build_snapshot_history(now: dt.datetime) -> int:
     """The weekly pipeline snapshots of the last SNAPSHOT_WEEKS weeks: the past ones as the
     Monday job would have taken them (at PIPELINE_SNAPSHOT_HOUR), this week's by the job's
     service itself. Returns the number of rows."""
-    tz = timezone.get_default_timezone()
+    tz = organisation.current().tz()
     this_week = forecast_rules.week_start(forecast_services.local_today(now))
     weeks = [this_week - dt.timedelta(weeks=back) for back in range(SNAPSHOT_WEEKS - 1, 0, -1)]
     taken_at = {
@@ -1548,7 +1340,7 @@ def _call_moment(period: forecast_rules.Period, week: int, hour: int) -> dt.date
         day = period.start
     else:
         day = forecast_rules.week_start(period.start) + dt.timedelta(weeks=week - 1, days=1)
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=timezone.get_default_timezone())
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=organisation.current().tz())
 
 
 def _this_week_moments(
@@ -1557,7 +1349,7 @@ def _this_week_moments(
     """`count` moments from this week's Monday 00:00 up to `now`, ascending: on the half
     hours of working time (9:00-17:30) when the week has had enough of them, else spread
     evenly over the time since Monday began."""
-    tz = timezone.get_default_timezone()
+    tz = organisation.current().tz()
     slots = [
         dt.datetime.combine(week + dt.timedelta(days=day), dt.time(hour, minute), tzinfo=tz)
         for day in range(7)
@@ -1694,7 +1486,7 @@ def build_forecasting(
     this_week = forecast_rules.week_start(forecast_services.local_today(now))
     for week in (1, 6):
         if _call_moment(current, week, 0) >= dt.datetime.combine(
-            this_week, dt.time.min, tzinfo=timezone.get_default_timezone()
+            this_week, dt.time.min, tzinfo=organisation.current().tz()
         ):
             continue
         for i, username in enumerate(reps):
@@ -1920,6 +1712,7 @@ class Command(BaseCommand):
             help="delete all pipeline data and the demo users first (DEBUG only)",
         )
 
+    @organisation.in_time_zone
     def handle(self, *args: Any, reset: bool = False, **options: Any) -> None:
         if reset:
             if not settings.DEBUG:

@@ -2,7 +2,9 @@
 
 Without DATABASE_URL / REDIS_URL it first starts (or attaches to) the embedded
 PostgreSQL and Redis — the settings only say where they listen. Then it migrates,
-loads the demo data on the first run, and supervises three children: gunicorn
+loads the demo data on the first run (unless told not to: ``--no-demo`` or
+SALESOPS_DEMO=0, which `DEMO=0 make run` sets; the first page then creates the first
+administrator), and supervises three children: gunicorn
 (``salesops.wsgi``), ``celery worker`` and ``celery beat``. The children get the
 servers' URLs explicitly.
 
@@ -29,11 +31,31 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
+from django.urls import reverse
 from gunicorn.config import KNOWN_SETTINGS
 
 GRACE_SECONDS = 30
 READY_TIMEOUT = 90
 DEMO_LOGINS = "admin, leader, manager1, manager2, rep1 … rep8"
+# Users the demo always has: when they all exist, the banner lists the demo logins.
+DEMO_USERNAMES = ("admin", "leader", "manager1", "rep1")
+DEMO_ENV = "SALESOPS_DEMO"
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+# What _prepare found or did: the banner says it.
+DEMO_LOADED, STARTED_EMPTY, USERS_EXIST = "demo_loaded", "started_empty", "users_exist"
+
+
+def demo_wanted_from_env() -> bool:
+    """SALESOPS_DEMO: 1/true/yes/on (or unset/empty) loads the demo on the first run,
+    0/false/no/off starts empty. Anything else is a mistake worth stopping for."""
+    value = os.environ.get(DEMO_ENV, "").strip().lower()
+    if value in TRUE_WORDS or not value:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise CommandError(f"{DEMO_ENV}={value!r}: use 1 (load the demo on the first run) or 0.")
 
 
 def _die_with_parent() -> None:
@@ -44,7 +66,10 @@ def _die_with_parent() -> None:
 
 
 class Command(BaseCommand):
-    help = "Migrate, seed demo data on first run, then run web server, Celery worker and beat."
+    help = (
+        "Migrate, seed demo data on the first run (unless --no-demo), then run web server, "
+        "Celery worker and beat."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
@@ -59,8 +84,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--web-workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY") or 2)
         )
+        parser.add_argument(
+            "--no-demo",
+            action="store_true",
+            help=f"start empty on the first run instead of loading the demo ({DEMO_ENV}=0)",
+        )
 
-    def handle(self, *args, port: int, host: str, web_workers: int, **options) -> None:
+    def handle(
+        self, *args, port: int, host: str, web_workers: int, no_demo: bool = False, **options
+    ) -> None:
+        demo = demo_wanted_from_env() and not no_demo
         self._stop_requested = 0
         self._first_signal_at = 0.0
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -68,7 +101,7 @@ class Command(BaseCommand):
         try:
             self._check_port_free(host, port)
             self._start_embedded()
-            self._prepare()
+            self._outcome = self._prepare(demo=demo)
             self._supervise(host=host, port=port, web_workers=web_workers)
         except KeyboardInterrupt:
             self.stderr.write("Interrupted before the servers started.")
@@ -114,21 +147,33 @@ class Command(BaseCommand):
             expected={"postgres": settings.DATABASE_URL, "redis": settings.REDIS_URL},
         )
 
-    def _prepare(self) -> None:
+    def _prepare(self, *, demo: bool = True) -> str:
+        """Migrate; on the first run (no users) load the demo if wanted and available.
+        Returns what happened: DEMO_LOADED, STARTED_EMPTY or USERS_EXIST."""
         self._section("Migrating the database")
         call_command("migrate", interactive=False, verbosity=1)
 
-        if get_user_model().objects.exists():
+        users = get_user_model().objects
+        if users.exists():
             self.stdout.write("Users exist already: demo data not loaded again.")
+            outcome = USERS_EXIST
+            self._demo_users = users.filter(username__in=DEMO_USERNAMES).count() == len(
+                DEMO_USERNAMES
+            )
+        elif not demo:
+            self._section("First run: starting empty, without demo data")
+            outcome = STARTED_EMPTY
         elif "seed_demo" in get_commands():
             self._section("First run: loading demo data")
             call_command("seed_demo")
+            outcome = DEMO_LOADED
         else:
             self.stderr.write(
                 self.style.WARNING(
                     "No users yet and no seed_demo command available: starting without demo data."
                 )
             )
+            outcome = STARTED_EMPTY
 
         if not settings.DEBUG:
             self._section("Collecting static files")
@@ -136,6 +181,7 @@ class Command(BaseCommand):
 
         # The children open their own connections; don't hold ours while they run.
         connections.close_all()
+        return outcome
 
     def _children_commands(self, *, host: str, port: int, web_workers: int) -> dict[str, list[str]]:
         from salesops import embedded
@@ -276,13 +322,23 @@ class Command(BaseCommand):
 
     def _banner(self, host: str, port: int) -> None:
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
-        lines = [
-            "",
-            f"  Salesops is running at http://{shown_host}:{port}/",
-        ]
-        if settings.DEBUG:
-            lines.append(f'  Demo logins (password "demo"): {DEMO_LOGINS}')
+        url = f"http://{shown_host}:{port}/"
+        lines = ["", f"  Salesops is running at {url}"]
+        outcome = getattr(self, "_outcome", USERS_EXIST)
+        if outcome == STARTED_EMPTY:
+            lines += [
+                "  Started empty (no demo data). Open "
+                f"{url}{reverse('setup_first_admin').lstrip('/')} to create the first",
+                "  administrator — or in a terminal: python manage.py createsuperuser",
+            ]
+        elif outcome == DEMO_LOADED or getattr(self, "_demo_users", False):
+            if outcome == DEMO_LOADED:
+                lines.append("  First run: demo data loaded.")
+            if settings.DEBUG:
+                lines.append(f'  Demo logins (password "demo"): {DEMO_LOGINS}')
+            else:
+                lines.append("  DEBUG is off: demo logins are refused; use your own accounts.")
         else:
-            lines.append("  DEBUG is off: demo logins are refused; use your own accounts.")
+            lines.append("  Sign in with your account.")
         lines += ["  Press Ctrl-C to stop.", ""]
         self.stdout.write(self.style.SUCCESS("\n".join(lines)))
