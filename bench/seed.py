@@ -111,7 +111,7 @@ def ensure_base() -> None:
     from django.contrib.auth.hashers import make_password
     from django.db import transaction
 
-    from pipeline.management.commands.seed_demo import (
+    from demo.management.commands.seed_demo import (
         DEMO_PASSWORD,
         create_people,
         create_pipeline,

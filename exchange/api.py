@@ -97,6 +97,10 @@ class ImportReportOutput(serializers.Serializer):
     new_products = serializers.ListField(child=serializers.CharField())
     unknown_owners = serializers.DictField(child=serializers.IntegerField())
     unmapped_stages = serializers.DictField(child=serializers.IntegerField())
+    stage_matches = serializers.DictField(
+        child=serializers.IntegerField(allow_null=True),
+        help_text="Where each stage value of the file lands (a stage id; null: not mapped).",
+    )
     stage_values = serializers.DictField(child=serializers.IntegerField())
     owner_values = serializers.DictField(child=serializers.IntegerField())
     date_questions = serializers.DictField()

@@ -25,47 +25,26 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from exchange.catalogue import AccountRow, ProductRow, read_account, read_product
-from exchange.deal_import import CHUNK, SAMPLE_ROWS, ColumnFacts, Outcome
 from exchange.deals import Problem
-from exchange.options import ImportOptions
+from exchange.engine import CHUNK, SAMPLE_ROWS, ColumnFacts, ImportPass, Outcome
 from exchange.rules import clean_cell, guess_decimal_comma
 from pipeline import bulk, lookups
 from salesops.cleaning import name_key
-from salesops.models import User
 
 _PRICE_SAMPLE = 2_000
 
 Rows = Callable[[], Iterator[tuple[int, dict[str, str]]]]
 
 
-class _CatalogueImport:
+class _CatalogueImport(ImportPass):
     """What the accounts and the products imports share: the pass, the index of the
     records here, matching, chunks. Subclasses say how a row reads, matches and writes."""
 
     what = "record"
     fields: tuple[str, ...] = ()
 
-    def __init__(
-        self,
-        *,
-        actor: User,
-        source: str,
-        rows: Rows,
-        value_maps: dict[str, dict[str, Any]],
-        options: ImportOptions,
-        write: bool,
-        note: str = "",
-        progress: Callable[[int], None] | None = None,
-    ) -> None:
-        self.actor = actor
-        self.source = source
-        self.rows = rows
-        self.value_maps = value_maps
-        self.options = options
-        self.write = write
-        self.note = note or f"Imported from {source}"
-        self.progress = progress or (lambda done: None)
-        self.outcome = Outcome()
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         # The records here: by (source, external id), by name_key (oldest first), and each
         # one's own (source, external id).
         self.by_external: dict[tuple[str, str], int] = {}

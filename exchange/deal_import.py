@@ -18,12 +18,9 @@ chunks of `CHUNK` rows — write:
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -36,63 +33,29 @@ from exchange.deals import (
     owner_lookup_keys,
     read_deal,
 )
-from exchange.options import ImportOptions
+from exchange.engine import CHUNK, SAMPLE_ROWS, ColumnFacts, ImportPass, Outcome
 from exchange.rules import (
     DATE_FIELDS,
-    DateGuess,
     DateOrder,
     Status,
     clean_cell,
     guess_date_order,
     guess_decimal_comma,
+    stage_status_hint,
 )
 from forecasting import services as forecasting_services
 from pipeline import bulk, lookups
 from pipeline import rules as pipeline_rules
 from pipeline import services as pipeline_services
 from pipeline.models import Account, ForecastCategory, Product
+from salesops import organisation
 from salesops import people as salesops_people
 from salesops.cleaning import name_key
 from salesops.exceptions import ApplicationError, Conflict, ValidationFailed
 from salesops.models import User
 from salesops.selectors import people_lookup
 
-CHUNK = 5_000
-SAMPLE_ROWS = 20
 _AMOUNT_SAMPLE = 2_000
-
-
-@dataclass
-class ColumnFacts:
-    """What the whole file says about its columns (the first pass)."""
-
-    date_guesses: dict[str, DateGuess] = field(default_factory=dict)
-    decimal_comma: bool = False
-    # distinct values of the columns the user maps value by value, with their counts
-    stage_values: Counter[str] = field(default_factory=Counter)
-    owner_values: Counter[str] = field(default_factory=Counter)
-    status_values: Counter[str] = field(default_factory=Counter)
-
-
-@dataclass
-class Outcome:
-    counts: Counter[str] = field(default_factory=Counter)
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-    sample: list[dict[str, Any]] = field(default_factory=list)
-    rejected_lines: list[int] = field(default_factory=list)
-    new_accounts: set[str] = field(default_factory=set)
-    new_products: set[str] = field(default_factory=set)
-    unknown_owners: Counter[str] = field(default_factory=Counter)
-    unmapped_stages: Counter[str] = field(default_factory=Counter)
-    created_ids: list[int] = field(default_factory=list)
-    created_accounts: list[int] = field(default_factory=list)
-    created_products: list[int] = field(default_factory=list)
-    created_users: list[int] = field(default_factory=list)
-    # The people import: the teams it created (undo deletes them) and their names.
-    created_teams: list[int] = field(default_factory=list)
-    new_teams: set[str] = field(default_factory=set)
-    facts: ColumnFacts | None = None
 
 
 def column_facts(rows: Iterator[tuple[int, dict[str, str]]]) -> ColumnFacts:
@@ -123,31 +86,13 @@ def _local_moment(day: dt.date, tz: dt.tzinfo, now: dt.datetime) -> dt.datetime:
     return min(dt.datetime.combine(day, dt.time(12), tzinfo=tz), now)
 
 
-class DealImport:
+class DealImport(ImportPass):
     """One pass over a batch's file; see the module docstring."""
 
-    def __init__(
-        self,
-        *,
-        actor: User,
-        source: str,
-        rows: Callable[[], Iterator[tuple[int, dict[str, str]]]],
-        value_maps: dict[str, dict[str, Any]],
-        options: ImportOptions,
-        write: bool,
-        note: str = "",
-        progress: Callable[[int], None] | None = None,
-    ) -> None:
-        self.actor = actor
-        self.source = source
-        self.rows = rows
-        self.value_maps = value_maps
-        self.options = options
-        self.write = write
-        self.note = note or f"Imported from {source}"
-        self.progress = progress or (lambda done: None)
-        self.outcome = Outcome()
-        self.tz = timezone.get_default_timezone()
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.organisation = organisation.current()
+        self.tz = self.organisation.tz()
         self.now = timezone.now()
 
     # --- the context ---
@@ -188,7 +133,7 @@ class DealImport:
         return DealContext(
             today=today,
             quarter_end=quarter.end - dt.timedelta(days=1),
-            default_currency=_default_currency(),
+            default_currency=self.organisation.default_currency,
             importer_id=self.actor.pk,
             stages=stages,
             stage_map=stage_map,
@@ -212,6 +157,7 @@ class DealImport:
         self.outcome.facts = facts
         ctx = self._context(facts)
         self.ctx = ctx
+        self.outcome.stage_matches = {value: _stage_of(value, ctx) for value in facts.stage_values}
         if self.options.create_unknown_owners:
             self._create_unknown_owners(facts, ctx)
         self.accounts_by_external, self.accounts_by_name = lookups.account_index()
@@ -542,6 +488,16 @@ class DealImport:
             )
 
 
+def _stage_of(value: str, ctx: DealContext) -> int | None:
+    """Where a file's stage value lands: the user's mapping or our stage of that name, else
+    the won/lost stage its words name (as read_deal decides)."""
+    if (stage_id := ctx.stage_map.get(name_key(value))) is not None:
+        return stage_id
+    hint = stage_status_hint(value)
+    stage = ctx.closed_stage(hint) if hint is not None else None
+    return stage.id if stage is not None else None
+
+
 def _category_kept(deal: DealRow, move: Callable[[str | None], Any]) -> list[Problem]:
     """Move; when the service asks about a forecast category set by hand and the row does
     not answer (forecast_category_on_move), keep it — nobody loses a judgement they wrote
@@ -578,7 +534,3 @@ def _problems_of(line: int, exc: ApplicationError) -> list[Problem]:
         titles = "; ".join(m.get("title", "") for m in missing if isinstance(m, dict))
         return [Problem(line, "stage", f"stage: {exc.message} Missing: {titles}".strip())]
     return problems or [Problem(line, "row", f"row: {exc.message}")]
-
-
-def _default_currency() -> str:
-    return settings.DEFAULT_CURRENCY

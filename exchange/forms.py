@@ -75,7 +75,9 @@ class ConfigureForm(forms.Form):
             self.column_fields.append(name)
         self.value_fields: dict[str, list[str]] = {"stage": [], "owner": []}
         if kind == ImportKind.OPPORTUNITIES:
-            self._value_fields("stage", preview.get("stage_values", {}), stages)
+            self._value_fields(
+                "stage", preview.get("stage_values", {}), stages, preview.get("stage_matches", {})
+            )
             self._value_fields("owner", preview.get("owner_values", {}), people)
             self.fields["pipeline_id"] = forms.TypedChoiceField(
                 label="Pipeline",
@@ -166,9 +168,15 @@ class ConfigureForm(forms.Form):
         return self._bound(self.blank_fields)
 
     def _value_fields(
-        self, field_name: str, values: dict[str, int], choices: list[tuple[int, str]]
+        self,
+        field_name: str,
+        values: dict[str, int],
+        choices: list[tuple[int, str]],
+        matches: dict[str, int | None] | None = None,
     ) -> None:
-        current = self.batch.value_maps.get(field_name, {})
+        """One choice per distinct value of the file: the user's mapping, else where the
+        value lands by itself (`matches`: a stage of that name, Closed Won…)."""
+        current = {**(matches or {}), **self.batch.value_maps.get(field_name, {})}
         for index, (value, count) in enumerate(values.items()):
             name = f"{field_name}_{index}"
             self.fields[name] = forms.TypedChoiceField(
@@ -180,7 +188,7 @@ class ConfigureForm(forms.Form):
                 coerce=int,
                 empty_value=None,
                 required=False,
-                initial=current.get(value, ""),
+                initial=current.get(value) or "",
                 help_text=f"{count} row{'s' if count != 1 else ''}",
             )
             self.value_fields[field_name].append(name)

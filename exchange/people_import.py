@@ -24,13 +24,11 @@ person as their manager): the decision repeats until every row left holds togeth
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from exchange.deal_import import CHUNK, SAMPLE_ROWS, ColumnFacts, Outcome
 from exchange.deals import Problem
-from exchange.options import ImportOptions
+from exchange.engine import CHUNK, SAMPLE_ROWS, ColumnFacts, ImportPass, Outcome
 from exchange.people import (
     REP,
     PeopleContext,
@@ -49,7 +47,6 @@ from exchange.rules import clean_cell, guess_date_order
 from salesops import lookups
 from salesops import people as salesops_people
 from salesops.cleaning import name_key, person_key
-from salesops.models import User
 
 Ref = tuple[str, int]  # ("user", id) for someone here, ("row", line) for a new person
 
@@ -81,30 +78,11 @@ class _Person:
         return self.row.line
 
 
-class PeopleImport:
+class PeopleImport(ImportPass):
     """One pass over a people file; see the module docstring."""
 
-    def __init__(
-        self,
-        *,
-        actor: User,
-        source: str,
-        rows: Callable[[], Iterator[tuple[int, dict[str, str]]]],
-        value_maps: dict[str, dict[str, Any]],
-        options: ImportOptions,
-        write: bool,
-        note: str = "",
-        progress: Callable[[int], None] | None = None,
-    ) -> None:
-        self.actor = actor
-        self.source = source
-        self.rows = rows
-        self.value_maps = value_maps
-        self.options = options
-        self.write = write
-        self.note = note or f"Imported from {source}"
-        self.progress = progress or (lambda done: None)
-        self.outcome = Outcome()
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.rejected_keys: dict[str, int] = {}
 
     # --- the pass ---

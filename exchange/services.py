@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -28,6 +30,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from exchange import catalogue_import, deal_import, people_import
+from exchange.engine import Outcome
 from exchange.models import BatchStatus, ImportBatch, ImportMapping
 from exchange.options import parse_options
 from exchange.reading import FileShape, file_shape, read_rows
@@ -42,8 +45,8 @@ from salesops.models import User
 from salesops.services import audit_record
 
 RUN_TASK = "exchange.import_batch_run"  # exchange/tasks.py
-# Files of this many rows or more are imported by the Celery worker, with a progress bar.
-BACKGROUND_ROWS = 10_000
+# Tests only: seconds to wait at each progress step of a run (ignored unless TESTING).
+TEST_DELAY_ENV = "SALESOPS_IMPORT_TEST_DELAY"
 PROGRESS_KEY = "exchange:progress:{}"
 # What the page and the report show at most; the download has every rejected row.
 MAX_STORED_PROBLEMS = 5_000
@@ -249,6 +252,7 @@ class Report:
     new_products: list[str] = field(default_factory=list)
     unknown_owners: dict[str, int] = field(default_factory=dict)
     unmapped_stages: dict[str, int] = field(default_factory=dict)
+    stage_matches: dict[str, int | None] = field(default_factory=dict)
     stage_values: dict[str, int] = field(default_factory=dict)
     owner_values: dict[str, int] = field(default_factory=dict)
     date_questions: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -297,7 +301,7 @@ def _problem_dicts(batch: ImportBatch, problems: list[deal_import.Problem]) -> l
     ]
 
 
-def _report(batch: ImportBatch, outcome: deal_import.Outcome) -> Report:
+def _report(batch: ImportBatch, outcome: Outcome) -> Report:
     facts = outcome.facts
     questions = {}
     if facts is not None:
@@ -325,6 +329,7 @@ def _report(batch: ImportBatch, outcome: deal_import.Outcome) -> Report:
         new_products=sorted(outcome.new_products),
         unknown_owners=dict(outcome.unknown_owners.most_common()),
         unmapped_stages=dict(outcome.unmapped_stages.most_common()),
+        stage_matches=outcome.stage_matches,
         stage_values=dict(facts.stage_values.most_common()) if facts else {},
         owner_values=dict(facts.owner_values.most_common()) if facts else {},
         date_questions=questions,
@@ -375,7 +380,8 @@ def batch_start(
     background: bool | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ImportBatch:
-    """Import now, or — from BACKGROUND_ROWS rows on, or when `background` says so — queue
+    """Import now, or — from settings.IMPORT_BACKGROUND_ROWS rows on, or when `background`
+    says so — queue
     the import for the worker (the page then shows its progress). `on_progress(done,
     total)` hears the rows read so far of an import run here. Refuses an incomplete
     mapping and a batch that is not a draft."""
@@ -386,7 +392,9 @@ def batch_start(
         _clean_mapping(ImportKind(batch.kind), list(batch.header), batch.mapping)
         batch.status = BatchStatus.QUEUED
         batch.save(update_fields=["status"])
-        if background if background is not None else batch.row_count >= BACKGROUND_ROWS:
+        if background is None:
+            background = batch.row_count >= settings.IMPORT_BACKGROUND_ROWS
+        if background:
             batch_pk = batch.pk
             # By name: the tasks module imports this one (tasks call services).
             transaction.on_commit(lambda: current_app.send_task(RUN_TASK, args=[batch_pk]))
@@ -421,6 +429,8 @@ def batch_run(
         cache.set(progress_key, {"done": done, "total": batch.row_count}, 3600)
         if on_progress is not None:
             on_progress(done, batch.row_count)
+        if settings.TESTING and (delay := os.environ.get(TEST_DELAY_ENV)):
+            time.sleep(float(delay))  # a browser test watches the progress bar move
 
     progress(0)
     try:
@@ -445,7 +455,7 @@ def batch_run(
     return batch
 
 
-def _finish(batch: ImportBatch, outcome: deal_import.Outcome) -> None:
+def _finish(batch: ImportBatch, outcome: Outcome) -> None:
     report = _report(batch, outcome)
     batch.status = BatchStatus.DONE
     batch.finished_at = timezone.now()

@@ -737,6 +737,9 @@ class HistoryForecastOutput(serializers.Serializer):
     min_deals = serializers.IntegerField(help_text="Fewer deals in a bucket: the stage default.")
     history_deals = serializers.IntegerField(help_text="Distinct deals of the history.")
     history_closed = serializers.IntegerField(help_text="Of them won or lost by now.")
+    imported_without_stages = serializers.IntegerField(
+        help_text="Closed deals of the window imported without stage history: not counted."
+    )
     open_deals = serializers.IntegerField()
     open_amount = _money("The open pipeline of the period (Omitted left out).")
     expected = _money("Expected closed amount from history.")

@@ -39,6 +39,7 @@ OPPORTUNITY_COLUMNS: tuple[Column, ...] = (
     Column("currency", "ISO 4217 code of the amount, e.g. EUR."),
     Column("created_date", "The day the deal was created (organisation's time zone)."),
     Column("close_date", "Expected close date (the close date of a closed deal)."),
+    Column("closed_date", "The day a won or lost deal closed; empty for an open one."),
     Column("loss_reason", "Why a lost deal was lost; empty otherwise."),
     Column("next_step", "The next step agreed."),
     Column("next_step_date", "When the next step is due; empty: none."),

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from pipeline.columns import ACCOUNT_COLUMNS, OPPORTUNITY_COLUMNS, PRODUCT_COLUMNS
 from pipeline.models import Account, Opportunity, Product
+from salesops import organisation
 from salesops.columns import external_id_or_own
 from salesops.exports import csv_stream, export_filename
 
@@ -27,7 +28,7 @@ CHUNK_SIZE = 2000
 
 
 def _today() -> str:
-    return timezone.localdate().isoformat()
+    return organisation.current().today().isoformat()
 
 
 # --- accounts -------------------------------------------------------------------------
@@ -73,7 +74,8 @@ def product_export(products: QuerySet[Product]) -> StreamingHttpResponse:
 _OPPORTUNITY_VALUES = (
     "pk", "external_id", "name", "account__name", "account_id", "account__external_id",
     "owner__email", "owner__username", "product__name", "stage__name", "status", "amount",
-    "currency", "created_at", "close_date", "loss_reason", "next_step", "next_step_date",
+    "currency", "created_at", "close_date", "closed_at", "loss_reason", "next_step",
+    "next_step_date",
 )  # fmt: skip
 
 
@@ -91,8 +93,8 @@ def opportunity_rows(
 def _opportunity_rows(rows: Iterator[tuple[Any, ...]], zone: dt.tzinfo) -> Iterator[list[Any]]:
     for (
         pk, external_id, name, account, account_id, account_external_id, email, username,
-        product, stage, status, amount, currency, created_at, close_date, loss_reason,
-        next_step, next_step_date,
+        product, stage, status, amount, currency, created_at, close_date, closed_at,
+        loss_reason, next_step, next_step_date,
     ) in rows:  # fmt: skip
         yield [
             external_id_or_own(external_id, pk),
@@ -107,6 +109,7 @@ def _opportunity_rows(rows: Iterator[tuple[Any, ...]], zone: dt.tzinfo) -> Itera
             currency,
             created_at.astimezone(zone).date(),
             close_date,
+            closed_at.astimezone(zone).date() if closed_at else None,
             loss_reason,
             next_step,
             next_step_date,

@@ -21,6 +21,7 @@ from pipeline.models import (
 )
 from pipeline.rules import SCORE_LEVELS
 from pipeline.selectors import FLAG_SORTS
+from salesops import organisation
 from salesops.exceptions import ApplicationError
 from salesops.models import Team
 
@@ -129,7 +130,7 @@ class OpportunityCreateForm(forms.Form):
         help_text="Type a name to create the account together with the opportunity.",
     )
     amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2, initial=0)
-    currency = forms.CharField(max_length=3, initial="EUR")
+    currency = forms.CharField(max_length=3)
     close_date = forms.DateField(widget=DATE, label="Expected close date")
     owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="Me")
     product = forms.ModelChoiceField(queryset=None, required=False, empty_label="— none —")
@@ -137,6 +138,7 @@ class OpportunityCreateForm(forms.Form):
 
     def __init__(self, *args, accounts, owners, show_owner: bool, products, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["currency"].initial = organisation.current().default_currency
         self.fields["account"].queryset = accounts
         self.fields["owner"].queryset = owners
         self.fields["product"].queryset = products

@@ -45,7 +45,7 @@ from pipeline.models import (
 from pipeline.standard_frameworks import ELEMENTS as STANDARD_ELEMENTS
 from pipeline.standard_frameworks import FRAMEWORKS
 from proposals import selectors as proposal_selectors
-from salesops import access
+from salesops import access, organisation
 from salesops.cleaning import (
     MAX_INT,
     MAX_SMALL_INT,
@@ -308,7 +308,7 @@ def opportunity_create(
     account: Account | None,
     close_date: Any,
     amount: Any = "0",
-    currency: str = "EUR",
+    currency: str | None = None,
     pipeline: Pipeline | None = None,
     owner: User | None = None,
     next_step: str = "",
@@ -339,7 +339,8 @@ def opportunity_create(
     close = clean_date(errors, "close_date", close_date, required=True)
     step_date = clean_date(errors, "next_step_date", next_step_date, required=False)
     next_step = clean_text(errors, "next_step", next_step, required=False, max_length=300)
-    currency = clean_currency(errors, currency)
+    # No currency given: the organisation's.
+    currency = clean_currency(errors, currency or organisation.current().default_currency)
     source = clean_text(errors, "source", source, required=False, max_length=40)
     external_id = clean_text(errors, "external_id", external_id, required=False, max_length=100)
     owner = _check_owner(actor, owner, errors)

@@ -18,8 +18,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import QueryDict, StreamingHttpResponse
-from django.utils import timezone
 
+from salesops import organisation
 from salesops.columns import PEOPLE_COLUMNS, Column, column_names, safe_cell
 from salesops.models import User
 
@@ -41,8 +41,9 @@ def export_cell(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, dt.datetime):
-        # A moment is exported as the organisation's day (the current time zone).
-        return timezone.localtime(value).date().isoformat()
+        # A moment is exported as the organisation's day (a streamed response is written after
+        # the middleware has given the request's time zone back: name the zone).
+        return organisation.current().localtime(value).date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     return safe_cell(str(value))
@@ -128,7 +129,7 @@ def people_rows(people: QuerySet[User]) -> Iterator[list[Any]]:
 
 def people_export(people: QuerySet[User]) -> StreamingHttpResponse:
     return csv_stream(
-        export_filename("people", timezone.localdate().isoformat()),
+        export_filename("people", organisation.current().today().isoformat()),
         PEOPLE_COLUMNS,
         people_rows(people),
     )

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "coaching",
     "forecasting",
     "exchange",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -199,8 +200,10 @@ DEMO_PASSWORD_ALLOWED = DEBUG
 
 # --- REST API --------------------------------------------------------------
 API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", 256 * 1024))
-# The largest CSV file one import takes (pages and API), in bytes.
+# The largest CSV file one import takes (pages and API), in bytes; files of at least
+# IMPORT_BACKGROUND_ROWS rows are imported by the Celery worker, with a progress bar.
 IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", 50 * 1024 * 1024))
+IMPORT_BACKGROUND_ROWS = int(os.environ.get("IMPORT_BACKGROUND_ROWS", 10_000))
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, 2_621_440)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("coaching.urls")),
     path("", include("forecasting.urls")),
     path("", include("exchange.urls")),
+    path("", include("demo.urls")),
     path("", include("salesops.page_urls")),
     path("api/v1/", include("salesops.api.urls")),
     path("admin/", admin.site.urls),

@@ -16,7 +16,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from salesops import organisation
+from salesops import organisation, setup_links
 from salesops.exceptions import ApplicationError, Conflict, NotFound
 from salesops.forms import (
     ApiKeyCreateForm,
@@ -188,7 +188,12 @@ def setup_hub(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "salesops/setup.html",
-        {"form": form, "organisation": before, "saved": organisation_saved()},
+        {
+            "form": form,
+            "organisation": before,
+            "saved": organisation_saved(),
+            "more_links": setup_links.links_for(request.user),
+        },
         status=status,
     )
 

@@ -1043,6 +1043,12 @@ PAGES: dict[str, list[Probe]] = {
             },
         )
     ],
+    # --- the demo's removal: administrators (the cast's "admin" and "leader" carry demo
+    # usernames, so a demo is "here"; an admin who is one of its people is refused, 409).
+    "setup/demo/remove/": [
+        Probe("GET", lambda w: "/setup/demo/remove/", setup_admin(200)),
+        Probe("POST", lambda w: "/setup/demo/remove/", setup_admin(409)),
+    ],
     # --- imports: administrators and sales leaders (everyone else 403) ---
     "imports/": [
         Probe("GET", lambda w: "/imports/", importer(200)),

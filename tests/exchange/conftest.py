@@ -13,8 +13,8 @@ PROBABILITIES = {"Discover": 10, "Qualify": 20, "Solution": 40, "Proposal": 60, 
 CATEGORIES = {"Proposal": "best_case", "Negotiate": "commit"}
 
 
-def make_import_pipeline() -> Pipeline:
-    pipeline = PipelineFactory(name="New business")
+def make_import_pipeline(name: str = "New business") -> Pipeline:
+    pipeline = PipelineFactory(name=name)
     for order, name in enumerate(OPEN_STAGES, start=1):
         StageFactory(
             pipeline=pipeline, name=name, order=order, probability=PROBABILITIES[name],

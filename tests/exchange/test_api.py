@@ -80,11 +80,17 @@ def test_a_read_only_key_and_a_rep_cannot_import(rep, leader, key_for):
 
 
 def test_a_large_file_is_queued_for_the_worker(
-    leader, key_for, import_pipeline, sellers, monkeypatch, django_capture_on_commit_callbacks
+    settings,
+    leader,
+    key_for,
+    import_pipeline,
+    sellers,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
 ):
     from exchange import services
 
-    monkeypatch.setattr(services, "BACKGROUND_ROWS", 10)
+    settings.IMPORT_BACKGROUND_ROWS = 10
     sent = []
     monkeypatch.setattr(
         services.current_app, "send_task", lambda name, args: sent.append((name, args))

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from exchange import services
 from exchange.models import BatchStatus, ImportBatch
-from pipeline.models import Opportunity, OpportunityChange
+from pipeline.models import Account, Opportunity, OpportunityChange
 from salesops.exceptions import ValidationFailed
 from salesops.models import User
 from tests.clock import default_clock
@@ -194,3 +194,37 @@ def test_owners_created_for_the_import_go_when_it_is_undone(leader, import_pipel
     assert not Opportunity.objects.exists()
     assert not User.objects.filter(pk=owner.pk).exists()
     assert User.objects.filter(pk__in=[u.pk for u in sellers.values()]).count() == 4
+
+
+def test_a_failure_mid_way_keeps_nothing_and_says_the_batch_failed(
+    leader, import_pipeline, sellers, monkeypatch
+):
+    """The second chunk of a file fails (the database refuses, say): the first chunk's deals
+    and accounts are not kept either; the batch says it failed and why."""
+    from exchange import deal_import
+    from pipeline import bulk
+
+    monkeypatch.setattr(deal_import, "CHUNK", 10)  # the name deal_import reads
+    real = bulk.opportunities_import_create
+    calls = []
+
+    def second_chunk_fails(**kwargs):
+        calls.append(len(kwargs["deals"]))
+        if len(calls) == 2:
+            raise RuntimeError("the disk is full")
+        return real(**kwargs)
+
+    monkeypatch.setattr(bulk, "opportunities_import_create", second_chunk_fails)
+    accounts = Account.objects.count()
+    batch = services.batch_upload(
+        actor=leader, kind="opportunities", source="sf", file_name="f.csv",
+        content=corpus.salesforce(corpus.true_deals(default_clock().date(), count=30)),
+    )  # fmt: skip
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        services.batch_start(actor=leader, batch_id=batch.pk, background=False)
+    assert calls == [10, 10]
+    assert not Opportunity.objects.exists()
+    assert Account.objects.count() == accounts
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.FAILED
+    assert batch.error == "RuntimeError: the disk is full"

@@ -1,21 +1,29 @@
 """Export → import gives the same records: people (with their team tree and managers),
-accounts and products written by our own CSV exports, deleted, and imported again."""
+accounts, products and opportunities written by our own CSV exports, deleted, and
+imported again."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from exchange import services
-from pipeline.columns import ACCOUNT_COLUMNS, PRODUCT_COLUMNS
-from pipeline.exports import account_rows, product_rows
-from pipeline.models import Account, Product
+from pipeline.columns import ACCOUNT_COLUMNS, OPPORTUNITY_COLUMNS, PRODUCT_COLUMNS
+from pipeline.exports import account_rows, opportunity_rows, product_rows
+from pipeline.models import Account, Opportunity, Product
 from salesops.columns import PEOPLE_COLUMNS
 from salesops.exports import csv_lines, people_rows
 from salesops.models import Role, Team, User
-from tests.factories import AccountFactory, ProductFactory, TeamFactory, UserFactory
+from tests.factories import (
+    AccountFactory,
+    OpportunityFactory,
+    ProductFactory,
+    TeamFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +110,74 @@ def test_accounts_and_products_come_back_the_same(admin_user):
     assert (accounts(), products()) == before
     assert run(admin_user, "accounts", account_file).counts["unchanged"] == 3
     assert run(admin_user, "products", product_file).counts["unchanged"] == 2
+
+
+def test_opportunities_come_back_the_same(admin_user, import_pipeline, sellers):
+    """Deals of every kind — open in several stages, won, lost with a reason written on
+    two lines, with and without product, account external ids and none — exported with
+    their accounts and products, everything deleted, the three files imported again."""
+    stages = {s.name: s for s in import_pipeline.stages.all()}
+    ana, ben = sellers["ana.souza@example.com"], sellers["ben.okafor@example.com"]
+    acme = AccountFactory(name="Acme GmbH", source="sf", external_id="001A")
+    globex = AccountFactory(name="Globex Corp")
+    core = ProductFactory(name="Core platform", list_price=Decimal("100.00"), currency="EUR")
+    local = ZoneInfo("Europe/Berlin")
+
+    def at(day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(12), tzinfo=local)
+
+    OpportunityFactory(
+        name="Open in Proposal", owner=ana, account=acme, stage=stages["Proposal"],
+        product=core, amount=Decimal("25000.50"), currency="USD",
+        close_date=dt.date(2027, 3, 31), created_at=at(dt.date(2026, 6, 2)),
+        next_step="Send the MSA", next_step_date=dt.date(2026, 12, 1),
+        source="sf", external_id="006X",
+    )  # fmt: skip
+    OpportunityFactory(
+        name="Won last spring", owner=ben, account=globex, stage=stages["Closed won"],
+        status="won", forecast_category="closed", amount=Decimal("12000.00"),
+        close_date=dt.date(2026, 4, 15), created_at=at(dt.date(2026, 1, 10)),
+        closed_at=at(dt.date(2026, 4, 17)),
+    )  # fmt: skip
+    OpportunityFactory(
+        name='=HYPERLINK("x") lost', owner=ana, account=globex, stage=stages["Closed lost"],
+        status="lost", forecast_category="omitted", loss_reason="Price,\nand timing",
+        close_date=dt.date(2025, 11, 30), created_at=at(dt.date(2025, 8, 1)),
+        closed_at=at(dt.date(2025, 11, 28)), amount=Decimal("0.50"),
+    )  # fmt: skip
+    OpportunityFactory(
+        name="Open in Discover", owner=ben, account=acme, stage=stages["Discover"],
+        close_date=dt.date(2027, 1, 31), created_at=at(dt.date(2026, 11, 20)),
+    )  # fmt: skip
+
+    def deals() -> list[tuple]:
+        return sorted(
+            (
+                o.name, o.account.name, o.owner.email, o.product.name if o.product else "",
+                o.stage.name, o.status, o.amount, o.currency,
+                o.created_at.astimezone(local).date(), o.close_date,
+                o.closed_at.astimezone(local).date() if o.closed_at else None, o.loss_reason,
+                o.next_step, o.next_step_date, o.forecast_category,
+            )
+            for o in Opportunity.objects.select_related("account", "owner", "product", "stage")
+        )  # fmt: skip
+
+    before = deals()
+    files = {
+        "accounts": exported(ACCOUNT_COLUMNS, account_rows(Account.objects.order_by("id"))),
+        "products": exported(PRODUCT_COLUMNS, product_rows(Product.objects.order_by("id"))),
+        "opportunities": exported(
+            OPPORTUNITY_COLUMNS, opportunity_rows(Opportunity.objects.order_by("id"), tz=local)
+        ),
+    }
+    Opportunity.objects.all().delete()
+    Account.objects.all().delete()
+    Product.objects.all().delete()
+
+    for kind in ("accounts", "products", "opportunities"):
+        batch = run(admin_user, kind, files[kind])
+        assert batch.counts["rejected"] == 0, batch.problems
+    assert deals() == before
+    again = run(admin_user, "opportunities", files["opportunities"])
+    assert again.counts["unchanged"] == 4 and again.counts["created"] == 0
+    assert Account.objects.count() == 2  # the deals found their accounts, no duplicates

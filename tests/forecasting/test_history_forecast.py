@@ -54,7 +54,7 @@ from django.db import connection
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
-from forecasting.selectors import history_forecast
+from forecasting.selectors import history_forecast, history_window
 from pipeline.models import ChangeField, OpportunityChange, OpportunityStatus
 from salesops.exceptions import ValidationFailed
 from tests.factories import OpportunityFactory
@@ -282,9 +282,9 @@ def test_the_query_count_does_not_grow(
         build_history(teammate, pipeline)
         build_history(rep, pipeline)
         build_open(rep, other_rep, pipeline)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):
         history_forecast(leader, Q3, now=NOW)
-    with django_assert_max_num_queries(4):  # + the owner's existence
+    with django_assert_max_num_queries(5):  # + the owner's existence
         history_forecast(leader, Q3, owner_id=rep.pk, now=NOW)
 
 
@@ -317,9 +317,38 @@ def test_the_days_rates_are_read_from_the_cache_once_warmed(dataset, leader, set
         assert history_rates(NOW)  # served from the cache now
         with CaptureQueriesContext(connection) as warm:
             again = history_forecast(leader, Q3, now=NOW)
-        # The history aggregate is the one query a warmed day does without.
-        assert len(warm) == len(cold) - 1
+        # The history aggregate and the count of deals imported without stages are the
+        # queries a warmed day does without.
+        assert len(warm) == len(cold) - 2
         assert not any("pipeline_opportunitychange" in q["sql"] for q in warm.captured_queries)
         assert again == r
     finally:
         cache.clear()
+
+
+def test_deals_imported_without_stages_are_counted_apart(leader, rep, pipeline):
+    """A CRM export's closed deals carry no stage history: the win rates cannot use them,
+    and the forecast says how many there are instead of silently resting on fewer."""
+    imported = NOW - dt.timedelta(days=5)
+    window_start, window_end = history_window(NOW)
+    inside = window_end - dt.timedelta(days=30)
+    for n in range(3):
+        OpportunityFactory(
+            owner=rep, stage=pipeline.won, status=OpportunityStatus.WON,
+            created_at=inside - dt.timedelta(days=40), closed_at=inside + dt.timedelta(days=n),
+            imported_at=imported, source="crm", external_id=f"W{n}",
+        )  # fmt: skip
+    # Closed after the import (its stages are known from then on), or long before the
+    # window: not among them.
+    OpportunityFactory(
+        owner=rep, stage=pipeline.won, status=OpportunityStatus.WON, created_at=inside,
+        closed_at=NOW - dt.timedelta(days=1), imported_at=imported, source="crm",
+        external_id="after",
+    )  # fmt: skip
+    OpportunityFactory(
+        owner=rep, stage=pipeline.won, status=OpportunityStatus.WON,
+        created_at=window_start - dt.timedelta(days=90),
+        closed_at=window_start - dt.timedelta(days=60), imported_at=imported, source="crm",
+        external_id="old",
+    )  # fmt: skip
+    assert history_forecast(leader, Q3, now=NOW).imported_without_stages == 3

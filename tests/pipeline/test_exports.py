@@ -75,6 +75,7 @@ def expected_opportunity(o: Opportunity) -> dict[str, str]:
         "currency": o.currency,
         "created_date": o.created_at.astimezone(zone).date().isoformat(),
         "close_date": iso(o.close_date),
+        "closed_date": o.closed_at.astimezone(zone).date().isoformat() if o.closed_at else "",
         "loss_reason": o.loss_reason,
         "next_step": o.next_step,
         "next_step_date": iso(o.next_step_date),

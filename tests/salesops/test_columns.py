@@ -37,7 +37,7 @@ def test_the_canonical_columns():
     )  # fmt: skip
     assert column_names(OPPORTUNITY_COLUMNS) == (
         "external_id", "name", "account", "account_external_id", "owner", "product", "stage",
-        "status", "amount", "currency", "created_date", "close_date", "loss_reason",
+        "status", "amount", "currency", "created_date", "close_date", "closed_date", "loss_reason",
         "next_step", "next_step_date",
     )  # fmt: skip
     for columns in (PEOPLE_COLUMNS, ACCOUNT_COLUMNS, PRODUCT_COLUMNS, OPPORTUNITY_COLUMNS):

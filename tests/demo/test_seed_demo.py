@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import Count, F
 
-from pipeline.management.commands.seed_demo import DEMO_USERNAMES
+from demo.management.commands.seed_demo import DEMO_USERNAMES
 from pipeline.models import (
     Activity,
     Milestone,
@@ -423,11 +423,11 @@ def test_demo_snapshots_replay_twelve_weeks_of_history(seeded):
     from django.conf import settings
     from django.utils import timezone
 
+    from demo.management.commands.seed_demo import open_deals_at
     from forecasting.models import PipelineSnapshot
     from forecasting.rules import week_start
     from forecasting.selectors import snapshot_trend, snapshot_weeks, week_over_week
     from forecasting.services import local_today
-    from pipeline.management.commands.seed_demo import open_deals_at
 
     this_week = week_start(local_today())
     weeks = snapshot_weeks()
