@@ -11,6 +11,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -782,6 +783,10 @@ def _review_response(request: Request, review_id: int, *, status_code: int = 200
     return Response(OpportunityReviewOutput(review).data, status=status_code)
 
 
+class AgendaDiscussedInput(serializers.Serializer):
+    discussed = serializers.BooleanField()
+
+
 @extend_schema(tags=["coaching"])
 class OpportunityReviewViewSet(ApiViewSet):
     """Coaching reviews of one deal the user may see: a rep those of their deals, a manager
@@ -793,6 +798,7 @@ class OpportunityReviewViewSet(ApiViewSet):
     input_serializers = {
         "create": ReviewCreateInput,
         "agenda": AgendaItemInput,
+        "agenda_discussed": AgendaDiscussedInput,
         "findings": FindingInput,
         "coaching_points": CoachingPointInput,
         "action_items": ReviewActionItemInput,
@@ -853,6 +859,35 @@ class OpportunityReviewViewSet(ApiViewSet):
             detail=data.get("detail", ""),
         )  # fmt: skip
         return Response(ReviewAgendaItemOutput(item).data, status=201)
+
+    @extend_schema(
+        operation_id="opportunity_reviews_agenda_discussed",
+        parameters=[
+            ID,
+            OpenApiParameter("item_id", OpenApiTypes.INT, OpenApiParameter.PATH),
+            IDEMPOTENCY_KEY,
+        ],
+        request=AgendaDiscussedInput,
+        responses={200: ReviewAgendaItemOutput, **errors(400, 403, 404, 409)},
+        description="Tick an agenda point as discussed (or not), as the review page does; "
+        "twice changes nothing. A point of another review: 404.",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"agenda/(?P<item_id>[^/.]+)/discussed",
+        url_name="agenda-discussed",
+    )
+    def agenda_discussed(self, request: Request, pk: str, item_id: str) -> Response:
+        review = selectors.review_get_for(request.user, _int_or_404(pk))
+        data = _valid(AgendaDiscussedInput, request)
+        item = review.agenda_items.filter(pk=_int_or_404(item_id)).first()
+        if item is None:
+            raise Http404("No such agenda point in this review.")
+        item = services.agenda_item_set_discussed(
+            actor=request.user, item_id=item.pk, discussed=data["discussed"]
+        )
+        return Response(ReviewAgendaItemOutput(item).data)
 
     @extend_schema(
         operation_id="opportunity_reviews_findings_create",

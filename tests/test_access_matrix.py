@@ -1739,6 +1739,15 @@ API: dict[tuple[str, str], Probe] = {
         review_writer(201, api=True),
         data=lambda w: {"title": "Who signs?"},
     ),
+    ("/api/v1/opportunity-reviews/{id}/agenda/{item_id}/discussed/", "POST"): Probe(
+        "POST",
+        lambda w: (
+            f"/api/v1/opportunity-reviews/{w.review.pk}/agenda/"
+            f"{w.review.agenda_items.first().pk}/discussed/"
+        ),
+        review_writer(200, api=True),
+        data=lambda w: {"discussed": True},
+    ),
     ("/api/v1/opportunity-reviews/{id}/findings/", "POST"): Probe(
         "POST",
         lambda w: f"/api/v1/opportunity-reviews/{w.review.pk}/findings/",
@@ -1964,6 +1973,18 @@ API: dict[tuple[str, str], Probe] = {
         lambda w: f"/api/v1/opportunities/export.csv?team={w.users['rep'].team_id}&source=crm",
         api_everyone(200, write=False),
         accept="text/csv",
+    ),
+    # --- notifications: everyone reads and marks their own (another's: 404) ---
+    ("/api/v1/notifications/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/notifications/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/notifications/{id}/read/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/notifications/{w.notification.pk}/read/",
+        {r: 404 for r in ROLES} | {"anonymous": 401, "ro_key": 403, "rep": 200},
+    ),
+    ("/api/v1/notifications/read-all/", "POST"): Probe(
+        "POST", lambda w: "/api/v1/notifications/read-all/", api_everyone(200, write=True)
     ),
     ("/api/v1/people/", "GET"): Probe(
         "GET", lambda w: "/api/v1/people/", people_reader(200, api=True)

@@ -4,12 +4,17 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
 
 from salesops.api.errors import error_body
+from salesops.api.notifications import NotificationViewSet
 from salesops.api.organisation import OrganisationViewSet
 from salesops.api.people import PeopleExportViewSet, PeopleViewSet
 
 app_name = "api"
+
+router = SimpleRouter()
+router.register("notifications", NotificationViewSet, basename="notification")
 
 
 @csrf_exempt  # it changes nothing; without this a PATCH to /accounts/0.5/ got the HTML CSRF 403
@@ -26,6 +31,7 @@ urlpatterns = [
     ),
     path("people/", PeopleViewSet.as_view({"get": "list"}), name="people-list"),
     path("people/export.csv", PeopleExportViewSet.as_view({"get": "list"}), name="people-export"),
+    *router.urls,
     path("", include("pipeline.api_urls")),
     path("", include("proposals.api_urls")),
     path("", include("coaching.api_urls")),

@@ -224,3 +224,23 @@ def test_action_item_list_query_count_is_fixed(
     assert _count(client, ITEMS) == one
     with django_assert_max_num_queries(5):
         client.get(ITEMS, {"overdue": "false"})
+
+
+def test_an_agenda_point_is_ticked_discussed_over_the_api(manager, rep, pipeline, key_for):
+    from coaching import services as coaching_services
+    from tests.factories import OpportunityFactory
+
+    deal = OpportunityFactory(owner=rep, stage=pipeline.qualify)
+    review = coaching_services.review_start(actor=manager, opportunity_id=deal.pk)
+    item = review.agenda_items.first()
+    url = f"/api/v1/opportunity-reviews/{review.pk}/agenda/{item.pk}/discussed/"
+    response = key_for(manager).post(url, {"discussed": True})
+    assert response.status_code == 200 and response.json()["discussed"] is True
+    item.refresh_from_db()
+    assert item.discussed
+    # Its rep reads the review but does not tick it; nothing changes.
+    assert key_for(rep).post(url, {"discussed": False}).status_code == 403
+    item.refresh_from_db()
+    assert item.discussed
+    other = f"/api/v1/opportunity-reviews/{review.pk}/agenda/999999/discussed/"
+    assert key_for(manager).post(other, {"discussed": True}).status_code == 404
