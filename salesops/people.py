@@ -530,7 +530,9 @@ def _would_also_delete(
         if model not in own and objs
     ]
     found += [
-        f"{qs.model._meta.verbose_name_plural}" for qs in collector.fast_deletes if qs.exists()
+        f"{qs.model._meta.verbose_name_plural}"
+        for qs in collector.fast_deletes
+        if qs.model not in own and qs.exists()
     ]
     return found
 

@@ -13,7 +13,7 @@ from exchange import services
 from exchange.models import BatchStatus, ImportBatch
 from pipeline.models import Account, Opportunity, OpportunityChange
 from salesops.exceptions import ValidationFailed
-from salesops.models import User
+from salesops.models import Notification, User
 from tests.clock import default_clock
 from tests.exchange import corpus
 from tests.factories import MilestoneFactory
@@ -185,10 +185,13 @@ def test_a_changed_row_updates_through_the_service_and_a_move_goes_through_the_g
 def test_owners_created_for_the_import_go_when_it_is_undone(leader, import_pipeline, sellers):
     content = (
         b"Opportunity ID,Opportunity Name,Account Name,Opportunity Owner,Stage,Amount,"
-        b"Close Date\nP-1,New face,Initech,Zoe Newcomer,Discover,100,3/14/2027\n"
+        b"Close Date\nP-1,New face,Initech,Zoe Newcomer,Discover,100,1/14/2026\n"
     )
     batch = upload_and_run(leader, content, source="sf", options={"create_unknown_owners": True})
     owner = Opportunity.objects.get(external_id="P-1").owner
+    # Its close date has passed: flagged, and the (inactive) owner notified; the
+    # notification goes with them.
+    assert Notification.objects.filter(recipient=owner).exists()
     assert (owner.first_name, owner.last_name, owner.is_active) == ("Zoe", "Newcomer", False)
     services.batch_undo(actor=leader, batch_id=batch.pk)
     assert not Opportunity.objects.exists()
