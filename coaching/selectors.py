@@ -1121,3 +1121,31 @@ def open_action_items_set_by(user: User) -> QuerySet[ActionItem]:
 def my_open_action_items(user: User) -> QuerySet[ActionItem]:
     """Open action items `user` owns, soonest due first."""
     return action_items_for(user).filter(owner=user, done_at__isnull=True)
+
+
+def coaching_received(
+    rep_ids: list[int], *, start: dt.date, end: dt.date
+) -> dict[int, tuple[int, int]]:
+    """Per rep: 1:1s held with them and opportunity reviews of their deals started, from
+    `start` to `end` (days in the organisation's time zone). Reps with neither are absent.
+    Two queries; for the insights study."""
+    org = organisation.current()
+    sessions = dict(
+        CoachingSession.objects.filter(rep_id__in=rep_ids, held_on__gte=start, held_on__lte=end)
+        .values("rep_id")
+        .annotate(n=Count("id"))
+        .values_list("rep_id", "n")
+    )
+    reviews = dict(
+        OpportunityReview.objects.filter(
+            rep_id__in=rep_ids,
+            started_at__gte=org.start_of(start),
+            started_at__lt=org.start_of(end + dt.timedelta(days=1)),
+        )
+        .values("rep_id")
+        .annotate(n=Count("id"))
+        .values_list("rep_id", "n")
+    )
+    return {
+        rep: (sessions.get(rep, 0), reviews.get(rep, 0)) for rep in sessions.keys() | reviews.keys()
+    }

@@ -51,7 +51,7 @@ def week_start(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
+def add_months(year: int, month: int, months: int) -> tuple[int, int]:
     index = year * 12 + (month - 1) + months
     return index // 12, index % 12 + 1
 
@@ -136,8 +136,8 @@ class FiscalCalendar:
         if not MIN_YEAR <= first_year <= MAX_YEAR:
             raise ValueError(f"Fiscal year {fiscal_year} is out of the supported range.")
         months = MONTHS_IN[kind]
-        start = dt.date(*_add_months(first_year, self.start_month, (number - 1) * months), 1)
-        end = dt.date(*_add_months(start.year, start.month, months), 1)
+        start = dt.date(*add_months(first_year, self.start_month, (number - 1) * months), 1)
+        end = dt.date(*add_months(start.year, start.month, months), 1)
         return Period(
             start=start,
             end=end,

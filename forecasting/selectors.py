@@ -38,7 +38,13 @@ from django.utils import timezone
 from forecasting import computations as history_computations
 from forecasting import freshness, rules
 from forecasting import services as forecasting_services
-from forecasting.models import ForecastMeeting, ForecastSubmission, Quota, SubmissionLevel
+from forecasting.models import (
+    ForecastMeeting,
+    ForecastSubmission,
+    Quota,
+    QuotaPeriodKind,
+    SubmissionLevel,
+)
 from pipeline.models import (
     ChangeField,
     FlagSeverity,
@@ -100,6 +106,39 @@ def quota_list_for(user: User) -> QuerySet[Quota]:
 def quota_get_for(user: User, pk: int) -> Quota:
     """One quota in `user`'s scope; outside it (or no such quota) is a 404."""
     return get_object_or_404(quota_list_for(user), pk=pk)
+
+
+def rep_quotas_within(
+    rep_ids: Iterable[int], *, start: dt.date, end: dt.date, currency: str
+) -> dict[int, Decimal]:
+    """Each rep's quota for the fiscal periods lying wholly inside [start, end], in
+    `currency`: their quarter quotas, or, for a rep with none there, their month quotas
+    (a rep's quota is set per quarter or per month, not both). Reps without one are absent.
+    One query; for attainment over a date range (insights)."""
+    # A period (starting on a 1st) lies inside when it starts on or after `start` and the
+    # 1st that follows it is no later than the day after `end`.
+    after_end = end + dt.timedelta(days=1)
+
+    def last_start(months: int) -> dt.date:
+        year, month = rules.add_months(after_end.year, after_end.month, -months)
+        return dt.date(year, month, 1)
+
+    rows = (
+        Quota.objects.filter(rep_id__in=list(rep_ids), currency=currency, period_start__gte=start)
+        .filter(
+            Q(period_kind=QuotaPeriodKind.QUARTER, period_start__lte=last_start(3))
+            | Q(period_kind=QuotaPeriodKind.MONTH, period_start__lte=last_start(1))
+        )
+        .values_list("rep_id", "period_kind", "amount")
+    )
+    by_kind: dict[int, dict[str, Decimal]] = {}
+    for rep_id, kind, amount in rows:
+        kinds = by_kind.setdefault(rep_id, {})
+        kinds[kind] = kinds.get(kind, Decimal("0")) + amount
+    return {
+        rep_id: kinds.get(QuotaPeriodKind.QUARTER, kinds.get(QuotaPeriodKind.MONTH, Decimal("0")))
+        for rep_id, kinds in by_kind.items()
+    }
 
 
 def quota_period_label(quota: Quota) -> str:

@@ -68,6 +68,10 @@ class Stage(models.Model):
     no_activity_days = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Days without customer activity before a deal is flagged."
     )
+    # The version of the stage's exit rules (required milestones, qualification minimums):
+    # each change to them once the pipeline holds deals is a StageRuleChange with the new
+    # version — an experiment the insights app measures.
+    rules_version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["pipeline_id", "order"]
@@ -354,6 +358,33 @@ class BusinessIssue(models.Model):
 
     def __str__(self) -> str:
         return self.issue
+
+
+class StageRuleChange(models.Model):
+    """Append-only log of changes to a stage's exit rules — which milestones are required,
+    the qualification minimums — made once its pipeline holds deals (setting up an unused
+    pipeline is not an experiment). Written by the milestone services whatever the path;
+    `changes` lists each difference ({"milestone", "title", "what", "before", "after"})."""
+
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="rule_changes")
+    version = models.PositiveIntegerField()
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    summary = models.CharField(max_length=300)
+    changes = models.JSONField(default=list)
+    note = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["stage", "version"], name="stage_rule_change_version")
+        ]
+        indexes = [models.Index(fields=["changed_at"], name="stage_rule_change_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.stage} v{self.version}: {self.summary}"
 
 
 class ChangeField(models.TextChoices):

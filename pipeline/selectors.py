@@ -33,6 +33,7 @@ from pipeline import rules
 from pipeline.models import (
     Account,
     Activity,
+    AutoCheck,
     BusinessIssue,
     FlagKind,
     FlagSeverity,
@@ -50,6 +51,7 @@ from pipeline.models import (
     QualificationFramework,
     QualificationScore,
     Stage,
+    StageRuleChange,
 )
 from pipeline.services import automatic_milestone_gaps, qualification_validity_days
 from proposals import selectors as proposal_selectors
@@ -180,6 +182,82 @@ def product_choices(current: Product | int | None = None) -> QuerySet[Product]:
     current_id = current.pk if isinstance(current, Product) else current
     q = Q(is_active=True) | Q(pk=current_id) if current_id else Q(is_active=True)
     return Product.objects.filter(q).order_by("name", "id")
+
+
+def product_names(product_ids: list[int]) -> dict[int, str]:
+    return dict(Product.objects.filter(pk__in=product_ids).values_list("id", "name"))
+
+
+@dataclass(frozen=True)
+class StageLabel:
+    name: str
+    pipeline: str
+    pipeline_order: tuple[str, int]  # pipelines by name
+    order: int
+
+
+def stage_labels(stage_ids: list[int]) -> dict[int, StageLabel]:
+    """Names and ordering of stages by id, for tables keyed by stage id (one query)."""
+    return {
+        pk: StageLabel(
+            name=name, pipeline=pipeline, pipeline_order=(pipeline, pipeline_id), order=order
+        )
+        for pk, name, pipeline, pipeline_id, order in Stage.objects.filter(
+            pk__in=stage_ids
+        ).values_list("id", "name", "pipeline__name", "pipeline_id", "order")
+    }
+
+
+@dataclass(frozen=True)
+class MilestoneLabel:
+    title: str
+    stage_id: int
+    required: bool
+
+
+def milestone_labels(milestone_ids: list[int]) -> dict[int, MilestoneLabel]:
+    return {
+        pk: MilestoneLabel(title=title, stage_id=stage_id, required=required)
+        for pk, title, stage_id, required in Milestone.objects.filter(
+            pk__in=milestone_ids
+        ).values_list("id", "title", "stage_id", "required")
+    }
+
+
+def element_names(element_ids: list[int]) -> dict[int, str]:
+    return dict(QualificationElement.objects.filter(pk__in=element_ids).values_list("id", "name"))
+
+
+def stage_rule_change_list() -> list[StageRuleChange]:
+    """Every change of a stage's exit rules, newest first (one query)."""
+    return list(
+        StageRuleChange.objects.select_related("stage__pipeline", "changed_by").order_by(
+            "-changed_at", "-id"
+        )
+    )
+
+
+@dataclass(frozen=True)
+class QualificationGate:
+    milestone_id: int
+    min_score: int | None
+
+
+def qualification_gate(stage_id: int) -> QualificationGate | None:
+    """The stage's required automatic qualification milestone, if it has one."""
+    found = (
+        Milestone.objects.filter(
+            stage_id=stage_id, required=True, auto_check=AutoCheck.QUALIFICATION
+        )
+        .order_by("order", "id")
+        .values_list("id", "min_qualification_score")
+        .first()
+    )
+    return QualificationGate(milestone_id=found[0], min_score=found[1]) if found else None
+
+
+def stage_has_framework(stage_id: int) -> bool:
+    return Stage.objects.filter(pk=stage_id, pipeline__framework__isnull=False).exists()
 
 
 def product_deal_counts(product_ids: list[int]) -> dict[int, int]:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from pipeline import rules
+from pipeline import rule_changes, rules
 from pipeline.blueprints import BLUEPRINTS, Blueprint, MilestoneSeed
 from pipeline.flags import flags_refresh
 from pipeline.models import (
@@ -1872,14 +1872,17 @@ def _store_element_levels(milestone: Milestone, levels: list[tuple[int, int]] | 
 
 
 @transaction.atomic
-def milestone_create(*, actor: User, stage: Stage, title: str, kind: str, **data: Any) -> Milestone:
+def milestone_create(
+    *, actor: User, stage: Stage, title: str, kind: str, rule_change_note: str = "", **data: Any
+) -> Milestone:
     """Add a milestone (an exit criterion) to a stage. Refuses: a non-admin, an empty
     title, an unknown kind or automatic check, a milestone on a closed (won/lost) stage —
     closed stages have no exit criteria. Without `order` it goes last. With
     `auto_check="qualification"`:
     `min_qualification_score` (0–100) and `element_levels` ([{"element": id, "min_level":
     1–3}], elements of the pipeline's framework), refused as `_clean_qualification_requirement`
-    says."""
+    says. A new required milestone is a new version of the stage's rules
+    (`rule_changes.record_if_changed`, with `rule_change_note` as its note)."""
     _refuse_unless_admin(actor)
     unknown = set(data) - MILESTONE_FIELDS
     if unknown:
@@ -1897,15 +1900,23 @@ def milestone_create(*, actor: User, stage: Stage, title: str, kind: str, **data
             .first()
         )
         cleaned["order"] = 1 if last is None else min(MAX_SMALL_INT, last + 1)
+    rules_before = rule_changes.gate_rules(stage.pk)
     milestone = Milestone.objects.create(stage=stage, **cleaned)
     _store_element_levels(milestone, levels)
+    rule_changes.record_if_changed(
+        stage=stage, before=rules_before, actor=actor, note=rule_change_note
+    )
     audit_record(actor=actor, action="milestone.created", target=milestone)
     return milestone
 
 
 @transaction.atomic
-def milestone_update(*, milestone_id: int, actor: User, **changes: Any) -> Milestone:
-    """Change a milestone. Refuses like `milestone_create`; its stage cannot change."""
+def milestone_update(
+    *, milestone_id: int, actor: User, rule_change_note: str = "", **changes: Any
+) -> Milestone:
+    """Change a milestone. Refuses like `milestone_create`; its stage cannot change. A
+    change to what the gate requires is a new version of the stage's rules; completions
+    already made are kept."""
     _refuse_unless_admin(actor)
     refuse_unknown_fields(changes, allowed=MILESTONE_FIELDS)
     milestone = (
@@ -1921,11 +1932,15 @@ def milestone_update(*, milestone_id: int, actor: User, **changes: Any) -> Miles
     levels = _clean_qualification_requirement(
         cleaned, element_levels, stage=milestone.stage, instance=milestone
     )
+    rules_before = rule_changes.gate_rules(milestone.stage_id)
     for field, value in cleaned.items():
         setattr(milestone, field, value)
     if cleaned:
         milestone.save(update_fields=list(cleaned))
     _store_element_levels(milestone, levels)
+    rule_changes.record_if_changed(
+        stage=milestone.stage, before=rules_before, actor=actor, note=rule_change_note
+    )
     if cleaned or element_levels is not _UNSET:
         fields = sorted({*cleaned, *(["element_levels"] if element_levels is not _UNSET else [])})
         audit_record(
@@ -1938,9 +1953,15 @@ def milestone_update(*, milestone_id: int, actor: User, **changes: Any) -> Miles
 def milestone_delete(*, milestone_id: int, actor: User) -> None:
     """Delete a milestone with its completions. Refuses a non-admin."""
     _refuse_unless_admin(actor)
-    milestone = Milestone.objects.select_for_update().filter(pk=milestone_id).first()
+    milestone = (
+        Milestone.objects.select_for_update(of=("self",))
+        .select_related("stage")
+        .filter(pk=milestone_id)
+        .first()
+    )
     if milestone is None:
         raise NotFound("No such milestone.")
+    rules_before = rule_changes.gate_rules(milestone.stage_id)
     audit_record(
         actor=actor,
         action="milestone.deleted",
@@ -1951,7 +1972,9 @@ def milestone_delete(*, milestone_id: int, actor: User) -> None:
             "completions": milestone.completions.count(),
         },
     )
+    stage = milestone.stage
     milestone.delete()
+    rule_changes.record_if_changed(stage=stage, before=rules_before, actor=actor)
 
 
 # --- qualification -------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import CharField, Count, F, Func, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.http import Http404
@@ -178,3 +179,31 @@ def _issue_value(issue: BusinessIssue, currency: str) -> str:
     if issue.quantified_value is not None:
         parts.append(f"{issue.quantified_value:,.0f} {currency}")
     return " — ".join(p for p in parts if p)
+
+
+def first_pass_by_owner(
+    *, cohort_sql: str, params: dict[str, Any]
+) -> dict[int, tuple[int, int, int]]:
+    """For the deals of `cohort_sql` (a SELECT of id and owner_id, with `params`), per owner:
+    proposals whose first review approved them (the executive summary passed on first
+    submission), proposals reviewed at least once, and the deals they are on. One query;
+    for the insights study."""
+    sql = f"""
+    WITH cohort AS ({cohort_sql}),
+    firsts AS (
+        SELECT DISTINCT ON (r.proposal_id) r.proposal_id, r.decision
+          FROM proposals_proposalreview r
+          JOIN proposals_proposal p ON p.id = r.proposal_id
+          JOIN cohort k ON k.id = p.opportunity_id
+         ORDER BY r.proposal_id, r.decided_at, r.id
+    )
+    SELECT k.owner_id, count(*) FILTER (WHERE f.decision = 'approved'), count(*),
+           count(DISTINCT p.opportunity_id)
+      FROM firsts f
+      JOIN proposals_proposal p ON p.id = f.proposal_id
+      JOIN cohort k ON k.id = p.opportunity_id
+     GROUP BY k.owner_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {owner: (ok, reviewed, deals) for owner, ok, reviewed, deals in cursor.fetchall()}

@@ -62,6 +62,11 @@ def _schedule_from_settings(sender: Celery, **kwargs: Any) -> None:
                 "task": "forecasting.warm_history_rates",
                 "schedule": crontab(minute=5, hour=0),
             },
+            # Nightly: the framework suggestions from the top-performer study.
+            "refresh-insights-suggestions": {
+                "task": "insights.refresh_suggestions",
+                "schedule": crontab(minute=35, hour=2),
+            },
         }
     )
 

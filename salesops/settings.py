@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "proposals",
     "coaching",
     "forecasting",
+    "insights",
     "exchange",
     "demo",
 ]
@@ -324,6 +325,12 @@ if HISTORY_MIN_DEALS < 1:
 # How long the dashboard's numbers stay cached (seconds). Entries are keyed by the forecast
 # data version, so a change is visible at once whatever this is; 0 turns caching off (so
 # do the tests: their rolled-back writes never bump the version).
+# Insights: a rep needs this many deals closed in the range to be ranked among the top
+# performers (fewer are listed as "too few deals"); each study can ask for another minimum.
+INSIGHTS_MIN_CLOSED_DEALS = int(os.environ.get("INSIGHTS_MIN_CLOSED_DEALS", 5))
+if INSIGHTS_MIN_CLOSED_DEALS < 1:
+    raise RuntimeError("INSIGHTS_MIN_CLOSED_DEALS must be 1 or more.")
+
 FORECAST_CACHE_SECONDS = int(os.environ.get("FORECAST_CACHE_SECONDS", 0 if TESTING else 3600))
 if FORECAST_CACHE_SECONDS < 0:
     raise RuntimeError("FORECAST_CACHE_SECONDS must be 0 (off) or more.")

@@ -377,6 +377,26 @@ def _imports(leader) -> dict[str, Any]:
     return {"draft_import": draft, "done_import": done}
 
 
+def _insights(spare_stage, spare_milestone, admin_user) -> dict[str, Any]:
+    """An open suggestion to require an optional milestone of the spare stage
+    (world.suggestion) and one experiment: the spare milestone made optional
+    (world.experiment, a StageRuleChange — the pipeline holds deals, so it is logged)."""
+    from insights.models import Suggestion, SuggestionKind
+
+    optional = MilestoneFactory(stage=spare_stage, required=False, title="Optional step")
+    suggestion = Suggestion.objects.create(
+        stage=spare_stage,
+        kind=SuggestionKind.REQUIRE_MILESTONE,
+        behaviour=f"milestone:{optional.pk}",
+        title="Require 'Optional step' before a deal leaves Spare",
+        proposal={"milestone": optional.pk},
+        evidence={"sentence": "Top performers do it in 90 % of cases, the rest in 40 %."},
+        created_at=timezone.now(),
+    )
+    services.milestone_update(milestone_id=spare_milestone.pk, actor=admin_user, required=False)
+    return {"suggestion": suggestion, "experiment": spare_stage.rule_changes.get()}
+
+
 def _invitation_path(user) -> str:
     """A valid invitation link of `user`, made from the stored user (the world's object may
     carry a sign-in of an earlier probe that was rolled back: a token from it is invalid)."""
@@ -404,6 +424,8 @@ def importer(ok: Any) -> dict[str, Any]:
 
 
 # --- forecasting: leader dashboard (helpers) ---
+# The top-performer study: managers (their own teams), leaders and admins; reps 403.
+INSIGHTS_STUDY = api_everyone(200, write=False) | {"rep": 403, "teammate": 403, "ro_key": 403}
 REPS_AWAY = {"rep": 302, "teammate": 302}  # a rep is sent from the dashboard to /forecast/
 
 
@@ -429,6 +451,7 @@ def build_world(rep, teammate, manager, other_manager, other_rep, leader, admin_
         "leader": leader,
         "admin": admin_user,
     }
+    spare_milestone = MilestoneFactory(stage=spare_stage)
     return SimpleNamespace(
         opp=opp,
         pipeline=pipeline,
@@ -439,7 +462,7 @@ def build_world(rep, teammate, manager, other_manager, other_rep, leader, admin_
         account=opp.account,
         spare_account=AccountFactory(name="Unused Ltd"),
         spare_stage=spare_stage,
-        spare_milestone=MilestoneFactory(stage=spare_stage),
+        spare_milestone=spare_milestone,
         qualify_milestone=Milestone.objects.get(stage=pipeline.qualify),
         framework=framework,
         elements=elements,
@@ -462,6 +485,8 @@ def build_world(rep, teammate, manager, other_manager, other_rep, leader, admin_
         **_catalogue(opp),
         # --- imports ---
         **_imports(leader),
+        # --- insights ---
+        **_insights(spare_stage, spare_milestone, admin_user),
     )
 
 
@@ -928,6 +953,35 @@ PAGES: dict[str, list[Probe]] = {
     # sent to their forecast page (302); a team outside the manager's teams is a 404. The
     # drill-down lists the deals behind a number for everyone in their own scope: a rep may
     # not pick a team (404) nor another person (404).
+    # --- insights ---
+    # Everyone sees their own results; the study (top performers, gaps, suggestions,
+    # experiments) is for managers (their teams), leaders and admins. A rep naming a team,
+    # or a manager another manager's team, is a 404. Only an administrator decides on a
+    # suggestion (403 for the others).
+    "insights/": [
+        Probe("GET", lambda w: "/insights/", everyone(200)),
+        Probe(
+            "GET",
+            lambda w: f"/insights/?team={w.users['rep'].team_id}&group_by=team",
+            scoped(200) | {"rep": 404},
+        ),
+        Probe("GET", lambda w: "/insights/?format=csv", everyone(200)),
+    ],
+    "insights/suggestions/<int:pk>/accept/": [
+        Probe(
+            "POST",
+            lambda w: f"/insights/suggestions/{w.suggestion.pk}/accept/",
+            {r: 403 for r in ROLES} | {"anonymous": LOGIN, "ro_key": LOGIN, "admin": 302},
+        )
+    ],
+    "insights/suggestions/<int:pk>/dismiss/": [
+        Probe(
+            "POST",
+            lambda w: f"/insights/suggestions/{w.suggestion.pk}/dismiss/",
+            {r: 403 for r in ROLES} | {"anonymous": LOGIN, "ro_key": LOGIN, "admin": 302},
+            data=lambda w: {"reason": "We require it elsewhere already."},
+        )
+    ],
     "forecast/dashboard/": [
         Probe("GET", lambda w: "/forecast/dashboard/", everyone(200) | REPS_AWAY),
         Probe(
@@ -1922,6 +1976,36 @@ API: dict[tuple[str, str], Probe] = {
     # Read in scope (world.meeting: rep attended it, teammate did not); recorded by a
     # manager of the team or a leader; changed by them (its rep reads it: 403). No PUT,
     # no DELETE.
+    # --- insights ---
+    ("/api/v1/insights/results/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/insights/results/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/insights/behaviours/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/insights/behaviours/", INSIGHTS_STUDY
+    ),
+    ("/api/v1/insights/suggestions/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/insights/suggestions/", INSIGHTS_STUDY
+    ),
+    ("/api/v1/insights/suggestions/{id}/", "GET"): Probe(
+        "GET", lambda w: f"/api/v1/insights/suggestions/{w.suggestion.pk}/", INSIGHTS_STUDY
+    ),
+    ("/api/v1/insights/suggestions/{id}/accept/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/insights/suggestions/{w.suggestion.pk}/accept/",
+        admin_only(200),
+    ),
+    ("/api/v1/insights/suggestions/{id}/dismiss/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/insights/suggestions/{w.suggestion.pk}/dismiss/",
+        admin_only(200),
+        data=lambda w: {"reason": "Already covered by our legal review."},
+    ),
+    ("/api/v1/insights/experiments/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/insights/experiments/", INSIGHTS_STUDY
+    ),
+    ("/api/v1/insights/experiments/{id}/", "GET"): Probe(
+        "GET", lambda w: f"/api/v1/insights/experiments/{w.experiment.pk}/", INSIGHTS_STUDY
+    ),
     ("/api/v1/forecast/meetings/", "GET"): Probe(
         "GET", lambda w: "/api/v1/forecast/meetings/", api_everyone(200, write=False)
     ),
