@@ -114,3 +114,32 @@ def build_team(pipeline: Pipeline, team: Team, *, now: dt.datetime | None = None
     OpportunityChange.objects.bulk_create(changes)
     MilestoneCompletion.objects.bulk_create(completions)
     return Team8(top=top, rest=rest, optional=optional, deals=deals)
+
+
+def one_worked_deal(pipeline: Pipeline, owner: User, *, closer: User) -> Opportunity:
+    """One deal worked in Salesops: created in Proposal three weeks ago (with its history
+    row), won through the pipeline service — the smallest world with every kind of row
+    the insights queries read a label for."""
+    from pipeline import services
+
+    stages = {s.name: s for s in pipeline.stages.all()}
+    deal = Opportunity.objects.create(
+        name="First deal",
+        account=AccountFactory(name="First account"),
+        owner=owner,
+        pipeline=pipeline,
+        stage=stages["Proposal"],
+        amount=Decimal("1000.00"),
+        close_date=timezone.localdate(),
+        forecast_category="best_case",
+        stage_entered_at=timezone.now() - dt.timedelta(days=21),
+        created_at=timezone.now() - dt.timedelta(days=21),
+    )
+    OpportunityChange.objects.create(
+        opportunity=deal,
+        field="stage",
+        new_value=str(stages["Proposal"].pk),
+        changed_at=deal.created_at,
+    )
+    services.opportunity_close_won(opportunity_id=deal.pk, actor=closer)
+    return deal

@@ -3,16 +3,13 @@ API's one shape; query counts that do not grow with reps or deals."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.utils import timezone
 
 from insights.models import Suggestion, SuggestionKind, SuggestionStatus
 from pipeline import services
-from pipeline.models import Milestone, OpportunityChange, StageRuleChange
-from tests.factories import OpportunityFactory
-from tests.insights.data import build_team
+from pipeline.models import Milestone, StageRuleChange
+from tests.insights.data import build_team, one_worked_deal
 
 RESULTS = "/api/v1/insights/results/"
 BEHAVIOURS = "/api/v1/insights/behaviours/"
@@ -74,15 +71,7 @@ def test_query_counts_do_not_grow_with_reps_and_deals(
     """One rep with one worked deal and one rule change, then eight more reps with 64
     deals, their history, milestones and another rule change: the same queries."""
     client = key_for(leader)
-    closed = timezone.now() - dt.timedelta(days=20)
-    deal = OpportunityFactory(
-        owner=rep, stage=pipeline.proposal, created_at=closed - dt.timedelta(days=9)
-    )
-    OpportunityChange.objects.create(
-        opportunity=deal, field="stage", new_value=str(pipeline.proposal.pk),
-        changed_at=deal.created_at,
-    )  # fmt: skip
-    services.opportunity_close_won(opportunity_id=deal.pk, actor=leader)
+    one_worked_deal(pipeline, rep, closer=leader)
     optional = Milestone.objects.get(stage__pipeline=pipeline, required=False)
     services.milestone_update(milestone_id=optional.pk, actor=admin_user, required=True)
     assert client.get(url).status_code == 200  # warm: the memoised organisation, the key
