@@ -16,6 +16,7 @@ class Dot:
     y: float
     top: bool
     title: str
+    count: int = 1  # reps with this very figure (drawn as one, labelled "×n")
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,21 @@ def distribution(gap: rules.Gap) -> Distribution:
         return Distribution(WIDTH, HEIGHT, [], "", "", f"No rep has data for {gap.label}.")
     low, high = min(v for v, _ in values), max(v for v, _ in values)
     span = (high - low) or 1.0
+    same: dict[tuple[str, bool], list[float]] = {}
+    for v, top in values:  # reps whose figures print the same share one dot
+        same.setdefault((rules.figure(v, gap.unit), top), []).append(v)
     dots = [
         Dot(
-            x=round(PAD + (v - low) / span * (WIDTH - 2 * PAD), 1),
+            x=round(PAD + (vs[0] - low) / span * (WIDTH - 2 * PAD), 1),
             y=20 if top else 44,
             top=top,
-            title=f"{'Top performer' if top else 'Rest'}: {rules.figure(v, gap.unit)}",
+            title=(
+                f"{'Top performer' if top else 'Rest'}: {shown}"
+                + (f" ({len(vs)} reps)" if len(vs) > 1 else "")
+            ),
+            count=len(vs),
         )
-        for v, top in values
+        for (shown, top), vs in same.items()
     ]
     label = (
         f"{gap.label}: each rep's figure; top performers "

@@ -134,6 +134,11 @@ class Gap:
     def magnitude(self) -> str:
         return stats.magnitude(self.effect.estimate) if self.effect else ""
 
+    @property
+    def varies(self) -> bool:
+        """Some rep's figure differs from another's: there is something to compare."""
+        return len({*self.top_values, *self.rest_values}) > 1
+
 
 # Units whose figure is a median (skewed: a few deals wait weeks); the others are means.
 MEDIAN_UNITS = ("days", "per_month")

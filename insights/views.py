@@ -23,6 +23,8 @@ from salesops.exceptions import ApplicationError, ValidationFailed
 from salesops.models import Team
 
 INVALID = 422
+# The page shows the clearest gaps; the API has them all.
+GAPS_SHOWN = 10
 
 GROUP_LABELS = {
     "rep": "Rep",
@@ -156,7 +158,10 @@ def home(request: HttpRequest) -> HttpResponse:
         "studies_others": can_study_others(user),
     }
     if study is not None:
-        context["gap_charts"] = [(gap, charts.distribution(gap)) for gap in study.gaps[:8]]
+        varying = [gap for gap in study.gaps if gap.varies]
+        context["gap_charts"] = [(gap, charts.distribution(gap)) for gap in varying[:GAPS_SHOWN]]
+        context["gaps_not_shown"] = len(varying) - len(context["gap_charts"])
+        context["gaps_flat"] = len(study.gaps) - len(varying)
         context["suggestions"] = list(selectors.suggestion_list_for(user, status="open")[:20])
         context["experiments"] = selectors.experiment_list_for(user, scope)[:10]
     return render(request, "insights/home.html", context)

@@ -9,8 +9,22 @@ class StageInline(admin.TabularInline):
 
 
 class MilestoneInline(admin.TabularInline):
+    """Read-only: a stage's exit rules change only through pipeline.services (the setup
+    pages, the API), which version them (StageRuleChange) for the insights experiments."""
+
     model = Milestone
     extra = 0
+    fields = ("title", "kind", "required", "auto_check", "min_qualification_score", "order")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Pipeline)
