@@ -28,6 +28,9 @@ class ScopeQuery(serializers.Serializer):
     start = serializers.DateField(required=False, help_text="First day; default a year ago.")
     end = serializers.DateField(required=False, help_text="Last day; default today.")
     team = serializers.IntegerField(required=False, min_value=1, help_text="With sub-teams.")
+    owner = serializers.IntegerField(
+        required=False, min_value=1, help_text="One person: their results and stage flow."
+    )
     currency = serializers.CharField(
         required=False, help_text="Amounts in this currency; default the organisation's."
     )

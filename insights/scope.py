@@ -28,6 +28,7 @@ class Scope:
     owner_ids: tuple[int, ...]  # the people whose deals count, sorted
     currency: str  # amounts are summed in this currency only
     min_closed: int  # a rep needs this many closed deals to be ranked
+    owner_id: int | None = None  # one person asked for
 
     @property
     def starts_at(self) -> dt.datetime:
@@ -63,12 +64,14 @@ def scope_for(
     start: dt.date | None = None,
     end: dt.date | None = None,
     team_id: int | None = None,
+    owner_id: int | None = None,
     currency: str | None = None,
     min_closed: int | None = None,
 ) -> Scope:
-    """The scope `user` asked for. Refuses (ValidationFailed) an end before the start or a
-    range over MAX_RANGE_DAYS; a team the user cannot see is a 404. A rep's scope is
-    themselves, whatever they ask."""
+    """The scope `user` asked for: everyone they see, or a team (with its sub-teams), or
+    one person (`owner_id`: their results and stage flow). Refuses (ValidationFailed) an
+    end before the start or a range over MAX_RANGE_DAYS; a team or person the user cannot
+    see is a 404. A rep's scope is themselves."""
     org = organisation.current()
     default_start, default_end = default_range(org.today())
     start = start or (default_start if end is None else end - dt.timedelta(days=364))
@@ -92,7 +95,11 @@ def scope_for(
         if team_id not in visible_teams:
             raise NotFound("No such team.")
         people = people.filter(team_id__in=access.team_subtree(team_id))
+    if owner_id is not None:
+        people = people.filter(pk=owner_id)
     owner_ids = tuple(sorted(people.values_list("id", flat=True)))
+    if owner_id is not None and not owner_ids:
+        raise NotFound("No such person.")
     return Scope(
         start=start,
         end=end,
@@ -100,6 +107,7 @@ def scope_for(
         owner_ids=owner_ids,
         currency=currency or org.default_currency,
         min_closed=settings.INSIGHTS_MIN_CLOSED_DEALS if min_closed is None else min_closed,
+        owner_id=owner_id,
     )
 
 
@@ -123,11 +131,15 @@ def scope_from_query(user: User, query: Mapping[str, Any]) -> Scope:
     errors: dict[str, list[str]] = {}
     start = clean_date(errors, "start", query.get("start") or None, required=False)
     end = clean_date(errors, "end", query.get("end") or None, required=False)
-    team_id = None
+    team_id = owner_id = None
     if query.get("team"):
         team_id = query_int(query.get("team"))
         if team_id is None:
             errors["team"] = ["Give a team id."]
+    if query.get("owner"):
+        owner_id = query_int(query.get("owner"))
+        if owner_id is None:
+            errors["owner"] = ["Give a person's id."]
     currency = None
     if query.get("currency"):
         currency = clean_currency(errors, str(query.get("currency")).upper())
@@ -137,7 +149,13 @@ def scope_from_query(user: User, query: Mapping[str, Any]) -> Scope:
     if errors:
         raise ValidationFailed(details=errors)
     return scope_for(
-        user, start=start, end=end, team_id=team_id, currency=currency, min_closed=min_closed
+        user,
+        start=start,
+        end=end,
+        team_id=team_id,
+        owner_id=owner_id,
+        currency=currency,
+        min_closed=min_closed,
     )
 
 

@@ -147,3 +147,14 @@ def test_other_currencies_are_counted_not_summed(key_for, team8, leader):
     )
     assert row["won"] == 6 and row["won_in_other_currencies"] == 1
     assert row["won_amount"] == "250000.00"
+
+
+def test_one_person_with_their_stage_flow(key_for, team8, leader, other_manager):
+    rep = team8.rest[0]
+    body = key_for(leader).get(RESULTS, {"owner": rep.pk}).json()
+    assert [r["key"] for r in body["rows"]] == [str(rep.pk)]
+    flow = {f["stage"]: f for f in body["stage_flow"]}
+    assert (flow["Proposal"]["entered"], flow["Proposal"]["advanced"]) == (8, 3)
+    assert key_for(other_manager).get(RESULTS, {"owner": rep.pk}).status_code == 404
+    assert key_for(rep).get(RESULTS, {"owner": team8.top[0].pk}).status_code == 404
+    assert key_for(leader).get(RESULTS, {"owner": "x1"}).status_code == 400
