@@ -9,7 +9,8 @@
 
 Plain data. `pipeline.services.pipeline_create_from_template` builds a pipeline from a
 template through the same services (and validation) as the pages and the API; the demo
-(`seed_demo`) writes the same "New business" definition straight to the tables.
+(`seed_demo`) writes the same "New business" definition straight to the tables, plus one
+optional Qualify milestone its top performers keep (the insights study finds it).
 """
 
 from __future__ import annotations

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from collections import Counter, defaultdict
 from decimal import Decimal
 from io import StringIO
+from statistics import mean, median
 
 import pytest
 import time_machine
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Min, Sum
+from django.utils import timezone
 
-from demo.management.commands.seed_demo import DEMO_USERNAMES
+from demo.management.commands.seed_demo import (
+    DEMO_USERNAMES,
+    MUTUAL_ACTION_PLAN,
+    TOP_PERFORMERS,
+)
 from pipeline.models import (
     Activity,
     Milestone,
@@ -24,7 +30,9 @@ from pipeline.models import (
     OpportunityChange,
     OpportunityStatus,
     Pipeline,
+    Qualification,
     Stage,
+    StageRuleChange,
 )
 from salesops.models import Role, Team, User
 from tests.clock import default_clock
@@ -106,7 +114,7 @@ def test_pipeline_stages_and_milestones(seeded):
         assert len(stage.guidance) > 200
         assert stage.expected_days and stage.warn_days < stage.rot_days
         kinds = {m.kind for m in stage.milestones.all()}
-        assert 2 <= stage.milestones.count() <= 4
+        assert 2 <= stage.milestones.count() <= 5
         assert MilestoneKind.BUYER_COMMITMENT in kinds
     assert Milestone.objects.filter(kind=MilestoneKind.SELLER_ACTION).exists()
     assert (
@@ -117,6 +125,10 @@ def test_pipeline_stages_and_milestones(seeded):
     )
     auto = Milestone.objects.get(auto_check="business_issue_mapped")
     assert auto.stage.name == "Solution"
+    # The demo's own optional milestone, last in Qualify: the top performers' habit.
+    plan = Milestone.objects.get(title=MUTUAL_ACTION_PLAN.title)
+    assert (plan.stage.name, plan.kind, plan.required) == ("Qualify", "buyer_commitment", False)
+    assert plan.order == plan.stage.milestones.count()
 
 
 def test_opportunity_counts_and_spread(seeded):
@@ -542,3 +554,132 @@ def test_demo_teams_had_a_forecast_meeting_last_week(seeded):
         assert meeting.figures["totals"]  # the numbers were frozen by the real service
         assert meeting.attendees.filter(username=meeting.created_by.username).exists()
         assert meeting.attendees.filter(team=meeting.team, role="rep").count() == 4
+
+
+# --- the top performers and the experiment ---
+
+
+def closed_last_year():
+    since = timezone.now() - dt.timedelta(days=365)
+    return Opportunity.objects.filter(status__in=["won", "lost"], closed_at__gte=since)
+
+
+def group(username):
+    return "top" if username in TOP_PERFORMERS else "rest"
+
+
+def forward_exits(stage_name, deals):
+    """(owner's username, deal id, moment, override reason) of each move of `deals` out of
+    `stage_name` to a later stage or won."""
+    stage = Stage.objects.get(name=stage_name)
+    lost = Stage.objects.get(is_lost=True)
+    return list(
+        OpportunityChange.objects.filter(
+            field="stage", old_value=str(stage.pk), opportunity__in=deals
+        )
+        .exclude(new_value=str(lost.pk))
+        .values_list(
+            "opportunity__owner__username", "opportunity_id", "changed_at", "override_reason"
+        )
+    )
+
+
+def score_at(deal_ids):
+    """deal id -> (moment -> the score of its latest qualification valid then)."""
+    history = defaultdict(list)
+    for deal, assessed, voided, score in Qualification.objects.filter(
+        opportunity_id__in=deal_ids
+    ).values_list("opportunity_id", "assessed_at", "invalidated_at", "score_pct"):
+        history[deal].append((assessed, voided, score))
+
+    def at(deal, moment):
+        valid = [
+            (assessed, score)
+            for assessed, voided, score in history[deal]
+            if assessed <= moment and (voided is None or voided > moment)
+        ]
+        return max(valid)[1] if valid else 0
+
+    return at
+
+
+def test_the_top_performers_won_the_most_in_the_last_twelve_months(seeded):
+    won = (
+        closed_last_year()
+        .filter(status="won")
+        .values("owner__username")
+        .annotate(total=Sum("amount"))
+        .order_by("-total")
+    )
+    assert {row["owner__username"] for row in won[:2]} == set(TOP_PERFORMERS)
+
+
+def test_the_top_performers_work_their_deals_differently(seeded):
+    """The habits the top-performer study reads back from the rows: the plan agreed before
+    leaving Qualify, deeper qualification at Solution's exit, the first contact sooner,
+    more meetings, fewer gates overridden."""
+    deals = closed_last_year()
+    owner = dict(deals.values_list("id", "owner__username"))
+    plan_done = dict(
+        MilestoneCompletion.objects.filter(milestone__title=MUTUAL_ACTION_PLAN.title).values_list(
+            "opportunity_id", "completed_at"
+        )
+    )
+    plan = defaultdict(list)
+    for username, deal, moment, _ in forward_exits("Qualify", deals):
+        plan[group(username)].append(deal in plan_done and plan_done[deal] <= moment)
+    assert mean(plan["top"]) >= 0.8 and mean(plan["rest"]) <= 0.5, plan
+
+    score = score_at(list(owner))
+    scores = defaultdict(list)
+    for username, deal, moment, _ in forward_exits("Solution", deals):
+        scores[group(username)].append(score(deal, moment))
+    assert mean(scores["top"]) - mean(scores["rest"]) >= 15
+
+    first = defaultdict(list)
+    created = dict(deals.values_list("id", "created_at"))
+    for deal, touched in (
+        Activity.objects.filter(opportunity__in=deals, kind__in=["call", "meeting", "email"])
+        .values("opportunity")
+        .annotate(first=Min("occurred_at"))
+        .values_list("opportunity", "first")
+    ):
+        first[group(owner[deal])].append((touched - created[deal]).total_seconds() / 86400)
+    assert median(first["top"]) <= 2.5 and median(first["rest"]) >= 4
+
+    meetings = Counter()
+    for deal in Activity.objects.filter(opportunity__in=deals, kind="meeting").values_list(
+        "opportunity", flat=True
+    ):
+        meetings[group(owner[deal])] += 1
+    per_deal = {g: meetings[g] / sum(group(u) == g for u in owner.values()) for g in meetings}
+    assert per_deal["top"] >= per_deal["rest"] + 1
+
+    overridden = defaultdict(list)
+    for stage in ("Discover", "Qualify", "Solution", "Proposal", "Negotiate"):
+        for username, _, _, reason in forward_exits(stage, deals):
+            overridden[group(username)].append(bool(reason))
+    assert mean(overridden["top"]) < mean(overridden["rest"])
+
+
+def test_the_experiment_is_a_logged_rule_change_the_deals_follow(seeded):
+    from pipeline.rule_changes import describe
+
+    change = StageRuleChange.objects.select_related("stage", "changed_by").get()
+    stage = change.stage
+    milestone = Milestone.objects.get(pk=change.changes[0]["milestone"])
+    assert change.changes == [
+        {"milestone": milestone.pk, "title": "Qualified for a proposal", "what": "min_score",
+         "before": 60, "after": 70}
+    ]  # fmt: skip
+    assert change.summary == describe(change.changes[0]) and change.note
+    assert (stage.name, stage.rules_version, change.version) == ("Solution", 2, 2)
+    assert change.changed_by.username == "admin"
+    assert 150 <= (timezone.now() - change.changed_at).days <= 190
+    # The rule is the new one now, and every deal that left Solution met the one in force.
+    assert (milestone.stage, milestone.min_qualification_score) == (stage, 70)
+    exits = forward_exits("Solution", Opportunity.objects.all())
+    score = score_at({deal for _, deal, _, _ in exits})
+    for _, deal, moment, _ in exits:
+        assert score(deal, moment) >= (70 if moment >= change.changed_at else 60), deal
+    assert sum(moment >= change.changed_at for _, _, moment, _ in exits) > 20

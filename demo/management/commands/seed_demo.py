@@ -6,6 +6,14 @@ Mid-market) and eight reps — all with the password ``demo``, which
 guidance and milestones per stage, ~40 accounts and ~300 opportunities with a
 year of history: stage moves, amount and close-date changes, forecast-category
 changes, milestone completions, business issues, activities, and loss reasons.
+Two reps are the top performers (TOP_PERFORMERS), and for reasons the data shows: they
+work their deals differently (Habits: a mutual action plan agreed in Qualify, the first
+customer contact within a day or two, more meetings early on, deeper qualification, fewer
+gate overrides, the whole scope sold), and deals with a plan are won more often. No figure
+of the top-performer study is written anywhere; it reads these habits back from the rows. One
+experiment: about five and a half months ago the admin raised the minimum score of
+Solution's "Qualified for a proposal" gate (a StageRuleChange); deals leaving Solution
+since meet it, and fewer of those that entered Solution since died or stalled there.
 Forecasting: deals won and lost in each of the last four quarters (added where the
 year thins out), quotas for every rep and team (this quarter, its months and the
 last four quarters), twelve weekly pipeline snapshots, and forecast calls of reps
@@ -52,11 +60,14 @@ from forecasting import rules as forecast_rules
 from forecasting import services as forecast_services
 from forecasting.models import PipelineSnapshot
 from forecasting.selectors import forecast_summary
+from insights.services import suggestions_refresh
+from pipeline import rule_changes
 from pipeline.blueprints import (
     NEW_BUSINESS_DESCRIPTION,
     NEW_BUSINESS_FRAMEWORK,
     NEW_BUSINESS_NAME,
     STAGES,
+    MilestoneSeed,
 )
 from pipeline.flags import flags_refresh
 from pipeline.models import (
@@ -70,6 +81,7 @@ from pipeline.models import (
     Milestone,
     MilestoneCompletion,
     MilestoneElementLevel,
+    MilestoneKind,
     Opportunity,
     OpportunityChange,
     OpportunityStatus,
@@ -79,8 +91,9 @@ from pipeline.models import (
     QualificationFramework,
     QualificationScore,
     Stage,
+    StageRuleChange,
 )
-from pipeline.rules import weighted_score_pct
+from pipeline.rules import MAX_SCORE, weighted_score_pct
 from salesops import organisation
 from salesops.models import Role, Team, User
 
@@ -110,10 +123,113 @@ PEOPLE: dict[str, tuple[str, str, str, str | None]] = {
 }
 DEMO_USERNAMES = tuple(PEOPLE)
 
+# --- how the reps work their deals ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Habits:
+    """How a rep works a deal: what the top-performer study measures, drawn per deal."""
+
+    # Deals whose buyer agrees a mutual action plan (MUTUAL_ACTION_PLAN) before Qualify ends.
+    plan_share: float
+    # Days from creating a deal to the first call, meeting or email.
+    first_touch_days: tuple[float, float]
+    # Meetings added to a deal in each of EARLY_STAGES, beyond the usual mix of activities.
+    early_meetings: tuple[int, int]
+    # Where, within each element's range at a stage exit (QUALIFICATION_LEVELS), the evidence
+    # gathered lands: 0 the bottom of the range, 1 the top.
+    evidence_depth: tuple[float, float]
+    # Stage moves for which the manager overrode the gate (a required milestone left open).
+    override_share: float
+    # The attainment each past quarter reaches at least (add_quarter_history).
+    attainment: tuple[float, float]
+    # Deal amounts against the team's usual range: the whole scope, sold to the economic buyer.
+    deal_size: float = 1.0
+
+    def plan_agreed_share(self, outcome: str | None) -> float:
+        """The chance a deal has a plan, knowing its outcome when it is given: a plan makes
+        winning likelier (OUTCOME_WEIGHTS), so a won deal had one more often (Bayes)."""
+        if outcome is None:
+            return self.plan_share
+        index = OUTCOMES.index(outcome)
+        with_plan = self.plan_share * OUTCOME_WEIGHTS[True][index]
+        without = (1 - self.plan_share) * OUTCOME_WEIGHTS[False][index]
+        return with_plan / (with_plan + without)
+
+    @property
+    def lost_per_won(self) -> float:
+        """Deals lost per deal won, as OUTCOME_WEIGHTS and plan_share make it."""
+        won, lost = (
+            self.plan_share * OUTCOME_WEIGHTS[True][i]
+            + (1 - self.plan_share) * OUTCOME_WEIGHTS[False][i]
+            for i in (OUTCOMES.index("won"), OUTCOMES.index("lost"))
+        )
+        return lost / won
+
+
+# A deal's outcome, drawn with these weights: a buyer who agreed the steps to a decision
+# decides more often, and more often for us.
+OUTCOMES = ("open", "won", "lost")
+OUTCOME_WEIGHTS = {True: (55, 36, 9), False: (55, 18, 27)}
+EARLY_STAGES = ("Discover", "Qualify")
+
+# The top performers by won amount — because of how they work, not by decree: the plan in
+# most deals (so they win more), larger deals, contact within a day or two, more meetings
+# early, qualification evidence at the top of each range, hardly a gate overridden.
+TOP_PERFORMERS = ("rep2", "rep4")
+TOP_PERFORMER_HABITS = Habits(
+    plan_share=0.9,
+    first_touch_days=(0.3, 2.5),
+    early_meetings=(1, 2),
+    evidence_depth=(0.5, 0.95),
+    override_share=0.01,
+    attainment=(1.0, 1.15),
+    deal_size=1.3,
+)
+HABITS = Habits(
+    plan_share=0.3,
+    first_touch_days=(4.0, 9.0),
+    early_meetings=(0, 1),
+    evidence_depth=(0.0, 0.7),
+    override_share=0.06,
+    attainment=(0.5, 0.85),
+)
+
+
+def habits_of(user: User) -> Habits:
+    return TOP_PERFORMER_HABITS if user.username in TOP_PERFORMERS else HABITS
+
+
 # --- the pipeline --------------------------------------------------------------------
 
 # The stages, guidance and milestones of "New business": pipeline.blueprints.STAGES (the
-# "new_business" template of a real company's pipeline is the same definition).
+# "new_business" template of a real company's pipeline is the same definition), plus one
+# optional milestone the demo's top performers reach far more often than the rest — the
+# habit the top-performer study should find and suggest requiring.
+MUTUAL_ACTION_PLAN = MilestoneSeed(
+    "Buyer agreed a mutual action plan up to the decision",
+    MilestoneKind.BUYER_COMMITMENT,
+    "Steps, owners and dates from here to a signed decision, agreed with the economic "
+    "buyer or the champion.",
+    required=False,
+    requires_evidence=True,
+)
+DEMO_MILESTONES: dict[str, tuple[MilestoneSeed, ...]] = {"Qualify": (MUTUAL_ACTION_PLAN,)}
+
+# The demo's one experiment: a change to a stage's exit rules, made by the admin some months
+# ago (see record_experiment).
+EXPERIMENT_STAGE = "Solution"
+EXPERIMENT_MILESTONE = "Qualified for a proposal"
+EXPERIMENT_MIN_SCORE = 70
+EXPERIMENT_DAYS_AGO = 167
+EXPERIMENT_NOTE = (
+    "Too many proposals went to deals where we had not met the economic buyer; raising the "
+    "bar before we write them."
+)
+# Of the deals that entered Solution since the change and would have stalled there or been
+# lost from there on, this share is drawn again: reps now get the economic buyer, metrics
+# and decision criteria in place before the proposal, and such deals move on more often.
+EXPERIMENT_REDRAW = 0.6
 
 # --- accounts and deals ------------------------------------------------------------
 
@@ -248,6 +364,14 @@ OVERRIDE_REASONS = (
     "Evidence sits with the partner; I reviewed it with the rep and the deal is real.",
 )
 
+# How often each kind of activity is logged (the early meetings of Habits come on top).
+ACTIVITY_WEIGHTS = {
+    ActivityKind.CALL: 30,
+    ActivityKind.MEETING: 25,
+    ActivityKind.EMAIL: 35,
+    ActivityKind.NOTE: 10,
+}
+
 ACTIVITY_SUBJECTS: dict[str, tuple[str, ...]] = {
     ActivityKind.CALL: (
         "Discovery call with the head of sales operations",
@@ -329,7 +453,8 @@ def create_people(password_hash: str | None = None) -> dict[str, User]:
 
 
 def create_pipeline() -> Pipeline:
-    """The "New business" pipeline: five open stages, won and lost, with milestones."""
+    """The "New business" pipeline: five open stages, won and lost, with milestones (the
+    blueprint's and DEMO_MILESTONES)."""
     framework = QualificationFramework.objects.get(name=FRAMEWORK_NAME)
     pipeline = Pipeline.objects.create(
         name=PIPELINE_NAME,
@@ -353,6 +478,7 @@ def create_pipeline() -> Pipeline:
             is_won=spec.is_won,
             is_lost=spec.is_lost,
         )
+        specs = (*spec.milestones, *DEMO_MILESTONES.get(spec.name, ()))
         milestones += [
             Milestone(
                 stage=stage,
@@ -365,11 +491,11 @@ def create_pipeline() -> Pipeline:
                 min_qualification_score=m.min_score,
                 order=i,
             )
-            for i, m in enumerate(spec.milestones, start=1)
+            for i, m in enumerate(specs, start=1)
         ]
         levels += [
-            (milestones[-len(spec.milestones) + i], elements[name], level)
-            for i, m in enumerate(spec.milestones)
+            (milestones[-len(specs) + i], elements[name], level)
+            for i, m in enumerate(specs)
             for name, level in m.levels
         ]
     Milestone.objects.bulk_create(milestones)
@@ -391,6 +517,60 @@ def _domain(name: str) -> str:
     return "".join(words[:2]) + tld
 
 
+# --- the demo's experiment -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """The demo's rule change, as the history generator follows it."""
+
+    stage_id: int
+    milestone_id: int
+    at: dt.datetime
+    min_score_before: int | None
+
+
+def record_experiment(pipeline: Pipeline, admin: User, now: dt.datetime) -> Experiment:
+    """The admin's change of EXPERIMENT_DAYS_AGO (a Tuesday morning that week): the minimum
+    score of EXPERIMENT_MILESTONE raised to EXPERIMENT_MIN_SCORE. Writes the milestone as it
+    is now, the stage's next rules version and the StageRuleChange the milestone service
+    would have logged then — inserted with its past moment, since the log is append-only.
+    The deals written afterwards follow the old rule before that moment, the new one since."""
+    milestone = Milestone.objects.select_related("stage").get(
+        stage__pipeline=pipeline, stage__name=EXPERIMENT_STAGE, title=EXPERIMENT_MILESTONE
+    )
+    before = milestone.min_qualification_score
+    milestone.min_qualification_score = EXPERIMENT_MIN_SCORE
+    milestone.save(update_fields=["min_qualification_score"])
+    stage = milestone.stage
+    stage.rules_version += 1
+    stage.save(update_fields=["rules_version"])
+    week = forecast_rules.week_start(
+        forecast_services.local_today(now) - dt.timedelta(days=EXPERIMENT_DAYS_AGO)
+    )
+    at = dt.datetime.combine(
+        week + dt.timedelta(days=1), dt.time(10, 30), tzinfo=organisation.current().tz()
+    )
+    # One difference, in the form rule_changes logs it.
+    change = {
+        "milestone": milestone.pk,
+        "title": milestone.title,
+        "what": "min_score",
+        "before": before,
+        "after": EXPERIMENT_MIN_SCORE,
+    }
+    StageRuleChange.objects.create(
+        stage=stage,
+        version=stage.rules_version,
+        changed_at=at,
+        changed_by=admin,
+        summary=rule_changes.describe(change),
+        changes=[change],
+        note=EXPERIMENT_NOTE,
+    )
+    return Experiment(stage_id=stage.pk, milestone_id=milestone.pk, at=at, min_score_before=before)
+
+
 # --- the history generator -------------------------------------------------------------
 
 
@@ -401,7 +581,37 @@ class _Rows:
     completions: list[MilestoneCompletion] = field(default_factory=list)
     issues: list[BusinessIssue] = field(default_factory=list)
     activities: list[Activity] = field(default_factory=list)
+    qualifications: list[Qualification] = field(default_factory=list)
+    scores: list[QualificationScore] = field(default_factory=list)
     created_at: dict[int, dt.datetime] = field(default_factory=dict)  # id(opp) -> when
+
+
+@dataclass(frozen=True)
+class _Journey:
+    """When a deal went through which stages — drawn before any of its rows."""
+
+    outcome: str  # "open", "won" or "lost"
+    path: list[Stage]  # the open stages it entered, in order
+    entered: list[dt.datetime]  # when it entered each of them
+    left: list[dt.datetime]  # when it left each (the last: when it closed, or now)
+    closed_at: dt.datetime | None
+
+    @property
+    def created(self) -> dt.datetime:
+        return self.entered[0]
+
+    @property
+    def exits(self) -> int:
+        """How many stages it left forward (all of a won deal's)."""
+        return len(self.path) if self.outcome == "won" else len(self.path) - 1
+
+
+@dataclass(frozen=True)
+class _Gate:
+    """What a stage's automatic qualification milestone asks of a deal leaving it."""
+
+    min_score: int
+    levels: dict[int, int]  # element id -> minimum level
 
 
 class _History:
@@ -414,12 +624,22 @@ class _History:
         stages: list[Stage],
         milestones: dict[int, list[Milestone]],
         rows: _Rows,
+        elements: list[QualificationElement],
+        experiment: Experiment | None = None,
     ) -> None:
         self.rng, self.now, self.rows = rng, now, rows
         self.open_stages = [s for s in stages if not s.is_closed]
         self.won = next(s for s in stages if s.is_won)
         self.lost = next(s for s in stages if s.is_lost)
         self.milestones = milestones
+        self.elements = elements
+        self.experiment = experiment
+        self.gates = {
+            stage.pk: _Gate(min_score=rule.min_score, levels=dict(rule.levels))
+            for stage in self.open_stages
+            for rule in rule_changes.gate_rules(stage.pk).values()
+            if rule.min_score is not None
+        }
 
     def _at(self, start: dt.datetime, end: dt.datetime) -> dt.datetime:
         """A moment between start and end (business-hours-ish, never after now)."""
@@ -447,28 +667,18 @@ class _History:
             )
         )
 
-    def build(
+    def _journey(
         self,
-        *,
-        name: str,
-        account: Account,
-        owner: User,
-        manager: User,
-        pipeline: Pipeline,
-        amount: Decimal,
-        outcome: str | None = None,
-        end: dt.datetime | None = None,
-        opened_at: dt.datetime | None = None,
-        close_date: dt.date | None = None,
-    ) -> None:
-        """One deal's past. `outcome` ("open", "won", "lost") and, for a closed deal, the
-        moment it closed (`end`) are drawn unless given; an open deal may be given the
-        moment it was opened (`opened_at`: its stages so far fit in since) and its
-        expected close date. (The forecasting history asks for deals won or lost in a
-        given quarter, and for a few opened lately that close this quarter.)"""
+        outcome: str | None,
+        plan: bool,
+        end: dt.datetime | None,
+        opened_at: dt.datetime | None,
+    ) -> _Journey:
+        """The stages a deal went through and when (see build for the arguments); its
+        outcome, unless given, drawn with OUTCOME_WEIGHTS for whether it has a `plan`."""
         rng, now = self.rng, self.now
         if outcome is None:
-            outcome = rng.choices(["open", "won", "lost"], weights=[55, 25, 20])[0]
+            outcome = rng.choices(OUTCOMES, weights=OUTCOME_WEIGHTS[plan])[0]
         if outcome == "open":
             final = rng.choices(range(5), weights=[26, 24, 20, 17, 13])[0]
         elif outcome == "lost":
@@ -502,6 +712,69 @@ class _History:
         for d in days[:-1]:
             entered.append(entered[-1] + dt.timedelta(days=d))
         closed_at = None if outcome == "open" else end
+        return _Journey(outcome, path, entered, [*entered[1:], closed_at or now], closed_at)
+
+    def _held_back(self, journey: _Journey) -> bool:
+        """Whether the deal entered the experiment's stage since the change and then went
+        the way the change is meant to prevent: lost in that stage or a later one, or
+        still in it past the stage's warning days."""
+        experiment = self.experiment
+        if experiment is None or journey.outcome == "won":
+            return False
+        ids = [stage.pk for stage in journey.path]
+        if experiment.stage_id not in ids:
+            return False
+        i = ids.index(experiment.stage_id)
+        if journey.entered[i] < experiment.at:
+            return False
+        if journey.outcome == "lost":
+            return True
+        warn = dt.timedelta(days=journey.path[i].warn_days or 14)
+        return i == len(ids) - 1 and journey.left[i] - journey.entered[i] > warn
+
+    def _gate(self, stage: Stage, at: dt.datetime) -> _Gate | None:
+        """The qualification gate of `stage` as it stood at `at` (before the experiment's
+        change, its old minimum score)."""
+        gate, experiment = self.gates.get(stage.pk), self.experiment
+        if (
+            gate is not None
+            and experiment is not None
+            and stage.pk == experiment.stage_id
+            and at < experiment.at
+            and experiment.min_score_before is not None
+        ):
+            return _Gate(min_score=experiment.min_score_before, levels=gate.levels)
+        return gate
+
+    def build(
+        self,
+        *,
+        name: str,
+        account: Account,
+        owner: User,
+        manager: User,
+        pipeline: Pipeline,
+        amount: Decimal,
+        outcome: str | None = None,
+        end: dt.datetime | None = None,
+        opened_at: dt.datetime | None = None,
+        close_date: dt.date | None = None,
+    ) -> None:
+        """One deal's past. `outcome` ("open", "won", "lost") and, for a closed deal, the
+        moment it closed (`end`) are drawn unless given; an open deal may be given the
+        moment it was opened (`opened_at`: its stages so far fit in since) and its
+        expected close date. (The forecasting history asks for deals won or lost in a
+        given quarter, and for a few opened lately that close this quarter.) The deal is
+        worked the way its owner works (habits_of): with or without a mutual action plan,
+        which makes winning likelier."""
+        rng, now = self.rng, self.now
+        habits = habits_of(owner)
+        plan = rng.random() < habits.plan_agreed_share(outcome)
+        journey = self._journey(outcome, plan, end, opened_at)
+        if self._held_back(journey) and rng.random() < EXPERIMENT_REDRAW:
+            journey = self._journey(outcome, plan, end, opened_at)
+        outcome, path, entered = journey.outcome, journey.path, journey.entered
+        created, closed_at, final = journey.created, journey.closed_at, len(path) - 1
 
         expected_cycle = sum(s.expected_days or 14 for s in self.open_stages)
         drawn = (created + dt.timedelta(days=expected_cycle * rng.uniform(0.8, 1.3))).date()
@@ -563,19 +836,22 @@ class _History:
             self.rows.issues.append(bi)
 
         # Walk the stages: milestones ticked while in a stage, then the move out of it.
-        leave_times = [*entered[1:], closed_at or now]
+        leave_times = journey.left
         for i, stage in enumerate(path):
             left = leave_times[i]
             is_current = i == len(path) - 1 and outcome != "won"
             skipped: Milestone | None = None
             ticks = [m for m in self.milestones[stage.pk] if not m.auto_check]
-            if not is_current and rng.random() < 0.04:  # a manager overrode the gate
+            if not is_current and rng.random() < habits.override_share:  # the manager overrode
                 required = [m for m in ticks if m.required]
                 skipped = rng.choice(required) if required else None
             for m in ticks:
                 if m is skipped:
                     continue
-                p = 0.45 if is_current else (1.0 if m.required else 0.6)
+                if m.title == MUTUAL_ACTION_PLAN.title:
+                    p = (0.45 if is_current else 1.0) if plan else 0.0
+                else:
+                    p = 0.45 if is_current else (1.0 if m.required else 0.6)
                 if rng.random() < p:
                     self.rows.completions.append(
                         MilestoneCompletion(
@@ -683,7 +959,8 @@ class _History:
                 events += 1
             activity_end = closed_at
         opp.version = 1 + events
-        self._activities(opp, owner, created, max(created, activity_end))
+        self._activities(opp, owner, journey, habits, max(created, activity_end))
+        self._qualifications(opp, journey, habits)
         self.rows.opportunities.append(opp)
 
     def _move(
@@ -751,16 +1028,38 @@ class _History:
             opp.forecast_category_override_reason = ""
 
     def _activities(
-        self, opp: Opportunity, owner: User, start: dt.datetime, end: dt.datetime
+        self,
+        opp: Opportunity,
+        owner: User,
+        journey: _Journey,
+        habits: Habits,
+        end: dt.datetime,
     ) -> None:
+        """Calls, meetings, emails and notes up to `end`: the first contact with the customer
+        when the owner's habit has it, the owner's extra meetings in EARLY_STAGES, the rest
+        anywhere after the first contact (a note any time). last_activity_at is the latest
+        contact."""
         rng = self.rng
+        start = journey.created
         span_days = max(1.0, (end - start).total_seconds() / 86400)
         count = max(2, min(24, int(span_days / rng.uniform(6, 12)) + rng.randint(1, 3)))
+        touch = start + dt.timedelta(days=rng.uniform(*habits.first_touch_days))
+        first = min(touch, end, self.now - dt.timedelta(minutes=5))
+        kinds = list(ACTIVITY_WEIGHTS)
+        customer_weights = [ACTIVITY_WEIGHTS[k] for k in CUSTOMER_ACTIVITY_KINDS]
+        planned = [(rng.choices(CUSTOMER_ACTIVITY_KINDS, weights=customer_weights)[0], first)]
+        for _ in range(count - 1):
+            kind = rng.choices(kinds, weights=list(ACTIVITY_WEIGHTS.values()))[0]
+            planned.append((kind, self._at(start if kind == ActivityKind.NOTE else first, end)))
+        for i, stage in enumerate(journey.path):
+            if stage.name not in EARLY_STAGES:
+                continue
+            since, until = max(journey.entered[i], first), min(journey.left[i], end)
+            meetings = rng.randint(*habits.early_meetings)
+            if since < until:
+                planned += [(ActivityKind.MEETING, self._at(since, until)) for _ in range(meetings)]
         last_customer: dt.datetime | None = None
-        kinds = list(ActivityKind.values)
-        for _ in range(count):
-            kind = rng.choices(kinds, weights=[30, 25, 35, 10])[0]
-            at = self._at(start, end)
+        for kind, at in planned:
             self.rows.activities.append(
                 Activity(
                     opportunity=opp,
@@ -774,6 +1073,87 @@ class _History:
             if kind in CUSTOMER_ACTIVITY_KINDS and (last_customer is None or at > last_customer):
                 last_customer = at
         opp.last_activity_at = last_customer
+
+    def _qualifications(self, opp: Opportunity, journey: _Journey, habits: Habits) -> None:
+        """The deal's assessments: one in the last week before each forward exit (the
+        gates of Qualify and Solution need one; half the deals leave Discover without),
+        and for an open deal a re-assessment in its stage 2-45 days ago (about a third have
+        expired by now); 12% of open deals had their latest voided by a pushed close date.
+        Levels never fall, and at a gate they meet the rule in force then."""
+        rng = self.rng
+        levels = {e.pk: 0 for e in self.elements}
+        latest: Qualification | None = None
+        for i in range(journey.exits):
+            if i == 0 and rng.random() < 0.5:
+                continue
+            left = journey.left[i]
+            levels = self._assess(levels, i, habits, self._gate(journey.path[i], left))
+            at = self._at(
+                max(journey.entered[i], left - dt.timedelta(days=7)), left - dt.timedelta(hours=1)
+            )
+            latest = self._qualification(opp, at, levels)
+        if journey.outcome != "open":
+            return
+        current = len(journey.path) - 1
+        at = self.now - dt.timedelta(days=rng.uniform(2, 45))
+        if at > journey.entered[current] and (current > 0 or rng.random() < 0.5):
+            levels = self._assess(levels, current, habits, None)
+            latest = self._qualification(opp, at, levels)
+        if latest is not None and rng.random() < 0.12:
+            voided = latest.assessed_at + dt.timedelta(days=rng.uniform(1, 5))
+            latest.invalidated_at = min(self.now, voided)
+            pushed = opp.close_date + dt.timedelta(days=31)
+            latest.invalidated_reason = (
+                f"Close date pushed from {opp.close_date:%b %Y} to {pushed:%b %Y}."
+            )
+
+    def _assess(
+        self, levels: dict[int, int], exit_index: int, habits: Habits, gate: _Gate | None
+    ) -> dict[int, int]:
+        """The levels when leaving the `exit_index`-th open stage: where the owner's evidence
+        depth lands within QUALIFICATION_LEVELS, never below `levels` (the last assessment),
+        and raised to what `gate` asks."""
+        low, high = habits.evidence_depth
+        drawn = {}
+        for e in self.elements:
+            lo, hi = QUALIFICATION_LEVELS[e.name][exit_index]
+            depth = self.rng.uniform(low, high)
+            drawn[e.pk] = max(levels[e.pk], min(hi, lo + int(depth * (hi - lo + 1))))
+        if gate is None:
+            return drawn
+        weights = {e.pk: e.weight for e in self.elements}
+        return meet_gate(drawn, weights=weights, min_score=gate.min_score, minimums=gate.levels)
+
+    def _qualification(
+        self, opp: Opportunity, at: dt.datetime, levels: dict[int, int]
+    ) -> Qualification:
+        """One assessment with its element scores (evidence and source from level 2 on)."""
+        rng = self.rng
+        q = Qualification(
+            opportunity=opp,
+            framework_id=self.elements[0].framework_id,
+            score_pct=weighted_score_pct(
+                weighted_scores=[(e.weight, levels[e.pk]) for e in self.elements]
+            ),
+            assessed_by=opp.owner,
+            assessed_at=at,
+        )
+        self.rows.qualifications.append(q)
+        for e in self.elements:
+            evidence = source = ""
+            if levels[e.pk] >= 2:
+                evidence = EVIDENCE[e.name].format(account=opp.account.name, n=rng.randint(3, 40))
+                source = rng.choice(["call", "meeting", "email", "document"])
+            self.rows.scores.append(
+                QualificationScore(
+                    qualification=q,
+                    element=e,
+                    score=levels[e.pk],
+                    evidence=evidence,
+                    source=source,
+                )
+            )
+        return q
 
 
 def _evidence(milestone: Milestone, account: Account) -> str:
@@ -797,17 +1177,18 @@ def _activity_body(opp: Opportunity, rng: random.Random) -> str:
 
 # --- qualification history -----------------------------------------------------------
 
-# The level each MEDDICC element reaches by the stage a deal got to (order 1..5): a range
-# to draw from, so deals differ. Later stages imply what the gates demanded.
+# The level each MEDDICC element has been shown to reach when a deal leaves each open stage:
+# a range, where in it depending on the owner's evidence depth (Habits); a gate raises what
+# falls short of it (meet_gate).
 QUALIFICATION_LEVELS: dict[str, tuple[tuple[int, int], ...]] = {
     #                 Discover Qualify Solution Proposal Negotiate
-    "Metrics": ((0, 1), (0, 2), (2, 3), (2, 3), (3, 3)),
-    "Economic buyer": ((0, 1), (1, 2), (2, 3), (2, 3), (3, 3)),
-    "Decision criteria": ((0, 0), (0, 1), (2, 3), (2, 3), (2, 3)),
-    "Decision process": ((0, 0), (0, 1), (1, 2), (2, 3), (2, 3)),
-    "Identify pain": ((1, 2), (2, 3), (2, 3), (3, 3), (3, 3)),
-    "Champion": ((0, 1), (1, 2), (2, 3), (2, 3), (2, 3)),
-    "Competition": ((0, 1), (0, 1), (1, 2), (1, 3), (2, 3)),
+    "Metrics": ((0, 1), (0, 2), (1, 3), (1, 3), (2, 3)),
+    "Economic buyer": ((0, 1), (1, 3), (1, 3), (2, 3), (2, 3)),
+    "Decision criteria": ((0, 0), (0, 2), (1, 3), (1, 3), (2, 3)),
+    "Decision process": ((0, 0), (0, 2), (0, 3), (1, 3), (2, 3)),
+    "Identify pain": ((1, 2), (1, 3), (2, 3), (2, 3), (2, 3)),
+    "Champion": ((0, 1), (1, 3), (1, 3), (1, 3), (2, 3)),
+    "Competition": ((0, 1), (0, 2), (0, 3), (1, 3), (1, 3)),
 }
 EVIDENCE = {
     "Metrics": "{account} put the cost at {n} hours a month in the workshop.",
@@ -820,69 +1201,30 @@ EVIDENCE = {
 }
 
 
-def build_qualifications(
-    opportunities: list[Opportunity],
-    elements: list[QualificationElement],
-    rng: random.Random,
-    now: dt.datetime,
-) -> tuple[list[Qualification], list[QualificationScore]]:
-    """A plausible qualification history per deal: rising scores, some expired, some voided."""
-    qualifications: list[Qualification] = []
-    scores: list[tuple[Qualification, QualificationElement, int, str, str]] = []
-    for opp in opportunities:
-        reached = opp.stage.order if opp.status != OpportunityStatus.WON else 5
-        reached = min(reached, 5)
-        if opp.status == OpportunityStatus.LOST:
-            reached = max(1, reached - 1)
-        if reached == 1 and rng.random() < 0.5:
-            continue  # not qualified yet
-        created = opp.created_at
-        end = opp.closed_at or now
-        n = rng.randint(1, 3)
-        # The latest assessment: for open deals 2-45 days ago, so about a third have expired.
-        latest = end - dt.timedelta(days=rng.uniform(2, 45) if opp.closed_at is None else 3)
-        times = sorted(
-            max(created + dt.timedelta(hours=1), latest - dt.timedelta(days=rng.uniform(7, 25) * i))
-            for i in range(n)
+def meet_gate(
+    levels: dict[int, int], *, weights: dict[int, int], min_score: int, minimums: dict[int, int]
+) -> dict[int, int]:
+    """`levels` (by element id) raised just enough to pass a qualification gate: each element
+    to its minimum, then the lowest a level at a time until the score reaches `min_score` —
+    what a rep who must pass the gate goes back to the customer for."""
+    met = {pk: max(level, minimums.get(pk, 0)) for pk, level in levels.items()}
+
+    def score() -> Decimal:
+        return weighted_score_pct(
+            weighted_scores=[(weights[pk], level) for pk, level in met.items()]
         )
-        final = {e.name: rng.randint(*QUALIFICATION_LEVELS[e.name][reached - 1]) for e in elements}
-        for i, at in enumerate(times):
-            behind = n - 1 - i  # earlier assessments score lower
-            levels = {name: max(0, level - rng.randint(0, behind)) for name, level in final.items()}
-            q = Qualification(
-                opportunity=opp,
-                framework_id=elements[0].framework_id,
-                score_pct=weighted_score_pct(
-                    weighted_scores=[(e.weight, levels[e.name]) for e in elements]
-                ),
-                assessed_by=opp.owner,
-                assessed_at=at,
-            )
-            qualifications.append(q)
-            for e in elements:
-                level = levels[e.name]
-                evidence = source = ""
-                if level >= 2:
-                    evidence = EVIDENCE[e.name].format(
-                        account=opp.account.name, n=rng.randint(3, 40)
-                    )
-                    source = rng.choice(["call", "meeting", "email", "document"])
-                scores.append((q, e, level, evidence, source))
-        if opp.closed_at is None and rng.random() < 0.12:
-            last = qualifications[-1]
-            last.invalidated_at = min(now, last.assessed_at + dt.timedelta(days=rng.uniform(1, 5)))
-            pushed = opp.close_date + dt.timedelta(days=31)
-            last.invalidated_reason = (
-                f"Close date pushed from {opp.close_date:%b %Y} to {pushed:%b %Y}."
-            )
-    Qualification.objects.bulk_create(qualifications, batch_size=1000)
-    rows = [
-        QualificationScore(qualification=q, element=e, score=level, evidence=ev, source=src)
-        for q, e, level, ev, src in scores
-    ]
-    QualificationScore.objects.bulk_create(rows, batch_size=2000)
+
+    while score() < min_score:
+        lowest = min((pk for pk in met if met[pk] < MAX_SCORE), key=met.__getitem__)
+        met[lowest] += 1
+    return met
+
+
+def write_qualifications(rows: _Rows) -> None:
+    """The deals' assessments (made by _History), and each deal's latest."""
+    Qualification.objects.bulk_create(rows.qualifications, batch_size=1000)
+    QualificationScore.objects.bulk_create(rows.scores, batch_size=2000)
     set_latest_qualifications()
-    return qualifications, rows
 
 
 def set_latest_qualifications() -> None:
@@ -1117,14 +1459,13 @@ QUOTA_GROWTH = Decimal("0.04")
 MONTH_SHARES = (Decimal("0.3"), Decimal("0.3"))
 # A team's quota is a little below its reps' together (reps are over-assigned).
 TEAM_QUOTA_SHARE = Decimal("0.95")
-# Per rep and past quarter an attainment is drawn in ATTAINMENT_TARGET and won deals are
-# added until it is reached; a quarter whose deals already won more than ATTAINMENT_CAP
-# of the quota had a higher quota, one they attained RAISED_ATTAINMENT of. So past
-# attainment lies between ~50% and ~118%.
-ATTAINMENT_TARGET = (0.5, 1.05)
+# Per rep and past quarter an attainment is drawn in the rep's Habits.attainment and won
+# deals are added until it is reached (with lost ones, as the rep's win rate goes); a
+# quarter whose deals already won more than ATTAINMENT_CAP of the quota had a higher
+# quota, one they attained RAISED_ATTAINMENT of. So past attainment lies between ~50% and
+# ~118%.
 ATTAINMENT_CAP = Decimal("1.18")
 RAISED_ATTAINMENT = (0.8, 1.15)
-LOST_PER_WON = 0.8  # the added history keeps the demo's win rate (25 won : 20 lost)
 # Deals opened in the last weeks that close this quarter (see add_late_deals): whose, and
 # how soon at the earliest (a closer close date would be pushed at once).
 LATE_DEAL_OWNERS = ("rep1", "rep5", "rep6", "rep8")
@@ -1217,7 +1558,7 @@ def add_quarter_history(
     rng: random.Random,
     new_deal: Callable[..., Opportunity],
 ) -> dict[str, int]:
-    """Deals won (and, LOST_PER_WON of the time, lost) in each of the last quarters for
+    """Deals won (and, as the rep's habits make it, lost) in each of the last quarters for
     every rep whose won deals fall short of the attainment drawn for them — the year of
     generated history thins out towards its start. Built by `new_deal` like every other
     demo deal, so their change history, milestones and activities are as consistent."""
@@ -1229,12 +1570,13 @@ def add_quarter_history(
     added = {"won_added": 0, "lost_added": 0}
     for back, quarter in zip(range(HISTORY_QUARTERS, 0, -1), quarters, strict=True):
         for username, rep in reps.items():
-            target = quarter_quota(username, back) * _ratio(rng.uniform(*ATTAINMENT_TARGET))
+            habits = habits_of(rep)
+            target = quarter_quota(username, back) * _ratio(rng.uniform(*habits.attainment))
             while won[(rep.pk, quarter.start)] < target:
                 deal = new_deal(rep, outcome="won", end=_moment_in(quarter, rng))
                 won[(rep.pk, quarter.start)] += deal.amount
                 added["won_added"] += 1
-                if rng.random() < LOST_PER_WON:
+                if rng.random() < habits.lost_per_won:
                     new_deal(rep, outcome="lost", end=_moment_in(quarter, rng))
                     added["lost_added"] += 1
     return added
@@ -1590,7 +1932,9 @@ def seed(*, opportunities: int = 300, seed_value: int = SEED) -> dict[str, int]:
     now = timezone.now().replace(second=0, microsecond=0)
     users = create_people()
     pipeline = create_pipeline()
+    experiment = record_experiment(pipeline, users["admin"], now)
     stages = list(pipeline.stages.order_by("order"))
+    elements = list(pipeline.framework.elements.all())
     milestones: dict[int, list[Milestone]] = {s.pk: [] for s in stages}
     for m in Milestone.objects.filter(stage__pipeline=pipeline).order_by("order", "id"):
         milestones[m.stage_id].append(m)
@@ -1611,6 +1955,14 @@ def seed(*, opportunities: int = 300, seed_value: int = SEED) -> dict[str, int]:
     }
     products = {a.pk: rng.sample(PRODUCTS, len(PRODUCTS)) for a in accounts}
     used: Counter[int] = Counter()
+    # New deals go round a team's reps in turn (in a shuffled order each round), as leads
+    # are routed: each rep works as many, so what they win is down to how they work them.
+    turns: dict[str, list[User]] = {team: [] for team in TEAMS}
+
+    def next_owner(rng: random.Random, team: str) -> User:
+        if not turns[team]:
+            turns[team] = rng.sample(reps[team], len(reps[team]))
+        return turns[team].pop()
 
     rows = _Rows()
 
@@ -1626,24 +1978,26 @@ def seed(*, opportunities: int = 300, seed_value: int = SEED) -> dict[str, int]:
         if n >= len(PRODUCTS):
             product += f" - phase {n // len(PRODUCTS) + 1}"
         lo, hi = (40_000, 420_000) if team == "Enterprise" else (8_000, 90_000)
+        owner = owner or next_owner(rng, team)
+        amount = _round_to(rng.randrange(lo, hi, 500) * _ratio(habits_of(owner).deal_size), 500)
         history.build(
             name=f"{account.name} - {product}",
             account=account,
-            owner=owner or rng.choice(reps[team]),
+            owner=owner,
             manager=users[TEAMS[team]],
             pipeline=pipeline,
-            amount=Decimal(rng.randrange(lo, hi, 500)),
+            amount=amount,
             **outcome,
         )
         return rows.opportunities[-1]
 
-    history = _History(rng, now, stages, milestones, rows)
+    history = _History(rng, now, stages, milestones, rows, elements, experiment)
     for _ in range(opportunities):
         new_deal(history, rng.choices(list(TEAMS), weights=[45, 55])[0])
     # Deals won and lost in each of the last four quarters, from a random stream of their
     # own (so the deals above stay as they were).
     forecast_rng = random.Random(seed_value + FORECAST_SEED_OFFSET)
-    quarter_history = _History(forecast_rng, now, stages, milestones, rows)
+    quarter_history = _History(forecast_rng, now, stages, milestones, rows, elements, experiment)
     demo_reps = {u: users[u] for u, p in PEOPLE.items() if p[2] == Role.REP}
 
     def new_rep_deal(rep: User, **outcome: Any) -> Opportunity:
@@ -1668,12 +2022,12 @@ def seed(*, opportunities: int = 300, seed_value: int = SEED) -> dict[str, int]:
     for bi in rows.issues:
         bi.created_at = bi._seed_created_at  # type: ignore[attr-defined]
     BusinessIssue.objects.bulk_update(rows.issues, ["created_at"], batch_size=1000)
-    Activity.objects.filter(opportunity__pipeline=pipeline).update(
+    # By the rows' ids: a join in the subquery, planned without statistics of the rows just
+    # written in this transaction, can turn into a scan per row.
+    Activity.objects.filter(pk__in=[a.pk for a in rows.activities]).update(
         created_at=F("occurred_at") + dt.timedelta(minutes=3)
     )
-    qualifications, qualification_scores = build_qualifications(
-        rows.opportunities, list(pipeline.framework.elements.all()), rng, now
-    )
+    write_qualifications(rows)
 
     proposals = build_proposals(users)
     coaching = build_coaching(users, rng)
@@ -1694,8 +2048,9 @@ def seed(*, opportunities: int = 300, seed_value: int = SEED) -> dict[str, int]:
         "milestone_completions": len(rows.completions),
         "business_issues": len(rows.issues),
         "activities": len(rows.activities),
-        "qualifications": len(qualifications),
-        "qualification_scores": len(qualification_scores),
+        "qualifications": len(rows.qualifications),
+        "qualification_scores": len(rows.scores),
+        "rule_changes": 1,
         "proposals": proposals,
         **{f"coaching_{k}": v for k, v in coaching.items()},
         **{f"forecasting_{k}": v for k, v in {**added, **forecasting}.items()},
@@ -1730,6 +2085,8 @@ class Command(BaseCommand):
         # And the coaching cadence flags (the 1:1s above already raised some).
         cadence_refresh()
         open_cadence_flags = CoachingFlag.objects.filter(cleared_at__isnull=True).count()
+        # And the framework suggestions of the top-performer study (the nightly job's).
+        suggestions = suggestions_refresh()
         took = (timezone.now() - started).total_seconds()
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded in {took:.1f}s:"))
         self.stdout.write(
@@ -1740,7 +2097,9 @@ class Command(BaseCommand):
             f"  {counts['changes']} history rows, {counts['milestone_completions']} milestone "
             f"completions, {counts['business_issues']} business issues, "
             f"{counts['activities']} activities, {counts['qualifications']} qualifications, "
-            f"{counts['proposals']} proposals, {flags.raised} attention flags\n"
+            f"{counts['proposals']} proposals, {flags.raised} attention flags, "
+            f"{counts['rule_changes']} stage rule change (an experiment), "
+            f"{suggestions.created} insights suggestion{'s' if suggestions.created != 1 else ''}\n"
             f"  coaching: {counts.get('coaching_assessments', 0)} skill assessments, "
             f"{counts.get('coaching_sessions', 0)} 1:1s, {counts.get('coaching_reviews', 0)} "
             f"opportunity reviews, {open_cadence_flags} cadence flags\n"
