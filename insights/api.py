@@ -229,6 +229,9 @@ class ExperimentOutput(serializers.Serializer):
     note = serializers.CharField()
     before_start = serializers.DateTimeField()
     after_end = serializers.DateTimeField()
+    horizon_days = serializers.IntegerField(
+        help_text="Both sides' deals are followed this long after entering the stage."
+    )
     comparisons = ComparisonOutput(many=True)
 
 

@@ -6,8 +6,12 @@ the counts behind them.
 The windows are as long on both sides: "after" runs from the change to the stage's next
 rule change (or now); "before" is as long, ending at the change, and never reaches back
 past the previous rule change of the stage — so each side saw one version of the rules.
-A deal counts once per side, at its first entry. Entries at or before a deal's import are
-not real entries and are left out. One query for every experiment."""
+A deal counts once per side, at its first entry. Both sides are followed for the same
+time after entering (the horizon: half the "after" window, at most FOLLOW_UP): a deal
+counts only once it has been in the experiment that long, and what it did later does not
+count — otherwise a recent change always looks worse, its deals not having had the time
+the older ones had. Entries at or before a deal's import are not real entries and are
+left out. One query for every experiment."""
 
 from __future__ import annotations
 
@@ -24,22 +28,25 @@ from pipeline import selectors as pipeline_selectors
 MIN_ENTERED = 20
 MIN_CLOSED = 10
 LONGEST_WINDOW = dt.timedelta(days=365)
+FOLLOW_UP = dt.timedelta(days=90)
 
 _SQL = """
 WITH exps AS (
     SELECT * FROM unnest(%(ids)s::bigint[], %(stages)s::bigint[], %(starts)s::timestamptz[],
-                         %(ats)s::timestamptz[], %(ends)s::timestamptz[])
-           AS e(id, stage_id, before_start, at, after_end)
+                         %(ats)s::timestamptz[], %(ends)s::timestamptz[],
+                         %(horizons)s::interval[])
+           AS e(id, stage_id, before_start, at, after_end, horizon)
 ),
 entries AS (
     SELECT c.opportunity_id, NULLIF(c.new_value, '')::bigint AS stage_id,
            c.changed_at AS entered_at,
            NULLIF(LEAD(c.new_value) OVER w, '')::bigint AS next_stage_id,
-           o.status, o.imported_at,
+           LEAD(c.changed_at) OVER w AS left_at,
+           o.status, o.imported_at, o.closed_at,
            EXTRACT(EPOCH FROM (o.closed_at - o.created_at)) / 86400.0 AS cycle_days
       FROM pipeline_opportunitychange c
       JOIN pipeline_opportunity o ON o.id = c.opportunity_id
-     WHERE c.field = 'stage' AND o.owner_id = ANY(%(owners)s)
+     WHERE c.field = 'stage' AND o.owner_id IN (SELECT unnest(%(owners)s::bigint[]))
        AND c.opportunity_id IN (
            SELECT opportunity_id FROM pipeline_opportunitychange
             WHERE field = 'stage' AND new_value = ANY(%(stage_texts)s))
@@ -47,11 +54,15 @@ entries AS (
 ),
 firsts AS (
     SELECT DISTINCT ON (e.id, x.entered_at >= e.at, x.opportunity_id)
-           e.id, x.entered_at >= e.at AS after, x.stage_id, x.next_stage_id, x.status,
+           e.id, x.entered_at >= e.at AS after, x.stage_id,
+           CASE WHEN x.left_at <= x.entered_at + e.horizon THEN x.next_stage_id END
+               AS next_stage_id,
+           CASE WHEN x.closed_at <= x.entered_at + e.horizon THEN x.status END AS status,
            x.cycle_days
       FROM exps e
       JOIN entries x ON x.stage_id = e.stage_id
        AND x.entered_at >= e.before_start AND x.entered_at < e.after_end
+       AND x.entered_at + e.horizon <= e.after_end
      WHERE x.imported_at IS NULL OR x.entered_at > x.imported_at
      ORDER BY e.id, x.entered_at >= e.at, x.opportunity_id, x.entered_at
 )
@@ -118,6 +129,7 @@ class Experiment:
     note: str
     before_start: dt.datetime
     after_end: dt.datetime
+    horizon_days: int  # each deal followed this long after entering the stage
     before: Side
     after: Side
     comparisons: tuple[Comparison, ...]
@@ -158,17 +170,19 @@ def _say(label: str, verdict: str, before: str, after: str, counts: str) -> str:
     return f"{label}: {before} before, {after} after — {word}, beyond noise ({counts})."
 
 
-def compare(before: Side, after: Side) -> tuple[Comparison, ...]:
-    """The three comparisons of an experiment, each with its verdict in words."""
+def compare(before: Side, after: Side, *, horizon_days: int) -> tuple[Comparison, ...]:
+    """The three comparisons of an experiment, each with its verdict in words; both sides
+    followed for `horizon_days` after entering the stage."""
+    within = f"within {horizon_days} days"
     conversion = stats.proportion_difference(
         after.advanced, after.entered, before.advanced, before.entered
     )
     v = _verdict(conversion, enough=before.entered >= MIN_ENTERED and after.entered >= MIN_ENTERED)
-    counts = f"{before.entered} vs {after.entered} deals entered"
+    counts = f"{before.entered} vs {after.entered} deals entered and followed"
     out = [
         Comparison(
             metric="conversion",
-            label="Conversion to a later stage",
+            label=f"Conversion to a later stage {within}",
             before=before.conversion,
             after=after.conversion,
             before_count=before.entered,
@@ -176,7 +190,7 @@ def compare(before: Side, after: Side) -> tuple[Comparison, ...]:
             difference=conversion,
             verdict=v,
             sentence=_say(
-                "Conversion to a later stage",
+                f"Conversion to a later stage {within}",
                 v,
                 _pct(before.conversion),
                 _pct(after.conversion),
@@ -191,7 +205,7 @@ def compare(before: Side, after: Side) -> tuple[Comparison, ...]:
     out.append(
         Comparison(
             metric="win_rate",
-            label="Win rate",
+            label=f"Win rate of deals closed {within}",
             before=before.win_rate,
             after=after.win_rate,
             before_count=before.closed,
@@ -199,7 +213,11 @@ def compare(before: Side, after: Side) -> tuple[Comparison, ...]:
             difference=win,
             verdict=v,
             sentence=_say(
-                "Win rate", v, _pct(before.win_rate), _pct(after.win_rate), closed_counts
+                f"Win rate of deals closed {within}",
+                v,
+                _pct(before.win_rate),
+                _pct(after.win_rate),
+                closed_counts,
             ),
         )
     )
@@ -208,7 +226,7 @@ def compare(before: Side, after: Side) -> tuple[Comparison, ...]:
     out.append(
         Comparison(
             metric="cycle",
-            label="Sales cycle (mean)",
+            label=f"Sales cycle (mean) of deals closed {within}",
             before=before.cycle_mean,
             after=after.cycle_mean,
             before_count=before.closed,
@@ -216,7 +234,7 @@ def compare(before: Side, after: Side) -> tuple[Comparison, ...]:
             difference=cycle,
             verdict=v,
             sentence=_say(
-                "Sales cycle (mean)",
+                f"Sales cycle (mean) of deals closed {within}",
                 v,
                 _days(before.cycle_mean),
                 _days(after.cycle_mean),
@@ -237,6 +255,7 @@ def experiments(*, owner_ids: tuple[int, ...], now: dt.datetime | None = None) -
     for change in sorted(changes, key=lambda c: (c.changed_at, c.pk)):
         by_stage.setdefault(change.stage_id, []).append(change)
     windows: dict[int, tuple[dt.datetime, dt.datetime]] = {}
+    horizons: dict[int, dt.timedelta] = {}
     for stage_changes in by_stage.values():
         for i, change in enumerate(stage_changes):
             following = stage_changes[i + 1].changed_at if i + 1 < len(stage_changes) else now
@@ -246,12 +265,14 @@ def experiments(*, owner_ids: tuple[int, ...], now: dt.datetime | None = None) -
             if i > 0:
                 start = max(start, stage_changes[i - 1].changed_at)
             windows[change.pk] = (start, after_end)
+            horizons[change.pk] = min(FOLLOW_UP, (after_end - change.changed_at) / 2)
     params = {
         "ids": [c.pk for c in changes],
         "stages": [c.stage_id for c in changes],
         "starts": [windows[c.pk][0] for c in changes],
         "ats": [c.changed_at for c in changes],
         "ends": [windows[c.pk][1] for c in changes],
+        "horizons": [horizons[c.pk] for c in changes],
         "owners": list(owner_ids),
         "stage_texts": sorted({str(c.stage_id) for c in changes}),
     }
@@ -284,9 +305,10 @@ def experiments(*, owner_ids: tuple[int, ...], now: dt.datetime | None = None) -
                 note=change.note,
                 before_start=windows[change.pk][0],
                 after_end=windows[change.pk][1],
+                horizon_days=horizons[change.pk].days,
                 before=before,
                 after=after,
-                comparisons=compare(before, after),
+                comparisons=compare(before, after, horizon_days=horizons[change.pk].days),
             )
         )
     return found
