@@ -102,6 +102,9 @@ class Gap:
     enough_data: bool
     top_values: tuple[float, ...]  # each rep's own figure, for the distribution chart
     rest_values: tuple[float, ...]
+    # What three in four of the top group's deals reach (their lower quartile): a minimum
+    # they already clear, for suggestions.
+    top_lower_quartile: float | None = None
 
     @property
     def difference(self) -> float | None:
@@ -193,6 +196,7 @@ def gap(
         enough_data=enough,
         top_values=tuple(v for m in top if (v := _figure_of(m.histogram, unit)) is not None),
         rest_values=tuple(v for m in rest if (v := _figure_of(m.histogram, unit)) is not None),
+        top_lower_quartile=stats.quantile_of_counts(top_all, 0.25),
     )
 
 
@@ -244,8 +248,9 @@ def sentence(g: Gap) -> str:
 
 
 def suggested_min_score(top_value: float | None, current: int | None) -> int | None:
-    """A qualification minimum the top group already clears: their figure rounded down to
-    a multiple of 5, and only when above today's minimum."""
+    """A qualification minimum the top group already clears (pass their lower quartile:
+    three in four of their deals reach it) rounded down to a multiple of 5, and only when
+    above today's minimum."""
     if top_value is None:
         return None
     proposed = int(math.floor(top_value / 5.0) * 5)

@@ -119,7 +119,8 @@ def suggestion_list_for(user: User, *, status: str | None = None) -> QuerySet[Su
     rows = Suggestion.objects.select_related("stage__pipeline", "decided_by", "rule_change")
     if status:
         rows = rows.filter(status=status)
-    return rows.order_by("status", "-created_at", "-id")
+    # Newest run first; within a run in the order of the study's ranking (created so).
+    return rows.order_by("status", "-created_at", "id")
 
 
 def suggestion_get_for(user: User, pk: Any) -> Suggestion:

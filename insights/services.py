@@ -87,7 +87,7 @@ def candidates(study: selectors.Study) -> list[Candidate]:
         elif gap.key.startswith("score:"):
             gate = pipeline_selectors.qualification_gate(stage_id)
             proposed = rules.suggested_min_score(
-                gap.top_value, gate.min_score if gate is not None else None
+                gap.top_lower_quartile, gate.min_score if gate is not None else None
             )
             if proposed is None or not pipeline_selectors.stage_has_framework(stage_id):
                 continue

@@ -430,6 +430,23 @@ def median_of_counts(counts: Mapping[float, int]) -> float | None:
     return (at(total // 2 - 1) + at(total // 2)) / 2
 
 
+def quantile_of_counts(counts: Mapping[float, int], q: float) -> float | None:
+    """The nearest-rank `q`-quantile (0 < q ≤ 1) of values repeated their count of times:
+    the smallest value with at least ⌈q·n⌉ values at or below it. None when empty."""
+    if not 0 < q <= 1:
+        raise ValueError(f"q must lie in (0, 1], got {q}.")
+    total = sum(n for n in counts.values() if n > 0)
+    if total == 0:
+        return None
+    rank = max(1, math.ceil(round(q * total, 9)))
+    seen = 0
+    for value, n in sorted((v, n) for v, n in counts.items() if n > 0):
+        seen += n
+        if seen >= rank:
+            return value
+    raise AssertionError("unreachable: the ranks add up to the total")
+
+
 def cliffs_delta_counts(a: Mapping[float, int], b: Mapping[float, int]) -> EffectSize | None:
     """`cliffs_delta` of two samples given as value → count, with the same estimator and
     interval, in O(k log k) for k distinct values — the study compares the distributions

@@ -548,3 +548,24 @@ def test_counts_twins_agree_with_the_value_lists(a, b):
     assert from_counts.estimate == from_lists.estimate
     assert from_counts.interval.low == pytest.approx(from_lists.interval.low, abs=1e-12)
     assert from_counts.interval.high == pytest.approx(from_lists.interval.high, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("counts", "q", "expected"),
+    [
+        ({10.0: 1, 20.0: 1, 30.0: 1, 40.0: 1}, 0.25, 10.0),
+        ({10.0: 1, 20.0: 1, 30.0: 1, 40.0: 1}, 0.5, 20.0),
+        ({10.0: 1, 20.0: 1, 30.0: 1, 40.0: 1}, 1.0, 40.0),
+        ({50.0: 3, 90.0: 9}, 0.25, 50.0),  # rank 3 of 12
+        ({50.0: 2, 90.0: 10}, 0.25, 90.0),  # rank 3 of 12
+        ({5.0: 0, 7.0: 2}, 0.25, 7.0),
+        ({}, 0.5, None),
+    ],
+)
+def test_quantile_of_counts_nearest_rank(counts, q, expected):
+    assert stats.quantile_of_counts(counts, q) == expected
+
+
+def test_quantile_refuses_q_outside_the_unit_interval():
+    with pytest.raises(ValueError):
+        stats.quantile_of_counts({1.0: 1}, 0)
