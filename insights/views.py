@@ -18,6 +18,7 @@ from forecasting.exports import csv_filename, csv_response
 from insights import charts, rules, selectors, services
 from insights.results import GROUPINGS, Results
 from insights.scope import can_study_others, scope_from_query
+from insights.templatetags.insights_tags import days, pct
 from salesops import access
 from salesops.exceptions import ApplicationError, ValidationFailed
 from salesops.models import Team
@@ -157,6 +158,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "teams": _teams_for(user),
         "studies_others": can_study_others(user),
     }
+    if not can_study_others(user):
+        context["my_figures"] = _my_figures(table)
     if study is not None:
         varying = [gap for gap in study.gaps if gap.varies]
         context["gap_charts"] = [(gap, charts.distribution(gap)) for gap in varying[:GAPS_SHOWN]]
@@ -165,6 +168,17 @@ def home(request: HttpRequest) -> HttpResponse:
         context["suggestions"] = list(selectors.suggestion_list_for(user, status="open")[:20])
         context["experiments"] = selectors.experiment_list_for(user, scope)[:10]
     return render(request, "insights/home.html", context)
+
+
+def _my_figures(table: Results) -> list[tuple[str, str]]:
+    """A rep's own figures as cards (the table scrolls sideways on a phone)."""
+    t = table.total
+    return [
+        ("Won / closed", f"{t.won} / {t.closed}"),
+        ("Win rate", pct(t.win_rate)),
+        (f"Won amount ({table.scope.currency})", f"{t.won_amount:,.0f}"),
+        ("Median cycle, won", days(t.cycle_won_median)),
+    ]
 
 
 def _teams_for(user) -> list[Team]:

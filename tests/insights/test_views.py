@@ -53,6 +53,7 @@ def test_a_rep_sees_only_their_results(client, team8):
     client.force_login(rep)
     page = client.get(URL, {"group_by": "team", "rank_by": "win_rate"}).content.decode()
     assert "Your results" in page and str(rep) in page
+    assert 'data-testid="my-figures"' in page and "3 / 8" in page  # won / closed
     assert str(team8.top[0]) not in page
     assert "What the top performers do differently" not in page
 
