@@ -24,20 +24,33 @@ from pipeline import selectors as pipeline_selectors
 from pipeline.models import ActivityKind
 from proposals import selectors as proposal_selectors
 
-# The cohort: deals closed in the range, worked in Salesops (not imported).
+# The cohort: deals closed in the range, worked in Salesops (not imported). The owners are
+# a semi-join (not `= ANY(array)`): for a whole company's few hundred owners the planner
+# then hashes them beside a sequential scan instead of reading the deals through the owner
+# index one owner at a time (2–3 s at 1M deals, bench/README.md).
 COHORT_SQL = """
 SELECT o.id, o.owner_id, o.pipeline_id, o.created_at, o.closed_at
   FROM pipeline_opportunity o
- WHERE o.owner_id = ANY(%(owners)s)
+ WHERE o.owner_id IN (SELECT unnest(%(owners)s::bigint[]))
    AND o.status IN ('won', 'lost')
    AND o.closed_at >= %(start)s AND o.closed_at < %(end)s
    AND o.imported_at IS NULL
 """
 
+# How the exit-based queries below are shaped, and why (measured at 1M deals,
+# bench/README.md): the planner cannot estimate how many history rows are forward exits
+# (the history's value columns mix stages with amounts and dates), so it expects a few
+# hundred where a company has millions and would probe the large tables through their
+# indexes once per exit. The cohort, the exits and the large inputs matched to them are
+# therefore MATERIALIZED (read once, hashed); parts whose size cannot be estimated are
+# summed with UNION ALL, never joined to each other; and distinct deals are counted without
+# expanding every exit across every milestone or element. (For a team's few deals the
+# completions are then read whole — about 1 s more for the milestones at 1M deals.)
+
 # Forward exits of open stages: a move to a later open stage or to won.
 EXITS_SQL = """
-SELECT c.id, c.opportunity_id, k.owner_id, NULLIF(c.old_value, '')::bigint AS from_stage,
-       c.changed_at, c.override_reason
+SELECT c.id, c.opportunity_id, k.owner_id, k.pipeline_id,
+       NULLIF(c.old_value, '')::bigint AS from_stage, c.changed_at, c.override_reason
   FROM pipeline_opportunitychange c
   JOIN cohort k ON k.id = c.opportunity_id
   JOIN pipeline_stage fs ON fs.id = NULLIF(c.old_value, '')::bigint
@@ -47,64 +60,145 @@ SELECT c.id, c.opportunity_id, k.owner_id, NULLIF(c.old_value, '')::bigint AS fr
    AND (ts.is_won OR (NOT ts.is_lost AND ts."order" > fs."order"))
 """
 
+_WITH_EXITS = f"WITH cohort AS MATERIALIZED ({COHORT_SQL}), exits AS MATERIALIZED ({EXITS_SQL})"
+
 _ADVANCES_SQL = f"""
-WITH cohort AS ({COHORT_SQL}), exits AS ({EXITS_SQL})
-SELECT owner_id, count(*) FILTER (WHERE override_reason = ''), count(*),
-       count(DISTINCT opportunity_id)
-  FROM exits GROUP BY owner_id
+{_WITH_EXITS},
+per_deal AS (
+    SELECT owner_id, opportunity_id, count(*) FILTER (WHERE override_reason = '') AS met,
+           count(*) AS n
+      FROM exits GROUP BY owner_id, opportunity_id
+)
+SELECT owner_id, sum(met)::bigint, sum(n)::bigint, count(*) FROM per_deal GROUP BY owner_id
 """
 
 # Per rep and milestone: exits of the milestone's stage, and those with it completed first.
+# Milestones the system checks itself (auto_check) have no completions to time: left out.
+# Every milestone of the stage counts every exit of it (and its deals); only "completed
+# first" needs the completions: those of the cohort's deals, matched to the exits of their
+# milestone's stage on the same deal (a completion is unique per deal and milestone). The
+# two parts are summed per rep and milestone (a UNION, not a join: neither side's size can
+# be estimated).
 _MILESTONES_SQL = f"""
-WITH cohort AS ({COHORT_SQL}), exits AS ({EXITS_SQL})
-SELECT x.owner_id, m.id, count(mc.id), count(*), count(DISTINCT x.opportunity_id)
-  FROM exits x
-  JOIN pipeline_milestone m ON m.stage_id = x.from_stage
-  LEFT JOIN pipeline_milestonecompletion mc
-    ON mc.opportunity_id = x.opportunity_id AND mc.milestone_id = m.id
-   AND mc.completed_at <= x.changed_at
- GROUP BY x.owner_id, m.id
+{_WITH_EXITS},
+done AS MATERIALIZED (
+    SELECT mc.opportunity_id, mc.milestone_id, m.stage_id, mc.completed_at
+      FROM pipeline_milestonecompletion mc
+      JOIN cohort k ON k.id = mc.opportunity_id
+      JOIN pipeline_milestone m ON m.id = mc.milestone_id AND m.auto_check = ''
+),
+parts AS (
+    SELECT p.owner_id, m.id AS milestone_id, 0 AS met, p.n, p.deals
+      FROM (SELECT owner_id, from_stage, count(*) AS n, count(DISTINCT opportunity_id) AS deals
+              FROM exits GROUP BY owner_id, from_stage) p
+      JOIN pipeline_milestone m ON m.stage_id = p.from_stage AND m.auto_check = ''
+    UNION ALL
+    SELECT x.owner_id, d.milestone_id, count(*), 0, 0
+      FROM exits x
+      JOIN done d ON d.opportunity_id = x.opportunity_id AND d.stage_id = x.from_stage
+                 AND d.completed_at <= x.changed_at
+     GROUP BY x.owner_id, d.milestone_id
+)
+SELECT owner_id, milestone_id, sum(met)::bigint, sum(n)::bigint, sum(deals)::bigint
+  FROM parts GROUP BY owner_id, milestone_id
 """
 
-# The qualification valid at each exit (the latest assessed by then, not voided by then).
+# The qualification valid at each exit (the latest assessed by then, not voided by then),
+# for deals of a pipeline with a framework: the cohort's qualifications matched to its
+# exits on the same deal, the latest kept per exit (none: no qualification, score 0). Each
+# gate also knows how many gates its deal had at that stage (`gates`; nearly always 1, so
+# distinct deals are counted per deal only for the few with more).
 _GATE_QUALIFICATION_SQL = f"""
-WITH cohort AS ({COHORT_SQL}), exits AS ({EXITS_SQL}),
-gated AS (
-    SELECT x.owner_id, x.from_stage, x.opportunity_id, q.id AS qualification_id,
-           coalesce(q.score_pct, 0) AS score
-      FROM exits x
-      JOIN pipeline_opportunity o ON o.id = x.opportunity_id
-      JOIN pipeline_pipeline p ON p.id = o.pipeline_id AND p.framework_id IS NOT NULL
-      LEFT JOIN LATERAL (
-          SELECT q.id, q.score_pct FROM pipeline_qualification q
-           WHERE q.opportunity_id = x.opportunity_id AND q.assessed_at <= x.changed_at
-             AND (q.invalidated_at IS NULL OR q.invalidated_at > x.changed_at)
-           ORDER BY q.assessed_at DESC, q.id DESC LIMIT 1
-      ) q ON true
+{_WITH_EXITS},
+quals AS MATERIALIZED (
+    SELECT q.id, q.opportunity_id, q.assessed_at, q.invalidated_at, q.score_pct
+      FROM pipeline_qualification q JOIN cohort k ON k.id = q.opportunity_id
+),
+gated AS MATERIALIZED (
+    SELECT g.*, count(*) OVER (PARTITION BY g.opportunity_id, g.from_stage) AS gates,
+           row_number() OVER (PARTITION BY g.opportunity_id, g.from_stage ORDER BY g.exit_id)
+               AS nth
+      FROM (
+        SELECT DISTINCT ON (x.opportunity_id, x.from_stage, x.id)
+               x.owner_id, x.from_stage, x.opportunity_id, x.id AS exit_id, p.framework_id,
+               q.id AS qualification_id, coalesce(q.score_pct, 0) AS score
+          FROM exits x
+          JOIN pipeline_pipeline p ON p.id = x.pipeline_id AND p.framework_id IS NOT NULL
+          LEFT JOIN quals q
+            ON q.opportunity_id = x.opportunity_id AND q.assessed_at <= x.changed_at
+           AND (q.invalidated_at IS NULL OR q.invalidated_at > x.changed_at)
+         ORDER BY x.opportunity_id, x.from_stage, x.id, q.assessed_at DESC, q.id DESC
+      ) g
 )
 """
 
 _SCORES_SQL = (
     _GATE_QUALIFICATION_SQL
-    + """
-SELECT owner_id, from_stage, round(score)::int, count(*), count(DISTINCT opportunity_id)
-  FROM gated GROUP BY owner_id, from_stage, round(score)::int
+    + """,
+parts AS (
+    SELECT owner_id, from_stage, round(score)::int AS score, count(*) AS n, count(*) AS deals
+      FROM gated WHERE gates = 1 GROUP BY owner_id, from_stage, round(score)::int
+    UNION ALL
+    SELECT owner_id, from_stage, score, sum(n), count(*)
+      FROM (SELECT owner_id, from_stage, opportunity_id, round(score)::int AS score,
+                   count(*) AS n
+              FROM gated WHERE gates > 1
+             GROUP BY owner_id, from_stage, opportunity_id, round(score)::int) d
+     GROUP BY owner_id, from_stage, score
+)
+SELECT owner_id, from_stage, score, sum(n)::bigint, sum(deals)::bigint
+  FROM parts GROUP BY owner_id, from_stage, score
 """
 )
 
 # Element levels at each gate: an element the qualification did not score counts as 0.
+# Levels 1–3 come from the scores of the gates' qualifications (elements of the deal's
+# framework); level 0 is every other gate: a stage's gates less those where the element
+# scored above 0, its deals less those whose every gate of the stage scored it above 0.
 _ELEMENTS_SQL = (
     _GATE_QUALIFICATION_SQL
-    + """
-SELECT g.owner_id, g.from_stage, e.id, coalesce(s.score, 0), count(*),
-       count(DISTINCT g.opportunity_id)
-  FROM gated g
-  JOIN pipeline_opportunity o ON o.id = g.opportunity_id
-  JOIN pipeline_pipeline p ON p.id = o.pipeline_id
-  JOIN pipeline_qualificationelement e ON e.framework_id = p.framework_id
-  LEFT JOIN pipeline_qualificationscore s
-    ON s.qualification_id = g.qualification_id AND s.element_id = e.id
- GROUP BY g.owner_id, g.from_stage, e.id, coalesce(s.score, 0)
+    + """,
+scored AS MATERIALIZED (
+    SELECT g.owner_id, g.from_stage, g.opportunity_id, g.gates, s.element_id, s.score
+      FROM gated g
+      JOIN pipeline_qualificationscore s ON s.qualification_id = g.qualification_id
+      JOIN pipeline_qualificationelement e
+        ON e.id = s.element_id AND e.framework_id = g.framework_id
+     WHERE s.score > 0
+),
+multi AS (
+    SELECT owner_id, from_stage, opportunity_id, element_id, score, max(gates) AS gates,
+           count(*) AS n
+      FROM scored WHERE gates > 1
+     GROUP BY owner_id, from_stage, opportunity_id, element_id, score
+),
+parts AS (
+    -- levels 1-3: gates, deals
+    SELECT owner_id, from_stage, element_id, score, count(*) AS n, count(*) AS deals
+      FROM scored WHERE gates = 1 GROUP BY owner_id, from_stage, element_id, score
+    UNION ALL
+    SELECT owner_id, from_stage, element_id, score, sum(n), count(*)
+      FROM multi GROUP BY owner_id, from_stage, element_id, score
+    UNION ALL
+    -- level 0: every gate and deal of the stage, for each element of the framework…
+    SELECT t.owner_id, t.from_stage, e.id, 0, t.n, t.deals
+      FROM (SELECT owner_id, from_stage, framework_id, count(*) AS n,
+                   count(*) FILTER (WHERE nth = 1) AS deals
+              FROM gated GROUP BY owner_id, from_stage, framework_id) t
+      JOIN pipeline_qualificationelement e ON e.framework_id = t.framework_id
+    UNION ALL
+    -- … less the gates above 0, and the deals whose every gate was above 0
+    SELECT owner_id, from_stage, element_id, 0, -count(*), -count(*)
+      FROM scored WHERE gates = 1 GROUP BY owner_id, from_stage, element_id
+    UNION ALL
+    SELECT owner_id, from_stage, element_id, 0, -sum(n), -count(*) FILTER (WHERE n = gates)
+      FROM (SELECT owner_id, from_stage, opportunity_id, element_id, max(gates) AS gates,
+                   sum(n) AS n
+              FROM multi GROUP BY owner_id, from_stage, opportunity_id, element_id) d
+     GROUP BY owner_id, from_stage, element_id
+)
+SELECT owner_id, from_stage, element_id, score, sum(n)::bigint, sum(deals)::bigint
+  FROM parts GROUP BY owner_id, from_stage, element_id, score HAVING sum(n) > 0
 """
 )
 

@@ -50,6 +50,10 @@ _KEYS = {
     "size": f"({_SIZE_SQL})::text",
 }
 
+# The owners are a semi-join (not `= ANY(array)`): for a whole company's few hundred owners
+# the planner then hashes them beside a sequential scan of the deals instead of reading them
+# through the owner index one owner at a time (2–3 s at 1M deals, bench/README.md); for a
+# team's few it still probes the index.
 _RESULTS_SQL = """
 WITH deals AS (
     SELECT {key} AS key, o.status, o.amount, o.currency,
@@ -59,7 +63,7 @@ WITH deals AS (
       FROM pipeline_opportunity o
       JOIN pipeline_account a ON a.id = o.account_id
       JOIN salesops_user u ON u.id = o.owner_id
-     WHERE o.owner_id = ANY(%(owners)s)
+     WHERE o.owner_id IN (SELECT unnest(%(owners)s::bigint[]))
        AND ((o.created_at >= %(start)s AND o.created_at < %(end)s)
             OR (o.closed_at >= %(start)s AND o.closed_at < %(end)s))
 )
@@ -268,7 +272,7 @@ SELECT e.opportunity_id, e.owner_id, e.stage_id, e.entered_at, e.next_stage_id, 
       FROM pipeline_opportunitychange c
       JOIN pipeline_opportunity o ON o.id = c.opportunity_id
      WHERE c.field = 'stage'
-       AND o.owner_id = ANY(%(owners)s)
+       AND o.owner_id IN (SELECT unnest(%(owners)s::bigint[]))
        AND ((o.created_at >= %(start)s AND o.created_at < %(end)s)
             OR (o.closed_at >= %(start)s AND o.closed_at < %(end)s))
     WINDOW w AS (PARTITION BY c.opportunity_id ORDER BY c.changed_at, c.id)

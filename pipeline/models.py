@@ -416,7 +416,19 @@ class OpportunityChange(models.Model):
 
     class Meta:
         ordering = ["-changed_at", "-id"]
-        indexes = [models.Index(fields=["opportunity", "field", "changed_at"])]
+        indexes = [
+            models.Index(fields=["opportunity", "field", "changed_at"]),
+            # Stage history in each deal's order, with what its readers need (the stage
+            # moved from and to, overrides): the insights' stage flow, exits and experiments
+            # read it from the index alone, already ordered for their window functions —
+            # about 200 MB at a million deals instead of the 1 GB heap (bench/README.md).
+            models.Index(
+                fields=["opportunity", "changed_at", "id"],
+                include=["old_value", "new_value", "override_reason"],
+                condition=Q(field="stage"),
+                name="opportunitychange_stage_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.field}: {self.old_display} → {self.new_display}"

@@ -13,7 +13,7 @@ from django.utils import timezone
 from insights import selectors, services
 from insights.models import Suggestion, SuggestionKind, SuggestionStatus
 from insights.scope import scope_for
-from pipeline.models import Opportunity, OpportunityStatus
+from pipeline.models import Milestone, Opportunity, OpportunityStatus
 from salesops.exceptions import NotFound, PermissionDenied
 from tests.factories import OpportunityFactory
 from tests.insights.data import DEALS_PER_REP, REST_WINS, TOP_WINS, build_team
@@ -153,3 +153,10 @@ def test_accepting_opens_an_experiment(team8, leader, admin_user):
     assert experiment.after.entered == 0
     assert {c.verdict for c in experiment.comparisons} == {"too_few"}
     assert Opportunity.objects.count() == 64
+
+
+def test_milestones_the_system_checks_are_not_behaviours(team8, leader, pipeline):
+    Milestone.objects.filter(pk=team8.optional.pk).update(auto_check="business_issue_mapped")
+    study = selectors.study_for(leader, scope_for(leader))
+    assert f"milestone:{team8.optional.pk}" not in study.behaviours
+    assert any(key.startswith("milestone:") for key in study.behaviours)
