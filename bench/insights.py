@@ -66,6 +66,7 @@ import json
 import os
 import pickle
 import platform
+import random
 import statistics
 import sys
 import time
@@ -736,39 +737,77 @@ def build(rows: int, rebuild: bool) -> dict | None:
 
 def change_one_deal() -> None:
     """A committed change to one deal's amount, as a user's edit would be: the deferred
-    trigger bumps the forecast data version, so every cached figure is stale."""
+    trigger bumps the forecast data version, so every cached figure is stale — and a call
+    logged on a closed deal, so its behaviour facts are queued and a cold study refreshes
+    them first."""
+    from django.db import connection
+
     fc_bench.change_one_deal()
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            INSERT INTO pipeline_activity (opportunity_id, kind, subject, body, occurred_at,
+                                           created_at, logged_by_id)
+            SELECT o.id, 'call', 'Follow-up', '', o.closed_at, now(), o.owner_id
+              FROM pipeline_opportunity o
+             WHERE o.status = 'won' AND o.closed_at IS NOT NULL
+             ORDER BY o.closed_at DESC LIMIT 1 OFFSET %s
+            """,
+            [random.randrange(5000)],
+        )
+
+
+def build_facts(world_is_new: bool) -> float | None:
+    """The world is loaded without triggers: compute every closed deal's behaviour facts
+    from scratch (timed) when the world is new or its facts are missing or queued."""
+    from insights import facts
+    from insights.models import DealFact, StaleDeal
+
+    if not world_is_new and DealFact.objects.exists() and not StaleDeal.objects.exists():
+        return None
+    started = time.perf_counter()
+    facts.rebuild()
+    seconds = round(time.perf_counter() - started, 1)
+    print(f"  behaviour facts of every closed deal: {seconds} s", flush=True)
+    return seconds
+
+
+def queue_closed_deals(count: int) -> None:
+    """Queue `count` closed deals of the range for their facts, as a busy day would."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "INSERT INTO insights_staledeal (opportunity_id, queued_at)"
+            " SELECT id, now() FROM pipeline_opportunity"
+            " WHERE status IN ('won', 'lost') ORDER BY closed_at DESC LIMIT %s"
+            " ON CONFLICT DO NOTHING",
+            [count],
+        )
 
 
 def components(scope) -> dict:
     """Each read behind the results table and the study, alone and uncached."""
     from coaching import selectors as coaching_selectors
-    from insights import behaviours, experiments, results, selectors
-    from proposals import selectors as proposal_selectors
+    from insights import behaviours, experiments, facts, results, selectors
 
-    params = {"owners": list(scope.owner_ids), "start": scope.starts_at, "end": scope.ends_before}
+    def refresh_after(count: int):
+        def run():
+            queue_closed_deals(count)
+            return facts.refresh()
 
-    def fetch(name: str):
-        return lambda: behaviours._fetch(getattr(behaviours, name), params)
+        return run
 
     parts = {
         "results (rep)": lambda: results.results(scope, group_by="rep"),
         "stage flow": lambda: results.stage_flow(scope),
+        "behaviour facts summed": lambda: facts.summed(
+            list(scope.owner_ids), scope.starts_at, scope.ends_before
+        ),
+        "behaviours (facts → reps)": lambda: behaviours.behaviours(scope),
+        "facts refresh, 1 deal": refresh_after(1),
+        "facts refresh, 3,000 deals": refresh_after(3000),
     }
-    for name in (
-        "_ADVANCES_SQL",
-        "_MILESTONES_SQL",
-        "_SCORES_SQL",
-        "_ELEMENTS_SQL",
-        "_ACTIVITIES_SQL",
-        "_DEALS_SQL",
-        "_STAGE_ACTIVITIES_SQL",
-    ):
-        if hasattr(behaviours, name):
-            parts[f"behaviour {name.strip('_').removesuffix('_SQL').lower()}"] = fetch(name)
-    parts["behaviour proposals first pass"] = lambda: proposal_selectors.first_pass_by_owner(
-        cohort_sql=behaviours.COHORT_SQL, params=params
-    )
     parts["behaviour coaching"] = lambda: coaching_selectors.coaching_received(
         list(scope.owner_ids), start=scope.start, end=scope.end
     )
@@ -835,6 +874,7 @@ def main(argv: list[str] | None = None) -> None:
     built = build(args.rows, args.rebuild)
     if built is None and world_file(args.rows).exists():
         built = {**json.loads(world_file(args.rows).read_text()), "reused": True}
+    facts_built = build_facts(built is not None and not built.get("reused"))
     if args.only_build:
         return
 
@@ -942,6 +982,16 @@ def main(argv: list[str] | None = None) -> None:
             "rule_changes",
         )
         world = dict(zip(names, cur.fetchone(), strict=True))
+        cur.execute(
+            "SELECT (SELECT count(*) FROM insights_dealfact),"
+            " (SELECT count(*) FROM insights_monthfact),"
+            " pg_total_relation_size('insights_dealfact'),"
+            " pg_total_relation_size('insights_monthfact')"
+        )
+        facts_rows = dict(
+            zip(("deal_facts", "month_facts", "deal_bytes", "month_bytes"), cur.fetchone(),
+                strict=True)
+        )  # fmt: skip
     print(
         "cached values: "
         + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in results["cache_entry_bytes"].items())
@@ -952,6 +1002,11 @@ def main(argv: list[str] | None = None) -> None:
         f"study: {len(study.group.top)} top / {len(study.group.rest)} rest, "
         f"{len(study.behaviours)} behaviours, {len(study.gaps)} gaps; first: "
         + "; ".join(g.label for g in top)
+    )
+    print(
+        f"facts: {facts_rows['deal_facts']:,} deal rows ({facts_rows['deal_bytes'] / 1e6:.0f} MB),"
+        f" {facts_rows['month_facts']:,} month rows ({facts_rows['month_bytes'] / 1e6:.0f} MB)"
+        + (f"; rebuilt in {facts_built} s" if facts_built else "")
     )
     if built:
         print(
@@ -976,6 +1031,8 @@ def main(argv: list[str] | None = None) -> None:
                 },
                 "world": world,
                 "seeding": built,
+                "facts_rebuild_s": facts_built,
+                "facts_rows": facts_rows,
                 "study": {
                     "top": len(study.group.top),
                     "rest": len(study.group.rest),

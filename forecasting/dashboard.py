@@ -21,8 +21,6 @@ equals the number clicked.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -39,7 +37,7 @@ from forecasting import selectors as forecast_selectors
 from forecasting import services as forecasting_services
 from forecasting.models import SubmissionLevel
 from pipeline.models import ForecastCategory, Opportunity, OpportunityStatus
-from salesops import access, organisation
+from salesops import access, organisation, side_reads
 from salesops.cleaning import clean_currency, query_int
 from salesops.exceptions import ValidationFailed
 from salesops.models import Team, User
@@ -224,36 +222,17 @@ def dashboard_data(user: User, period_label: Any = None, team_id: Any = None) ->
 
 
 # The dashboard's reads are independent of each other. The week-over-week comparison, the
-# largest (two weeks of snapshot rows), runs on a second database connection in a worker
-# thread while this thread reads the rest: at 1M deals a cold dashboard takes the longer
-# of the two instead of their sum. Only outside a transaction — inside one (a caller's, a
-# test's) another connection would not see its uncommitted writes, so it runs in line.
-_SIDE_READER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="forecast-dashboard")
-
-
-def _on_side_connection(read: Callable[[], Any]) -> Any:
-    # A fresh connection per read, closed after it: a cold dashboard is rare (the cache
-    # serves the rest) and a connection kept by an idle worker thread would outlive every
-    # request's clean-up (health checks, max age, a database being dropped).
-    try:
-        return read()
-    finally:
-        connection.close()
-
-
-def _side_read(read: Callable[[], Any]) -> Callable[[], Any]:
-    """Start `read`; returns a function that gives its result (or raises its error)."""
-    if connection.in_atomic_block:
-        result = read()
-        return lambda: result
-    future = _SIDE_READER.submit(_on_side_connection, read)
-    return future.result
+# largest (two weeks of snapshot rows), runs on a second database connection
+# (salesops.side_reads) while this thread reads the rest: at 1M deals a cold dashboard
+# takes the longer of the two instead of their sum.
 
 
 def _dashboard_data(user: User, scope: DashboardScope, period: rules.Period) -> Dashboard:
     team = scope.team_id
     code = organisation.current().default_currency
-    changes_read = _side_read(lambda: forecast_selectors.week_over_week(user, period, team_id=team))
+    changes_read = side_reads.side_read(
+        lambda: forecast_selectors.week_over_week(user, period, team_id=team)
+    )
     summary = forecast_selectors.forecast_summary(user, period, team, currency=code)
     weeks, first, last = trend_weeks(period, forecasting_services.local_today())
     trend = forecast_selectors.snapshot_trend(user, period, weeks=weeks, team_id=team)

@@ -1,6 +1,7 @@
 """What the insights app stores: suggestions for the stage framework, drawn from the gaps
 between the top performers and the rest, and what an administrator decided about them.
-The figures themselves are computed from the other apps' data when read (selectors)."""
+The figures are computed from the other apps' data: the results when read (selectors), the
+behaviours from per-deal facts kept up to date as deals close and change (insights.facts)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,83 @@ class Suggestion(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# --- the behaviour facts (insights.facts) -------------------------------------------------
+
+
+class DealFact(models.Model):
+    """One closed deal's contribution to one behaviour value: `n` exits, gates, stays or
+    proposals had `value`, and `deals` (0 or 1) says whether the deal counts among the
+    deals behind that behaviour. Written and replaced only by insights.facts; no foreign
+    key, so a deleted deal's facts stay until the refresh has taken them out of the
+    monthly sums."""
+
+    pk = models.CompositePrimaryKey("opportunity_id", "key", "value")
+    opportunity_id = models.BigIntegerField()
+    owner_id = models.BigIntegerField()
+    closed_at = models.DateTimeField()
+    key = models.CharField(max_length=40)
+    value = models.FloatField()
+    n = models.IntegerField()
+    deals = models.SmallIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["closed_at", "owner_id"], name="dealfact_closed_idx")]
+
+    def __str__(self) -> str:
+        return f"deal {self.opportunity_id} {self.key}={self.value} ×{self.n}"
+
+
+class MonthFact(models.Model):
+    """DealFact summed per calendar month (UTC) of closing and owner: a year's study reads
+    twelve months of these instead of every deal's facts."""
+
+    pk = models.CompositePrimaryKey("month", "owner_id", "key", "value")
+    month = models.DateField()
+    owner_id = models.BigIntegerField()
+    key = models.CharField(max_length=40)
+    value = models.FloatField()
+    n = models.BigIntegerField()
+    deals = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} owner {self.owner_id} {self.key}={self.value} ×{self.n}"
+
+
+class StayOutcome(models.TextChoices):
+    ADVANCED = "advanced", "Advanced"  # to a later open stage, or won
+    LOST = "lost", "Lost"
+    BACK = "back", "Moved back"
+    IN = "in", "Still in the stage"
+
+
+class StageStay(models.Model):
+    """One stay of a deal (open or closed) in an open stage, from its stage history: when it
+    entered, where it went next and after how many days — with the deal's owner and dates,
+    so the stage flow of a range is one scan with no window over the history. Entries made
+    at or before a deal's import are not stays. Kept by insights.facts with the facts."""
+
+    pk = models.CompositePrimaryKey("opportunity_id", "change_id")
+    opportunity_id = models.BigIntegerField()
+    change_id = models.BigIntegerField()  # the history row of the entry
+    owner_id = models.BigIntegerField()
+    created_at = models.DateTimeField()  # the deal's
+    closed_at = models.DateTimeField(null=True)  # the deal's
+    stage_id = models.BigIntegerField()
+    outcome = models.CharField(max_length=8, choices=StayOutcome.choices)
+    days = models.FloatField(null=True)  # until it left; null while still in
+
+    def __str__(self) -> str:
+        return f"deal {self.opportunity_id} in stage {self.stage_id}: {self.outcome}"
+
+
+class StaleDeal(models.Model):
+    """A deal whose facts or stays must be computed again: queued by database triggers on
+    every table they are read from, emptied by insights.facts.refresh."""
+
+    opportunity_id = models.BigIntegerField(primary_key=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"deal {self.opportunity_id}"

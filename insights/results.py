@@ -16,7 +16,7 @@ from typing import Any
 from django.db import connection
 
 from forecasting import selectors as forecasting_selectors
-from insights import stats
+from insights import facts, stats
 from insights.scope import Scope
 from pipeline import selectors as pipeline_selectors
 from salesops.models import Team, User
@@ -258,43 +258,21 @@ def results(scope: Scope, *, group_by: str = "rep") -> Results:
 
 # --- stage flow ----------------------------------------------------------------------
 
-# A deal's stage entries (from its history), each with the stage it went to next and when.
-# Entries recorded at or before an import are the import's, not real entries: left out.
-STAGE_ENTRIES_SQL = """
-SELECT e.opportunity_id, e.owner_id, e.stage_id, e.entered_at, e.next_stage_id, e.left_at,
-       e.override_reason
-  FROM (
-    SELECT c.opportunity_id, o.owner_id, o.imported_at,
-           NULLIF(c.new_value, '')::bigint AS stage_id, c.changed_at AS entered_at,
-           NULLIF(LEAD(c.new_value) OVER w, '')::bigint AS next_stage_id,
-           LEAD(c.changed_at) OVER w AS left_at,
-           LEAD(c.override_reason) OVER w AS override_reason
-      FROM pipeline_opportunitychange c
-      JOIN pipeline_opportunity o ON o.id = c.opportunity_id
-     WHERE c.field = 'stage'
-       AND o.owner_id IN (SELECT unnest(%(owners)s::bigint[]))
-       AND ((o.created_at >= %(start)s AND o.created_at < %(end)s)
-            OR (o.closed_at >= %(start)s AND o.closed_at < %(end)s))
-    WINDOW w AS (PARTITION BY c.opportunity_id ORDER BY c.changed_at, c.id)
-  ) e
- WHERE e.imported_at IS NULL OR e.entered_at > e.imported_at
-"""
-
-_FLOW_SQL = f"""
-WITH entries AS ({STAGE_ENTRIES_SQL})
-SELECT e.stage_id,
+# The stays (insights.facts keeps them from each deal's stage history) of the deals created
+# or closed in the range.
+_FLOW_SQL = """
+SELECT stage_id,
        count(*) AS entered,
-       count(*) FILTER (WHERE n.is_won OR (NOT n.is_lost AND n."order" > s."order")) AS advanced,
-       count(*) FILTER (WHERE n.is_lost) AS lost,
-       count(*) FILTER (WHERE e.next_stage_id IS NULL) AS still_in,
-       percentile_cont(0.5) WITHIN GROUP (
-           ORDER BY EXTRACT(EPOCH FROM (e.left_at - e.entered_at)) / 86400.0
-       ) FILTER (WHERE e.left_at IS NOT NULL) AS median_days
-  FROM entries e
-  JOIN pipeline_stage s ON s.id = e.stage_id
-  LEFT JOIN pipeline_stage n ON n.id = e.next_stage_id
- WHERE NOT s.is_won AND NOT s.is_lost {{owner_filter}}
- GROUP BY e.stage_id
+       count(*) FILTER (WHERE outcome = 'advanced') AS advanced,
+       count(*) FILTER (WHERE outcome = 'lost') AS lost,
+       count(*) FILTER (WHERE outcome = 'in') AS still_in,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY days) FILTER (WHERE days IS NOT NULL)
+           AS median_days
+  FROM insights_stagestay
+ WHERE owner_id IN (SELECT unnest(%(owners)s::bigint[])) {owner_filter}
+   AND ((created_at >= %(start)s AND created_at < %(end)s)
+        OR (closed_at >= %(start)s AND closed_at < %(end)s))
+ GROUP BY stage_id
 """
 
 
@@ -332,8 +310,9 @@ def stage_flow(scope: Scope, *, owner_id: int | None = None) -> list[StageFlowRo
     }
     owner_filter = ""
     if owner_id is not None:
-        owner_filter = "AND e.owner_id = %(owner)s"
+        owner_filter = "AND owner_id = %(owner)s"
         params["owner"] = owner_id
+    facts.refresh()
     with connection.cursor() as cursor:
         cursor.execute(_FLOW_SQL.format(owner_filter=owner_filter), params)
         fetched = cursor.fetchall()

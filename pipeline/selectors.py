@@ -215,11 +215,12 @@ class MilestoneLabel:
     required: bool
 
 
-def milestone_labels(milestone_ids: list[int]) -> dict[int, MilestoneLabel]:
+def manual_milestones_of(stage_ids: list[int]) -> dict[int, MilestoneLabel]:
+    """The milestones of these stages that people tick (not those the system checks)."""
     return {
         pk: MilestoneLabel(title=title, stage_id=stage_id, required=required)
         for pk, title, stage_id, required in Milestone.objects.filter(
-            pk__in=milestone_ids
+            stage_id__in=stage_ids, auto_check=""
         ).values_list("id", "title", "stage_id", "required")
     }
 

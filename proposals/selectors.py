@@ -181,13 +181,11 @@ def _issue_value(issue: BusinessIssue, currency: str) -> str:
     return " — ".join(p for p in parts if p)
 
 
-def first_pass_by_owner(
-    *, cohort_sql: str, params: dict[str, Any]
-) -> dict[int, tuple[int, int, int]]:
-    """For the deals of `cohort_sql` (a SELECT of id and owner_id, with `params`), per owner:
-    proposals whose first review approved them (the executive summary passed on first
-    submission), proposals reviewed at least once, and the deals they are on. One query;
-    for the insights study."""
+def first_pass_by_deal(*, cohort_sql: str, params: dict[str, Any]) -> dict[int, tuple[int, int]]:
+    """For the deals of `cohort_sql` (a SELECT with an `id` column, with `params`), per deal
+    with a reviewed proposal: its proposals whose first review approved them (the executive
+    summary passed on first submission), and its proposals reviewed at least once. One
+    query; for the insights facts."""
     sql = f"""
     WITH cohort AS ({cohort_sql}),
     firsts AS (
@@ -197,13 +195,11 @@ def first_pass_by_owner(
           JOIN cohort k ON k.id = p.opportunity_id
          ORDER BY r.proposal_id, r.decided_at, r.id
     )
-    SELECT k.owner_id, count(*) FILTER (WHERE f.decision = 'approved'), count(*),
-           count(DISTINCT p.opportunity_id)
+    SELECT p.opportunity_id, count(*) FILTER (WHERE f.decision = 'approved'), count(*)
       FROM firsts f
       JOIN proposals_proposal p ON p.id = f.proposal_id
-      JOIN cohort k ON k.id = p.opportunity_id
-     GROUP BY k.owner_id
+     GROUP BY p.opportunity_id
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return {owner: (ok, reviewed, deals) for owner, ok, reviewed, deals in cursor.fetchall()}
+        return {deal: (ok, reviewed) for deal, ok, reviewed in cursor.fetchall()}

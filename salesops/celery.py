@@ -62,6 +62,12 @@ def _schedule_from_settings(sender: Celery, **kwargs: Any) -> None:
                 "task": "forecasting.warm_history_rates",
                 "schedule": crontab(minute=5, hour=0),
             },
+            # Every minute: the behaviour facts of deals closed or changed since, so the
+            # top-performer study reads them ready.
+            "refresh-insights-deal-facts": {
+                "task": "insights.refresh_deal_facts",
+                "schedule": crontab(),
+            },
             # Nightly: the framework suggestions from the top-performer study.
             "refresh-insights-suggestions": {
                 "task": "insights.refresh_suggestions",

@@ -18,6 +18,7 @@ from forecasting import dashboard, selectors
 from forecasting import services as forecasting_services
 from forecasting.models import ForecastDataVersion, ForecastSubmission, Quota
 from pipeline.models import Opportunity
+from salesops import side_reads
 from salesops.exceptions import ValidationFailed
 from salesops.models import Role, Team
 from salesops.services import organisation_update
@@ -300,15 +301,15 @@ def test_outside_a_transaction_the_changes_are_read_on_a_second_connection(
     deals, leader, monkeypatch
 ):
     threads = []
-    side_read = dashboard._on_side_connection
+    side_read = side_reads.on_side_connection
 
     def spy(read):
         threads.append(threading.current_thread().name)
         return side_read(read)
 
-    monkeypatch.setattr(dashboard, "_on_side_connection", spy)
+    monkeypatch.setattr(side_reads, "on_side_connection", spy)
     parallel = dashboard.dashboard_data(leader, Q3)
-    assert len(threads) == 1 and threads[0].startswith("forecast-dashboard")
+    assert len(threads) == 1 and threads[0].startswith("side-read")
 
     with transaction.atomic():  # inside a transaction everything is read in line
         in_line = dashboard.dashboard_data(leader, Q3)
