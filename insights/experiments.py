@@ -11,7 +11,7 @@ time after entering (the horizon: half the "after" window, at most FOLLOW_UP): a
 counts only once it has been in the experiment that long, and what it did later does not
 count — otherwise a recent change always looks worse, its deals not having had the time
 the older ones had. Entries at or before a deal's import are not real entries and are
-left out. One query for every experiment."""
+left out. One query for every experiment, on the deals' stage stays (insights.facts)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.utils import timezone
 
-from insights import stats
+from insights import facts, stats
 from pipeline import selectors as pipeline_selectors
 
 # Fewer deals than this on a side: "too few deals yet" instead of a verdict.
@@ -37,44 +37,25 @@ WITH exps AS (
                          %(horizons)s::interval[])
            AS e(id, stage_id, before_start, at, after_end, horizon)
 ),
-entries AS (
-    SELECT c.opportunity_id, NULLIF(c.new_value, '')::bigint AS stage_id,
-           c.changed_at AS entered_at,
-           NULLIF(LEAD(c.new_value) OVER w, '')::bigint AS next_stage_id,
-           LEAD(c.changed_at) OVER w AS left_at,
-           o.status, o.imported_at, o.closed_at,
-           EXTRACT(EPOCH FROM (o.closed_at - o.created_at)) / 86400.0 AS cycle_days
-      FROM pipeline_opportunitychange c
-      JOIN pipeline_opportunity o ON o.id = c.opportunity_id
-     WHERE c.field = 'stage' AND o.owner_id IN (SELECT unnest(%(owners)s::bigint[]))
-       AND c.opportunity_id IN (
-           SELECT opportunity_id FROM pipeline_opportunitychange
-            WHERE field = 'stage' AND new_value = ANY(%(stage_texts)s))
-    WINDOW w AS (PARTITION BY c.opportunity_id ORDER BY c.changed_at, c.id)
-),
 firsts AS (
     SELECT DISTINCT ON (e.id, x.entered_at >= e.at, x.opportunity_id)
-           e.id, x.entered_at >= e.at AS after, x.stage_id,
-           CASE WHEN x.left_at <= x.entered_at + e.horizon THEN x.next_stage_id END
-               AS next_stage_id,
+           e.id, x.entered_at >= e.at AS after,
+           x.outcome = 'advanced' AND x.left_at <= x.entered_at + e.horizon AS advanced,
            CASE WHEN x.closed_at <= x.entered_at + e.horizon THEN x.status END AS status,
-           x.cycle_days
+           EXTRACT(EPOCH FROM (x.closed_at - x.created_at)) / 86400.0 AS cycle_days
       FROM exps e
-      JOIN entries x ON x.stage_id = e.stage_id
+      JOIN insights_stagestay x ON x.stage_id = e.stage_id
        AND x.entered_at >= e.before_start AND x.entered_at < e.after_end
        AND x.entered_at + e.horizon <= e.after_end
-     WHERE x.imported_at IS NULL OR x.entered_at > x.imported_at
+     WHERE x.owner_id IN (SELECT unnest(%(owners)s::bigint[]))
      ORDER BY e.id, x.entered_at >= e.at, x.opportunity_id, x.entered_at
 )
-SELECT f.id, f.after, count(*),
-       count(*) FILTER (WHERE n.is_won OR (NOT n.is_lost AND n."order" > s."order")),
-       count(*) FILTER (WHERE f.status = 'won'),
-       count(*) FILTER (WHERE f.status IN ('won', 'lost')),
-       array_agg(f.cycle_days) FILTER (WHERE f.status IN ('won', 'lost'))
-  FROM firsts f
-  JOIN pipeline_stage s ON s.id = f.stage_id
-  LEFT JOIN pipeline_stage n ON n.id = f.next_stage_id
- GROUP BY f.id, f.after
+SELECT id, after, count(*), count(*) FILTER (WHERE advanced),
+       count(*) FILTER (WHERE status = 'won'),
+       count(*) FILTER (WHERE status IN ('won', 'lost')),
+       array_agg(cycle_days) FILTER (WHERE status IN ('won', 'lost'))
+  FROM firsts
+ GROUP BY id, after
 """
 
 
@@ -274,8 +255,8 @@ def experiments(*, owner_ids: tuple[int, ...], now: dt.datetime | None = None) -
         "ends": [windows[c.pk][1] for c in changes],
         "horizons": [horizons[c.pk] for c in changes],
         "owners": list(owner_ids),
-        "stage_texts": sorted({str(c.stage_id) for c in changes}),
     }
+    facts.refresh()
     with connection.cursor() as cursor:
         cursor.execute(_SQL, params)
         fetched = cursor.fetchall()

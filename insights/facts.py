@@ -236,16 +236,17 @@ SELECT f.opportunity_id, o.owner_id, o.closed_at, f.key, f.value, f.n, f.deals
 # and when. Entries recorded at or before an import are the import's, not real entries.
 _STAYS = """
 INSERT INTO insights_stagestay
-    (opportunity_id, change_id, owner_id, created_at, closed_at, stage_id, outcome, days)
-SELECT e.opportunity_id, e.change_id, e.owner_id, e.created_at, e.closed_at, e.stage_id,
+    (opportunity_id, change_id, owner_id, created_at, closed_at, status, stage_id, entered_at,
+     left_at, outcome)
+SELECT e.opportunity_id, e.change_id, e.owner_id, e.created_at, e.closed_at, e.status,
+       e.stage_id, e.entered_at, e.left_at,
        CASE WHEN e.next_stage_id IS NULL THEN 'in'
             WHEN n.is_won OR (NOT n.is_lost AND n."order" > s."order") THEN 'advanced'
             WHEN n.is_lost THEN 'lost'
-            ELSE 'back' END,
-       EXTRACT(EPOCH FROM (e.left_at - e.entered_at)) / 86400.0
+            ELSE 'back' END
   FROM (
     SELECT c.id AS change_id, c.opportunity_id, o.owner_id, o.created_at, o.closed_at,
-           o.imported_at, NULLIF(c.new_value, '')::bigint AS stage_id,
+           o.status, o.imported_at, NULLIF(c.new_value, '')::bigint AS stage_id,
            c.changed_at AS entered_at,
            NULLIF(LEAD(c.new_value) OVER w, '')::bigint AS next_stage_id,
            LEAD(c.changed_at) OVER w AS left_at

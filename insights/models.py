@@ -126,9 +126,10 @@ class StayOutcome(models.TextChoices):
 
 class StageStay(models.Model):
     """One stay of a deal (open or closed) in an open stage, from its stage history: when it
-    entered, where it went next and after how many days — with the deal's owner and dates,
-    so the stage flow of a range is one scan with no window over the history. Entries made
-    at or before a deal's import are not stays. Kept by insights.facts with the facts."""
+    entered and left, and where it went next — with the deal's owner, status and dates, so
+    the stage flow of a range and the experiments read stays with no window over the
+    history. Entries made at or before a deal's import are not stays. Kept by
+    insights.facts with the facts."""
 
     pk = models.CompositePrimaryKey("opportunity_id", "change_id")
     opportunity_id = models.BigIntegerField()
@@ -136,9 +137,14 @@ class StageStay(models.Model):
     owner_id = models.BigIntegerField()
     created_at = models.DateTimeField()  # the deal's
     closed_at = models.DateTimeField(null=True)  # the deal's
+    status = models.CharField(max_length=8)  # the deal's
     stage_id = models.BigIntegerField()
+    entered_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True)  # null while still in
     outcome = models.CharField(max_length=8, choices=StayOutcome.choices)
-    days = models.FloatField(null=True)  # until it left; null while still in
+
+    class Meta:
+        indexes = [models.Index(fields=["stage_id", "entered_at"], name="stagestay_entered_idx")]
 
     def __str__(self) -> str:
         return f"deal {self.opportunity_id} in stage {self.stage_id}: {self.outcome}"

@@ -41,8 +41,8 @@ def deal_facts() -> Counter:
 def stays() -> Counter:
     return Counter(
         StageStay.objects.values_list(
-            "opportunity_id", "change_id", "owner_id", "created_at", "closed_at", "stage_id",
-            "outcome", "days",
+            "opportunity_id", "change_id", "owner_id", "created_at", "closed_at", "status",
+            "stage_id", "entered_at", "left_at", "outcome",
         )
     )  # fmt: skip
 
