@@ -45,16 +45,21 @@ quick run leaves the million-deal world alone. The world is built once and reuse
   days ago; quarter quotas per rep for the last five quarters, the current and the next.
 
 Bulk SQL (INSERT … SELECT generate_series) with ``session_replication_role = replica``, so
-foreign-key and history triggers do not run for rows consistent by construction.
+foreign-key and history triggers do not run for rows consistent by construction — nor the
+triggers that queue deals for their behaviour facts, so the facts of every closed deal and
+the stays of every deal are then computed from scratch (``insights.facts.rebuild``, timed)
+when the world is new or its facts are missing.
 
 Measured for the leader (everyone), the default range (the last twelve months), ``--runs``
 times each (median, max):
   cold   right after a committed change to one deal (the data version moves on, so every
-         cached figure is stale): results_for, study_for, experiment_list_for, each
-         computed again (buffers warm from the previous runs);
+         cached figure is stale) and a call logged on a closed deal (so its facts are
+         queued and the first read refreshes them): results_for, study_for,
+         experiment_list_for, each computed again (buffers warm from the previous runs);
   warm   the same calls again, served from the cache;
-and each underlying read alone and uncached — the results query, the stage flow, each
-behaviour query, the whole study, the experiments — to show where the time goes.
+and each underlying read alone and uncached — the results query, the stage flow, the
+summed facts, the behaviours built from them, a refresh of 1 and of 3,000 queued deals,
+the whole study, the experiments — to show where the time goes.
 Prints a table and writes JSON to bench/results/insights-<timestamp>.json.
 """
 
@@ -786,10 +791,11 @@ def queue_closed_deals(count: int) -> None:
         )
 
 
-def components(scope) -> dict:
+def components(scope, scope_user, team_scope) -> dict:
     """Each read behind the results table and the study, alone and uncached."""
     from coaching import selectors as coaching_selectors
     from insights import behaviours, experiments, facts, results, selectors
+    from insights import scope as insights_scope
 
     def refresh_after(count: int):
         def run():
@@ -812,6 +818,14 @@ def components(scope) -> dict:
         list(scope.owner_ids), start=scope.start, end=scope.end
     )
     parts["study (compute_study)"] = lambda: selectors.compute_study(scope, "won_amount")
+    # The range a study reads most deal facts for: it starts and ends mid-month, so each end
+    # reads about half a month of deals (facts.plan).
+    mid = scope.end.replace(day=15)
+    worst = insights_scope.scope_for(
+        scope_user, start=mid.replace(year=mid.year - 1) + dt.timedelta(days=1), end=mid
+    )
+    parts["study, mid-month to mid-month"] = lambda: selectors.compute_study(worst, "won_amount")
+    parts["study, a team of 10"] = lambda: selectors.compute_study(team_scope, "won_amount")
     parts["experiments"] = lambda: experiments.experiments(owner_ids=scope.owner_ids)
     return parts
 
@@ -892,7 +906,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"scope: {scope.start} – {scope.end}, {len(scope.owner_ids)} people")
     results: dict = {"components": {}, "cached": {}}
     if not args.skip_components:
-        for name, fn in components(scope).items():
+        manager = User.objects.filter(username__startswith="fc-manager").order_by("id").first()
+        team_scope = insights_scope.scope_for(manager, team_id=manager.managed_teams.first().pk)
+        for name, fn in components(scope, leader, team_scope).items():
             runs, idle = [], []
             for _ in range(args.runs):
                 idle.append(wait_for_quiet())

@@ -32,9 +32,11 @@ stays and correcting the monthly sums in the same transaction."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from proposals import selectors as proposal_selectors
 
@@ -399,42 +401,84 @@ def rebuild() -> None:
         cursor.execute("ANALYZE insights_dealfact, insights_monthfact, insights_stagestay")
 
 
-def _month_start(moment: dt.datetime, *, up: bool) -> dt.datetime:
-    utc = moment.astimezone(dt.UTC)
-    start = utc.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    if up and start < utc:
-        start = (start + dt.timedelta(days=32)).replace(day=1)
-    return start
+def _next_month(month: dt.datetime) -> dt.datetime:
+    return (month + dt.timedelta(days=32)).replace(day=1)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a range is read: whole UTC months from MonthFact, plus and minus the deal facts
+    of some spans. A month the range covers only partly is read as its deals' facts over
+    the part inside, or — when the part outside holds fewer days up to now — as the whole
+    month less the facts of the part outside (sums add and subtract). So a range ending
+    today reads the current month's row, and no range reads more than about half a month
+    of deal facts at each end."""
+
+    months: tuple[dt.date, ...]
+    plus: tuple[tuple[dt.datetime, dt.datetime], ...]
+    minus: tuple[tuple[dt.datetime, dt.datetime], ...]
+
+
+def plan(starts_at: dt.datetime, ends_before: dt.datetime, now: dt.datetime) -> Plan:
+    months: list[dt.date] = []
+    plus: list[tuple[dt.datetime, dt.datetime]] = []
+    minus: list[tuple[dt.datetime, dt.datetime]] = []
+    month = starts_at.astimezone(dt.UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    while month < ends_before:
+        following = _next_month(month)
+        inside = (max(month, starts_at), min(following, ends_before))
+        outside = [
+            span for span in ((month, starts_at), (ends_before, following)) if span[0] < span[1]
+        ]
+        # What reading the part outside costs: its deals, none of which closed after now.
+        cost = sum((max(min(b, now) - a, dt.timedelta()) for a, b in outside), dt.timedelta())
+        if inside[0] >= inside[1]:
+            pass  # an empty range
+        elif not outside:
+            months.append(month.date())
+        elif cost < inside[1] - inside[0]:
+            months.append(month.date())
+            minus.extend(outside)
+        else:
+            plus.append(inside)
+        month = following
+    return Plan(months=tuple(months), plus=tuple(plus), minus=tuple(minus))
+
+
+def _spans(name: str, spans: tuple[tuple[dt.datetime, dt.datetime], ...], params: dict) -> str:
+    conditions = []
+    for i, (start, end) in enumerate(spans):
+        params[f"{name}{i}a"], params[f"{name}{i}b"] = start, end
+        conditions.append(f"(closed_at >= %({name}{i}a)s AND closed_at < %({name}{i}b)s)")
+    return " OR ".join(conditions)
 
 
 def summed(owner_ids: list[int], starts_at: dt.datetime, ends_before: dt.datetime) -> list[tuple]:
     """(owner, key, value, n, deals) summed over the owners' deals closed in
-    [starts_at, ends_before): whole UTC months from MonthFact, the days before the first and
-    after the last whole month from the deals' facts. The queue is refreshed first."""
+    [starts_at, ends_before), as `plan` reads them. The queue is refreshed first."""
     refresh()
-    first = _month_start(starts_at, up=True)
-    last = _month_start(ends_before, up=False)
-    params: dict[str, Any] = {"owners": owner_ids, "start": starts_at, "end": ends_before}
+    reading = plan(starts_at, ends_before, timezone.now())
+    params: dict[str, Any] = {"owners": owner_ids, "months": list(reading.months)}
     owners = "owner_id IN (SELECT unnest(%(owners)s::bigint[]))"
-    if first < last:
-        params.update(first=first, last=last, first_month=first.date(), last_month=last.date())
-        parts = f"""
-            SELECT owner_id, key, value, n, deals FROM insights_monthfact
-             WHERE month >= %(first_month)s AND month < %(last_month)s AND {owners}
-            UNION ALL
-            SELECT owner_id, key, value, n, deals FROM insights_dealfact
-             WHERE ((closed_at >= %(start)s AND closed_at < %(first)s)
-                    OR (closed_at >= %(last)s AND closed_at < %(end)s)) AND {owners}
-        """
-    else:
-        parts = f"""
-            SELECT owner_id, key, value, n, deals FROM insights_dealfact
-             WHERE closed_at >= %(start)s AND closed_at < %(end)s AND {owners}
-        """
+    parts = [
+        "SELECT owner_id, key, value, n, deals FROM insights_monthfact"
+        f" WHERE month = ANY(%(months)s::date[]) AND {owners}"
+    ]
+    if reading.plus:
+        parts.append(
+            "SELECT owner_id, key, value, n, deals FROM insights_dealfact"
+            f" WHERE ({_spans('plus', reading.plus, params)}) AND {owners}"
+        )
+    if reading.minus:
+        parts.append(
+            "SELECT owner_id, key, value, -n, -deals FROM insights_dealfact"
+            f" WHERE ({_spans('minus', reading.minus, params)}) AND {owners}"
+        )
+    union = " UNION ALL ".join(parts)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT owner_id, key, value, sum(n)::bigint, sum(deals)::bigint FROM ({parts}) t"
-            " GROUP BY owner_id, key, value",
+            f"SELECT owner_id, key, value, sum(n)::bigint, sum(deals)::bigint FROM ({union}) t"
+            " GROUP BY owner_id, key, value HAVING sum(n) <> 0 OR sum(deals) <> 0",
             params,
         )
         return cursor.fetchall()

@@ -6,9 +6,11 @@ grow with the deals it takes."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections import Counter
 
 import pytest
+from django.core.management import call_command
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -132,14 +134,51 @@ def _month(moment: dt.datetime, months: int = 0) -> dt.datetime:
     return first
 
 
-# The team's deals close from 270 days ago to 60 days ago (tests/insights/data.py).
+# The team's deals close from 270 days ago to 60 days ago (tests/insights/data.py): ranges
+# of every shape `facts.plan` reads differently.
 RANGES = {
     "odd edges": lambda now: (now - dt.timedelta(days=281, hours=7), now - dt.timedelta(days=47)),
     "whole months": lambda now: (
-        _month(now - dt.timedelta(days=280), 1), _month(now - dt.timedelta(days=280), 7)
+        _month(now - dt.timedelta(days=280), 1),
+        _month(now - dt.timedelta(days=280), 7),
     ),
     "a few days": lambda now: (now - dt.timedelta(days=152), now - dt.timedelta(days=148)),
+    "late start, early end (months less their outside days)": lambda now: (
+        _month(now - dt.timedelta(days=280)) + dt.timedelta(days=25, hours=3),
+        _month(now - dt.timedelta(days=100)) + dt.timedelta(days=2, hours=20),
+    ),
+    "early start, late end (the days inside)": lambda now: (
+        _month(now - dt.timedelta(days=280)) + dt.timedelta(days=2),
+        _month(now - dt.timedelta(days=100)) + dt.timedelta(days=26),
+    ),
+    "up to today": lambda now: (now - dt.timedelta(days=200), now),
+    "inside one month, near its end": lambda now: (
+        _month(now - dt.timedelta(days=150)) + dt.timedelta(days=3),
+        _month(now - dt.timedelta(days=150), 1) - dt.timedelta(hours=1),
+    ),
 }
+
+
+def test_the_plan_reads_whole_months_and_the_shorter_side_of_partial_ones():
+    now = dt.datetime(2026, 12, 7, 10, tzinfo=dt.UTC)
+    utc = dt.UTC
+    reading = facts.plan(
+        dt.datetime(2025, 12, 8, tzinfo=utc), dt.datetime(2026, 12, 8, tzinfo=utc), now
+    )
+    assert reading.months[0] == dt.date(2025, 12, 1) and reading.months[-1] == dt.date(2026, 12, 1)
+    assert len(reading.months) == 13 and reading.plus == ()
+    # December 2025 less its first week; December 2026 less what is after the range.
+    assert reading.minus == (
+        (dt.datetime(2025, 12, 1, tzinfo=utc), dt.datetime(2025, 12, 8, tzinfo=utc)),
+        (dt.datetime(2026, 12, 8, tzinfo=utc), dt.datetime(2027, 1, 1, tzinfo=utc)),
+    )
+    mid = facts.plan(dt.datetime(2026, 3, 25, tzinfo=utc), dt.datetime(2026, 5, 3, tzinfo=utc), now)
+    assert mid.months == (dt.date(2026, 4, 1),)
+    assert mid.plus == (
+        (dt.datetime(2026, 3, 25, tzinfo=utc), dt.datetime(2026, 4, 1, tzinfo=utc)),
+        (dt.datetime(2026, 5, 1, tzinfo=utc), dt.datetime(2026, 5, 3, tzinfo=utc)),
+    )
+    assert facts.plan(now, now, now) == facts.Plan(months=(), plus=(), minus=())
 
 
 @pytest.mark.parametrize("shape", RANGES)
@@ -195,3 +234,16 @@ def test_a_new_milestone_is_measured_without_recomputing(team8, admin_user, pipe
     assert measured.rep(rep.pk).histogram == {1.0: 0, 0.0: won}  # none had it done
     assert measured.rep(rep.pk).deals == won
     assert not Activity.objects.exists()
+
+
+def test_the_command_refreshes_the_queue_or_rebuilds_everything(pipeline, team_a, manager):
+    team = build_team(pipeline, team_a)
+    out = io.StringIO()
+    call_command("insights_facts", stdout=out)
+    assert "64 queued deals" in out.getvalue() and "64 closed deals with facts" in out.getvalue()
+    assert queued() == set()
+    kept = deal_facts()
+    DealFact.objects.filter(opportunity_id=team.deals[0].pk).delete()  # lost, say
+    call_command("insights_facts", "--rebuild", stdout=out)
+    assert "every deal" in out.getvalue()
+    assert deal_facts() == kept
