@@ -239,9 +239,10 @@ SELECT f.opportunity_id, o.owner_id, o.closed_at, f.key, f.value, f.n, f.deals
 _STAYS = """
 INSERT INTO insights_stagestay
     (opportunity_id, change_id, owner_id, created_at, closed_at, status, stage_id, entered_at,
-     left_at, outcome)
+     left_at, days, outcome)
 SELECT e.opportunity_id, e.change_id, e.owner_id, e.created_at, e.closed_at, e.status,
        e.stage_id, e.entered_at, e.left_at,
+       EXTRACT(EPOCH FROM (e.left_at - e.entered_at)) / 86400.0,
        CASE WHEN e.next_stage_id IS NULL THEN 'in'
             WHEN n.is_won OR (NOT n.is_lost AND n."order" > s."order") THEN 'advanced'
             WHEN n.is_lost THEN 'lost'

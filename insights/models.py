@@ -141,6 +141,7 @@ class StageStay(models.Model):
     stage_id = models.BigIntegerField()
     entered_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True)  # null while still in
+    days = models.FloatField(null=True)  # left_at − entered_at, for the median without a cast
     outcome = models.CharField(max_length=8, choices=StayOutcome.choices)
 
     class Meta:

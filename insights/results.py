@@ -266,9 +266,8 @@ SELECT stage_id,
        count(*) FILTER (WHERE outcome = 'advanced') AS advanced,
        count(*) FILTER (WHERE outcome = 'lost') AS lost,
        count(*) FILTER (WHERE outcome = 'in') AS still_in,
-       percentile_cont(0.5) WITHIN GROUP (
-           ORDER BY EXTRACT(EPOCH FROM (left_at - entered_at)) / 86400.0
-       ) FILTER (WHERE left_at IS NOT NULL) AS median_days
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY days) FILTER (WHERE days IS NOT NULL)
+           AS median_days
   FROM insights_stagestay
  WHERE owner_id IN (SELECT unnest(%(owners)s::bigint[])) {owner_filter}
    AND ((created_at >= %(start)s AND created_at < %(end)s)

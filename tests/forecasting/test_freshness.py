@@ -8,6 +8,7 @@ The commit behaviour itself is tested with real transactions (transaction=True).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from decimal import Decimal
 
 import pytest
@@ -242,3 +243,32 @@ def test_numbers_computed_while_the_settings_changed_are_not_kept(caching, admin
     organisation.pin()  # back to the settings the first computation started with
     assert freshness.cached_numbers("t", ("leader",), compute_again) == 2
     assert len(calls) == 1
+
+
+class GcWitness:
+    """Records, when unpickled, whether Python's cyclic collector was running."""
+
+    seen: list[bool] = []
+
+    def __init__(self):
+        self.state = "some"  # so that unpickling calls __setstate__
+
+    def __setstate__(self, state):
+        GcWitness.seen.append(gc.isenabled())
+        self.__dict__.update(state)
+
+
+def test_a_cached_value_is_loaded_with_the_collector_paused_then_resumed(caching, opportunity):
+    compute, calls = counting(GcWitness())
+    GcWitness.seen.clear()
+    assert gc.isenabled()
+    freshness.cached_numbers("gc", ("x",), compute)
+    assert isinstance(freshness.cached_numbers("gc", ("x",), compute), GcWitness)
+    assert len(calls) == 1 and GcWitness.seen == [False]  # the hit, unpickled with gc off
+    assert gc.isenabled()
+    gc.disable()
+    try:  # a caller that had it off keeps it off
+        freshness.cached_numbers("gc", ("x",), compute)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -44,7 +44,7 @@ def stays() -> Counter:
     return Counter(
         StageStay.objects.values_list(
             "opportunity_id", "change_id", "owner_id", "created_at", "closed_at", "status",
-            "stage_id", "entered_at", "left_at", "outcome",
+            "stage_id", "entered_at", "left_at", "days", "outcome",
         )
     )  # fmt: skip
 
