@@ -136,26 +136,38 @@ def _month(moment: dt.datetime, months: int = 0) -> dt.datetime:
 
 # The team's deals close from 270 days ago to 60 days ago (tests/insights/data.py): ranges
 # of every shape `facts.plan` reads differently.
+def _within_the_month_of(closing: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """Ten days either side of a deal's closing, kept inside its month."""
+    month = _month(closing)
+    return (
+        max(month + dt.timedelta(minutes=1), closing - dt.timedelta(days=10)),
+        min(_month(closing, 1) - dt.timedelta(minutes=1), closing + dt.timedelta(days=10)),
+    )
+
+
 RANGES = {
-    "odd edges": lambda now: (now - dt.timedelta(days=281, hours=7), now - dt.timedelta(days=47)),
-    "whole months": lambda now: (
+    "odd edges": lambda now, closing: (
+        now - dt.timedelta(days=281, hours=7),
+        now - dt.timedelta(days=47),
+    ),
+    "whole months": lambda now, closing: (
         _month(now - dt.timedelta(days=280), 1),
         _month(now - dt.timedelta(days=280), 7),
     ),
-    "a few days": lambda now: (now - dt.timedelta(days=152), now - dt.timedelta(days=148)),
-    "late start, early end (months less their outside days)": lambda now: (
+    "a few days": lambda now, closing: (
+        closing - dt.timedelta(days=2),
+        closing + dt.timedelta(days=2),
+    ),
+    "late start, early end (months less their outside days)": lambda now, closing: (
         _month(now - dt.timedelta(days=280)) + dt.timedelta(days=25, hours=3),
         _month(now - dt.timedelta(days=100)) + dt.timedelta(days=2, hours=20),
     ),
-    "early start, late end (the days inside)": lambda now: (
+    "early start, late end (the days inside)": lambda now, closing: (
         _month(now - dt.timedelta(days=280)) + dt.timedelta(days=2),
         _month(now - dt.timedelta(days=100)) + dt.timedelta(days=26),
     ),
-    "up to today": lambda now: (now - dt.timedelta(days=200), now),
-    "inside one month, near its end": lambda now: (
-        _month(now - dt.timedelta(days=150)) + dt.timedelta(days=3),
-        _month(now - dt.timedelta(days=150), 1) - dt.timedelta(hours=1),
-    ),
+    "up to today": lambda now, closing: (now - dt.timedelta(days=200), now),
+    "inside one month": lambda now, closing: _within_the_month_of(closing),
 }
 
 
@@ -183,7 +195,8 @@ def test_the_plan_reads_whole_months_and_the_shorter_side_of_partial_ones():
 
 @pytest.mark.parametrize("shape", RANGES)
 def test_a_range_sums_whole_months_and_edge_days_exactly(team8, shape):
-    start, end = RANGES[shape](timezone.now())
+    closing = team8.deals[4].closed_at  # 150 days ago, give or take hours
+    start, end = RANGES[shape](timezone.now(), closing)
     owners = [u.pk for u in team8.reps]
     got = {
         (owner, key, value): (n, deals)
