@@ -64,6 +64,8 @@ class User(AbstractUser):
     started_on = models.DateField(
         null=True, blank=True, help_text="First day in the role; empty: the account's creation."
     )
+    # Runs hiring: sees every position and candidate (administrators always do).
+    is_recruiter = models.BooleanField(default=False)
 
     objects = SalesopsUserManager()
 

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "proposals",
     "coaching",
     "forecasting",
+    "hiring",
     "insights",
     "exchange",
     "demo",

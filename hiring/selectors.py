@@ -1,0 +1,178 @@
+"""Every read of structured hiring, limited to who may see it. Candidate data is personal:
+recruiters and administrators see every candidate, a hiring manager their positions',
+an interviewer the candidates they interview — and every view of a candidate is audited.
+
+Independence: nobody who still owes a scorecard for a candidate sees anyone else's for
+that candidate (404); after submitting their own, an interviewer sees the others'
+submitted ones. Drafts are only ever their author's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from hiring import rules
+from hiring.models import (
+    AttributeRating,
+    Candidate,
+    Interview,
+    Position,
+    Recommendation,
+    Scorecard,
+    ScorecardTemplate,
+    TemplateAttribute,
+)
+from hiring.rules import runs_hiring
+from salesops.cleaning import query_int
+from salesops.exceptions import NotFound
+from salesops.models import User
+from salesops.services import audit_record
+
+
+def template_list() -> QuerySet[ScorecardTemplate]:
+    return ScorecardTemplate.objects.prefetch_related(
+        Prefetch("attributes", queryset=TemplateAttribute.objects.select_related("skill"))
+    )
+
+
+def position_list_for(user: User) -> QuerySet[Position]:
+    """Positions the user runs or hires for (recruiters: all)."""
+    positions = Position.objects.select_related("team", "hiring_manager", "template")
+    if runs_hiring(user):
+        return positions
+    return positions.filter(hiring_manager=user)
+
+
+def candidate_list_for(user: User) -> QuerySet[Candidate]:
+    candidates = Candidate.objects.select_related("position__hiring_manager", "position__team")
+    if runs_hiring(user):
+        return candidates
+    mine = Q(position__hiring_manager=user) | Q(
+        pk__in=Interview.objects.filter(interviewer=user).values("candidate_id")
+    )
+    return candidates.filter(mine)
+
+
+def candidate_for(user: User, candidate_id: object, *, audit: bool = True) -> Candidate:
+    """The candidate if the user may see them (else NotFound); the view is audited."""
+    number = query_int(candidate_id)
+    candidate = candidate_list_for(user).filter(pk=number).first() if number else None
+    if candidate is None:
+        raise NotFound("No such candidate.")
+    if audit:
+        audit_record(actor=user, action="hiring.candidate_viewed", target=candidate)
+    return candidate
+
+
+def _owes_a_scorecard(user: User, candidate: Candidate) -> bool:
+    return Scorecard.objects.filter(
+        interview__candidate=candidate, interview__interviewer=user, submitted_at__isnull=True
+    ).exists()
+
+
+def scorecards_for(user: User, candidate: Candidate) -> list[Scorecard]:
+    """The scorecards of `candidate` (already visible to `user`) the user may read: their
+    own, and — once they owe none — everyone's submitted ones."""
+    scorecards = (
+        Scorecard.objects.filter(interview__candidate=candidate)
+        .select_related("interview__interviewer")
+        .prefetch_related(
+            Prefetch("ratings", queryset=AttributeRating.objects.select_related("attribute")),
+            "interview__focus",
+        )
+        .order_by("interview__scheduled_at", "interview_id")
+    )
+    if _owes_a_scorecard(user, candidate):
+        return list(scorecards.filter(interview__interviewer=user))
+    return list(scorecards.filter(Q(interview__interviewer=user) | Q(submitted_at__isnull=False)))
+
+
+def scorecard_for(user: User, interview_id: object) -> Scorecard:
+    """One interview's scorecard, if the user may read it (else NotFound — the same
+    answer whether it exists or is hidden by independence)."""
+    number = query_int(interview_id)
+    interview = (
+        Interview.objects.select_related("candidate").filter(pk=number).first() if number else None
+    )
+    if interview is None:
+        raise NotFound("No such scorecard.")
+    try:
+        candidate = candidate_for(user, interview.candidate_id, audit=False)
+    except NotFound:
+        raise NotFound("No such scorecard.") from None
+    for scorecard in scorecards_for(user, candidate):
+        if scorecard.interview_id == interview.pk:
+            return scorecard
+    raise NotFound("No such scorecard.")
+
+
+@dataclass(frozen=True)
+class GridColumn:
+    interview_id: int
+    interviewer: str
+    kind: str
+    recommendation: str
+
+
+@dataclass(frozen=True)
+class DecisionGrid:
+    """Who said what: one column per submitted scorecard, one line per attribute of the
+    position's template."""
+
+    candidate: Candidate
+    columns: tuple[GridColumn, ...]
+    lines: tuple[rules.AttributeLine, ...]
+    weighted: float | None
+    pending: int  # scorecards not yet submitted
+
+    @property
+    def unassessed(self) -> list[rules.AttributeLine]:
+        return [line for line in self.lines if not line.assessed]
+
+    @property
+    def disagreements(self) -> list[rules.AttributeLine]:
+        return [line for line in self.lines if line.disagreement]
+
+
+def decision_grid_for(user: User, candidate_id: object) -> DecisionGrid:
+    """The decision page's grid, for those who decide (recruiters, the hiring manager);
+    refused (NotFound) to anyone else and to a decider who still owes a scorecard."""
+    candidate = candidate_for(user, candidate_id)
+    if not (runs_hiring(user) or candidate.position.hiring_manager_id == user.pk):
+        raise NotFound("No such decision page.")
+    if _owes_a_scorecard(user, candidate):
+        raise NotFound("Submit your own scorecard first.")
+    all_cards = list(
+        Scorecard.objects.filter(interview__candidate=candidate)
+        .select_related("interview__interviewer")
+        .prefetch_related("ratings")
+        .order_by("interview__scheduled_at", "interview_id")
+    )
+    submitted = [s for s in all_cards if s.is_submitted]
+    columns = tuple(
+        GridColumn(
+            interview_id=s.interview_id,
+            interviewer=str(s.interview.interviewer),
+            kind=s.interview.get_kind_display(),
+            recommendation=Recommendation(s.recommendation).label,
+        )
+        for s in submitted
+    )
+    by_card = [{r.attribute_id: r.rating for r in s.ratings.all()} for s in submitted]
+    lines = tuple(
+        rules.AttributeLine(
+            attribute_id=a.pk,
+            name=a.name,
+            category=a.category,
+            ratings=tuple(card.get(a.pk) for card in by_card),
+        )
+        for a in candidate.position.template.attributes.all()
+    )
+    return DecisionGrid(
+        candidate=candidate,
+        columns=columns,
+        lines=lines,
+        weighted=rules.weighted_mean(lines),
+        pending=len(all_cards) - len(submitted),
+    )

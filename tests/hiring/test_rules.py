@@ -1,0 +1,56 @@
+"""The pure decisions of hiring, on hand-made figures with known answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from hiring import rules
+
+
+@pytest.mark.parametrize(
+    ("ratings", "expected"),
+    [
+        ((4, 5), False),  # one point apart: they agree
+        ((2, 4), True),  # No and Yes
+        ((3, 5, None), True),
+        ((1,), False),  # one voice cannot disagree
+        ((None, None), False),
+        ((), False),
+        ((3, 3, 3), False),
+    ],
+)
+def test_interviewers_disagree_when_two_ratings_are_two_points_apart(ratings, expected):
+    assert rules.disagree(ratings) is expected
+
+
+def line(category, *ratings):
+    return rules.AttributeLine(attribute_id=1, name="x", category=category, ratings=ratings)
+
+
+def test_the_weighted_view_counts_track_record_least():
+    # Aptitude 5 (weight 3), track record 1 (weight 1): (15 + 1) / 4.
+    assert rules.weighted_mean([line("aptitude", 5, 5), line("track_record", 1)]) == 4.0
+    assert rules.weighted_mean([line("aptitude", 4, 2)]) == 3.0  # the mean of its ratings
+    assert rules.weighted_mean([line("attitude", None)]) is None  # nothing assessed
+    assert rules.weighted_mean([]) is None
+    assert not line("culture_fit", None, None).assessed
+    assert line("culture_fit", None, 3).mean == 3
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "reason", "allowed"),
+    [
+        ("applied", "screen", "", True),
+        ("screen", "applied", "", True),  # a mistake put right
+        ("offer", "rejected", "Chose another offer", True),
+        ("interviews", "rejected", "  ", False),  # a reason is required
+        ("interviews", "withdrawn", "", False),
+        ("offer", "hired", "", False),  # hiring is the decision
+        ("rejected", "screen", "", False),  # the process has ended
+        ("hired", "rejected", "Oops", False),
+        ("screen", "screen", "", False),
+        ("screen", "promoted", "", False),
+    ],
+)
+def test_stage_moves(current, target, reason, allowed):
+    assert (rules.stage_move_problem(current, target, reason) is None) is allowed
