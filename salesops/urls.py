@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("proposals.urls")),
     path("", include("coaching.urls")),
     path("", include("forecasting.urls")),
+    path("", include("hiring.urls")),
     path("", include("insights.urls")),
     path("", include("exchange.urls")),
     path("", include("demo.urls")),

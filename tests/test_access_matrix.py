@@ -397,6 +397,51 @@ def _insights(spare_stage, spare_milestone, admin_user) -> dict[str, Any]:
     return {"suggestion": suggestion, "experiment": spare_stage.rule_changes.get()}
 
 
+def _hiring(manager, teammate, admin_user) -> dict[str, Any]:
+    """A position of `manager`'s team (its hiring manager) with a candidate and two
+    interviews: `teammate`'s, its scorecard a draft (world.draft_interview), and the
+    administrator's, submitted (world.submitted_interview)."""
+    import datetime as dt_
+
+    from hiring import services as hiring_services
+
+    template = hiring_services.template_create(actor=admin_user, name="Matrix AE")
+    attribute = hiring_services.template_attribute_add(
+        actor=admin_user, template_id=template.pk, category="aptitude", name="Learning agility"
+    )
+    position = hiring_services.position_create(
+        actor=admin_user, title="Account executive", team=manager.team_id,
+        hiring_manager=manager.pk, template=template.pk,
+    )  # fmt: skip
+    candidate = hiring_services.candidate_create(
+        actor=admin_user, position_id=position.pk, name="Dana Fischer"
+    )
+    when = timezone.now() + dt_.timedelta(days=1)
+    draft, submitted = (
+        hiring_services.interview_schedule(
+            actor=admin_user,
+            candidate_id=candidate.pk,
+            interviewer=who.pk,
+            kind="role_play",
+            scheduled_at=when,
+            focus=[attribute.pk],
+        )
+        for who in (teammate, admin_user)
+    )
+    hiring_services.scorecard_save(
+        actor=admin_user, interview_id=submitted.pk,
+        ratings={attribute.pk: {"rating": 4, "evidence": "Picked up our pricing fast."}},
+        recommendation=4,
+    )  # fmt: skip
+    hiring_services.scorecard_submit(actor=admin_user, interview_id=submitted.pk)
+    return {
+        "candidate": candidate,
+        "focus_attribute": attribute,
+        "draft_interview": draft,
+        "submitted_interview": submitted,
+    }
+
+
 def _invitation_path(user) -> str:
     """A valid invitation link of `user`, made from the stored user (the world's object may
     carry a sign-in of an earlier probe that was rolled back: a token from it is invalid)."""
@@ -422,6 +467,10 @@ def importer(ok: Any) -> dict[str, Any]:
         "leader": ok,
     }
 
+
+# --- hiring (helpers) ---
+HIRING_NOBODY = {r: 404 for r in ROLES} | {"anonymous": LOGIN, "ro_key": LOGIN}
+HIRING_CANDIDATE = HIRING_NOBODY | {"manager": 200, "teammate": 200, "admin": 200}
 
 # --- forecasting: leader dashboard (helpers) ---
 # The top-performer study: managers (their own teams), leaders and admins; reps 403.
@@ -487,6 +536,8 @@ def build_world(rep, teammate, manager, other_manager, other_rep, leader, admin_
         **_imports(leader),
         # --- insights ---
         **_insights(spare_stage, spare_milestone, admin_user),
+        # --- hiring ---
+        **_hiring(manager, teammate, admin_user),
     )
 
 
@@ -981,6 +1032,52 @@ PAGES: dict[str, list[Probe]] = {
             {r: 403 for r in ROLES} | {"anonymous": LOGIN, "ro_key": LOGIN, "admin": 302},
             data=lambda w: {"reason": "We require it elsewhere already."},
         )
+    ],
+    # --- hiring ---
+    # Candidate data is personal: recruiters and administrators, the hiring manager
+    # (`manager`) and the candidate's interviewers (`teammate`) see the candidate; everyone
+    # else gets a 404 — a leader too. Independence: an interviewer who owes a scorecard sees
+    # no other (404), a draft is its author's only.
+    "hiring/": [Probe("GET", lambda w: "/hiring/", everyone(200))],
+    "hiring/candidates/<int:pk>/": [
+        Probe("GET", lambda w: f"/hiring/candidates/{w.candidate.pk}/", HIRING_CANDIDATE)
+    ],
+    "hiring/candidates/<int:pk>/move/": [
+        Probe(
+            "POST",
+            lambda w: f"/hiring/candidates/{w.candidate.pk}/move/",
+            HIRING_CANDIDATE | {"manager": 302, "admin": 302, "teammate": 403},
+            data=lambda w: {"stage": "screen"},
+        )
+    ],
+    "hiring/candidates/<int:pk>/decision/": [
+        Probe(
+            "GET",
+            lambda w: f"/hiring/candidates/{w.candidate.pk}/decision/",
+            HIRING_CANDIDATE | {"teammate": 404},
+        )
+    ],
+    "hiring/interviews/<int:pk>/scorecard/": [
+        Probe(
+            "GET",
+            lambda w: f"/hiring/interviews/{w.draft_interview.pk}/scorecard/",
+            HIRING_NOBODY | {"teammate": 200},
+        ),
+        Probe(
+            "POST",
+            lambda w: f"/hiring/interviews/{w.draft_interview.pk}/scorecard/",
+            HIRING_NOBODY | {"teammate": 302},
+            data=lambda w: {
+                f"rating_{w.focus_attribute.pk}": "3",
+                "recommendation": "4",
+                "save": "1",
+            },
+        ),
+        Probe(
+            "GET",
+            lambda w: f"/hiring/interviews/{w.submitted_interview.pk}/scorecard/",
+            HIRING_NOBODY | {"admin": 200, "manager": 200},
+        ),
     ],
     "forecast/dashboard/": [
         Probe("GET", lambda w: "/forecast/dashboard/", everyone(200) | REPS_AWAY),

@@ -1,0 +1,195 @@
+"""The hiring pages: /hiring/ (positions and candidates one runs, interviews one gives),
+a candidate, the scorecard of an interview (filled by its interviewer, read by others
+once independence allows) and the decision page (who said what). Thin: reads through
+hiring.selectors (404 for what one may not see), writes through hiring.services."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from hiring import selectors, services
+from hiring.models import AttributeCategory, CandidateStage, Interview, Rating, Recommendation
+from hiring.rules import OPEN_STAGES, runs_hiring
+from salesops.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
+
+
+def _not_found(exc: NotFound) -> HttpResponse:
+    from django.http import Http404
+
+    raise Http404(exc.message)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    positions = list(selectors.position_list_for(user))
+    candidates = list(selectors.candidate_list_for(user).filter(position__in=positions))
+    by_position: dict[int, Counter] = {p.pk: Counter() for p in positions}
+    for c in candidates:
+        by_position[c.position_id][c.stage] += 1
+    interviews = list(
+        Interview.objects.filter(interviewer=user)
+        .select_related("candidate__position", "scorecard")
+        .order_by("-scheduled_at")
+    )
+    return render(
+        request,
+        "hiring/home.html",
+        {
+            "positions": [
+                (p, [by_position[p.pk][value] for value, _ in CandidateStage.choices])
+                for p in positions
+            ],
+            "candidates": candidates,
+            "interviews": interviews,
+            "stages": CandidateStage.choices,
+            "runs_hiring": runs_hiring(user),
+        },
+    )
+
+
+@login_required
+def candidate_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        candidate = selectors.candidate_for(request.user, pk)
+    except NotFound as exc:
+        return _not_found(exc)
+    manages = services.can_manage_candidate(request.user, candidate.position)
+    return render(
+        request,
+        "hiring/candidate.html",
+        {
+            "candidate": candidate,
+            "interviews": candidate.interviews.select_related("interviewer", "scorecard"),
+            "scorecards": selectors.scorecards_for(request.user, candidate),
+            "manages": manages,
+            "moves": [(v, label) for v, label in CandidateStage.choices if v != "hired"],
+            "open_stages": OPEN_STAGES,
+        },
+    )
+
+
+@login_required
+@require_POST
+def candidate_move(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.candidate_move(
+            actor=request.user,
+            candidate_id=pk,
+            stage=request.POST.get("stage", ""),
+            reason=request.POST.get("reason", ""),
+        )
+    except NotFound as exc:
+        return _not_found(exc)
+    except PermissionDenied as exc:
+        return HttpResponse(exc.message, status=403)
+    except ValidationFailed as exc:
+        problems = "; ".join(m for ms in exc.details.values() for m in ms) or exc.message
+        messages.error(request, problems)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Stage updated.")
+    return redirect("hiring:candidate", pk=pk)
+
+
+def _ratings_from(post: Any, focus: list[Any]) -> dict[int, dict[str, str]]:
+    return {
+        a.pk: {
+            "rating": post.get(f"rating_{a.pk}", ""),
+            "evidence": post.get(f"evidence_{a.pk}", ""),
+        }
+        for a in focus
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        card = selectors.scorecard_for(request.user, pk)
+    except NotFound as exc:
+        return _not_found(exc)
+    interview = card.interview
+    focus = list(interview.focus.all())
+    mine = interview.interviewer_id == request.user.pk and not card.is_submitted
+    entered = {
+        r.attribute_id: {"rating": str(r.rating), "evidence": r.evidence}
+        for r in card.ratings.all()
+    }
+    values = {"recommendation": str(card.recommendation or ""), "summary": card.summary}
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        if not mine:
+            return HttpResponse("This scorecard cannot change.", status=409)
+        entered = _ratings_from(request.POST, focus)
+        values = {
+            "recommendation": request.POST.get("recommendation", ""),
+            "summary": request.POST.get("summary", ""),
+        }
+        try:
+            services.scorecard_save(actor=request.user, interview_id=pk, ratings=entered, **values)
+            if "submit" in request.POST:
+                services.scorecard_submit(actor=request.user, interview_id=pk)
+                messages.success(request, "Scorecard submitted. You can now see the others'.")
+                return redirect("hiring:candidate", pk=interview.candidate_id)
+            messages.success(request, "Draft saved.")
+            return redirect("hiring:scorecard", pk=pk)
+        except ValidationFailed as exc:
+            errors, status = exc.details, 400
+            if "submit" in request.POST:
+                messages.error(request, "Draft saved, but not submitted: " + exc.message)
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect("hiring:candidate", pk=interview.candidate_id)
+    rows = [
+        {
+            "attribute": a,
+            "rating": entered.get(a.pk, {}).get("rating", ""),
+            "evidence": entered.get(a.pk, {}).get("evidence", ""),
+            "errors": errors.get(f"ratings.{a.pk}", []),
+        }
+        for a in focus
+    ]
+    return render(
+        request,
+        "hiring/scorecard.html",
+        {
+            "card": card,
+            "interview": interview,
+            "rows": rows,
+            "values": values,
+            "errors": errors,
+            "editable": mine,
+            "scale": Rating.choices,
+            "recommendations": Recommendation.choices,
+        },
+        status=status,
+    )
+
+
+@login_required
+def decision(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        grid = selectors.decision_grid_for(request.user, pk)
+    except NotFound as exc:
+        return _not_found(exc)
+    return render(
+        request,
+        "hiring/decision.html",
+        {
+            "grid": grid,
+            "rows": [
+                (line, AttributeCategory(line.category).label, list(line.ratings))
+                for line in grid.lines
+            ],
+        },
+    )

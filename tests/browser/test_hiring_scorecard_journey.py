@@ -1,0 +1,65 @@
+"""Structured interviews in a real browser: an interviewer finds their interview under
+Hiring, fills the scorecard (a missing rating is refused with what they typed kept) and
+submits it; the hiring manager opens the decision page and sees who said what, the
+disagreement highlighted. Screenshots at 1440 and 390 px (the page never scrolls
+sideways at 390 px)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hiring import services
+from hiring.models import Scorecard
+from tests.browser.test_pipeline_setup_journey import screenshots, sign_in
+from tests.hiring.conftest import candidate, fill, position, recruiter, schedule, template  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+def test_an_interviewer_scores_and_the_hiring_manager_sees_who_said_what(
+    page, live_server, request, manager, rep, teammate
+):
+    # The hiring tests' fixtures (tests/hiring/conftest.py), imported above.
+    applicant, hiring_lead = (request.getfixturevalue(n) for n in ("candidate", "recruiter"))
+    mine = schedule(hiring_lead, applicant, teammate, "Discovery", "Coachability")
+    other = schedule(hiring_lead, applicant, rep, "Discovery")
+    fill(rep, other, 2, recommendation=2)
+    services.scorecard_submit(actor=rep, interview_id=other.pk)
+
+    sign_in(page, live_server, "teammate")
+    page.get_by_test_id("user-menu").click()
+    page.get_by_test_id("nav-hiring").click()
+    page.wait_for_url("**/hiring/")
+    page.get_by_role("link", name="Fill in the scorecard").click()
+    page.wait_for_url(f"**/hiring/interviews/{mine.pk}/scorecard/")
+    form = page.get_by_test_id("scorecard-form")
+    form.get_by_role("radiogroup", name="Rating for Discovery").get_by_label("Strong yes").check()
+    discovery = form.locator("fieldset", has_text="Discovery")
+    discovery.get_by_label("Evidence").fill("Asked about the cost of the problem unprompted.")
+    form.get_by_label("Overall recommendation").select_option(label="Strong yes")
+    form.get_by_test_id("submit-scorecard").click()
+    assert "Rate Coachability." in page.inner_text("main")
+    kept = page.locator("fieldset", has_text="Discovery").get_by_label("Evidence")
+    assert kept.input_value().startswith("Asked about the cost")  # nothing typed is lost
+    screenshots(page, "hiring-scorecard")
+
+    form = page.get_by_test_id("scorecard-form")
+    form.get_by_role("radiogroup", name="Rating for Coachability").get_by_label(
+        "Yes", exact=True
+    ).check()
+    coachability = form.locator("fieldset", has_text="Coachability")
+    coachability.get_by_label("Evidence").fill("Took the role-play feedback and retried.")
+    form.get_by_test_id("submit-scorecard").click()
+    page.wait_for_url(f"**/hiring/candidates/{applicant.pk}/")
+    assert "Scorecard submitted" in page.inner_text("main")
+    assert Scorecard.objects.get(interview=mine).submitted_at is not None
+
+    page.context.clear_cookies()
+    sign_in(page, live_server, "manager")
+    page.goto(f"{live_server.url}/hiring/candidates/{applicant.pk}/")
+    page.get_by_test_id("decision-link").click()
+    grid = page.get_by_test_id("decision-grid")
+    assert grid.get_by_test_id("disagreement").count() == 1  # Discovery: 5 against 2
+    assert "They disagree" in grid.get_by_test_id("disagreement").inner_text()
+    assert "Past attainment" in page.get_by_test_id("unassessed").inner_text()
+    screenshots(page, "hiring-decision")
