@@ -6,6 +6,12 @@ app_name = "hiring"
 
 urlpatterns = [
     path("hiring/", views.home, name="home"),
+    path("hiring/templates/", views.template_list, name="templates"),
+    path("hiring/templates/<int:pk>/", views.template_detail, name="template"),
+    path("hiring/attributes/<int:pk>/remove/", views.attribute_remove, name="attribute_remove"),
+    path("hiring/positions/new/", views.position_new, name="position_new"),
+    path("hiring/positions/<int:pk>/", views.position_detail, name="position"),
+    path("hiring/candidates/<int:pk>/interviews/", views.interview_new, name="interview_new"),
     path("hiring/candidates/<int:pk>/", views.candidate_detail, name="candidate"),
     path("hiring/candidates/<int:pk>/move/", views.candidate_move, name="candidate_move"),
     path("hiring/candidates/<int:pk>/decision/", views.decision, name="decision"),

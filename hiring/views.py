@@ -5,24 +5,35 @@ hiring.selectors (404 for what one may not see), writes through hiring.services.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from coaching import selectors as coaching_selectors
 from hiring import selectors, services
-from hiring.models import AttributeCategory, CandidateStage, Interview, Rating, Recommendation
+from hiring.models import (
+    AttributeCategory,
+    CandidateStage,
+    Interview,
+    InterviewKind,
+    Rating,
+    Recommendation,
+    TemplateAttribute,
+)
 from hiring.rules import OPEN_STAGES, runs_hiring
 from salesops.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
+from salesops.models import Role, Team, User
 
 
 def _not_found(exc: NotFound) -> HttpResponse:
-    from django.http import Http404
-
     raise Http404(exc.message)
 
 
@@ -72,6 +83,13 @@ def candidate_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "manages": manages,
             "moves": [(v, label) for v, label in CandidateStage.choices if v != "hired"],
             "open_stages": OPEN_STAGES,
+            "kinds": InterviewKind.choices,
+            "attributes": candidate.position.template.attributes.all() if manages else [],
+            "colleagues": (
+                User.objects.filter(is_active=True).order_by("first_name", "last_name")
+                if manages
+                else []
+            ),
         },
     )
 
@@ -193,3 +211,198 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
             ],
         },
     )
+
+
+# --- what recruiters (and hiring managers) set up ----------------------------------------
+
+
+def _refuse_unless_recruiter(request: HttpRequest) -> None:
+    if not runs_hiring(request.user):
+        raise DjangoPermissionDenied("Only recruiters and administrators manage this.")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def template_list(request: HttpRequest) -> HttpResponse:
+    _refuse_unless_recruiter(request)
+    errors: dict[str, list[str]] = {}
+    values = {"name": "", "description": ""}
+    if request.method == "POST":
+        values = {k: request.POST.get(k, "") for k in values}
+        try:
+            template = services.template_create(actor=request.user, **values)
+        except ValidationFailed as exc:
+            errors = exc.details
+        else:
+            messages.success(request, f"Template “{template.name}” created: add its attributes.")
+            return redirect("hiring:template", pk=template.pk)
+    return render(
+        request,
+        "hiring/templates.html",
+        {"templates": selectors.template_list(), "errors": errors, "values": values},
+        status=400 if errors else 200,
+    )
+
+
+ATTRIBUTE_INPUTS = ("category", "name", "guidance", "questions", "skill")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _refuse_unless_recruiter(request)
+    template = selectors.template_list().filter(pk=pk).first()
+    if template is None:
+        raise Http404("No such template.")
+    errors: dict[str, list[str]] = {}
+    values = dict.fromkeys(ATTRIBUTE_INPUTS, "")
+    if request.method == "POST":
+        values = {k: request.POST.get(k, "") for k in ATTRIBUTE_INPUTS}
+        try:
+            services.template_attribute_add(
+                actor=request.user, template_id=pk, **{k: v for k, v in values.items()}
+            )
+        except ValidationFailed as exc:
+            errors = exc.details
+        else:
+            messages.success(request, f"“{values['name'].strip()}” added.")
+            return redirect("hiring:template", pk=pk)
+    return render(
+        request,
+        "hiring/template.html",
+        {
+            "template": template,
+            "categories": AttributeCategory.choices,
+            "skills": coaching_selectors.skill_list(active_only=True),
+            "errors": errors,
+            "values": values,
+        },
+        status=400 if errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def attribute_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    _refuse_unless_recruiter(request)
+    template_id = TemplateAttribute.objects.filter(pk=pk).values_list("template_id", flat=True)
+    try:
+        services.template_attribute_remove(actor=request.user, attribute_id=pk)
+    except NotFound as exc:
+        return _not_found(exc)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Attribute removed.")
+    return (
+        redirect("hiring:template", pk=template_id[0])
+        if template_id
+        else redirect("hiring:templates")
+    )
+
+
+POSITION_INPUTS = ("title", "team", "hiring_manager", "template")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def position_new(request: HttpRequest) -> HttpResponse:
+    _refuse_unless_recruiter(request)
+    errors: dict[str, list[str]] = {}
+    values = dict.fromkeys(POSITION_INPUTS, "")
+    if request.method == "POST":
+        values = {k: request.POST.get(k, "") for k in POSITION_INPUTS}
+        try:
+            position = services.position_create(actor=request.user, **values)
+        except ValidationFailed as exc:
+            errors = exc.details
+        else:
+            messages.success(request, f"Position “{position.title}” opened.")
+            return redirect("hiring:position", pk=position.pk)
+    return render(
+        request,
+        "hiring/position_new.html",
+        {
+            "errors": errors,
+            "values": values,
+            "teams": Team.objects.order_by("name"),
+            "managers": User.objects.filter(
+                is_active=True, role__in=[Role.MANAGER, Role.LEADER, Role.ADMIN]
+            ).order_by("first_name", "last_name", "username"),
+            "templates": selectors.template_list(),
+        },
+        status=400 if errors else 200,
+    )
+
+
+CANDIDATE_INPUTS = ("name", "email", "phone", "source", "cv_url", "notes")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def position_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    position = selectors.position_list_for(request.user).filter(pk=pk).first()
+    if position is None:
+        raise Http404("No such position.")
+    errors: dict[str, list[str]] = {}
+    values = dict.fromkeys(CANDIDATE_INPUTS, "")
+    if request.method == "POST":
+        values = {k: request.POST.get(k, "") for k in CANDIDATE_INPUTS}
+        try:
+            candidate = services.candidate_create(actor=request.user, position_id=pk, **values)
+        except ValidationFailed as exc:
+            errors = exc.details
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"{candidate.name} added.")
+            return redirect("hiring:candidate", pk=candidate.pk)
+    return render(
+        request,
+        "hiring/position.html",
+        {
+            "position": position,
+            "candidates": selectors.candidate_list_for(request.user).filter(position=position),
+            "errors": errors,
+            "values": values,
+        },
+        status=400 if errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def interview_new(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.interview_schedule(
+            actor=request.user,
+            candidate_id=pk,
+            interviewer=request.POST.get("interviewer"),
+            kind=request.POST.get("kind", ""),
+            scheduled_at=parse_datetime_local(request.POST.get("scheduled_at", "")),
+            focus=request.POST.getlist("focus"),
+        )
+    except NotFound as exc:
+        return _not_found(exc)
+    except PermissionDenied as exc:
+        return HttpResponse(exc.message, status=403)
+    except ValidationFailed as exc:
+        messages.error(
+            request,
+            "The interview was not scheduled: "
+            + "; ".join(m for ms in exc.details.values() for m in ms),
+        )
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Interview scheduled; the interviewer finds it under Hiring.")
+    return redirect("hiring:candidate", pk=pk)
+
+
+def parse_datetime_local(text: str) -> dt.datetime | None:
+    """A browser's datetime-local value (YYYY-MM-DDTHH:MM), in the current time zone."""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment

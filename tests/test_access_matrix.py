@@ -434,7 +434,13 @@ def _hiring(manager, teammate, admin_user) -> dict[str, Any]:
         recommendation=4,
     )  # fmt: skip
     hiring_services.scorecard_submit(actor=admin_user, interview_id=submitted.pk)
+    spare = hiring_services.template_attribute_add(
+        actor=admin_user, template_id=template.pk, category="attitude", name="Unused"
+    )
     return {
+        "hiring_template": template,
+        "spare_attribute": spare,
+        "position": position,
         "candidate": candidate,
         "focus_attribute": attribute,
         "draft_interview": draft,
@@ -1039,6 +1045,71 @@ PAGES: dict[str, list[Probe]] = {
     # else gets a 404 — a leader too. Independence: an interviewer who owes a scorecard sees
     # no other (404), a draft is its author's only.
     "hiring/": [Probe("GET", lambda w: "/hiring/", everyone(200))],
+    "hiring/templates/": [
+        Probe("GET", lambda w: "/hiring/templates/", setup_admin(200)),
+        Probe(
+            "POST",
+            lambda w: "/hiring/templates/",
+            setup_admin(302),
+            data=lambda w: {"name": "Probe template"},
+        ),
+    ],
+    "hiring/templates/<int:pk>/": [
+        Probe("GET", lambda w: f"/hiring/templates/{w.hiring_template.pk}/", setup_admin(200)),
+        Probe(
+            "POST",
+            lambda w: f"/hiring/templates/{w.hiring_template.pk}/",
+            setup_admin(302),
+            data=lambda w: {"category": "aptitude", "name": "Structured thinking"},
+        ),
+    ],
+    "hiring/attributes/<int:pk>/remove/": [
+        Probe(
+            "POST",
+            lambda w: f"/hiring/attributes/{w.spare_attribute.pk}/remove/",
+            setup_admin(302),
+        )
+    ],
+    "hiring/positions/new/": [
+        Probe("GET", lambda w: "/hiring/positions/new/", setup_admin(200)),
+        Probe(
+            "POST",
+            lambda w: "/hiring/positions/new/",
+            setup_admin(302),
+            data=lambda w: {
+                "title": "SDR",
+                "team": w.users["manager"].team_id,
+                "hiring_manager": w.users["manager"].pk,
+                "template": w.hiring_template.pk,
+            },
+        ),
+    ],
+    "hiring/positions/<int:pk>/": [
+        Probe(
+            "GET",
+            lambda w: f"/hiring/positions/{w.position.pk}/",
+            HIRING_NOBODY | {"manager": 200, "admin": 200},
+        ),
+        Probe(
+            "POST",
+            lambda w: f"/hiring/positions/{w.position.pk}/",
+            HIRING_NOBODY | {"manager": 302, "admin": 302},
+            data=lambda w: {"name": "Kim Lee", "email": "kim@example.com"},
+        ),
+    ],
+    "hiring/candidates/<int:pk>/interviews/": [
+        Probe(
+            "POST",
+            lambda w: f"/hiring/candidates/{w.candidate.pk}/interviews/",
+            HIRING_CANDIDATE | {"manager": 302, "admin": 302, "teammate": 403},
+            data=lambda w: {
+                "interviewer": w.users["manager"].pk,
+                "kind": "hiring_manager",
+                "scheduled_at": "2030-01-15T10:00",
+                "focus": [w.focus_attribute.pk],
+            },
+        ),
+    ],
     "hiring/candidates/<int:pk>/": [
         Probe("GET", lambda w: f"/hiring/candidates/{w.candidate.pk}/", HIRING_CANDIDATE)
     ],

@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from hiring import services
-from hiring.models import AttributeRating, Scorecard
+from hiring.models import (
+    AttributeRating,
+    Candidate,
+    Interview,
+    Position,
+    Scorecard,
+    ScorecardTemplate,
+)
 from tests.hiring.conftest import fill, schedule
 
 
@@ -129,5 +136,55 @@ def test_query_counts_do_not_grow_with_candidates_and_interviews(
 
 # The session and its user, the navbar's counts, then — home: positions, candidates, one's
 # interviews (6); candidate: the candidate, the view's audit row, whether one owes a
-# scorecard, the scorecards with their ratings and focus, the interviews (10).
-QUERIES = {"/hiring/": 6, "candidate": 10}
+# scorecard, the scorecards with their ratings and focus, the interviews, and for whoever
+# runs the process the schedule form's attributes and colleagues (13).
+QUERIES = {"/hiring/": 6, "candidate": 13}
+
+
+def test_a_recruiter_sets_up_a_position_from_the_pages(
+    client, recruiter, team_a, manager, interviewer_a
+):
+    client.force_login(recruiter)
+    created = client.post("/hiring/templates/", {"name": "Account executive"})
+    template = ScorecardTemplate.objects.get(name="Account executive")
+    assert created.url == f"/hiring/templates/{template.pk}/"
+    refused = client.post(
+        created.url, {"name": "Discovery", "guidance": "Digs for the real problem"}
+    )
+    assert refused.status_code == 400 and b"Digs for the real problem" in refused.content
+    assert not template.attributes.exists()
+    client.post(created.url, {"category": "selling_skill", "name": "Discovery"})
+    assert template.attributes.get().name == "Discovery"
+
+    opened = client.post(
+        "/hiring/positions/new/",
+        {"title": "AE", "team": team_a.pk, "hiring_manager": manager.pk, "template": template.pk},
+    )
+    position = Position.objects.get(title="AE")
+    assert opened.url == f"/hiring/positions/{position.pk}/"
+    bad = client.post(opened.url, {"name": "Kim Lee", "email": "kim@"})
+    assert bad.status_code == 400 and b"Kim Lee" in bad.content
+    assert not Candidate.objects.exists()
+    added = client.post(opened.url, {"name": "Kim Lee", "email": "kim@example.com"})
+    kim = Candidate.objects.get(name="Kim Lee")
+    assert added.url == f"/hiring/candidates/{kim.pk}/"
+
+    url = f"/hiring/candidates/{kim.pk}/interviews/"
+    form = {
+        "interviewer": interviewer_a.pk,
+        "kind": "role_play",
+        "scheduled_at": "2030-01-15T10:00",
+    }
+    no_focus = client.post(url, form, follow=True)
+    assert "Choose at least one attribute to assess." in no_focus.content.decode()
+    assert not Interview.objects.exists()
+    client.post(url, form | {"focus": [template.attributes.get().pk]})
+    interview = Interview.objects.get()
+    assert (interview.interviewer, interview.scheduled_at.year) == (interviewer_a, 2030)
+
+
+def test_only_recruiters_reach_the_setup_pages(client, manager, rep):
+    for who in (manager, rep):
+        client.force_login(who)
+        assert client.get("/hiring/templates/").status_code == 403
+        assert client.get("/hiring/positions/new/").status_code == 403
