@@ -44,6 +44,16 @@ def position_list_for(user: User) -> QuerySet[Position]:
     return positions.filter(hiring_manager=user)
 
 
+def interviews_given(user: User) -> QuerySet[Interview]:
+    """The interviews `user` gives, newest first, with their scorecard and focus."""
+    return (
+        Interview.objects.filter(interviewer=user)
+        .select_related("candidate__position", "scorecard")
+        .prefetch_related("focus")
+        .order_by("-scheduled_at", "-id")
+    )
+
+
 def candidate_list_for(user: User) -> QuerySet[Candidate]:
     candidates = Candidate.objects.select_related("position__hiring_manager", "position__team")
     if runs_hiring(user):

@@ -22,7 +22,6 @@ from hiring import selectors, services
 from hiring.models import (
     AttributeCategory,
     CandidateStage,
-    Interview,
     InterviewKind,
     Rating,
     Recommendation,
@@ -45,11 +44,7 @@ def home(request: HttpRequest) -> HttpResponse:
     by_position: dict[int, Counter] = {p.pk: Counter() for p in positions}
     for c in candidates:
         by_position[c.position_id][c.stage] += 1
-    interviews = list(
-        Interview.objects.filter(interviewer=user)
-        .select_related("candidate__position", "scorecard")
-        .order_by("-scheduled_at")
-    )
+    interviews = list(selectors.interviews_given(user))
     return render(
         request,
         "hiring/home.html",

@@ -51,6 +51,18 @@ def audit_record(
     )
 
 
+def audit_records(*, actor: User | None, action: str, targets: list[models.Model]) -> None:
+    """One audit event per target, written in one statement (e.g. every candidate a list
+    showed)."""
+    who = actor if actor is not None and actor.is_authenticated else None
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            actor=who, action=action, target_type=t._meta.label_lower, target_id=t.pk, data={}
+        )
+        for t in targets
+    )
+
+
 @transaction.atomic
 def api_key_create(*, user: User, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
     """Create a key for `user`; returns the key and the raw secret, which is shown once.

@@ -477,6 +477,8 @@ def importer(ok: Any) -> dict[str, Any]:
 # --- hiring (helpers) ---
 HIRING_NOBODY = {r: 404 for r in ROLES} | {"anonymous": LOGIN, "ro_key": LOGIN}
 HIRING_CANDIDATE = HIRING_NOBODY | {"manager": 200, "teammate": 200, "admin": 200}
+API_HIRING_NOBODY = {r: 404 for r in ROLES} | {"anonymous": 401}
+API_HIRING_CANDIDATE = API_HIRING_NOBODY | {"manager": 200, "teammate": 200, "admin": 200}
 
 # --- forecasting: leader dashboard (helpers) ---
 # The top-performer study: managers (their own teams), leaders and admins; reps 403.
@@ -2144,6 +2146,73 @@ API: dict[tuple[str, str], Probe] = {
     # Read in scope (world.meeting: rep attended it, teammate did not); recorded by a
     # manager of the team or a leader; changed by them (its rep reads it: 403). No PUT,
     # no DELETE.
+    # --- hiring ---
+    ("/api/v1/hiring/positions/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/hiring/positions/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/hiring/positions/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/hiring/positions/",
+        {r: 403 for r in ROLES} | {"anonymous": 401, "admin": 201},
+        data=lambda w: {
+            "title": "SDR",
+            "team": w.users["manager"].team_id,
+            "hiring_manager": w.users["manager"].pk,
+            "template": w.hiring_template.pk,
+        },
+    ),
+    ("/api/v1/hiring/candidates/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/hiring/candidates/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/hiring/candidates/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/hiring/candidates/",
+        {r: 403 for r in ROLES} | {"anonymous": 401, "admin": 201, "manager": 201},
+        data=lambda w: {"position": w.position.pk, "name": "Kim Lee"},
+    ),
+    ("/api/v1/hiring/candidates/{id}/", "GET"): Probe(
+        "GET", lambda w: f"/api/v1/hiring/candidates/{w.candidate.pk}/", API_HIRING_CANDIDATE
+    ),
+    ("/api/v1/hiring/candidates/{id}/decision/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/hiring/candidates/{w.candidate.pk}/decision/",
+        API_HIRING_NOBODY | {"manager": 200, "admin": 200},
+    ),
+    ("/api/v1/hiring/candidates/{id}/move/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/hiring/candidates/{w.candidate.pk}/move/",
+        API_HIRING_NOBODY | {"manager": 200, "admin": 200, "teammate": 403, "ro_key": 403},
+        data=lambda w: {"stage": "screen"},
+    ),
+    ("/api/v1/hiring/interviews/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/hiring/interviews/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/hiring/interviews/", "POST"): Probe(
+        "POST",
+        lambda w: "/api/v1/hiring/interviews/",
+        API_HIRING_NOBODY | {"manager": 201, "admin": 201, "teammate": 403, "ro_key": 403},
+        data=lambda w: {
+            "candidate": w.candidate.pk,
+            "interviewer": w.users["manager"].pk,
+            "kind": "hiring_manager",
+            "scheduled_at": "2030-01-15T10:00:00Z",
+            "focus": [w.focus_attribute.pk],
+        },
+    ),
+    ("/api/v1/hiring/scorecards/{id}/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/hiring/scorecards/{w.draft_interview.pk}/",
+        API_HIRING_NOBODY | {"teammate": 200},
+    ),
+    ("/api/v1/hiring/scorecards/{id}/submit/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/hiring/scorecards/{w.draft_interview.pk}/submit/",
+        API_HIRING_NOBODY | {"teammate": 200, "ro_key": 403},
+        data=lambda w: {
+            "ratings": [{"attribute": w.focus_attribute.pk, "rating": 4, "evidence": "Sharp"}],
+            "recommendation": 4,
+        },
+    ),
     # --- insights ---
     ("/api/v1/insights/results/", "GET"): Probe(
         "GET", lambda w: "/api/v1/insights/results/", api_everyone(200, write=False)

@@ -36,6 +36,7 @@ urlpatterns = [
     path("", include("proposals.api_urls")),
     path("", include("coaching.api_urls")),
     path("", include("forecasting.api_urls")),
+    path("", include("hiring.api_urls")),
     path("", include("insights.api_urls")),
     path("", include("exchange.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,0 +1,317 @@
+"""/api/v1/hiring/: positions, candidates (with their stage moves and the decision grid),
+interviews and scorecards (read, and submitted in one call). Thin: reads through
+hiring.selectors (404 for what one may not see — independence included), writes
+through hiring.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from hiring import selectors, services
+from hiring.models import (
+    AttributeCategory,
+    CandidateStage,
+    Interview,
+    InterviewKind,
+    Position,
+    Rating,
+    Recommendation,
+)
+from salesops.api.schema import IDEMPOTENCY_KEY, errors
+from salesops.api.serializers import StrictInputSerializer
+from salesops.api.viewsets import ApiViewSet, int_or_404, valid
+from salesops.services import audit_records
+
+# --- output -------------------------------------------------------------------------------
+
+
+class AttributeOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    category = serializers.ChoiceField(choices=AttributeCategory.choices)
+    name = serializers.CharField()
+    guidance = serializers.CharField()
+    questions = serializers.ListField(child=serializers.CharField(), source="question_list")
+    skill = serializers.IntegerField(source="skill_id", allow_null=True)
+
+
+class PositionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    team = serializers.IntegerField(source="team_id")
+    hiring_manager = serializers.IntegerField(source="hiring_manager_id")
+    template = serializers.IntegerField(source="template_id")
+    status = serializers.CharField()
+    attributes = AttributeOutput(many=True, source="template.attributes.all")
+
+
+class CandidateOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    position = serializers.IntegerField(source="position_id")
+    name = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField()
+    source = serializers.CharField()
+    notes = serializers.CharField()
+    cv_url = serializers.CharField()
+    stage = serializers.ChoiceField(choices=CandidateStage.choices)
+    stage_reason = serializers.CharField()
+    stage_changed_at = serializers.DateTimeField()
+
+
+class RatingOutput(serializers.Serializer):
+    attribute = serializers.IntegerField(source="attribute_id")
+    rating = serializers.ChoiceField(choices=Rating.choices)
+    evidence = serializers.CharField()
+
+
+class ScorecardOutput(serializers.Serializer):
+    interview = serializers.IntegerField(source="interview_id")
+    candidate = serializers.IntegerField(source="interview.candidate_id")
+    interviewer = serializers.IntegerField(source="interview.interviewer_id")
+    kind = serializers.CharField(source="interview.kind")
+    focus = serializers.SerializerMethodField()
+    ratings = RatingOutput(many=True, source="ratings.all")
+    recommendation = serializers.ChoiceField(choices=Recommendation.choices, allow_null=True)
+    summary = serializers.CharField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+
+    def get_focus(self, card: Any) -> list[int]:
+        return sorted(a.pk for a in card.interview.focus.all())
+
+
+class InterviewOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    candidate = serializers.IntegerField(source="candidate_id")
+    interviewer = serializers.IntegerField(source="interviewer_id")
+    kind = serializers.ChoiceField(choices=InterviewKind.choices)
+    scheduled_at = serializers.DateTimeField()
+    focus = serializers.SerializerMethodField()
+
+    def get_focus(self, interview: Interview) -> list[int]:
+        return sorted(a.pk for a in interview.focus.all())
+
+
+class GridLineOutput(serializers.Serializer):
+    attribute = serializers.IntegerField(source="attribute_id")
+    name = serializers.CharField()
+    category = serializers.CharField()
+    ratings = serializers.ListField(child=serializers.IntegerField(allow_null=True))
+    mean = serializers.FloatField(allow_null=True)
+    assessed = serializers.BooleanField()
+    disagreement = serializers.BooleanField()
+
+
+class GridColumnOutput(serializers.Serializer):
+    interview = serializers.IntegerField(source="interview_id")
+    interviewer = serializers.CharField()
+    kind = serializers.CharField()
+    recommendation = serializers.CharField()
+
+
+class DecisionOutput(serializers.Serializer):
+    candidate = serializers.IntegerField(source="candidate.pk")
+    columns = GridColumnOutput(many=True)
+    lines = GridLineOutput(many=True)
+    weighted = serializers.FloatField(allow_null=True)
+    pending = serializers.IntegerField()
+
+
+# --- input --------------------------------------------------------------------------------
+
+
+class PositionInput(StrictInputSerializer):
+    title = serializers.CharField(allow_blank=True, max_length=500)
+    team = serializers.IntegerField(min_value=1)
+    hiring_manager = serializers.IntegerField(min_value=1)
+    template = serializers.IntegerField(min_value=1)
+
+
+class CandidateInput(StrictInputSerializer):
+    position = serializers.IntegerField(min_value=1)
+    name = serializers.CharField(allow_blank=True, max_length=500)
+    email = serializers.CharField(allow_blank=True, required=False, max_length=500)
+    phone = serializers.CharField(allow_blank=True, required=False, max_length=500)
+    source = serializers.CharField(allow_blank=True, required=False, max_length=500)
+    notes = serializers.CharField(allow_blank=True, required=False, max_length=20000)
+    cv_url = serializers.CharField(allow_blank=True, required=False, max_length=1000)
+
+
+class MoveInput(StrictInputSerializer):
+    stage = serializers.CharField(max_length=20)
+    reason = serializers.CharField(allow_blank=True, required=False, max_length=10000)
+
+
+class InterviewInput(StrictInputSerializer):
+    candidate = serializers.IntegerField(min_value=1)
+    interviewer = serializers.IntegerField(min_value=1)
+    kind = serializers.CharField(max_length=40)
+    scheduled_at = serializers.DateTimeField()
+    focus = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=100)
+
+
+class RatingInput(StrictInputSerializer):
+    attribute = serializers.IntegerField(min_value=1)
+    rating = serializers.IntegerField(help_text="1 Definitely not … 5 Strong yes")
+    evidence = serializers.CharField(allow_blank=True, max_length=10000)
+
+
+class SubmitInput(StrictInputSerializer):
+    ratings = RatingInput(many=True)
+    recommendation = serializers.IntegerField(help_text="1, 2, 4 or 5")
+    summary = serializers.CharField(allow_blank=True, required=False, max_length=10000)
+
+
+# --- views --------------------------------------------------------------------------------
+
+
+class _HiringViewSet(ApiViewSet):
+    queryset = Position.objects.none()  # for the schema; reads use selectors
+    filter_backends: list[Any] = []
+
+
+@extend_schema(tags=["hiring"])
+class PositionViewSet(_HiringViewSet):
+    @extend_schema(responses={200: PositionOutput(many=True), **errors(401)})
+    def list(self, request: Request) -> Response:
+        rows = selectors.position_list_for(request.user).prefetch_related("template__attributes")
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(PositionOutput(page, many=True).data)
+
+    @extend_schema(
+        request=PositionInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: PositionOutput, **errors(400, 403)},
+        description="Open a position (recruiters and administrators).",
+    )
+    def create(self, request: Request) -> Response:
+        data = valid(PositionInput, request)
+        position = services.position_create(actor=request.user, **data)
+        return Response(PositionOutput(position).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["hiring"])
+class CandidateViewSet(_HiringViewSet):
+    @extend_schema(
+        responses={200: CandidateOutput(many=True), **errors(401)},
+        description="The candidates one may see: recruiters all, a hiring manager their "
+        "positions', an interviewer those they interview. Each one listed is written to "
+        "the audit log as viewed.",
+    )
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.candidate_list_for(request.user))
+        # Personal data in full: each candidate listed counts as viewed.
+        audit_records(actor=request.user, action="hiring.candidate_viewed", targets=page)
+        return self.get_paginated_response(CandidateOutput(page, many=True).data)
+
+    @extend_schema(
+        responses={200: CandidateOutput, **errors(404)},
+        description="One candidate (the view is written to the audit log).",
+    )
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(CandidateOutput(selectors.candidate_for(request.user, pk)).data)
+
+    @extend_schema(
+        request=CandidateInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: CandidateOutput, **errors(400, 403, 404, 409)},
+    )
+    def create(self, request: Request) -> Response:
+        data = valid(CandidateInput, request)
+        candidate = services.candidate_create(
+            actor=request.user, position_id=data.pop("position"), **data
+        )
+        return Response(CandidateOutput(candidate).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=MoveInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: CandidateOutput, **errors(400, 403, 404, 409)},
+        description="Move between applied, screen, interviews and offer, or end the process "
+        "(rejected, withdrawn) with the reason.",
+    )
+    @action(detail=True, methods=["post"])
+    def move(self, request: Request, pk: str) -> Response:
+        data = valid(MoveInput, request)
+        candidate = services.candidate_move(actor=request.user, candidate_id=int_or_404(pk), **data)
+        return Response(CandidateOutput(candidate).data)
+
+    @extend_schema(
+        responses={200: DecisionOutput, **errors(404)},
+        description="Who said what: one column per submitted scorecard, one line per "
+        "attribute (ratings, mean, disagreement), the weighted view and the scorecards still "
+        "to come. For recruiters and the hiring manager, once they owe no scorecard.",
+    )
+    @action(detail=True, methods=["get"])
+    def decision(self, request: Request, pk: str) -> Response:
+        return Response(DecisionOutput(selectors.decision_grid_for(request.user, pk)).data)
+
+
+@extend_schema(tags=["hiring"])
+class InterviewViewSet(_HiringViewSet):
+    @extend_schema(
+        responses={200: InterviewOutput(many=True), **errors(401)},
+        description="The interviews one gives.",
+    )
+    def list(self, request: Request) -> Response:
+        rows = selectors.interviews_given(request.user)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(InterviewOutput(page, many=True).data)
+
+    @extend_schema(
+        request=InterviewInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: InterviewOutput, **errors(400, 403, 404, 409)},
+    )
+    def create(self, request: Request) -> Response:
+        data = valid(InterviewInput, request)
+        interview = services.interview_schedule(
+            actor=request.user, candidate_id=data.pop("candidate"), **data
+        )
+        return Response(InterviewOutput(interview).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["hiring"])
+class ScorecardViewSet(_HiringViewSet):
+    """Scorecards by interview id."""
+
+    @extend_schema(
+        responses={200: ScorecardOutput, **errors(404)},
+        description="An interview's scorecard: one's own, or — once one owes none for the "
+        "candidate — another's submitted one; anything else is a 404.",
+    )
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(ScorecardOutput(selectors.scorecard_for(request.user, pk)).data)
+
+    @extend_schema(
+        request=SubmitInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: ScorecardOutput, **errors(400, 404, 409)},
+        description="Rate every focus attribute (1–5, with evidence), give the overall "
+        "recommendation and submit, in one call: all or nothing. Only the interviewer, "
+        "once; a submitted scorecard never changes (409).",
+    )
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str) -> Response:
+        data = valid(SubmitInput, request)
+        with transaction.atomic():
+            services.scorecard_save(
+                actor=request.user,
+                interview_id=int_or_404(pk),
+                ratings={
+                    r["attribute"]: {"rating": r["rating"], "evidence": r["evidence"]}
+                    for r in data["ratings"]
+                },
+                recommendation=data["recommendation"],
+                summary=data.get("summary", ""),
+            )
+            card = services.scorecard_submit(actor=request.user, interview_id=int_or_404(pk))
+        return Response(
+            ScorecardOutput(selectors.scorecard_for(request.user, card.interview_id)).data
+        )
