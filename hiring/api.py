@@ -63,6 +63,7 @@ class CandidateOutput(serializers.Serializer):
     stage = serializers.ChoiceField(choices=CandidateStage.choices)
     stage_reason = serializers.CharField()
     stage_changed_at = serializers.DateTimeField()
+    hired_user = serializers.IntegerField(source="hired_user_id", allow_null=True)
 
 
 class RatingOutput(serializers.Serializer):
@@ -148,6 +149,13 @@ class MoveInput(StrictInputSerializer):
     reason = serializers.CharField(allow_blank=True, required=False, max_length=10000)
 
 
+class HireInput(StrictInputSerializer):
+    started_on = serializers.DateField()
+    reason = serializers.CharField(allow_blank=True, max_length=10000)
+    role = serializers.CharField(required=False, max_length=20)
+    team = serializers.IntegerField(required=False, min_value=1)
+
+
 class InterviewInput(StrictInputSerializer):
     candidate = serializers.IntegerField(min_value=1)
     interviewer = serializers.IntegerField(min_value=1)
@@ -178,7 +186,7 @@ class _HiringViewSet(ApiViewSet):
 
 @extend_schema(tags=["hiring"])
 class PositionViewSet(_HiringViewSet):
-    @extend_schema(responses={200: PositionOutput(many=True), **errors(401)})
+    @extend_schema(responses={200: PositionOutput(many=True), **errors(401, 404)})
     def list(self, request: Request) -> Response:
         rows = selectors.position_list_for(request.user).prefetch_related("template__attributes")
         page = self.paginate_queryset(rows)
@@ -199,7 +207,7 @@ class PositionViewSet(_HiringViewSet):
 @extend_schema(tags=["hiring"])
 class CandidateViewSet(_HiringViewSet):
     @extend_schema(
-        responses={200: CandidateOutput(many=True), **errors(401)},
+        responses={200: CandidateOutput(many=True), **errors(401, 404)},
         description="The candidates one may see: recruiters all, a hiring manager their "
         "positions', an interviewer those they interview. Each one listed is written to "
         "the audit log as viewed.",
@@ -243,6 +251,20 @@ class CandidateViewSet(_HiringViewSet):
         return Response(CandidateOutput(candidate).data)
 
     @extend_schema(
+        request=HireInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: CandidateOutput, **errors(400, 403, 404, 409)},
+        description="Hire a candidate at the offer stage (the hiring manager or an "
+        "administrator): creates their account (role, team, start date) and, once committed, "
+        "emails them an invitation to set their password. `hired_user` is the new account.",
+    )
+    @action(detail=True, methods=["post"])
+    def hire(self, request: Request, pk: str) -> Response:
+        data = valid(HireInput, request)
+        candidate = services.candidate_hire(actor=request.user, candidate_id=int_or_404(pk), **data)
+        return Response(CandidateOutput(candidate).data)
+
+    @extend_schema(
         responses={200: DecisionOutput, **errors(404)},
         description="Who said what: one column per submitted scorecard, one line per "
         "attribute (ratings, mean, disagreement), the weighted view and the scorecards still "
@@ -256,7 +278,7 @@ class CandidateViewSet(_HiringViewSet):
 @extend_schema(tags=["hiring"])
 class InterviewViewSet(_HiringViewSet):
     @extend_schema(
-        responses={200: InterviewOutput(many=True), **errors(401)},
+        responses={200: InterviewOutput(many=True), **errors(401, 404)},
         description="The interviews one gives.",
     )
     def list(self, request: Request) -> Response:

@@ -30,6 +30,7 @@ from hiring.models import (
 )
 from hiring.rules import runs_hiring
 from salesops.cleaning import (
+    clean_date,
     clean_int,
     clean_text,
     name_taken,
@@ -39,6 +40,7 @@ from salesops.cleaning import (
 )
 from salesops.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from salesops.models import Role, Team, User
+from salesops.people import user_create_invited
 from salesops.services import audit_record
 
 MAX_TEXT = 10_000
@@ -573,3 +575,72 @@ def scorecard_submit(*, actor: User, interview_id: Any) -> Scorecard:
     scorecard.save(update_fields=["submitted_at", "updated_at"])
     audit_record(actor=actor, action="hiring.scorecard_submitted", target=scorecard)
     return scorecard
+
+
+# --- the decision ---------------------------------------------------------------------
+
+
+def can_decide(actor: User, candidate: Candidate) -> bool:
+    """The hiring manager decides; administrators may too."""
+    return actor.is_admin_role or candidate.position.hiring_manager_id == actor.pk
+
+
+@transaction.atomic
+def candidate_hire(
+    *,
+    actor: User,
+    candidate_id: Any,
+    started_on: Any,
+    reason: str,
+    role: str = Role.REP,
+    team: Any = None,
+) -> Candidate:
+    """Hire: the candidate becomes a person here — their account (the role, the position's
+    team unless another is given, so its manager is theirs; `started_on`, which the
+    coaching cadence counts the first 90 days from) with an invitation to set their
+    password, sent once this commits — and the candidate is marked hired with the reason.
+
+    Refuses: anyone but the hiring manager or an administrator; a candidate not at the
+    offer stage (a rejected or withdrawn one: Conflict); no reason; no or a bad start
+    date; a candidate without an email address, or with one a colleague already has;
+    an unknown team. Nothing is created then."""
+    candidate = _lock_candidate(actor, candidate_id)
+    if not can_decide(actor, candidate):
+        raise PermissionDenied("Only the hiring manager or an administrator hires.")
+    if candidate.stage != CandidateStage.OFFER:
+        raise Conflict(
+            f"Only a candidate at the offer stage can be hired ({candidate.name} is "
+            f"{candidate.get_stage_display().lower()}).",
+            code="candidate_not_at_offer",
+        )
+    errors: dict[str, list[str]] = {}
+    start = clean_date(errors, "started_on", started_on, required=True)
+    reason = clean_text(errors, "reason", reason, required=True, max_length=MAX_TEXT)
+    chosen_team = candidate.position.team
+    if team not in (None, ""):
+        chosen_team = Team.objects.filter(pk=query_int(team)).first()
+        if chosen_team is None:
+            errors["team"] = ["Choose a team."]
+    if errors:
+        raise ValidationFailed(details=errors)
+    first, _, last = candidate.name.partition(" ")
+    person = user_create_invited(
+        actor=actor, first_name=first, last_name=last, email=candidate.email, role=role,
+        team=chosen_team, started_on=start,
+    )  # fmt: skip
+    candidate.stage = CandidateStage.HIRED
+    candidate.stage_reason = reason
+    candidate.stage_changed_at = timezone.now()
+    candidate.decided_by = actor
+    candidate.hired_user = person
+    candidate.version += 1
+    candidate.save(
+        update_fields=[
+            "stage", "stage_reason", "stage_changed_at", "decided_by", "hired_user", "version",
+        ]
+    )  # fmt: skip
+    audit_record(
+        actor=actor, action="hiring.candidate_hired", target=candidate,
+        data={"user": person.pk, "started_on": start.isoformat()},
+    )  # fmt: skip
+    return candidate

@@ -15,5 +15,6 @@ urlpatterns = [
     path("hiring/candidates/<int:pk>/", views.candidate_detail, name="candidate"),
     path("hiring/candidates/<int:pk>/move/", views.candidate_move, name="candidate_move"),
     path("hiring/candidates/<int:pk>/decision/", views.decision, name="decision"),
+    path("hiring/candidates/<int:pk>/hire/", views.hire, name="hire"),
     path("hiring/interviews/<int:pk>/scorecard/", views.scorecard, name="scorecard"),
 ]

@@ -189,12 +189,22 @@ def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+HIRE_INPUTS = ("started_on", "role", "team", "reason")
+
+
 @login_required
-def decision(request: HttpRequest, pk: int) -> HttpResponse:
+def decision(
+    request: HttpRequest,
+    pk: int,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    values: dict[str, str] | None = None,
+) -> HttpResponse:
     try:
         grid = selectors.decision_grid_for(request.user, pk)
     except NotFound as exc:
         return _not_found(exc)
+    candidate = grid.candidate
     return render(
         request,
         "hiring/decision.html",
@@ -204,8 +214,41 @@ def decision(request: HttpRequest, pk: int) -> HttpResponse:
                 (line, AttributeCategory(line.category).label, list(line.ratings))
                 for line in grid.lines
             ],
+            "can_hire": candidate.stage == CandidateStage.OFFER
+            and services.can_decide(request.user, candidate),
+            "roles": Role.choices,
+            "teams": Team.objects.order_by("name"),
+            "errors": errors or {},
+            "values": values
+            or {"role": Role.REP, "team": str(candidate.position.team_id), "started_on": ""},
         },
+        status=400 if errors else 200,
     )
+
+
+@login_required
+@require_POST
+def hire(request: HttpRequest, pk: int) -> HttpResponse:
+    values = {k: request.POST.get(k, "") for k in HIRE_INPUTS}
+    try:
+        candidate = services.candidate_hire(actor=request.user, candidate_id=pk, **values)
+    except NotFound as exc:
+        return _not_found(exc)
+    except PermissionDenied as exc:
+        return HttpResponse(exc.message, status=403)
+    except ValidationFailed as exc:
+        return decision(request, pk, errors=exc.details, values=values)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("hiring:candidate", pk=pk)
+    person = candidate.hired_user
+    messages.success(
+        request,
+        f"{candidate.name} is hired: their account ({person.username}) starts on "
+        f"{person.started_on:%d %b %Y}, and an invitation to set a password is on its way "
+        f"to {person.email}.",
+    )
+    return redirect("hiring:candidate", pk=pk)
 
 
 # --- what recruiters (and hiring managers) set up ----------------------------------------

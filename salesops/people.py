@@ -422,6 +422,49 @@ def _store_people(
     return created, updated
 
 
+def user_create_invited(
+    *,
+    actor: User,
+    first_name: str,
+    last_name: str,
+    email: str,
+    role: str,
+    team: Team | None,
+    started_on: dt.date | None,
+) -> User:
+    """A new person who signs in after setting their password through the invitation sent
+    once the caller's transaction commits (no password is ever emailed). For services
+    that add people (a hire); the caller checks who may. Refuses (ValidationFailed) an
+    invalid email, one an active person has, or an unknown role."""
+    errors: dict[str, list[str]] = {}
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        errors["email"] = ["An email address is needed to send the invitation."]
+    else:
+        if User.objects.filter(email__iexact=email, is_active=True).exists():
+            errors["email"] = ["Someone here already has this email address."]
+    if role not in Role.values:
+        errors["role"] = [f"Choose one of: {', '.join(Role.values)}."]
+    if errors:
+        raise ValidationFailed(details=errors)
+    user = User(
+        username=unique_username(_slug(email.split("@")[0])),
+        first_name=first_name[:150],
+        last_name=last_name[:150],
+        email=email,
+        role=role,
+        team=team,
+        started_on=started_on,
+    )
+    user.set_unusable_password()
+    user.save()
+    audit_record(actor=actor, action="user.created", target=user, data={"invited": True})
+    _invite_on_commit([user.pk], actor)
+    return user
+
+
 # --- invitations ------------------------------------------------------------------------
 
 

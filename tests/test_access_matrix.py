@@ -1130,6 +1130,14 @@ PAGES: dict[str, list[Probe]] = {
             HIRING_CANDIDATE | {"teammate": 404},
         )
     ],
+    "hiring/candidates/<int:pk>/hire/": [
+        Probe(
+            "POST",
+            lambda w: f"/hiring/candidates/{w.candidate.pk}/hire/",
+            HIRING_CANDIDATE | {"manager": 302, "admin": 302, "teammate": 403},
+            data=lambda w: {"started_on": "2030-02-01", "reason": "Strong on every attribute"},
+        )  # the candidate is not at the offer stage: refused with a message (302)
+    ],
     "hiring/interviews/<int:pk>/scorecard/": [
         Probe(
             "GET",
@@ -2183,6 +2191,12 @@ API: dict[tuple[str, str], Probe] = {
         lambda w: f"/api/v1/hiring/candidates/{w.candidate.pk}/move/",
         API_HIRING_NOBODY | {"manager": 200, "admin": 200, "teammate": 403, "ro_key": 403},
         data=lambda w: {"stage": "screen"},
+    ),
+    ("/api/v1/hiring/candidates/{id}/hire/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/hiring/candidates/{w.candidate.pk}/hire/",
+        API_HIRING_NOBODY | {"manager": 409, "admin": 409, "teammate": 403, "ro_key": 403},
+        data=lambda w: {"started_on": "2030-02-01", "reason": "Strong on every attribute"},
     ),
     ("/api/v1/hiring/interviews/", "GET"): Probe(
         "GET", lambda w: "/api/v1/hiring/interviews/", api_everyone(200, write=False)

@@ -1,7 +1,8 @@
 """Structured interviews in a real browser: an interviewer finds their interview under
 Hiring, fills the scorecard (a missing rating is refused with what they typed kept) and
 submits it; the hiring manager opens the decision page and sees who said what, the
-disagreement highlighted. Screenshots at 1440 and 390 px (the page never scrolls
+disagreement highlighted, makes an offer and hires: the new rep's account exists.
+Screenshots at 1440 and 390 px (the page never scrolls
 sideways at 390 px)."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from hiring import services
-from hiring.models import Scorecard
+from hiring.models import Candidate, Scorecard
 from tests.browser.test_pipeline_setup_journey import screenshots, sign_in
 from tests.hiring.conftest import candidate, fill, position, recruiter, schedule, template  # noqa: F401
 
@@ -63,3 +64,19 @@ def test_an_interviewer_scores_and_the_hiring_manager_sees_who_said_what(
     assert "They disagree" in grid.get_by_test_id("disagreement").inner_text()
     assert "Past attainment" in page.get_by_test_id("unassessed").inner_text()
     screenshots(page, "hiring-decision")
+
+    # An offer, then the hire: the new rep's account with an invitation.
+    page.goto(f"{live_server.url}/hiring/candidates/{applicant.pk}/")
+    page.get_by_label("Stage").select_option(label="Offer")
+    page.get_by_test_id("move-form").get_by_role("button", name="Move").click()
+    assert page.get_by_test_id("candidate-stage").inner_text() == "Offer"
+    page.get_by_test_id("decision-link").click()
+    hire = page.get_by_test_id("hire-form")
+    hire.get_by_label("Start date").fill("2027-01-04")
+    hire.get_by_label("Why we hire").fill("Best discovery in the role play")
+    hire.get_by_test_id("hire").click()
+    page.wait_for_url(f"**/hiring/candidates/{applicant.pk}/")
+    assert "Dana Fischer is hired" in page.inner_text("main")
+    assert page.get_by_test_id("candidate-stage").inner_text() == "Hired"
+    person = Candidate.objects.get(pk=applicant.pk).hired_user
+    assert (person.role, str(person.started_on)) == ("rep", "2027-01-04")

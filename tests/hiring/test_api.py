@@ -101,3 +101,14 @@ def test_list_queries_do_not_grow(
 # The key, then the count and the page, and for candidates one insert auditing every
 # candidate listed (4); positions prefetch their templates' attributes (4).
 LIST_QUERIES = {"/api/v1/hiring/candidates/": 4, "/api/v1/hiring/positions/": 4}
+
+
+def test_hire_on_the_api(key_for, candidate, manager):
+    hm = key_for(manager)
+    url = f"/api/v1/hiring/candidates/{candidate.pk}/hire/"
+    early = hm.post(url, {"started_on": "2027-01-04", "reason": "Yes"}, format="json")
+    assert early.status_code == 409 and early.json()["code"] == "candidate_not_at_offer"
+    services.candidate_move(actor=manager, candidate_id=candidate.pk, stage="offer")
+    done = hm.post(url, {"started_on": "2027-01-04", "reason": "Yes"}, format="json")
+    assert done.status_code == 200 and done.json()["stage"] == "hired"
+    assert Candidate.objects.get(pk=candidate.pk).hired_user_id == done.json()["hired_user"]

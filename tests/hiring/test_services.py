@@ -9,7 +9,7 @@ from coaching.models import Skill
 from hiring import services
 from hiring.models import AttributeRating, Candidate, Position, Scorecard, TemplateAttribute
 from salesops.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
-from salesops.models import AuditEvent
+from salesops.models import AuditEvent, User
 from tests.hiring.conftest import fill, schedule
 
 
@@ -158,3 +158,71 @@ def test_a_scorecard_is_its_interviewers_and_is_frozen_once_submitted(
         Scorecard.objects.get(interview=interview).ratings.values_list("rating", flat=True)
     ) == [4, 4]
     assert AuditEvent.objects.filter(action="hiring.scorecard_submitted").count() == 1
+
+
+def _at_offer(candidate, manager):
+    services.candidate_move(actor=manager, candidate_id=candidate.pk, stage="offer")
+
+
+def test_hiring_creates_the_reps_account_and_invites_them(
+    candidate, manager, team_a, mailoutbox, django_capture_on_commit_callbacks
+):
+    _at_offer(candidate, manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        hired = services.candidate_hire(
+            actor=manager, candidate_id=candidate.pk, started_on="2027-01-04",
+            reason="Strongest discovery we saw",
+        )  # fmt: skip
+    person = User.objects.get(pk=hired.hired_user_id)
+    assert (person.first_name, person.last_name, person.email) == (
+        "Dana", "Fischer", "dana@example.com",
+    )  # fmt: skip
+    assert (person.role, person.team, str(person.started_on)) == ("rep", team_a, "2027-01-04")
+    assert not person.has_usable_password()
+    stored = Candidate.objects.get(pk=candidate.pk)
+    assert (stored.stage, stored.stage_reason, stored.decided_by) == (
+        "hired", "Strongest discovery we saw", manager,
+    )  # fmt: skip
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["dana@example.com"]
+    body = mailoutbox[0].body
+    assert "/reset/" in body or "password" in body.lower()
+    assert "secret" not in body.lower()  # a link to set one, never a password
+
+
+def test_a_hire_is_refused_without_what_it_needs_and_creates_nothing(
+    candidate, manager, recruiter, interviewer_a, rep
+):
+    users = User.objects.count()
+    with pytest.raises(Conflict):  # not at the offer stage yet
+        services.candidate_hire(
+            actor=manager, candidate_id=candidate.pk, started_on="2027-01-04", reason="Yes"
+        )
+    _at_offer(candidate, manager)
+    with pytest.raises(PermissionDenied):  # a recruiter runs the process, the manager decides
+        services.candidate_hire(
+            actor=recruiter, candidate_id=candidate.pk, started_on="2027-01-04", reason="Yes"
+        )
+    with pytest.raises(ValidationFailed) as refused:
+        services.candidate_hire(
+            actor=manager, candidate_id=candidate.pk, started_on="4 Jan", reason=" "
+        )
+    assert set(refused.value.details) == {"started_on", "reason"}
+    Candidate.objects.filter(pk=candidate.pk).update(email=rep.email or "rep@example.com")
+    User.objects.filter(pk=rep.pk).update(email="rep@example.com")
+    with pytest.raises(ValidationFailed) as refused:  # a colleague has this email
+        services.candidate_hire(
+            actor=manager, candidate_id=candidate.pk, started_on="2027-01-04", reason="Yes"
+        )
+    assert "email" in refused.value.details
+    assert User.objects.count() == users
+    assert Candidate.objects.get(pk=candidate.pk).stage == "offer"
+
+    services.candidate_move(
+        actor=manager, candidate_id=candidate.pk, stage="rejected", reason="Took another offer"
+    )
+    with pytest.raises(Conflict) as closed:  # hiring a rejected candidate
+        services.candidate_hire(
+            actor=manager, candidate_id=candidate.pk, started_on="2027-01-04", reason="Yes"
+        )
+    assert "rejected" in closed.value.message
+    assert User.objects.count() == users

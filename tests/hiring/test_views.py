@@ -188,3 +188,20 @@ def test_only_recruiters_reach_the_setup_pages(client, manager, rep):
         client.force_login(who)
         assert client.get("/hiring/templates/").status_code == 403
         assert client.get("/hiring/positions/new/").status_code == 403
+
+
+def test_the_hiring_manager_hires_from_the_decision_page(client, candidate, manager, team_a):
+    services.candidate_move(actor=manager, candidate_id=candidate.pk, stage="offer")
+    client.force_login(manager)
+    page = client.get(f"/hiring/candidates/{candidate.pk}/decision/")
+    assert b'data-testid="hire-form"' in page.content
+    url = f"/hiring/candidates/{candidate.pk}/hire/"
+    refused = client.post(url, {"started_on": "", "role": "rep", "team": team_a.pk,
+                                "reason": "Best role play of the quarter"})  # fmt: skip
+    assert refused.status_code == 400 and b"Best role play of the quarter" in refused.content
+    assert Candidate.objects.get(pk=candidate.pk).hired_user is None
+    done = client.post(url, {"started_on": "2027-01-04", "role": "rep", "team": team_a.pk,
+                             "reason": "Best role play of the quarter"}, follow=True)  # fmt: skip
+    assert "is hired" in done.content.decode() and "invitation" in done.content.decode()
+    hired = Candidate.objects.get(pk=candidate.pk)
+    assert hired.stage == "hired" and hired.hired_user.started_on.isoformat() == "2027-01-04"
