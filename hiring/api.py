@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -262,6 +263,28 @@ class CandidateViewSet(_HiringViewSet):
     def hire(self, request: Request, pk: str) -> Response:
         data = valid(HireInput, request)
         candidate = services.candidate_hire(actor=request.user, candidate_id=int_or_404(pk), **data)
+        return Response(CandidateOutput(candidate).data)
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT, **errors(404)},
+        description="Everything stored about the candidate (recruiters and administrators), "
+        "for a request to see their data. Audited.",
+    )
+    @action(detail=True, methods=["get"])
+    def export(self, request: Request, pk: str) -> Response:
+        return Response(selectors.candidate_export(request.user, pk))
+
+    @extend_schema(
+        request=None,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: CandidateOutput, **errors(403, 404, 409)},
+        description="Erase the candidate's personal data now, on their request (recruiters "
+        "and administrators); the ratings stay, anonymous. Not for a hired candidate (409).",
+    )
+    @action(detail=True, methods=["post"])
+    def erase(self, request: Request, pk: str) -> Response:
+        selectors.candidate_for(request.user, pk, audit=False)
+        candidate = services.candidate_erase(actor=request.user, candidate_id=int_or_404(pk))
         return Response(CandidateOutput(candidate).data)
 
     @extend_schema(

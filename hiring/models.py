@@ -149,9 +149,19 @@ class Candidate(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     version = models.PositiveIntegerField(default=1)
+    # When their personal data was removed (retention period or a request); the stage and
+    # the ratings stay, for the statistics.
+    anonymised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-stage_changed_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["stage_changed_at"],
+                condition=Q(stage__in=["rejected", "withdrawn"], anonymised_at__isnull=True),
+                name="candidate_to_anonymise_idx",
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(stage__in=["rejected", "withdrawn"]) | ~Q(stage_reason=""),

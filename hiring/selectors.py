@@ -186,3 +186,45 @@ def decision_grid_for(user: User, candidate_id: object) -> DecisionGrid:
         weighted=rules.weighted_mean(lines),
         pending=len(all_cards) - len(submitted),
     )
+
+
+def candidate_export(user: User, candidate_id: object) -> dict:
+    """Everything stored about one candidate, for a request to see their data (recruiters
+    and administrators; NotFound for others). The export is audited."""
+    candidate = candidate_for(user, candidate_id, audit=False)
+    if not runs_hiring(user):
+        raise NotFound("No such candidate.")
+    audit_record(actor=user, action="hiring.candidate_exported", target=candidate)
+    interviews = candidate.interviews.select_related("interviewer", "scorecard").prefetch_related(
+        "focus", "scorecard__ratings__attribute"
+    )
+    return {
+        "candidate": {
+            field: str(getattr(candidate, field) or "")
+            for field in (
+                "name", "email", "phone", "source", "notes", "cv_url", "stage", "stage_reason",
+                "stage_changed_at", "created_at", "anonymised_at",
+            )
+        },
+        "position": candidate.position.title,
+        "interviews": [
+            {
+                "kind": i.kind,
+                "scheduled_at": i.scheduled_at.isoformat(),
+                "interviewer": str(i.interviewer),
+                "focus": [a.name for a in i.focus.all()],
+                "scorecard": {
+                    "submitted_at": i.scorecard.submitted_at.isoformat()
+                    if i.scorecard.submitted_at else None,
+                    "recommendation": i.scorecard.get_recommendation_display() or None,
+                    "summary": i.scorecard.summary,
+                    "ratings": [
+                        {"attribute": r.attribute.name, "rating": r.get_rating_display(),
+                         "evidence": r.evidence}
+                        for r in i.scorecard.ratings.all()
+                    ],
+                },
+            }
+            for i in interviews
+        ],
+    }  # fmt: skip

@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import CharField, Max, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from coaching import selectors as coaching_selectors
@@ -39,7 +41,7 @@ from salesops.cleaning import (
     save_unique,
 )
 from salesops.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
-from salesops.models import Role, Team, User
+from salesops.models import AuditEvent, Role, Team, User
 from salesops.people import user_create_invited
 from salesops.services import audit_record
 
@@ -643,4 +645,63 @@ def candidate_hire(
         actor=actor, action="hiring.candidate_hired", target=candidate,
         data={"user": person.pk, "started_on": start.isoformat()},
     )  # fmt: skip
+    return candidate
+
+
+# --- personal data ----------------------------------------------------------------------
+
+ANONYMISED_NAME = "Anonymised candidate"
+
+
+def _anonymise(candidate_ids: Any, now: Any) -> int:
+    """Remove the personal data of these candidates, set-based: contact details, notes, CV
+    link, the reason's words, the interviewers' evidence and summaries, and what the audit
+    trail quoted. Kept: the position, the stage and its dates, the ratings and
+    recommendations — the statistics."""
+    candidates = Candidate.objects.filter(pk__in=candidate_ids, anonymised_at__isnull=True)
+    ids = list(candidates.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    Candidate.objects.filter(pk__in=ids).update(
+        name=Concat(Value(f"{ANONYMISED_NAME} #"), Cast("id", CharField())),
+        email="", phone="", source="", notes="", cv_url="",
+        stage_reason=Value("(removed)"), anonymised_at=now,
+    )  # fmt: skip
+    AttributeRating.objects.filter(scorecard__interview__candidate_id__in=ids).update(evidence="")
+    Scorecard.objects.filter(interview__candidate_id__in=ids).update(summary="")
+    AuditEvent.objects.filter(target_type="hiring.candidate", target_id__in=ids).update(data={})
+    return len(ids)
+
+
+@transaction.atomic
+def candidates_anonymise(*, now: dt.datetime | None = None) -> int:
+    """Anonymise every rejected or withdrawn candidate decided more than
+    HIRING_ANONYMISE_AFTER_DAYS ago (the beat runs it daily). Idempotent: an anonymised
+    candidate is not touched again. Returns how many were anonymised."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=settings.HIRING_ANONYMISE_AFTER_DAYS)
+    due = Candidate.objects.filter(
+        stage__in=rules.CLOSING_STAGES, anonymised_at__isnull=True, stage_changed_at__lt=cutoff
+    ).values("pk")
+    return _anonymise(due, now)
+
+
+@transaction.atomic
+def candidate_erase(*, actor: User, candidate_id: Any) -> Candidate:
+    """Erase a candidate's personal data on their request, now (recruiters and
+    administrators); keeps only what the statistics need. Refuses: anyone else; a hired
+    candidate (they work here: their account is managed under People)."""
+    _refuse_unless_recruiter(actor, "erase a candidate's data")
+    candidate = _by_id(Candidate.objects.all(), candidate_id, "candidate", lock=True)
+    if candidate.stage == CandidateStage.HIRED:
+        raise Conflict("They were hired: their data is an employee's now.", code="candidate_hired")
+    if candidate.anonymised_at is None:
+        if candidate.stage not in rules.CLOSING_STAGES:
+            candidate.stage = CandidateStage.WITHDRAWN
+            candidate.stage_changed_at = timezone.now()
+            candidate.stage_reason = "(removed)"
+            candidate.save(update_fields=["stage", "stage_changed_at", "stage_reason"])
+        _anonymise([candidate.pk], timezone.now())
+    audit_record(actor=actor, action="hiring.candidate_erased", target=candidate)
+    candidate.refresh_from_db()
     return candidate

@@ -16,5 +16,7 @@ urlpatterns = [
     path("hiring/candidates/<int:pk>/move/", views.candidate_move, name="candidate_move"),
     path("hiring/candidates/<int:pk>/decision/", views.decision, name="decision"),
     path("hiring/candidates/<int:pk>/hire/", views.hire, name="hire"),
+    path("hiring/candidates/<int:pk>/export/", views.candidate_export, name="export"),
+    path("hiring/candidates/<int:pk>/erase/", views.candidate_erase, name="erase"),
     path("hiring/interviews/<int:pk>/scorecard/", views.scorecard, name="scorecard"),
 ]

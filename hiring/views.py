@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -76,6 +76,7 @@ def candidate_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "interviews": candidate.interviews.select_related("interviewer", "scorecard"),
             "scorecards": selectors.scorecards_for(request.user, candidate),
             "manages": manages,
+            "runs_hiring": runs_hiring(request.user),
             "moves": [(v, label) for v, label in CandidateStage.choices if v != "hired"],
             "open_stages": OPEN_STAGES,
             "kinds": InterviewKind.choices,
@@ -444,3 +445,35 @@ def parse_datetime_local(text: str) -> dt.datetime | None:
     except ValueError:
         return None
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
+# --- personal data ------------------------------------------------------------------------
+
+
+@login_required
+def candidate_export(request: HttpRequest, pk: int) -> HttpResponse:
+    """Everything stored about the candidate, as a JSON download (recruiters)."""
+    try:
+        data = selectors.candidate_export(request.user, pk)
+    except NotFound as exc:
+        return _not_found(exc)
+    response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="candidate-{pk}.json"'
+    return response
+
+
+@login_required
+@require_POST
+def candidate_erase(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        selectors.candidate_for(request.user, pk, audit=False)
+        services.candidate_erase(actor=request.user, candidate_id=pk)
+    except NotFound as exc:
+        return _not_found(exc)
+    except PermissionDenied as exc:
+        return HttpResponse(exc.message, status=403)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Their personal data is erased; the ratings stay, anonymous.")
+    return redirect("hiring:candidate", pk=pk)

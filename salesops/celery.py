@@ -62,6 +62,11 @@ def _schedule_from_settings(sender: Celery, **kwargs: Any) -> None:
                 "task": "forecasting.warm_history_rates",
                 "schedule": crontab(minute=5, hour=0),
             },
+            # Daily: candidates' personal data past its retention period.
+            "anonymise-candidates": {
+                "task": "hiring.anonymise_candidates",
+                "schedule": crontab(minute=50, hour=3),
+            },
             # Every minute: the behaviour facts of deals closed or changed since, so the
             # top-performer study reads them ready.
             "refresh-insights-deal-facts": {

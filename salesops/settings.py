@@ -328,6 +328,11 @@ if HISTORY_MIN_DEALS < 1:
 # do the tests: their rolled-back writes never bump the version).
 # Insights: a rep needs this many deals closed in the range to be ranked among the top
 # performers (fewer are listed as "too few deals"); each study can ask for another minimum.
+# Rejected and withdrawn candidates are anonymised this many days after the decision.
+HIRING_ANONYMISE_AFTER_DAYS = int(os.environ.get("HIRING_ANONYMISE_AFTER_DAYS", 180))
+if HIRING_ANONYMISE_AFTER_DAYS < 1:
+    raise RuntimeError("HIRING_ANONYMISE_AFTER_DAYS must be 1 or more.")
+
 INSIGHTS_MIN_CLOSED_DEALS = int(os.environ.get("INSIGHTS_MIN_CLOSED_DEALS", 5))
 if INSIGHTS_MIN_CLOSED_DEALS < 1:
     raise RuntimeError("INSIGHTS_MIN_CLOSED_DEALS must be 1 or more.")

@@ -1138,6 +1138,20 @@ PAGES: dict[str, list[Probe]] = {
             data=lambda w: {"started_on": "2030-02-01", "reason": "Strong on every attribute"},
         )  # the candidate is not at the offer stage: refused with a message (302)
     ],
+    "hiring/candidates/<int:pk>/export/": [
+        Probe(
+            "GET",
+            lambda w: f"/hiring/candidates/{w.candidate.pk}/export/",
+            HIRING_NOBODY | {"admin": 200},
+        )
+    ],
+    "hiring/candidates/<int:pk>/erase/": [
+        Probe(
+            "POST",
+            lambda w: f"/hiring/candidates/{w.candidate.pk}/erase/",
+            HIRING_NOBODY | {"admin": 302, "manager": 403, "teammate": 403},
+        )
+    ],
     "hiring/interviews/<int:pk>/scorecard/": [
         Probe(
             "GET",
@@ -2197,6 +2211,16 @@ API: dict[tuple[str, str], Probe] = {
         lambda w: f"/api/v1/hiring/candidates/{w.candidate.pk}/hire/",
         API_HIRING_NOBODY | {"manager": 409, "admin": 409, "teammate": 403, "ro_key": 403},
         data=lambda w: {"started_on": "2030-02-01", "reason": "Strong on every attribute"},
+    ),
+    ("/api/v1/hiring/candidates/{id}/export/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/hiring/candidates/{w.candidate.pk}/export/",
+        API_HIRING_NOBODY | {"admin": 200},
+    ),
+    ("/api/v1/hiring/candidates/{id}/erase/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/hiring/candidates/{w.candidate.pk}/erase/",
+        API_HIRING_NOBODY | {"admin": 200, "manager": 403, "teammate": 403, "ro_key": 403},
     ),
     ("/api/v1/hiring/interviews/", "GET"): Probe(
         "GET", lambda w: "/api/v1/hiring/interviews/", api_everyone(200, write=False)

@@ -3,10 +3,13 @@ success leaves in the database."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from coaching.models import Skill
-from hiring import services
+from hiring import selectors, services
 from hiring.models import AttributeRating, Candidate, Position, Scorecard, TemplateAttribute
 from salesops.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from salesops.models import AuditEvent, User
@@ -226,3 +229,58 @@ def test_a_hire_is_refused_without_what_it_needs_and_creates_nothing(
         )
     assert "rejected" in closed.value.message
     assert User.objects.count() == users
+
+
+def test_candidates_past_the_retention_period_are_anonymised_once(
+    candidate, recruiter, position, manager, interviewer_a, settings
+):
+    settings.HIRING_ANONYMISE_AFTER_DAYS = 180
+    interview = schedule(recruiter, candidate, interviewer_a, "Discovery")
+    fill(interviewer_a, interview, 4)
+    services.scorecard_submit(actor=interviewer_a, interview_id=interview.pk)
+    services.candidate_move(
+        actor=manager, candidate_id=candidate.pk, stage="rejected", reason="Salary expectations"
+    )
+    recent = services.candidate_create(
+        actor=recruiter, position_id=position.pk, name="Recent Reject", email="r@example.com"
+    )
+    services.candidate_move(
+        actor=manager, candidate_id=recent.pk, stage="withdrawn", reason="Moved"
+    )
+    active = services.candidate_create(
+        actor=recruiter, position_id=position.pk, name="Still Applying", email="s@example.com"
+    )
+    Candidate.objects.filter(pk__in=[candidate.pk, active.pk]).update(
+        stage_changed_at=timezone.now() - dt.timedelta(days=181)
+    )
+    assert services.candidates_anonymise() == 1
+    gone = Candidate.objects.get(pk=candidate.pk)
+    assert gone.name == f"Anonymised candidate #{candidate.pk}" and gone.anonymised_at
+    assert (gone.email, gone.source, gone.stage_reason) == ("", "", "(removed)")
+    rating = AttributeRating.objects.get(scorecard__interview=interview)
+    assert (rating.rating, rating.evidence) == (4, "")  # the statistic stays, the words go
+    assert Scorecard.objects.get(interview=interview).summary == ""
+    assert (
+        not AuditEvent.objects.filter(target_id=candidate.pk, target_type="hiring.candidate")
+        .exclude(data={})
+        .exists()
+    )
+    assert Candidate.objects.get(pk=recent.pk).email == "r@example.com"  # within 180 days
+    assert Candidate.objects.get(pk=active.pk).email == "s@example.com"  # still in process
+    assert services.candidates_anonymise() == 0  # idempotent
+
+
+def test_erasure_on_request_and_export(candidate, recruiter, manager, interviewer_a):
+    interview = schedule(recruiter, candidate, interviewer_a, "Discovery")
+    fill(interviewer_a, interview, 5)
+    exported = selectors.candidate_export(recruiter, candidate.pk)
+    assert exported["candidate"]["email"] == "dana@example.com"
+    assert exported["interviews"][0]["scorecard"]["ratings"][0]["evidence"]
+    with pytest.raises(NotFound):  # the hiring manager sees the candidate, not the export
+        selectors.candidate_export(manager, candidate.pk)
+    with pytest.raises(PermissionDenied):
+        services.candidate_erase(actor=manager, candidate_id=candidate.pk)
+    assert Candidate.objects.get(pk=candidate.pk).anonymised_at is None
+    erased = services.candidate_erase(actor=recruiter, candidate_id=candidate.pk)
+    assert erased.stage == "withdrawn" and erased.email == "" and erased.anonymised_at
+    assert AttributeRating.objects.get().evidence == ""
