@@ -19,6 +19,7 @@ from coaching.models import (
     OpportunityReview,
     SkillAssessment,
 )
+from demo.hiring_demo import delete_hiring_demo
 from demo.management.commands.seed_demo import ACCOUNTS, DEMO_USERNAMES, PIPELINE_NAME, TEAMS
 from forecasting.models import ForecastMeeting, Quota
 from pipeline.models import Account, Opportunity, Pipeline
@@ -82,6 +83,7 @@ def demo_remove(*, actor: User) -> DemoRemoved:
         )
         calls = cursor.rowcount
     ForecastMeeting.objects.filter(Q(team__in=team_ids) | Q(created_by__in=ids)).delete()
+    delete_hiring_demo(ids)
     Quota.objects.filter(Q(rep__in=ids) | Q(team__in=team_ids)).delete()
     for model, who in (
         (CoachingFlag, Q(rep__in=ids) | Q(recipient__in=ids)),

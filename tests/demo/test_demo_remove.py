@@ -12,6 +12,7 @@ from django.urls import reverse
 from demo.management.commands.seed_demo import DEMO_USERNAMES
 from demo.services import demo_remove
 from forecasting.models import ForecastSubmission
+from hiring.models import Candidate, Position
 from pipeline.models import Account, Opportunity, Pipeline
 from salesops.exceptions import Conflict, PermissionDenied
 from salesops.models import Role, Team, User
@@ -42,6 +43,7 @@ def test_the_demo_goes_and_the_company_stays(company):
     assert removed.people == len(DEMO_USERNAMES) and removed.opportunities > 300
     assert removed.forecast_calls > 0 and removed.pipelines == 1
     assert not User.objects.filter(username__in=DEMO_USERNAMES).exists()
+    assert not Candidate.objects.exists() and not Position.objects.exists()
     assert not Team.objects.filter(name__in=["Enterprise", "Mid-market"]).exists()
     assert list(Opportunity.objects.all()) == [own_deal]
     assert set(Pipeline.objects.values_list("name", flat=True)) == {"Our pipeline"}

@@ -683,3 +683,24 @@ def test_the_experiment_is_a_logged_rule_change_the_deals_follow(seeded):
     for _, deal, moment, _ in exits:
         assert score(deal, moment) >= (70 if moment >= change.changed_at else 60), deal
     assert sum(moment >= change.changed_at for _, _, moment, _ in exits) > 20
+
+
+def test_demo_hiring_has_candidates_at_every_stage_and_a_disagreement(seeded):
+    from hiring import selectors as hiring_selectors
+    from hiring.models import Candidate, Position, Scorecard
+
+    assert "hiring: 2 open positions" in seeded
+    assert set(Position.objects.values_list("status", flat=True)) == {"open"}
+    stages = set(Candidate.objects.values_list("stage", flat=True))
+    assert stages == {"applied", "screen", "interviews", "offer", "rejected", "withdrawn"}
+    assert not Candidate.objects.filter(
+        stage__in=["rejected", "withdrawn"], stage_reason=""
+    ).exists()
+    olivia = Candidate.objects.get(name="Olivia Grant")
+    manager1 = User.objects.get(username="manager1")
+    grid = hiring_selectors.decision_grid_for(manager1, olivia.pk)
+    assert len(grid.columns) == 3 and grid.pending == 1  # rep1's is still to come
+    assert {line.name for line in grid.disagreements} == {"Discovery", "Coachability"}
+    rep1 = User.objects.get(username="rep1")
+    waiting = Scorecard.objects.get(interview__interviewer=rep1)
+    assert waiting.submitted_at is None and waiting.interview.candidate == olivia

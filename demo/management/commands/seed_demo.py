@@ -56,6 +56,7 @@ from django.utils import timezone
 
 from coaching.cadence import cadence_refresh
 from coaching.models import CoachingFlag
+from demo.hiring_demo import build_hiring, delete_hiring_demo
 from forecasting import rules as forecast_rules
 from forecasting import services as forecast_services
 from forecasting.models import PipelineSnapshot
@@ -1883,6 +1884,9 @@ def delete_demo_data() -> None:
     )
     from proposals.models import Proposal
 
+    delete_hiring_demo(
+        list(User.objects.filter(username__in=DEMO_USERNAMES).values_list("pk", flat=True))
+    )
     for coaching_model in (
         CoachingFlag, ActionItem, CoachingSession, OpportunityReview, SkillAssessment,
     ):  # fmt: skip
@@ -2032,6 +2036,7 @@ def seed(*, opportunities: int = 300, seed_value: int = SEED) -> dict[str, int]:
     proposals = build_proposals(users)
     coaching = build_coaching(users, rng)
     forecasting = build_forecasting(users, forecast_rng, now)
+    hiring = build_hiring(users, now)
 
     status = Counter(o.status for o in rows.opportunities)
     return {
@@ -2054,6 +2059,7 @@ def seed(*, opportunities: int = 300, seed_value: int = SEED) -> dict[str, int]:
         "proposals": proposals,
         **{f"coaching_{k}": v for k, v in coaching.items()},
         **{f"forecasting_{k}": v for k, v in {**added, **forecasting}.items()},
+        **{f"hiring_{k}": v for k, v in hiring.items()},
     }
 
 
@@ -2109,7 +2115,10 @@ class Command(BaseCommand):
             f"{counts.get('forecasting_forecast_calls', 0)} forecast calls; "
             f"{counts.get('forecasting_won_added', 0)} won and "
             f"{counts.get('forecasting_lost_added', 0)} lost deals added to fill past quarters, "
-            f"{counts.get('forecasting_late_added', 0)} opened lately to close this quarter"
+            f"{counts.get('forecasting_late_added', 0)} opened lately to close this quarter\n"
+            f"  hiring: {counts.get('hiring_positions', 0)} open positions, "
+            f"{counts.get('hiring_candidates', 0)} candidates, "
+            f"{counts.get('hiring_interviews', 0)} interviews"
         )
         self.stdout.write(
             "  Logins (password 'demo', accepted only with DEBUG on): admin, leader, "
