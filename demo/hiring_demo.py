@@ -37,6 +37,9 @@ ATTRIBUTES = [
      "How did you do against quota the last two years, and why?"),
 ]  # fmt: skip
 
+# The coaching skill each selling-skill attribute is (coaching's seeded framework).
+SKILL_OF = {"Discovery": "Discovery", "Value articulation": "Business value articulation"}
+
 # (name, email, source, stage, days since the stage, reason)
 CANDIDATES: dict[str, list[tuple[str, str, str, str, int, str]]] = {
     "manager1": [
@@ -95,7 +98,7 @@ def build_hiring(users: dict[str, User], now: dt.datetime) -> dict[str, int]:
         services.template_attribute_add(
             actor=admin, template_id=template.pk, category=category, name=name,
             guidance=guidance, questions=question,
-            **({"skill": skills[name]} if category == "selling_skill" and name in skills else {}),
+            **({"skill": skills[SKILL_OF[name]]} if SKILL_OF.get(name) in skills else {}),
         )  # fmt: skip
     positions = {
         manager: services.position_create(

@@ -270,3 +270,80 @@ class AttributeRating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attribute}: {self.get_rating_display()}"
+
+
+# --- onboarding ---------------------------------------------------------------------------
+
+
+class OnboardingTaskKind(models.TextChoices):
+    PRODUCT = "product", "Product training"
+    HOW_WE_SELL = "how_we_sell", "How we sell here"
+    SHADOW = "shadow", "Shadowing"
+    COACHING = "coaching", "Coaching"
+    OTHER = "other", "Other"
+
+
+class OnboardingTemplate(models.Model):
+    """A 30/60/90-day plan for new hires: tasks due at day offsets from the start."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OnboardingTemplateTask(models.Model):
+    template = models.ForeignKey(OnboardingTemplate, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(max_length=12, choices=OnboardingTaskKind.choices)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    due_day = models.PositiveSmallIntegerField(help_text="Days after the start date.")
+    # Done when the manager signs it off (a shadowed review), not when the rep ticks it.
+    manager_signs_off = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["template_id", "due_day", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class OnboardingPlan(models.Model):
+    """A new hire's plan, copied from a template when they are hired."""
+
+    rep = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="onboarding_plan"
+    )
+    template = models.ForeignKey(
+        OnboardingTemplate, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_on = models.DateField()
+    # The weakest selling skills on their scorecards: what their first 1:1s focus on.
+    focus_skills = models.ManyToManyField(Skill, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Onboarding of {self.rep}"
+
+
+class OnboardingTask(models.Model):
+    plan = models.ForeignKey(OnboardingPlan, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(max_length=12, choices=OnboardingTaskKind.choices)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    due_on = models.DateField()
+    manager_signs_off = models.BooleanField(default=False)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["due_on", "id"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -80,3 +80,15 @@ def stage_move_problem(current: str, target: str, reason: str) -> str | None:
     if target not in OPEN_STAGES:
         return f"Unknown stage {target!r}."
     return None
+
+
+def attribute_means(ratings: Sequence[tuple[int, int, int]]) -> list[tuple[int, float]]:
+    """(attribute, order, rating) rows → (attribute, mean rating), lowest mean first; ties
+    in the template's order."""
+    sums: dict[int, list[int]] = {}
+    order: dict[int, int] = {}
+    for attribute, position, rating in ratings:
+        sums.setdefault(attribute, []).append(rating)
+        order[attribute] = position
+    means = [(a, sum(r) / len(r)) for a, r in sums.items()]
+    return sorted(means, key=lambda m: (m[1], order[m[0]], m[0]))

@@ -8,6 +8,7 @@ submitted ones. Drafts are only ever their author's."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -17,6 +18,8 @@ from hiring.models import (
     AttributeRating,
     Candidate,
     Interview,
+    OnboardingPlan,
+    OnboardingTask,
     Position,
     Recommendation,
     Scorecard,
@@ -24,6 +27,7 @@ from hiring.models import (
     TemplateAttribute,
 )
 from hiring.rules import runs_hiring
+from salesops import access, organisation
 from salesops.cleaning import query_int
 from salesops.exceptions import NotFound
 from salesops.models import User
@@ -228,3 +232,40 @@ def candidate_export(user: User, candidate_id: object) -> dict:
             for i in interviews
         ],
     }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Onboarding:
+    plan: OnboardingPlan
+    tasks: list[OnboardingTask]
+    today: dt.date
+
+    @property
+    def overdue(self) -> list[OnboardingTask]:
+        return [t for t in self.tasks if t.done_at is None and t.due_on < self.today]
+
+    @property
+    def done(self) -> int:
+        return sum(1 for t in self.tasks if t.done_at is not None)
+
+
+def own_onboarding_plan(user: User) -> OnboardingPlan | None:
+    return OnboardingPlan.objects.filter(rep=user).first()
+
+
+def onboarding_for(user: User, rep_id: object) -> Onboarding:
+    """A new hire's onboarding plan: for them, their manager, leaders and administrators
+    (NotFound for anyone else, or when they have none)."""
+    number = query_int(rep_id)
+    plan = (
+        OnboardingPlan.objects.filter(access.owner_scope_q(user, field="rep"), rep_id=number)
+        .select_related("rep__team")
+        .prefetch_related("focus_skills")
+        .first()
+        if number
+        else None
+    )
+    if plan is None:
+        raise NotFound("No onboarding plan here.")
+    tasks = list(plan.tasks.select_related("done_by"))
+    return Onboarding(plan=plan, tasks=tasks, today=organisation.current().today())

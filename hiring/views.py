@@ -23,6 +23,7 @@ from hiring.models import (
     AttributeCategory,
     CandidateStage,
     InterviewKind,
+    OnboardingTask,
     Rating,
     Recommendation,
     TemplateAttribute,
@@ -45,6 +46,7 @@ def home(request: HttpRequest) -> HttpResponse:
     for c in candidates:
         by_position[c.position_id][c.stage] += 1
     interviews = list(selectors.interviews_given(user))
+    own_plan = selectors.own_onboarding_plan(user)
     return render(
         request,
         "hiring/home.html",
@@ -57,6 +59,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "interviews": interviews,
             "stages": CandidateStage.choices,
             "runs_hiring": runs_hiring(user),
+            "own_plan": own_plan,
         },
     )
 
@@ -477,3 +480,42 @@ def candidate_erase(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, "Their personal data is erased; the ratings stay, anonymous.")
     return redirect("hiring:candidate", pk=pk)
+
+
+# --- onboarding ---------------------------------------------------------------------------
+
+
+@login_required
+def onboarding(request: HttpRequest, rep_id: int) -> HttpResponse:
+    try:
+        found = selectors.onboarding_for(request.user, rep_id)
+    except NotFound as exc:
+        return _not_found(exc)
+    rep = found.plan.rep
+    return render(
+        request,
+        "hiring/onboarding.html",
+        {
+            "onboarding": found,
+            "rep": rep,
+            "is_rep": request.user.pk == rep.pk,
+            "signs_off": services.can_sign_off(request.user, rep),
+        },
+    )
+
+
+@login_required
+@require_POST
+def onboarding_task_done(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        task = services.onboarding_task_done(actor=request.user, task_id=pk)
+    except NotFound as exc:
+        return _not_found(exc)
+    except PermissionDenied as exc:
+        return HttpResponse(exc.message, status=403)
+    except Conflict as exc:
+        messages.info(request, exc.message)
+        rep_id = OnboardingTask.objects.filter(pk=pk).values_list("plan__rep_id", flat=True)[0]
+        return redirect("hiring:onboarding", rep_id=rep_id)
+    messages.success(request, f"“{task.title}” done.")
+    return redirect("hiring:onboarding", rep_id=task.plan.rep_id)

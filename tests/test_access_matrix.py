@@ -397,7 +397,7 @@ def _insights(spare_stage, spare_milestone, admin_user) -> dict[str, Any]:
     return {"suggestion": suggestion, "experiment": spare_stage.rule_changes.get()}
 
 
-def _hiring(manager, teammate, admin_user) -> dict[str, Any]:
+def _hiring(rep, manager, teammate, admin_user) -> dict[str, Any]:
     """A position of `manager`'s team (its hiring manager) with a candidate and two
     interviews: `teammate`'s, its scorecard a draft (world.draft_interview), and the
     administrator's, submitted (world.submitted_interview)."""
@@ -437,7 +437,10 @@ def _hiring(manager, teammate, admin_user) -> dict[str, Any]:
     spare = hiring_services.template_attribute_add(
         actor=admin_user, template_id=template.pk, category="attitude", name="Unused"
     )
+    plan = hiring_services.onboarding_start(rep=rep, started_on=timezone.localdate())
     return {
+        "rep_task": plan.tasks.filter(manager_signs_off=False).first(),
+        "signoff_task": plan.tasks.filter(manager_signs_off=True).first(),
         "hiring_template": template,
         "spare_attribute": spare,
         "position": position,
@@ -545,7 +548,7 @@ def build_world(rep, teammate, manager, other_manager, other_rep, leader, admin_
         # --- insights ---
         **_insights(spare_stage, spare_milestone, admin_user),
         # --- hiring ---
-        **_hiring(manager, teammate, admin_user),
+        **_hiring(rep, manager, teammate, admin_user),
     )
 
 
@@ -1151,6 +1154,21 @@ PAGES: dict[str, list[Probe]] = {
             lambda w: f"/hiring/candidates/{w.candidate.pk}/erase/",
             HIRING_NOBODY | {"admin": 302, "manager": 403, "teammate": 403},
         )
+    ],
+    "hiring/onboarding/<int:rep_id>/": [
+        Probe("GET", lambda w: f"/hiring/onboarding/{w.users['rep'].pk}/", scoped(200))
+    ],
+    "hiring/onboarding/tasks/<int:pk>/done/": [
+        Probe(
+            "POST",
+            lambda w: f"/hiring/onboarding/tasks/{w.rep_task.pk}/done/",
+            scoped(403) | {"rep": 302},
+        ),
+        Probe(
+            "POST",
+            lambda w: f"/hiring/onboarding/tasks/{w.signoff_task.pk}/done/",
+            scoped(403) | {"manager": 302, "admin": 302},
+        ),
     ],
     "hiring/interviews/<int:pk>/scorecard/": [
         Probe(

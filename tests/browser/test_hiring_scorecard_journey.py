@@ -1,7 +1,8 @@
 """Structured interviews in a real browser: an interviewer finds their interview under
 Hiring, fills the scorecard (a missing rating is refused with what they typed kept) and
 submits it; the hiring manager opens the decision page and sees who said what, the
-disagreement highlighted, makes an offer and hires: the new rep's account exists.
+disagreement highlighted, makes an offer and hires: the new rep's account exists and
+their onboarding plan appears.
 Screenshots at 1440 and 390 px (the page never scrolls
 sideways at 390 px)."""
 
@@ -80,3 +81,8 @@ def test_an_interviewer_scores_and_the_hiring_manager_sees_who_said_what(
     assert page.get_by_test_id("candidate-stage").inner_text() == "Hired"
     person = Candidate.objects.get(pk=applicant.pk).hired_user
     assert (person.role, str(person.started_on)) == ("rep", "2027-01-04")
+    page.get_by_test_id("onboarding-link").click()
+    tasks = page.get_by_test_id("onboarding-task")
+    assert tasks.count() == 9
+    assert "Shadow an opportunity review" in page.get_by_test_id("onboarding-tasks").inner_text()
+    screenshots(page, "hiring-onboarding")

@@ -54,3 +54,9 @@ def test_the_weighted_view_counts_track_record_least():
 )
 def test_stage_moves(current, target, reason, allowed):
     assert (rules.stage_move_problem(current, target, reason) is None) is allowed
+
+
+def test_attribute_means_lowest_first_ties_in_template_order():
+    rows = [(10, 2, 4), (10, 2, 2), (11, 1, 3), (12, 0, 5), (13, 3, 3)]
+    assert rules.attribute_means(rows) == [(11, 3.0), (10, 3.0), (13, 3.0), (12, 5.0)]
+    assert rules.attribute_means([]) == []

@@ -135,10 +135,11 @@ def test_query_counts_do_not_grow_with_candidates_and_interviews(
 
 
 # The session and its user, the navbar's counts, then — home: positions, candidates, one's
-# interviews (6); candidate: the candidate, the view's audit row, whether one owes a
-# scorecard, the scorecards with their ratings and focus, the interviews, and for whoever
-# runs the process the schedule form's attributes and colleagues (13).
-QUERIES = {"/hiring/": 6, "candidate": 13}
+# interviews, one's own onboarding plan (7); candidate: the candidate, the view's audit
+# row, whether one owes a scorecard, the scorecards with their ratings and focus, the
+# interviews, and for whoever runs the process the schedule form's attributes and
+# colleagues (13).
+QUERIES = {"/hiring/": 7, "candidate": 13}
 
 
 def test_a_recruiter_sets_up_a_position_from_the_pages(

@@ -163,3 +163,27 @@ def test_second_checkout_gets_its_own_redis_port(
     finally:
         embedded.stop_all(first)
         embedded.stop_all(second)
+
+
+def test_a_postmaster_pid_caught_half_written_is_read_again(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from salesops import embedded
+
+    monkeypatch.setattr(embedded.time, "sleep", lambda seconds: None)
+    reads = []
+
+    def get_server(pgdata, cleanup_mode):
+        reads.append(pgdata)
+        if len(reads) < 3:  # postmaster.pid without its status line yet
+            raise AssertionError("line_vars")
+        return SimpleNamespace(get_postmaster_info=lambda: "info")
+
+    fake = SimpleNamespace(get_server=get_server)
+    assert embedded._postgres_server_info(fake, tmp_path) == "info" and len(reads) == 3
+
+    def always_broken(pgdata, cleanup_mode):
+        raise AssertionError("line_vars")
+
+    with pytest.raises(AssertionError):
+        embedded._postgres_server_info(SimpleNamespace(get_server=always_broken), tmp_path)

@@ -1,0 +1,95 @@
+"""Onboarding: the plan a hire starts (tasks due at their offsets, the weakest selling
+skills as the first 1:1s' focus), who ticks and who signs off, and what is overdue."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+
+from coaching.models import Skill
+from hiring import selectors, services
+from hiring.models import OnboardingPlan, OnboardingTask
+from salesops.exceptions import Conflict, NotFound, PermissionDenied
+from tests.hiring.conftest import schedule
+
+
+@pytest.fixture
+def hired(candidate, recruiter, manager, interviewer_a, interviewer_b, template, admin_user):
+    skills = {s.name: s for s in Skill.objects.all()}
+    discovery = template.attributes.get(name="Discovery")
+    services.template_attribute_update(
+        actor=admin_user, attribute_id=discovery.pk, skill=skills["Discovery"].pk
+    )
+    value = services.template_attribute_add(
+        actor=admin_user, template_id=template.pk, category="selling_skill",
+        name="Value articulation", skill=skills["Business value articulation"].pk,
+    )  # fmt: skip
+    for who, ratings in ((interviewer_a, (4, 2)), (interviewer_b, (5, 3))):
+        interview = schedule(recruiter, candidate, who, "Discovery", "Value articulation")
+        services.scorecard_save(
+            actor=who, interview_id=interview.pk, recommendation=4,
+            ratings={discovery.pk: {"rating": ratings[0], "evidence": "Seen"},
+                     value.pk: {"rating": ratings[1], "evidence": "Seen"}},
+        )  # fmt: skip
+        services.scorecard_submit(actor=who, interview_id=interview.pk)
+    services.candidate_move(actor=manager, candidate_id=candidate.pk, stage="offer")
+    services.candidate_hire(
+        actor=manager, candidate_id=candidate.pk, started_on="2027-01-04", reason="Yes"
+    )
+    candidate.refresh_from_db()
+    return candidate.hired_user
+
+
+def test_a_hire_starts_the_default_plan_with_the_weakest_selling_skills_first(hired):
+    plan = OnboardingPlan.objects.get(rep=hired)
+    tasks = list(plan.tasks.all())
+    assert len(tasks) == 9 and tasks[0].due_on == dt.date(2027, 1, 7)  # day 3
+    assert tasks[-1].due_on == dt.date(2027, 4, 4)  # day 90
+    assert any("executive-summary standard" in t.title for t in tasks)
+    assert any(t.kind == "shadow" and t.manager_signs_off for t in tasks)
+    # Value articulation (mean 2.5) is weaker than discovery (4.5): it comes first.
+    assert [s.name for s in plan.focus_skills.order_by()] in (
+        ["Business value articulation", "Discovery"], ["Discovery", "Business value articulation"],
+    )  # fmt: skip
+    assert services.weakest_selling_skills(hired.hired_as)[0].name == "Business value articulation"
+
+
+def test_the_hire_ticks_their_tasks_and_the_manager_signs_off(hired, manager, rep, leader):
+    own = OnboardingTask.objects.filter(plan__rep=hired, manager_signs_off=False).first()
+    witnessed = OnboardingTask.objects.filter(plan__rep=hired, manager_signs_off=True).first()
+    with pytest.raises(PermissionDenied):
+        services.onboarding_task_done(actor=manager, task_id=own.pk)
+    with pytest.raises(PermissionDenied):
+        services.onboarding_task_done(actor=hired, task_id=witnessed.pk)
+    with pytest.raises(NotFound):  # a colleague does not see it at all
+        services.onboarding_task_done(actor=rep, task_id=own.pk)
+    assert not OnboardingTask.objects.filter(done_at__isnull=False).exists()
+    services.onboarding_task_done(actor=hired, task_id=own.pk)
+    services.onboarding_task_done(actor=manager, task_id=witnessed.pk)
+    done = OnboardingTask.objects.filter(done_at__isnull=False)
+    assert {(t.pk, t.done_by_id) for t in done} == {(own.pk, hired.pk), (witnessed.pk, manager.pk)}
+    with pytest.raises(Conflict):
+        services.onboarding_task_done(actor=hired, task_id=own.pk)
+    assert selectors.onboarding_for(leader, hired.pk).done == 2
+
+
+def test_overdue_tasks_are_those_past_due_and_not_done(hired, manager):
+    with time_machine.travel(dt.datetime(2027, 1, 20, 12, tzinfo=dt.UTC), tick=False):
+        found = selectors.onboarding_for(manager, hired.pk)
+        # Due on days 3, 5, 10 and 15 (Jan 7, 9, 14, 19): four overdue on the 20th.
+        assert [t.due_on.day for t in found.overdue] == [7, 9, 14, 19]
+        services.onboarding_task_done(actor=hired, task_id=found.overdue[0].pk)
+        assert len(selectors.onboarding_for(hired, hired.pk).overdue) == 3
+
+
+def test_the_plan_page_for_the_hire_and_their_manager_only(client, hired, manager, rep):
+    client.force_login(hired)
+    page = client.get(f"/hiring/onboarding/{hired.pk}/")
+    assert page.status_code == 200 and b'data-testid="focus-skills"' in page.content
+    assert b"Your onboarding" in page.content
+    client.force_login(rep)
+    assert client.get(f"/hiring/onboarding/{hired.pk}/").status_code == 404
+    client.force_login(manager)
+    assert b"Sign off" in client.get(f"/hiring/onboarding/{hired.pk}/").content
