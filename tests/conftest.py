@@ -96,7 +96,7 @@ def django_db_modify_db_settings(embedded_servers, django_db_modify_db_settings_
 # checklists, the data-version row). Run one after the other, pytest-django puts such tests
 # last; in parallel a worker runs whole files in turn, so a later file would find them
 # gone. The rows are kept when the database is made and written back after each flush.
-OUR_APPS = ("salesops", "pipeline", "proposals", "coaching", "forecasting")
+OUR_APPS = ("salesops", "pipeline", "proposals", "coaching", "forecasting", "hiring")
 _seeded_rows: dict[str, str] = {}
 
 
