@@ -92,3 +92,60 @@ def attribute_means(ratings: Sequence[tuple[int, int, int]]) -> list[tuple[int, 
         order[attribute] = position
     means = [(a, sum(r) / len(r)) for a, r in sums.items()]
     return sorted(means, key=lambda m: (m[1], order[m[0]], m[0]))
+
+
+RAMP_MILESTONES = ("opportunity", "qualified", "proposal", "won")
+RAMP_LABELS = {
+    "opportunity": "First opportunity",
+    "qualified": "First qualification ≥ 60 %",
+    "proposal": "First approved proposal",
+    "won": "First win",
+}
+
+
+def days_since(start: Any, moment: Any) -> int | None:
+    """Whole days from a start date to a moment's date (None: not yet; never negative —
+    something done before the start, e.g. an internal move, counts as day 0)."""
+    if moment is None:
+        return None
+    day = moment.date() if hasattr(moment, "date") else moment
+    return max((day - start).days, 0)
+
+
+def median(values: Sequence[float]) -> float | None:
+    ordered = sorted(values)
+    n = len(ordered)
+    if not n:
+        return None
+    mid = n // 2
+    return float(ordered[mid]) if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def ranks(values: Sequence[float]) -> list[float]:
+    """1-based ranks, ties sharing their average rank."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    out = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            out[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return out
+
+
+def spearman(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    """Spearman's rank correlation (Pearson's on the ranks, so ties are handled); None
+    with fewer than 3 pairs or when either side does not vary."""
+    if len(xs) != len(ys) or len(xs) < 3:
+        return None
+    rx, ry = ranks(xs), ranks(ys)
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
+    sxx = sum((a - mx) ** 2 for a in rx)
+    syy = sum((b - my) ** 2 for b in ry)
+    if sxx == 0 or syy == 0:
+        return None
+    return sxy / (sxx * syy) ** 0.5

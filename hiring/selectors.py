@@ -27,6 +27,8 @@ from hiring.models import (
     TemplateAttribute,
 )
 from hiring.rules import runs_hiring
+from pipeline import selectors as pipeline_selectors
+from proposals import selectors as proposal_selectors
 from salesops import access, organisation
 from salesops.cleaning import query_int
 from salesops.exceptions import NotFound
@@ -269,3 +271,67 @@ def onboarding_for(user: User, rep_id: object) -> Onboarding:
         raise NotFound("No onboarding plan here.")
     tasks = list(plan.tasks.select_related("done_by"))
     return Onboarding(plan=plan, tasks=tasks, today=organisation.current().today())
+
+
+QUALIFIED_PCT = 60  # "first qualification ≥ 60 %"
+
+
+@dataclass(frozen=True)
+class RampRow:
+    rep: User
+    started_on: dt.date
+    cohort: str  # the start quarter, e.g. "2026-Q3"
+    days: dict[str, int | None]  # per rules.RAMP_MILESTONES; None: not reached yet
+
+
+@dataclass(frozen=True)
+class Cohort:
+    label: str
+    hires: int
+    median_days: dict[str, float | None]
+    reached: dict[str, int]
+
+
+def ramp_for(user: User) -> tuple[list[RampRow], list[Cohort]]:
+    """The new hires the user may see (theirs for a manager; everyone for leaders and
+    admins), each with the days from their start to their first opportunity,
+    qualification ≥ 60 %, approved proposal and win — from their real activity — and
+    the cohorts by start quarter with the median days of those who got there."""
+    plans = list(
+        OnboardingPlan.objects.filter(access.owner_scope_q(user, field="rep"))
+        .select_related("rep")
+        .order_by("-started_on", "rep_id")
+    )
+    ids = [p.rep_id for p in plans]
+    firsts = pipeline_selectors.ramp_firsts(ids, qualified_pct=QUALIFIED_PCT)
+    approved = proposal_selectors.first_approved_by_owner(ids)
+    rows = []
+    for plan in plans:
+        f = firsts[plan.rep_id]
+        moments = {
+            "opportunity": f.opportunity, "qualified": f.qualified,
+            "proposal": approved.get(plan.rep_id), "won": f.won,
+        }  # fmt: skip
+        rows.append(
+            RampRow(
+                rep=plan.rep,
+                started_on=plan.started_on,
+                cohort=f"{plan.started_on.year}-Q{(plan.started_on.month - 1) // 3 + 1}",
+                days={k: rules.days_since(plan.started_on, v) for k, v in moments.items()},
+            )
+        )
+    cohorts = []
+    for label in sorted({r.cohort for r in rows}, reverse=True):
+        members = [r for r in rows if r.cohort == label]
+        reached = {
+            k: [r.days[k] for r in members if r.days[k] is not None] for k in rules.RAMP_MILESTONES
+        }
+        cohorts.append(
+            Cohort(
+                label=label,
+                hires=len(members),
+                median_days={k: rules.median(v) for k, v in reached.items()},
+                reached={k: len(v) for k, v in reached.items()},
+            )
+        )
+    return rows, cohorts

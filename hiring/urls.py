@@ -20,5 +20,6 @@ urlpatterns = [
     path("hiring/candidates/<int:pk>/erase/", views.candidate_erase, name="erase"),
     path("hiring/interviews/<int:pk>/scorecard/", views.scorecard, name="scorecard"),
     path("hiring/onboarding/<int:rep_id>/", views.onboarding, name="onboarding"),
+    path("hiring/ramp/", views.ramp, name="ramp"),
     path("hiring/onboarding/tasks/<int:pk>/done/", views.onboarding_task_done, name="task_done"),
 ]

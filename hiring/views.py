@@ -28,7 +28,7 @@ from hiring.models import (
     Recommendation,
     TemplateAttribute,
 )
-from hiring.rules import OPEN_STAGES, runs_hiring
+from hiring.rules import OPEN_STAGES, RAMP_LABELS, RAMP_MILESTONES, runs_hiring
 from salesops.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from salesops.models import Role, Team, User
 
@@ -519,3 +519,24 @@ def onboarding_task_done(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("hiring:onboarding", rep_id=rep_id)
     messages.success(request, f"“{task.title}” done.")
     return redirect("hiring:onboarding", rep_id=task.plan.rep_id)
+
+
+@login_required
+def ramp(request: HttpRequest) -> HttpResponse:
+    """New hires' ramp from their real activity, and cohorts by start quarter (managers:
+    their teams; leaders and admins: everyone)."""
+    if request.user.is_rep:
+        raise DjangoPermissionDenied("Ramp is for managers, leaders and administrators.")
+    rows, cohorts = selectors.ramp_for(request.user)
+    milestones = [(key, RAMP_LABELS[key]) for key in RAMP_MILESTONES]
+    return render(
+        request,
+        "hiring/ramp.html",
+        {
+            "rows": [(r, [r.days[k] for k, _ in milestones]) for r in rows],
+            "cohorts": [
+                (c, [(c.median_days[k], c.reached[k]) for k, _ in milestones]) for c in cohorts
+            ],
+            "milestones": milestones,
+        },
+    )

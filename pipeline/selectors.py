@@ -15,6 +15,7 @@ from django.db.models import (
     Count,
     F,
     IntegerField,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -890,3 +891,37 @@ def qualification_summary_for(opp: Opportunity, *, now=None) -> QualificationSum
         history=history,
         more=more,
     )
+
+
+@dataclass(frozen=True)
+class RampFirsts:
+    """When a rep first did what a ramp measures (None: not yet)."""
+
+    opportunity: Any = None  # first deal created
+    qualified: Any = None  # first qualification scoring at least the threshold
+    won: Any = None  # first deal won
+
+
+def ramp_firsts(owner_ids: list[int], *, qualified_pct: int) -> dict[int, RampFirsts]:
+    """Per owner: their first deal, first qualification ≥ `qualified_pct` %, first win —
+    on deals worked here (imported history is not their ramp). Three aggregate queries."""
+    mine = Opportunity.objects.filter(owner_id__in=owner_ids, imported_at__isnull=True)
+    created = dict(
+        mine.values("owner_id").annotate(m=Min("created_at")).values_list("owner_id", "m")
+    )
+    won = dict(
+        mine.filter(status=OpportunityStatus.WON, closed_at__isnull=False)
+        .values("owner_id").annotate(m=Min("closed_at")).values_list("owner_id", "m")
+    )  # fmt: skip
+    qualified = dict(
+        Qualification.objects.filter(
+            opportunity__owner_id__in=owner_ids, opportunity__imported_at__isnull=True,
+            score_pct__gte=qualified_pct,
+        )
+        .values("opportunity__owner_id").annotate(m=Min("assessed_at"))
+        .values_list("opportunity__owner_id", "m")
+    )  # fmt: skip
+    return {
+        pk: RampFirsts(opportunity=created.get(pk), qualified=qualified.get(pk), won=won.get(pk))
+        for pk in owner_ids
+    }

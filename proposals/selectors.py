@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import CharField, Count, F, Func, Prefetch, Q, QuerySet, Value
+from django.db.models import CharField, Count, F, Func, Min, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.http import Http404
 
@@ -203,3 +203,13 @@ def first_pass_by_deal(*, cohort_sql: str, params: dict[str, Any]) -> dict[int, 
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {deal: (ok, reviewed) for deal, ok, reviewed in cursor.fetchall()}
+
+
+def first_approved_by_owner(owner_ids: list[int]) -> dict[int, Any]:
+    """Per owner: when a proposal of theirs was first approved (for a new hire's ramp)."""
+    return dict(
+        Proposal.objects.filter(opportunity__owner_id__in=owner_ids, approved_at__isnull=False)
+        .values("opportunity__owner_id")
+        .annotate(m=Min("approved_at"))
+        .values_list("opportunity__owner_id", "m")
+    )

@@ -1158,6 +1158,9 @@ PAGES: dict[str, list[Probe]] = {
     "hiring/onboarding/<int:rep_id>/": [
         Probe("GET", lambda w: f"/hiring/onboarding/{w.users['rep'].pk}/", scoped(200))
     ],
+    "hiring/ramp/": [
+        Probe("GET", lambda w: "/hiring/ramp/", everyone(200) | {"rep": 403, "teammate": 403})
+    ],
     "hiring/onboarding/tasks/<int:pk>/done/": [
         Probe(
             "POST",

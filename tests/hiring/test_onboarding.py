@@ -93,3 +93,34 @@ def test_the_plan_page_for_the_hire_and_their_manager_only(client, hired, manage
     assert client.get(f"/hiring/onboarding/{hired.pk}/").status_code == 404
     client.force_login(manager)
     assert b"Sign off" in client.get(f"/hiring/onboarding/{hired.pk}/").content
+
+
+def test_ramp_counts_days_to_each_first_from_real_activity(hired, manager, leader, rep, pipeline):
+    import datetime as dt
+    from decimal import Decimal
+
+    from hiring.selectors import ramp_for
+    from pipeline.models import Qualification
+    from tests.factories import OpportunityFactory, QualificationFrameworkFactory
+
+    start = dt.datetime(2027, 1, 4, 9, tzinfo=dt.UTC)
+    first = OpportunityFactory(
+        owner=hired, pipeline=pipeline, created_at=start + dt.timedelta(days=6)
+    )
+    OpportunityFactory(
+        owner=hired, pipeline=pipeline, status="won", created_at=start + dt.timedelta(days=8),
+        closed_at=start + dt.timedelta(days=70),
+    )  # fmt: skip
+    framework = QualificationFrameworkFactory()
+    for pct, day in ((Decimal("45"), 9), (Decimal("72.5"), 21)):
+        Qualification.objects.create(
+            opportunity=first, framework=framework, score_pct=pct, assessed_by=hired,
+            assessed_at=start + dt.timedelta(days=day),
+        )  # fmt: skip
+    rows, cohorts = ramp_for(manager)
+    (row,) = rows
+    assert row.days == {"opportunity": 6, "qualified": 21, "proposal": None, "won": 70}
+    assert cohorts[0].label == "2027-Q1" and cohorts[0].median_days["won"] == 70
+    assert cohorts[0].reached == {"opportunity": 1, "qualified": 1, "proposal": 0, "won": 1}
+    assert ramp_for(leader)[0] == rows
+    assert ramp_for(rep) == ([], [])  # a rep sees nobody's ramp (the page refuses them)

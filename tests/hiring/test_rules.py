@@ -60,3 +60,24 @@ def test_attribute_means_lowest_first_ties_in_template_order():
     rows = [(10, 2, 4), (10, 2, 2), (11, 1, 3), (12, 0, 5), (13, 3, 3)]
     assert rules.attribute_means(rows) == [(11, 3.0), (10, 3.0), (13, 3.0), (12, 5.0)]
     assert rules.attribute_means([]) == []
+
+
+def test_ranks_share_ties_and_spearman_has_known_answers():
+    assert rules.ranks([10, 20, 20, 5]) == [2.0, 3.5, 3.5, 1.0]
+    assert rules.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert rules.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    # Ranks (1, 2, 3, 4) against (1, 3, 2, 4): 1 − 6·Σd²/(n(n²−1)) = 1 − 6·2/60 = 0.8.
+    assert rules.spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)
+    assert rules.spearman([1, 2], [1, 2]) is None  # too few pairs
+    assert rules.spearman([3, 3, 3], [1, 2, 3]) is None  # one side does not vary
+
+
+def test_ramp_days_and_medians():
+    import datetime as dt
+
+    start = dt.date(2026, 9, 1)
+    assert rules.days_since(start, dt.datetime(2026, 9, 15, 17, tzinfo=dt.UTC)) == 14
+    assert rules.days_since(start, dt.datetime(2026, 8, 20, tzinfo=dt.UTC)) == 0  # before
+    assert rules.days_since(start, None) is None
+    assert rules.median([30, 10, 20]) == 20 and rules.median([10, 20]) == 15
+    assert rules.median([]) is None
