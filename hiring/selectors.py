@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from forecasting import selectors as forecasting_selectors
 from hiring import rules
 from hiring.models import (
     AttributeRating,
@@ -335,3 +336,90 @@ def ramp_for(user: User) -> tuple[list[RampRow], list[Cohort]]:
             )
         )
     return rows, cohorts
+
+
+QUALITY_MIN_HIRES = 5  # fewer hires with results: "not enough data"
+RESULTS_DAYS = 180  # two quarters of results before a hire counts
+
+
+@dataclass(frozen=True)
+class AttributeQuality:
+    """Does an attribute's rating at interview predict later attainment?"""
+
+    name: str
+    category: str
+    hires: int  # with both a rating and results
+    correlation: float | None  # Spearman's rho; None: not enough data
+
+    @property
+    def enough_data(self) -> bool:
+        return self.correlation is not None
+
+
+def quality_of_hire(user: User) -> list[AttributeQuality]:
+    """For hires the user may see with at least two quarters of results: each scorecard
+    attribute's mean rating against their attainment (won amount ÷ quota over the whole
+    fiscal periods since the month after their start, up to the last complete quarter), as
+    a rank correlation with its count; "not enough data" below QUALITY_MIN_HIRES. Reads
+    grow with the number of distinct start months, not with hires."""
+    org = organisation.current()
+    today = org.today()
+    quarter_start = dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    end = quarter_start - dt.timedelta(days=1)  # the last complete quarter's last day
+    hires = list(
+        Candidate.objects.filter(
+            hired_user__isnull=False,
+            hired_user__in=User.objects.filter(access.owner_scope_q(user, field="pk")),
+        ).select_related("hired_user")
+    )
+    # Hires starting in the same month share a window: two queries per start month.
+    by_start: dict[dt.date, list[Candidate]] = {}
+    for hire in hires:
+        started = hire.hired_user.started_on
+        if started is None:
+            continue
+        start = (
+            started
+            if started.day == 1
+            else (started.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        )
+        if (end - start).days + 1 >= RESULTS_DAYS:
+            by_start.setdefault(start, []).append(hire)
+    attainment: dict[int, float] = {}
+    for start, group in by_start.items():
+        people = [h.hired_user_id for h in group]
+        quotas = forecasting_selectors.rep_quotas_within(
+            people, start=start, end=end, currency=org.default_currency
+        )
+        won = pipeline_selectors.won_amounts_by_owner(
+            people, starts_at=org.start_of(start),
+            ends_before=org.start_of(end + dt.timedelta(days=1)),
+            currency=org.default_currency,
+        )  # fmt: skip
+        for hire in group:
+            quota = quotas.get(hire.hired_user_id)
+            if quota:
+                attainment[hire.pk] = float(won.get(hire.hired_user_id, 0)) / float(quota)
+    ratings: dict[int, dict[int, list[int]]] = {}
+    names: dict[int, tuple[str, str]] = {}
+    for r in AttributeRating.objects.filter(
+        scorecard__interview__candidate_id__in=list(attainment),
+        scorecard__submitted_at__isnull=False,
+    ).select_related("attribute", "scorecard__interview"):
+        candidate_id = r.scorecard.interview.candidate_id
+        ratings.setdefault(r.attribute_id, {}).setdefault(candidate_id, []).append(r.rating)
+        names[r.attribute_id] = (r.attribute.name, r.attribute.category)
+    found = []
+    for attribute_id, by_hire in ratings.items():
+        pairs = [(sum(v) / len(v), attainment[c]) for c, v in by_hire.items()]
+        rho = (
+            rules.spearman([p[0] for p in pairs], [p[1] for p in pairs])
+            if len(pairs) >= QUALITY_MIN_HIRES
+            else None
+        )
+        name, category = names[attribute_id]
+        found.append(
+            AttributeQuality(name=name, category=category, hires=len(pairs), correlation=rho)
+        )
+    found.sort(key=lambda q: (not q.enough_data, -abs(q.correlation or 0), q.name))
+    return found

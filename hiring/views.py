@@ -538,5 +538,7 @@ def ramp(request: HttpRequest) -> HttpResponse:
                 (c, [(c.median_days[k], c.reached[k]) for k, _ in milestones]) for c in cohorts
             ],
             "milestones": milestones,
+            "quality": selectors.quality_of_hire(request.user),
+            "quality_min": selectors.QUALITY_MIN_HIRES,
         },
     )

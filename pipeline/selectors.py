@@ -925,3 +925,17 @@ def ramp_firsts(owner_ids: list[int], *, qualified_pct: int) -> dict[int, RampFi
         pk: RampFirsts(opportunity=created.get(pk), qualified=qualified.get(pk), won=won.get(pk))
         for pk in owner_ids
     }
+
+
+def won_amounts_by_owner(
+    owner_ids: list[int], *, starts_at: Any, ends_before: Any, currency: str
+) -> dict[int, Decimal]:
+    """Per owner: the amount of their deals won in [starts_at, ends_before) in `currency`
+    (other currencies are not added in). One query."""
+    return dict(
+        Opportunity.objects.filter(
+            owner_id__in=owner_ids, status=OpportunityStatus.WON, currency=currency,
+            closed_at__gte=starts_at, closed_at__lt=ends_before,
+        )
+        .values("owner_id").annotate(total=Sum("amount")).values_list("owner_id", "total")
+    )  # fmt: skip

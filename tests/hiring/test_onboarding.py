@@ -10,7 +10,7 @@ import time_machine
 
 from coaching.models import Skill
 from hiring import selectors, services
-from hiring.models import OnboardingPlan, OnboardingTask
+from hiring.models import Candidate, OnboardingPlan, OnboardingTask
 from salesops.exceptions import Conflict, NotFound, PermissionDenied
 from tests.hiring.conftest import schedule
 
@@ -124,3 +124,49 @@ def test_ramp_counts_days_to_each_first_from_real_activity(hired, manager, leade
     assert cohorts[0].reached == {"opportunity": 1, "qualified": 1, "proposal": 0, "won": 1}
     assert ramp_for(leader)[0] == rows
     assert ramp_for(rep) == ([], [])  # a rep sees nobody's ramp (the page refuses them)
+
+
+def test_quality_of_hire_correlates_ratings_with_later_attainment(
+    recruiter, position, manager, leader, pipeline, template
+):
+    """Five hires from 5 January 2026, rated 1…5 on Discovery; their attainment over
+    February to the last complete quarter rises with the rating (rho = 1). Coachability
+    was rated for three of them only: not enough data."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from forecasting.models import Quota
+    from hiring.selectors import quality_of_hire
+    from tests.factories import OpportunityFactory
+
+    attributes = {a.name: a for a in template.attributes.all()}
+    for n in range(5):
+        candidate = services.candidate_create(
+            actor=recruiter, position_id=position.pk, name=f"Hire {n}", email=f"h{n}@example.com"
+        )
+        focus = ["Discovery"] + (["Coachability"] if n < 3 else [])
+        interview = schedule(recruiter, candidate, manager, *focus)
+        services.scorecard_save(
+            actor=manager, interview_id=interview.pk, recommendation=4,
+            ratings={attributes[name].pk: {"rating": n + 1 if name == "Discovery" else 3,
+                                           "evidence": "Seen"} for name in focus},
+        )  # fmt: skip
+        services.scorecard_submit(actor=manager, interview_id=interview.pk)
+        services.candidate_move(actor=manager, candidate_id=candidate.pk, stage="offer")
+        services.candidate_hire(
+            actor=manager, candidate_id=candidate.pk, started_on="2026-01-05", reason="Yes"
+        )
+        person = Candidate.objects.get(pk=candidate.pk).hired_user
+        for quarter in (dt.date(2026, 4, 1), dt.date(2026, 7, 1)):
+            Quota.objects.create(
+                period_kind="quarter", period_start=quarter, rep=person,
+                amount=Decimal("100000"), currency="EUR",
+            )  # fmt: skip
+        OpportunityFactory(
+            owner=person, pipeline=pipeline, status="won", amount=Decimal(20000 * (n + 1)),
+            currency="EUR", closed_at=dt.datetime(2026, 5, 15, 12, tzinfo=dt.UTC),
+        )  # fmt: skip
+    found = {q.name: q for q in quality_of_hire(leader)}
+    assert found["Discovery"].hires == 5 and found["Discovery"].correlation == pytest.approx(1.0)
+    assert found["Coachability"].hires == 3 and not found["Coachability"].enough_data
+    assert next(iter(found)) == "Discovery"  # the clear ones first
