@@ -369,7 +369,7 @@ def quality_of_hire(user: User) -> list[AttributeQuality]:
     hires = list(
         Candidate.objects.filter(
             hired_user__isnull=False,
-            hired_user__in=User.objects.filter(access.owner_scope_q(user, field="pk")),
+            hired_user__in=User.objects.filter(access.visible_users_q(user)),
         ).select_related("hired_user")
     )
     # Hires starting in the same month share a window: two queries per start month.

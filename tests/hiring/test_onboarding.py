@@ -170,3 +170,12 @@ def test_quality_of_hire_correlates_ratings_with_later_attainment(
     assert found["Discovery"].hires == 5 and found["Discovery"].correlation == pytest.approx(1.0)
     assert found["Coachability"].hires == 3 and not found["Coachability"].enough_data
     assert next(iter(found)) == "Discovery"  # the clear ones first
+
+
+def test_the_ramp_page_for_a_manager_with_hires(client, hired, manager, rep):
+    client.force_login(manager)
+    page = client.get("/hiring/ramp/")
+    assert page.status_code == 200 and hired.get_full_name().encode() in page.content
+    assert b'data-testid="quality-of-hire"' in page.content
+    client.force_login(rep)
+    assert client.get("/hiring/ramp/").status_code == 403
