@@ -33,7 +33,7 @@ from proposals import selectors as proposal_selectors
 from salesops import access, organisation
 from salesops.cleaning import query_int
 from salesops.exceptions import NotFound
-from salesops.models import User
+from salesops.models import Role, Team, User
 from salesops.services import audit_record
 
 
@@ -41,6 +41,29 @@ def template_list() -> QuerySet[ScorecardTemplate]:
     return ScorecardTemplate.objects.prefetch_related(
         Prefetch("attributes", queryset=TemplateAttribute.objects.select_related("skill"))
     )
+
+
+def attribute_template_id(attribute_id: int) -> int | None:
+    return (
+        TemplateAttribute.objects.filter(pk=attribute_id)
+        .values_list("template_id", flat=True)
+        .first()
+    )
+
+
+def team_choices() -> QuerySet[Team]:
+    return Team.objects.order_by("name")
+
+
+def hiring_manager_choices() -> QuerySet[User]:
+    """Who may hire for a position: active managers, leaders and administrators."""
+    return User.objects.filter(
+        is_active=True, role__in=[Role.MANAGER, Role.LEADER, Role.ADMIN]
+    ).order_by("first_name", "last_name", "username")
+
+
+def interviewer_choices() -> QuerySet[User]:
+    return User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
 
 
 def position_list_for(user: User) -> QuerySet[Position]:

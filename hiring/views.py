@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
@@ -26,11 +28,10 @@ from hiring.models import (
     OnboardingTask,
     Rating,
     Recommendation,
-    TemplateAttribute,
 )
 from hiring.rules import OPEN_STAGES, RAMP_LABELS, RAMP_MILESTONES, runs_hiring
 from salesops.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
-from salesops.models import Role, Team, User
+from salesops.models import Role
 
 
 def _not_found(exc: NotFound) -> HttpResponse:
@@ -84,11 +85,7 @@ def candidate_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "open_stages": OPEN_STAGES,
             "kinds": InterviewKind.choices,
             "attributes": candidate.position.template.attributes.all() if manages else [],
-            "colleagues": (
-                User.objects.filter(is_active=True).order_by("first_name", "last_name")
-                if manages
-                else []
-            ),
+            "colleagues": selectors.interviewer_choices() if manages else [],
         },
     )
 
@@ -221,7 +218,7 @@ def decision(
             "can_hire": candidate.stage == CandidateStage.OFFER
             and services.can_decide(request.user, candidate),
             "roles": Role.choices,
-            "teams": Team.objects.order_by("name"),
+            "teams": selectors.team_choices(),
             "errors": errors or {},
             "values": values
             or {"role": Role.REP, "team": str(candidate.position.team_id), "started_on": ""},
@@ -263,26 +260,50 @@ def _refuse_unless_recruiter(request: HttpRequest) -> None:
         raise DjangoPermissionDenied("Only recruiters and administrators manage this.")
 
 
+@dataclass
+class _Form:
+    values: dict[str, str]
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    saved: Any = None
+
+
+def _post(request: HttpRequest, inputs: tuple[str, ...], save: Callable[..., Any]) -> _Form:
+    """The form's values — blank on GET; on POST what was typed, handed to `save` (one
+    service call): its result, or the field errors it raised with the typed values kept."""
+    if request.method != "POST":
+        return _Form(values=dict.fromkeys(inputs, ""))
+    values = {k: request.POST.get(k, "") for k in inputs}
+    try:
+        return _Form(values=values, saved=save(**values))
+    except ValidationFailed as exc:
+        return _Form(values=values, errors=exc.details)
+
+
+def _form_page(
+    request: HttpRequest, template: str, form: _Form, context: dict[str, Any]
+) -> HttpResponse:
+    return render(
+        request,
+        template,
+        {**context, "errors": form.errors, "values": form.values},
+        status=400 if form.errors else 200,
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def template_list(request: HttpRequest) -> HttpResponse:
     _refuse_unless_recruiter(request)
-    errors: dict[str, list[str]] = {}
-    values = {"name": "", "description": ""}
-    if request.method == "POST":
-        values = {k: request.POST.get(k, "") for k in values}
-        try:
-            template = services.template_create(actor=request.user, **values)
-        except ValidationFailed as exc:
-            errors = exc.details
-        else:
-            messages.success(request, f"Template “{template.name}” created: add its attributes.")
-            return redirect("hiring:template", pk=template.pk)
-    return render(
+    form = _post(
         request,
-        "hiring/templates.html",
-        {"templates": selectors.template_list(), "errors": errors, "values": values},
-        status=400 if errors else 200,
+        ("name", "description"),
+        lambda **values: services.template_create(actor=request.user, **values),
+    )
+    if form.saved:
+        messages.success(request, f"Template “{form.saved.name}” created: add its attributes.")
+        return redirect("hiring:template", pk=form.saved.pk)
+    return _form_page(
+        request, "hiring/templates.html", form, {"templates": selectors.template_list()}
     )
 
 
@@ -296,30 +317,25 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
     template = selectors.template_list().filter(pk=pk).first()
     if template is None:
         raise Http404("No such template.")
-    errors: dict[str, list[str]] = {}
-    values = dict.fromkeys(ATTRIBUTE_INPUTS, "")
-    if request.method == "POST":
-        values = {k: request.POST.get(k, "") for k in ATTRIBUTE_INPUTS}
-        try:
-            services.template_attribute_add(
-                actor=request.user, template_id=pk, **{k: v for k, v in values.items()}
-            )
-        except ValidationFailed as exc:
-            errors = exc.details
-        else:
-            messages.success(request, f"“{values['name'].strip()}” added.")
-            return redirect("hiring:template", pk=pk)
-    return render(
+    form = _post(
+        request,
+        ATTRIBUTE_INPUTS,
+        lambda **values: services.template_attribute_add(
+            actor=request.user, template_id=pk, **values
+        ),
+    )
+    if form.saved:
+        messages.success(request, f"“{form.saved.name}” added.")
+        return redirect("hiring:template", pk=pk)
+    return _form_page(
         request,
         "hiring/template.html",
+        form,
         {
             "template": template,
             "categories": AttributeCategory.choices,
             "skills": coaching_selectors.skill_list(active_only=True),
-            "errors": errors,
-            "values": values,
         },
-        status=400 if errors else 200,
     )
 
 
@@ -327,7 +343,7 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def attribute_remove(request: HttpRequest, pk: int) -> HttpResponse:
     _refuse_unless_recruiter(request)
-    template_id = TemplateAttribute.objects.filter(pk=pk).values_list("template_id", flat=True)
+    template_id = selectors.attribute_template_id(pk)
     try:
         services.template_attribute_remove(actor=request.user, attribute_id=pk)
     except NotFound as exc:
@@ -336,48 +352,33 @@ def attribute_remove(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, "Attribute removed.")
-    return (
-        redirect("hiring:template", pk=template_id[0])
-        if template_id
-        else redirect("hiring:templates")
-    )
-
-
-POSITION_INPUTS = ("title", "team", "hiring_manager", "template")
+    if template_id is None:
+        return redirect("hiring:templates")
+    return redirect("hiring:template", pk=template_id)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def position_new(request: HttpRequest) -> HttpResponse:
     _refuse_unless_recruiter(request)
-    errors: dict[str, list[str]] = {}
-    values = dict.fromkeys(POSITION_INPUTS, "")
-    if request.method == "POST":
-        values = {k: request.POST.get(k, "") for k in POSITION_INPUTS}
-        try:
-            position = services.position_create(actor=request.user, **values)
-        except ValidationFailed as exc:
-            errors = exc.details
-        else:
-            messages.success(request, f"Position “{position.title}” opened.")
-            return redirect("hiring:position", pk=position.pk)
-    return render(
+    form = _post(
+        request,
+        ("title", "team", "hiring_manager", "template"),
+        lambda **values: services.position_create(actor=request.user, **values),
+    )
+    if form.saved:
+        messages.success(request, f"Position “{form.saved.title}” opened.")
+        return redirect("hiring:position", pk=form.saved.pk)
+    return _form_page(
         request,
         "hiring/position_new.html",
+        form,
         {
-            "errors": errors,
-            "values": values,
-            "teams": Team.objects.order_by("name"),
-            "managers": User.objects.filter(
-                is_active=True, role__in=[Role.MANAGER, Role.LEADER, Role.ADMIN]
-            ).order_by("first_name", "last_name", "username"),
+            "teams": selectors.team_choices(),
+            "managers": selectors.hiring_manager_choices(),
             "templates": selectors.template_list(),
         },
-        status=400 if errors else 200,
     )
-
-
-CANDIDATE_INPUTS = ("name", "email", "phone", "source", "cv_url", "notes")
 
 
 @login_required
@@ -386,29 +387,28 @@ def position_detail(request: HttpRequest, pk: int) -> HttpResponse:
     position = selectors.position_list_for(request.user).filter(pk=pk).first()
     if position is None:
         raise Http404("No such position.")
-    errors: dict[str, list[str]] = {}
-    values = dict.fromkeys(CANDIDATE_INPUTS, "")
-    if request.method == "POST":
-        values = {k: request.POST.get(k, "") for k in CANDIDATE_INPUTS}
-        try:
-            candidate = services.candidate_create(actor=request.user, position_id=pk, **values)
-        except ValidationFailed as exc:
-            errors = exc.details
-        except Conflict as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"{candidate.name} added.")
-            return redirect("hiring:candidate", pk=candidate.pk)
-    return render(
+    try:
+        form = _post(
+            request,
+            ("name", "email", "phone", "source", "cv_url", "notes"),
+            lambda **values: services.candidate_create(
+                actor=request.user, position_id=pk, **values
+            ),
+        )
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("hiring:position", pk=pk)
+    if form.saved:
+        messages.success(request, f"{form.saved.name} added.")
+        return redirect("hiring:candidate", pk=form.saved.pk)
+    return _form_page(
         request,
         "hiring/position.html",
+        form,
         {
             "position": position,
             "candidates": selectors.candidate_list_for(request.user).filter(position=position),
-            "errors": errors,
-            "values": values,
         },
-        status=400 if errors else 200,
     )
 
 
