@@ -6,7 +6,10 @@ from salesops.models import ApiKey, AuditEvent, Team, User
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Salesops", {"fields": ("role", "team")}))
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        ("Salesops", {"fields": ("role", "team", "started_on", "is_recruiter")}),
+    )
     list_display = ("username", "email", "role", "team", "is_active")
     list_filter = ("role", "team", "is_active")
 

@@ -206,3 +206,9 @@ def test_the_hiring_manager_hires_from_the_decision_page(client, candidate, mana
     assert "is hired" in done.content.decode() and "invitation" in done.content.decode()
     hired = Candidate.objects.get(pk=candidate.pk)
     assert hired.stage == "hired" and hired.hired_user.started_on.isoformat() == "2027-01-04"
+
+
+def test_an_administrator_makes_someone_a_recruiter_in_admin(client, admin_user, rep):
+    client.force_login(admin_user)
+    page = client.get(f"/admin/salesops/user/{rep.pk}/change/")
+    assert page.status_code == 200 and b'name="is_recruiter"' in page.content
