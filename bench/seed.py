@@ -111,12 +111,8 @@ def ensure_base() -> None:
     from django.contrib.auth.hashers import make_password
     from django.db import transaction
 
-    from demo.management.commands.seed_demo import (
-        DEMO_PASSWORD,
-        create_people,
-        create_pipeline,
-        demo_data_exists,
-    )
+    from demo.company.cast import DEMO_PASSWORD, create_people, create_pipeline
+    from demo.management.commands.seed_demo import demo_data_exists
     from pipeline.models import Account
 
     if demo_data_exists():

@@ -19,8 +19,8 @@ from coaching.models import (
     OpportunityReview,
     SkillAssessment,
 )
-from demo.hiring_demo import delete_hiring_demo
-from demo.management.commands.seed_demo import ACCOUNTS, DEMO_USERNAMES, PIPELINE_NAME, TEAMS
+from demo.company.cast import ACCOUNTS, DEMO_USERNAMES, PIPELINE_NAME, TEAMS
+from demo.company.hiring_demo import delete_hiring_demo
 from forecasting.models import ForecastMeeting, Quota
 from pipeline.models import Account, Opportunity, Pipeline
 from proposals.models import Proposal

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
-from demo.management.commands.seed_demo import DEMO_USERNAMES
+from demo.company.cast import DEMO_USERNAMES
 from demo.services import demo_remove
 from forecasting.models import ForecastSubmission
 from hiring.models import Candidate, Position

@@ -16,11 +16,7 @@ from django.db import transaction
 from django.db.models import Count, F, Min, Sum
 from django.utils import timezone
 
-from demo.management.commands.seed_demo import (
-    DEMO_USERNAMES,
-    MUTUAL_ACTION_PLAN,
-    TOP_PERFORMERS,
-)
+from demo.company.cast import DEMO_USERNAMES, MUTUAL_ACTION_PLAN, TOP_PERFORMERS
 from pipeline.models import (
     Activity,
     Milestone,
@@ -435,7 +431,7 @@ def test_demo_snapshots_replay_twelve_weeks_of_history(seeded):
     from django.conf import settings
     from django.utils import timezone
 
-    from demo.management.commands.seed_demo import open_deals_at
+    from demo.company.forecast_history import open_deals_at
     from forecasting.models import PipelineSnapshot
     from forecasting.rules import week_start
     from forecasting.selectors import snapshot_trend, snapshot_weeks, week_over_week

@@ -265,7 +265,7 @@ def test_opportunity_list_query_count_is_fixed_with_flags_and_qualifications(
         for deal in deals
         for n in (10, 60)
     )
-    from demo.management.commands.seed_demo import set_latest_qualifications
+    from demo.company.history import set_latest_qualifications
 
     set_latest_qualifications()
     with django_assert_max_num_queries(4), CaptureQueriesContext(connection) as many:
