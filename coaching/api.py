@@ -23,7 +23,6 @@ from coaching import selectors, services
 from coaching.models import (
     ActionItem,
     CoachingFlag,
-    CoachingFlagKind,
     CoachingPoint,
     CoachingSession,
     OpportunityReview,
@@ -32,6 +31,7 @@ from coaching.models import (
     ReviewStatus,
     Skill,
     SkillAssessment,
+    flag_kind_choices,
 )
 from pipeline.api import ApiViewSet, FrameworkViewSet, IdFilter, _int_or_404, _valid
 from salesops import access, organisation
@@ -306,7 +306,7 @@ class CoachingFlagOutput(serializers.ModelSerializer):
         model = CoachingFlag
         fields = [
             "id", "kind", "recipient", "recipient_name", "rep", "rep_name", "action_item",
-            "action_item_title", "explanation", "raised_at",
+            "action_item_title", "explanation", "link", "raised_at",
         ]  # fmt: skip
 
     @extend_schema_field({"type": "string", "nullable": True})
@@ -319,7 +319,7 @@ class CoachingFlagOutput(serializers.ModelSerializer):
 
 
 class CoachingFlagFilter(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(choices=CoachingFlagKind.choices)
+    kind = django_filters.ChoiceFilter(choices=flag_kind_choices)
 
     class Meta:
         model = CoachingFlag

@@ -38,7 +38,7 @@ notification per recipient is a set, not a loop.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -46,6 +46,8 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from coaching import flag_providers
+from coaching.flag_providers import FlagProvider
 from coaching.rules import Cadence
 from salesops import organisation
 
@@ -74,13 +76,13 @@ class CadenceResult:
 NOTHING = CadenceResult(raised=0, cleared=0, updated=0, notified=0)
 
 
-def _day(expr: str) -> str:
+def day_sql(expr: str) -> str:
     """SQL: a date as 3 Nov 2026 (to_char's Mon is English without TM)."""
     return f"to_char({expr}, 'FMDD Mon YYYY')"
 
 
 def format_day(day: dt.date) -> str:
-    """Python for `_day`, for the pages and the tests."""
+    """Python for `day_sql`, for the pages and the tests."""
     return f"{day.day} {day:%b %Y}"
 
 
@@ -132,31 +134,59 @@ rep_cadence AS (
     LEFT JOIN rep_manager rm ON rm.rep_id = r.rep_id
 )"""
 
-# One row per flag that should be open, with its subject (the rep or the action item).
-DESIRED_SQL = f"""
+
+# One row per flag that should be open, with its subject (the rep, the action item or a
+# provider's subject) and, for a provider's flag, its id of the subject and the link.
+# Provider i's parameters: its kind, whether this run decides it, and its targeted ids.
+def _desired_sql(providers: list[FlagProvider]) -> str:
+    provided = "".join(
+        f"""
+    UNION ALL
+    SELECT %(kind_{i})s::varchar, p.subject_id, p.rep_id, NULL::bigint, p.recipient_id,
+           p.subject, left(p.explanation, 300), p.subject_id, p.link
+    FROM ({provider.desired_sql}) p
+    WHERE %(do_{i})s AND p.recipient_id IS NOT NULL
+      AND (%(ids_{i})s::bigint[] IS NULL OR p.subject_id = ANY(%(ids_{i})s::bigint[]))"""
+        for i, provider in enumerate(providers)
+    )
+    return f"""
 desired AS (
     SELECT 'one_on_one_overdue'::varchar AS kind, rc.rep_id AS subject_id,
            rc.rep_id, NULL::bigint AS action_item_id, rc.manager_id AS recipient_id,
            rc.rep_name AS subject,
-           left('1:1 with ' || rc.rep_name || ' was due on ' || {_day("rc.due_on")}
-                || COALESCE(' (last 1:1 on ' || {_day("rc.last_held_on")} || ')',
-                            ' (no 1:1 yet since starting on ' || {_day("rc.started_on")} || ')'),
-                300) AS explanation
+           left('1:1 with ' || rc.rep_name || ' was due on ' || {day_sql("rc.due_on")}
+                || COALESCE(' (last 1:1 on ' || {day_sql("rc.last_held_on")} || ')',
+                            ' (no 1:1 yet since starting on ' || {day_sql("rc.started_on")}
+                            || ')'),
+                300) AS explanation,
+           NULL::bigint AS provided_id, ''::varchar AS link
     FROM rep_cadence rc
     WHERE %(do_reps)s AND rc.manager_id IS NOT NULL AND {TODAY_SQL} > rc.due_on
     UNION ALL
     SELECT 'action_item_overdue', a.id, NULL, a.id, a.owner_id, a.title,
-           left('“' || a.title || '” was due on ' || {_day("a.due_on")}, 300)
+           left('“' || a.title || '” was due on ' || {day_sql("a.due_on")}, 300), NULL, ''
     FROM coaching_actionitem a
     JOIN salesops_user o ON o.id = a.owner_id AND o.is_active
     WHERE %(do_items)s AND a.done_at IS NULL AND a.due_on < {TODAY_SQL}
-      AND (%(item_ids)s::bigint[] IS NULL OR a.id = ANY(%(item_ids)s::bigint[]))
+      AND (%(item_ids)s::bigint[] IS NULL OR a.id = ANY(%(item_ids)s::bigint[])){provided}
 )"""
 
-# The open flags this run decides (all, or those of the targeted reps / items).
-OPEN_SQL = """
+
+# A flag's subject: a provider's id of it, else the rep (1:1) or the action item.
+FLAG_SUBJECT_SQL = "COALESCE({f}.subject_id, {f}.rep_id, {f}.action_item_id)"
+
+
+def _open_sql(providers: list[FlagProvider]) -> str:
+    """The open flags this run decides (all, or those of the targeted subjects)."""
+    provided = "".join(
+        f"""
+           OR (f.kind = %(kind_{i})s AND %(do_{i})s
+               AND (%(ids_{i})s::bigint[] IS NULL OR f.subject_id = ANY(%(ids_{i})s::bigint[])))"""
+        for i in range(len(providers))
+    )
+    return f"""
 open_flags AS (
-    SELECT f.id, f.kind, COALESCE(f.rep_id, f.action_item_id) AS subject_id,
+    SELECT f.id, f.kind, {FLAG_SUBJECT_SQL.format(f="f")} AS subject_id,
            f.recipient_id, f.explanation
     FROM coaching_coachingflag f
     WHERE f.cleared_at IS NULL
@@ -164,13 +194,15 @@ open_flags AS (
             AND (%(rep_ids)s::bigint[] IS NULL OR f.rep_id = ANY(%(rep_ids)s::bigint[])))
            OR (f.kind = 'action_item_overdue' AND %(do_items)s
                AND (%(item_ids)s::bigint[] IS NULL
-                    OR f.action_item_id = ANY(%(item_ids)s::bigint[]))))
+                    OR f.action_item_id = ANY(%(item_ids)s::bigint[]))){provided})
 )"""
 
-CLEAR_SQL = f"""
+
+def _clear_sql(providers: list[FlagProvider]) -> str:
+    return f"""
 WITH {REP_CADENCE_SQL},
-{DESIRED_SQL},
-{OPEN_SQL},
+{_desired_sql(providers)},
+{_open_sql(providers)},
 cleared AS (
     UPDATE coaching_coachingflag f SET cleared_at = %(now)s
     FROM open_flags o
@@ -191,32 +223,45 @@ updated AS (
 SELECT (SELECT count(*) FROM cleared), (SELECT count(*) FROM updated)
 """
 
-RAISE_SQL = f"""
+
+def _raise_sql(providers: list[FlagProvider]) -> str:
+    """Raise what is wanted and not open; one notification per recipient: the flag's own
+    title and explanation when it is their only new one, else a count per kind."""
+    return f"""
 WITH {REP_CADENCE_SQL},
-{DESIRED_SQL},
+{_desired_sql(providers)},
 raised AS (
     INSERT INTO coaching_coachingflag
-        (kind, recipient_id, rep_id, action_item_id, explanation, raised_at, cleared_at)
-    SELECT d.kind, d.recipient_id, d.rep_id, d.action_item_id, d.explanation, %(now)s, NULL
+        (kind, recipient_id, rep_id, action_item_id, subject_id, link, explanation,
+         raised_at, cleared_at)
+    SELECT d.kind, d.recipient_id, d.rep_id, d.action_item_id, d.provided_id, d.link,
+           d.explanation, %(now)s, NULL
     FROM desired d
     WHERE NOT EXISTS (
         SELECT 1 FROM coaching_coachingflag f
         WHERE f.cleared_at IS NULL AND f.kind = d.kind
-          AND (f.rep_id = d.rep_id OR f.action_item_id = d.action_item_id))
+          AND {FLAG_SUBJECT_SQL.format(f="f")} = d.subject_id)
     ORDER BY d.recipient_id, d.kind, d.subject_id
     -- Never taken while runs hold the advisory lock; a guard, not a path.
     ON CONFLICT DO NOTHING
-    RETURNING id, kind, recipient_id, rep_id, action_item_id, explanation
+    RETURNING id, kind, recipient_id, rep_id, action_item_id, subject_id, explanation
+),
+kinds AS (
+    SELECT * FROM unnest(%(kinds)s::text[], %(titles)s::text[], %(plurals)s::text[])
+        WITH ORDINALITY AS k(kind, title, plural, ord)
 ),
 per_recipient AS (
     SELECT r.recipient_id, count(*) AS n, min(r.id) AS first_id,
-           count(*) FILTER (WHERE r.kind = 'one_on_one_overdue') AS n_one_on_ones,
-           count(*) FILTER (WHERE r.kind = 'action_item_overdue') AS n_items,
            max(r.kind) AS kind, max(r.rep_id) AS rep_id, max(r.explanation) AS explanation,
-           max(d.subject) AS subject
+           max(d.subject) AS subject, max(d.link) AS link
     FROM raised r
-    JOIN desired d ON d.kind = r.kind AND d.subject_id = COALESCE(r.rep_id, r.action_item_id)
+    JOIN desired d ON d.kind = r.kind AND d.subject_id = {FLAG_SUBJECT_SQL.format(f="r")}
     GROUP BY r.recipient_id
+),
+per_kind AS (
+    SELECT r.recipient_id, k.ord, k.plural || ': ' || count(*) AS part
+    FROM raised r JOIN kinds k ON k.kind = r.kind
+    GROUP BY r.recipient_id, k.ord, k.plural
 ),
 notified AS (
     INSERT INTO salesops_notification
@@ -224,17 +269,17 @@ notified AS (
     SELECT g.recipient_id,
            'coaching:' || g.recipient_id || ':' || g.first_id,
            CASE WHEN g.n > 1 THEN g.n || ' coaching items overdue'
-                WHEN g.kind = 'one_on_one_overdue' THEN left('1:1 overdue: ' || g.subject, 200)
-                ELSE left('Action item overdue: ' || g.subject, 200) END,
-           CASE WHEN g.n > 1 THEN concat_ws(' · ',
-                    CASE WHEN g.n_one_on_ones > 0 THEN '1:1s overdue: ' || g.n_one_on_ones END,
-                    CASE WHEN g.n_items > 0 THEN 'action items overdue: ' || g.n_items END)
+                ELSE left(k.title || ': ' || g.subject, 200) END,
+           CASE WHEN g.n > 1 THEN (SELECT string_agg(pk.part, ' · ' ORDER BY pk.ord)
+                                   FROM per_kind pk WHERE pk.recipient_id = g.recipient_id)
                 ELSE g.explanation END,
            CASE WHEN g.n = 1 AND g.kind = 'one_on_one_overdue'
                 THEN %(session_new_url)s || '?rep=' || g.rep_id
+                WHEN g.n = 1 AND g.link <> '' THEN g.link
                 ELSE %(home_url)s END,
            %(now)s, NULL, NULL
     FROM per_recipient g
+    JOIN kinds k ON k.kind = g.kind
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING id
 )
@@ -260,6 +305,13 @@ def cadence_params(
     }
 
 
+# Coaching's own kinds: the notification's title for one flag, the count's words for many.
+OWN_KINDS = [
+    ("one_on_one_overdue", "1:1 overdue", "1:1s overdue"),
+    ("action_item_overdue", "Action item overdue", "action items overdue"),
+]
+
+
 def _ids(values: Iterable[object] | None) -> list[int] | None:
     return None if values is None else sorted({int(v) for v in values})
 
@@ -269,25 +321,31 @@ def cadence_refresh(
     now: dt.datetime | None = None,
     rep_ids: Iterable[object] | None = None,
     action_item_ids: Iterable[object] | None = None,
+    provided: Mapping[str, Iterable[object]] | None = None,
 ) -> CadenceResult:
     """Bring the open coaching flags in line with the cadence (see the module docstring):
     raise what is overdue, clear what no longer is (or moved to another recipient, who
     gets a new flag), rewrite an explanation whose due date changed, and notify each
     recipient once per run about the flags newly raised for them. Clearing is silent.
 
-    Without ids: every rep and every action item. With `rep_ids` and/or
-    `action_item_ids`: only those reps' 1:1 flags and those items' flags (a part whose ids
-    are not given is left alone) — what the services call after a 1:1 or an action item
-    changed, inside their own transaction. Idempotent: a rerun changes nothing. Refuses
-    nothing."""
+    Without ids: every rep, every action item and every provider's subjects (the beat).
+    With `rep_ids`, `action_item_ids` and/or `provided` ({provider kind: its subject
+    ids}): only those reps' 1:1 flags, those items' flags and those subjects' flags (a
+    part whose ids are not given is left alone) — what the services call after a 1:1, an
+    action item or a provider's subject changed, inside their own transaction.
+    Idempotent: a rerun changes nothing. Refuses nothing."""
     now = now or timezone.now()
+    providers = flag_providers.providers()
     reps, items = _ids(rep_ids), _ids(action_item_ids)
-    targeted = reps is not None or items is not None
+    wanted = {kind: _ids(ids) for kind, ids in (provided or {}).items()}
+    targeted = reps is not None or items is not None or provided is not None
     do_reps = not targeted or bool(reps)
     do_items = not targeted or bool(items)
-    if not (do_reps or do_items):
+    do_provided = [not targeted or bool(wanted.get(p.kind)) for p in providers]
+    if not (do_reps or do_items or any(do_provided)):
         return NOTHING
-    params = {
+    kinds = [*OWN_KINDS, *((p.kind, p.label, p.plural) for p in providers)]
+    params: dict[str, object] = {
         # A part left alone gets an empty id list, so its CTEs read no rows at all.
         **cadence_params(now=now, rep_ids=reps if do_reps else []),
         "item_ids": items if do_items else [],
@@ -295,13 +353,21 @@ def cadence_refresh(
         "do_items": do_items,
         "home_url": reverse("coaching:home"),
         "session_new_url": reverse("coaching:session_create"),
+        "kinds": [k for k, _, _ in kinds],
+        "titles": [title for _, title, _ in kinds],
+        "plurals": [plural for _, _, plural in kinds],
     }
+    for i, (provider, does) in enumerate(zip(providers, do_provided, strict=True)):
+        params.update(provider.params())
+        params[f"kind_{i}"] = provider.kind
+        params[f"do_{i}"] = does
+        params[f"ids_{i}"] = (wanted.get(provider.kind) if targeted else None) if does else []
     with transaction.atomic(), connection.cursor() as cursor:
         # Runs (global and targeted) serialise here; a targeted run holds it until its
         # caller's transaction commits — milliseconds, it decides a handful of rows.
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK_KEY])
-        cursor.execute(CLEAR_SQL, params)
+        cursor.execute(_clear_sql(providers), params)
         cleared, updated = cursor.fetchone()
-        cursor.execute(RAISE_SQL, params)
+        cursor.execute(_raise_sql(providers), params)
         raised, notified = cursor.fetchone()
     return CadenceResult(raised=raised, cleared=cleared, updated=updated, notified=notified)

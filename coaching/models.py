@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from coaching import flag_providers
+
 LEVELS = (1, 2, 3, 4, 5)
 # Levels 4 and 5 say "does it well without help": a claim that needs what was seen.
 EVIDENCE_FROM_LEVEL = 4
@@ -361,12 +363,22 @@ class CoachingFlagKind(models.TextChoices):
     ACTION_ITEM_OVERDUE = "action_item_overdue", "Action item overdue"
 
 
+def flag_kind_choices() -> list[tuple[str, str]]:
+    """Coaching's own flag kinds, then those other apps registered (flag_providers)."""
+    return [
+        *CoachingFlagKind.choices,
+        *((p.kind, p.label) for p in flag_providers.providers()),
+    ]
+
+
 class CoachingFlag(models.Model):
     """Raised and cleared by coaching.cadence.cadence_refresh (set-based SQL); never by
     hand. An overdue 1:1 is the manager's flag (about a rep); an overdue action item is
-    its owner's."""
+    its owner's. A registered provider's flag (coaching.flag_providers: an overdue
+    onboarding task) names its subject by `subject_id`, the person it is about by `rep`,
+    and where to act by `link`."""
 
-    kind = models.CharField(max_length=24, choices=CoachingFlagKind.choices)
+    kind = models.CharField(max_length=24, choices=flag_kind_choices)
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="coaching_flags"
     )
@@ -380,6 +392,9 @@ class CoachingFlag(models.Model):
     action_item = models.ForeignKey(
         ActionItem, null=True, blank=True, on_delete=models.CASCADE, related_name="flags"
     )
+    # A provider's own id of the subject (no foreign key: coaching does not know it).
+    subject_id = models.BigIntegerField(null=True, blank=True)
+    link = models.CharField(max_length=200, blank=True, default="")
     explanation = models.CharField(max_length=300)
     raised_at = models.DateTimeField()
     cleared_at = models.DateTimeField(null=True, blank=True)
@@ -392,13 +407,25 @@ class CoachingFlag(models.Model):
                     Q(kind="one_on_one_overdue")
                     & Q(rep__isnull=False)
                     & Q(action_item__isnull=True)
+                    & Q(subject_id__isnull=True)
                 )
                 | (
                     Q(kind="action_item_overdue")
                     & Q(action_item__isnull=False)
                     & Q(rep__isnull=True)
+                    & Q(subject_id__isnull=True)
+                )
+                | (
+                    ~Q(kind__in=["one_on_one_overdue", "action_item_overdue"])
+                    & Q(subject_id__isnull=False)
+                    & Q(action_item__isnull=True)
                 ),
                 name="coaching_flag_subject_matches_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "subject_id"],
+                condition=Q(cleared_at__isnull=True, subject_id__isnull=False),
+                name="one_open_flag_per_provided_subject",
             ),
             models.UniqueConstraint(
                 fields=["rep"],
@@ -421,3 +448,7 @@ class CoachingFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.explanation}"
+
+    @property
+    def kind_label(self) -> str:
+        return dict(flag_kind_choices()).get(self.kind, self.kind)

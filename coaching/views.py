@@ -18,8 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from coaching import focus_suggestions, selectors, services
 from coaching import forms as coaching_forms
-from coaching import selectors, services
 from coaching.forms import AssessmentForm
 from salesops.cleaning import query_int
 from salesops.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed
@@ -571,8 +571,17 @@ def _session_context(request: HttpRequest, form) -> dict:
         skill = next((s for s in form.skills if s.pk == query_int(form[name].value())), None)
         if skill is not None and skill not in chosen:
             chosen.append(skill)
+    suggestion = focus_suggestions.suggest(rep.pk) if rep else None
+    by_id = {s.pk: s for s in form.skills}
+    suggested = [by_id[i] for i in (suggestion.skill_ids if suggestion else ()) if i in by_id]
+    slots = ("focus_skill", "second_focus_skill")
     return {
         "context_rep": rep,
+        "suggestion": suggestion,
+        "suggested_skills": suggested,
+        "suggested_query": "&".join(
+            f"{slot}={s.pk}" for slot, s in zip(slots, suggested, strict=False)
+        ),
         "previous": previous,
         "follow_ups": follow_ups,
         "guides": [{"skill": s, "latest": levels.get(s.pk)} for s in chosen],
@@ -592,6 +601,15 @@ def _session_forms(request: HttpRequest, data=None):
                 initial[name] = query_int(query.get(name))
         if "focus_skill" not in initial and query_int(query.get("skill")) is not None:
             initial["focus_skill"] = query_int(query.get("skill"))
+        # A new hire's first 1:1s: their weakest selling skills (hiring suggests them).
+        suggestion = (
+            focus_suggestions.suggest(initial["rep"])
+            if "rep" in initial and "focus_skill" not in initial
+            else None
+        )
+        if suggestion:
+            slots = ("focus_skill", "second_focus_skill")
+            initial.update(zip(slots, suggestion.skill_ids, strict=False))
         for name in ("held_on", "notes", "practice_assignment"):
             if query.get(name):
                 initial[name] = query.get(name)

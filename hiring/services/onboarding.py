@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from hiring import rules
+from hiring import onboarding_flags, rules
 from hiring.models import (
     AttributeRating,
     Candidate,
@@ -55,7 +55,9 @@ def onboarding_start(
 ) -> OnboardingPlan:
     """The new hire's plan from the default onboarding template (its tasks due at their
     offsets from `started_on`). Called by candidate_hire, in its transaction."""
-    template = OnboardingTemplate.objects.prefetch_related("tasks").order_by("pk").first()
+    template = (
+        OnboardingTemplate.objects.prefetch_related("tasks").order_by("-is_default", "name").first()
+    )
     plan = OnboardingPlan.objects.create(rep=rep, template=template, started_on=started_on)
     if template is not None:
         OnboardingTask.objects.bulk_create(
@@ -67,6 +69,8 @@ def onboarding_start(
             for t in template.tasks.all()
         )  # fmt: skip
     plan.focus_skills.set([s for s in focus_skills or [] if s is not None])
+    # A start date in the past may leave tasks overdue from the first day.
+    onboarding_flags.refresh_on_commit(plan.tasks.values_list("pk", flat=True))
     return plan
 
 
@@ -93,5 +97,6 @@ def onboarding_task_done(*, actor: User, task_id: Any) -> OnboardingTask:
         raise Conflict("This task is done already.", code="task_done")
     task.done_at, task.done_by = timezone.now(), actor
     task.save(update_fields=["done_at", "done_by"])
+    onboarding_flags.refresh_on_commit([task.pk])  # an overdue flag clears at once
     audit_record(actor=actor, action="hiring.onboarding_task_done", target=task)
     return task

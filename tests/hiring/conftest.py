@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from coaching.models import Skill
 from hiring import services
 from hiring.models import Candidate, Interview, Position, ScorecardTemplate
 from salesops.models import Role, User
@@ -77,3 +78,32 @@ def fill(interviewer: User, interview: Interview, rating: int, *, recommendation
                  for a in interview.focus.all()},
         recommendation=recommendation, summary="Clear thinker.",
     )  # fmt: skip
+
+
+@pytest.fixture
+def hired(candidate, recruiter, manager, interviewer_a, interviewer_b, template, admin_user):
+    """Dana hired by the hiring manager to start on Monday 4 January 2027, after two
+    scorecards rating her selling skills: discovery 4.5, value articulation 2.5."""
+    skills = {s.name: s for s in Skill.objects.all()}
+    discovery = template.attributes.get(name="Discovery")
+    services.template_attribute_update(
+        actor=admin_user, attribute_id=discovery.pk, skill=skills["Discovery"].pk
+    )
+    value = services.template_attribute_add(
+        actor=admin_user, template_id=template.pk, category="selling_skill",
+        name="Value articulation", skill=skills["Business value articulation"].pk,
+    )  # fmt: skip
+    for who, ratings in ((interviewer_a, (4, 2)), (interviewer_b, (5, 3))):
+        interview = schedule(recruiter, candidate, who, "Discovery", "Value articulation")
+        services.scorecard_save(
+            actor=who, interview_id=interview.pk, recommendation=4,
+            ratings={discovery.pk: {"rating": ratings[0], "evidence": "Seen"},
+                     value.pk: {"rating": ratings[1], "evidence": "Seen"}},
+        )  # fmt: skip
+        services.scorecard_submit(actor=who, interview_id=interview.pk)
+    services.candidate_move(actor=manager, candidate_id=candidate.pk, stage="offer")
+    services.candidate_hire(
+        actor=manager, candidate_id=candidate.pk, started_on="2027-01-04", reason="Yes"
+    )
+    candidate.refresh_from_db()
+    return candidate.hired_user
