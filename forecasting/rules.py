@@ -296,6 +296,23 @@ def sum_quotas(quotas: Iterable[Decimal | None]) -> Decimal | None:
     return sum(present, Decimal("0")) if present else None
 
 
+def ramp_quotas(
+    full_amount: Decimal, percents: Iterable[int], started_on: dt.date, calendar: FiscalCalendar
+) -> list[tuple[Period, Decimal]]:
+    """A new hire's ramped monthly quotas: the fiscal month they start in at the first
+    percentage of `full_amount` (a fully ramped rep's monthly quota), the next month at the
+    second, and so on; each rounded to cents. The month they start in counts in full,
+    however late in it they start."""
+    first = calendar.period_of(started_on, PeriodKind.MONTH)
+    return [
+        (
+            calendar.period(PeriodKind.MONTH, first.fiscal_year, first.number + i),
+            (full_amount * percent / 100).quantize(CENT, ROUND_HALF_UP),
+        )
+        for i, percent in enumerate(percents)
+    ]
+
+
 # --- week-over-week changes ---
 #
 # What changed in a period's open pipeline between two weekly snapshots: last week's

@@ -108,6 +108,38 @@ def quota_get_for(user: User, pk: int) -> Quota:
     return get_object_or_404(quota_list_for(user), pk=pk)
 
 
+def typical_rep_monthly_quota(team_id: int | None, day: dt.date, currency: str) -> Decimal | None:
+    """The median monthly quota of the team's active reps for the fiscal month containing
+    `day` (a rep with a quarter quota counts a third of it), in `currency`; None when none
+    has one — what a new hire's full quota is suggested from. One query."""
+    if team_id is None:
+        return None
+    calendar = forecasting_services.fiscal_calendar()
+    month = calendar.period_of(day, rules.PeriodKind.MONTH)
+    quarter = calendar.period_of(day, rules.PeriodKind.QUARTER)
+    rows = Quota.objects.filter(
+        Q(period_kind=QuotaPeriodKind.MONTH, period_start=month.start)
+        | Q(period_kind=QuotaPeriodKind.QUARTER, period_start=quarter.start),
+        rep__team_id=team_id,
+        rep__is_active=True,
+        rep__role=Role.REP,
+        currency=currency,
+    ).values_list("rep_id", "period_kind", "amount")
+    monthly: dict[int, Decimal] = {}
+    for rep_id, kind, amount in rows:
+        if kind == QuotaPeriodKind.MONTH:
+            monthly[rep_id] = amount  # a month quota is the nearer figure
+        else:
+            monthly.setdefault(rep_id, (amount / 3).quantize(rules.CENT))
+    amounts = sorted(monthly.values())
+    if not amounts:
+        return None
+    middle = len(amounts) // 2
+    if len(amounts) % 2:
+        return amounts[middle]
+    return ((amounts[middle - 1] + amounts[middle]) / 2).quantize(rules.CENT)
+
+
 def rep_quotas_within(
     rep_ids: Iterable[int], *, start: dt.date, end: dt.date, currency: str
 ) -> dict[int, Decimal]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -188,6 +189,22 @@ def quota_set(
     if errors:
         raise ValidationFailed(details=errors)
     assert the_period is not None and value is not None
+    return _quota_write(
+        actor=actor, period=the_period, rep=rep, team=team, amount=value, currency=code
+    )
+
+
+def _quota_write(
+    *,
+    actor: User,
+    period: rules.Period,
+    rep: User | None,
+    team: Team | None,
+    amount: Any,
+    currency: str,
+) -> tuple[Quota, bool]:
+    """Write one cleaned quota, replacing the one of that rep or team and period, audited."""
+    the_period, value, code = period, amount, currency
     key = {
         "period_kind": the_period.kind.value,
         "period_start": the_period.start,
@@ -221,6 +238,77 @@ def quota_set(
         },
     )
     return quota, created
+
+
+# A manager or leader sets a new hire's ramp at their hire: within this many days of it.
+RAMP_SET_WINDOW_DAYS = 31
+
+
+@transaction.atomic
+def quota_ramp_set(
+    *,
+    actor: User,
+    rep_id: Any,
+    full_amount: Any,
+    currency: Any = None,
+    percents: list[int] | None = None,
+) -> list[Quota]:
+    """A new hire's ramped quotas: monthly quotas from the fiscal month of their start
+    date, at `percents` (settings.NEW_HIRE_RAMP_PERCENTS, e.g. 25/50/75/100) of
+    `full_amount`, a fully ramped rep's monthly quota (forecasting.rules.ramp_quotas).
+
+    Who: an administrator, replacing what those months had; or — when they hire them —
+    a leader or the rep's manager, while the start date is at most RAMP_SET_WINDOW_DAYS
+    ago and only into months with no quota yet (an administrator's quota stands).
+
+    Refuses: anyone else (PermissionDenied); no such active rep, or one without a start
+    date; a bad amount or currency (ValidationFailed); a manager's month that has a quota
+    (Conflict). Nothing is written then."""
+    errors: dict[str, list[str]] = {}
+    value = clean_amount(errors, "full_quota", full_amount)
+    code = clean_currency(errors, currency or organisation.current().default_currency)
+    pk = clean_int(errors, "rep", rep_id, required=True, minimum=1, maximum=MAX_ID)
+    rep = User.objects.filter(pk=pk, is_active=True).first() if pk else None
+    if pk and rep is None:
+        errors.setdefault("rep", []).append("No such active user.")
+    elif rep is not None and rep.started_on is None:
+        errors.setdefault("rep", []).append("Their start date is not set: the ramp counts from it.")
+    if not (actor.is_authenticated and actor.is_active):
+        raise PermissionDenied("Only an administrator can set quotas.")
+    at_hire = (
+        rep is not None
+        and rep.started_on is not None
+        and actor.role in (Role.MANAGER, Role.LEADER)
+        and access.manages(actor, rep)
+        and rep.started_on >= local_today() - dt.timedelta(days=RAMP_SET_WINDOW_DAYS)
+    )
+    if not (actor.is_admin_role or at_hire):
+        raise PermissionDenied(
+            "Only an administrator, or the new hire's manager when hiring them, sets a ramp."
+        )
+    if errors:
+        raise ValidationFailed(details=errors)
+    assert rep is not None and value is not None
+    months = rules.ramp_quotas(
+        value, percents or settings.NEW_HIRE_RAMP_PERCENTS, rep.started_on, fiscal_calendar()
+    )
+    if not actor.is_admin_role:
+        taken = Quota.objects.filter(
+            rep=rep,
+            period_kind=rules.PeriodKind.MONTH.value,
+            period_start__in=[period.start for period, _ in months],
+        ).exists()
+        if taken:
+            raise Conflict(
+                "They have quotas for those months already: an administrator changes them.",
+                code="quota_exists",
+            )
+    return [
+        _quota_write(actor=actor, period=period, rep=rep, team=None, amount=amount, currency=code)[
+            0
+        ]
+        for period, amount in months
+    ]
 
 
 @transaction.atomic

@@ -59,7 +59,7 @@ from proposals import selectors as proposal_selectors
 from salesops import access
 from salesops.cleaning import query_int
 from salesops.models import User
-from salesops.selectors import notification_list_for
+from salesops.selectors import notification_list_for, since_started_q
 
 
 def opportunity_list_for(
@@ -904,17 +904,24 @@ class RampFirsts:
 
 def ramp_firsts(owner_ids: list[int], *, qualified_pct: int) -> dict[int, RampFirsts]:
     """Per owner: their first deal, first qualification ≥ `qualified_pct` %, first win —
-    on deals worked here (imported history is not their ramp). Three aggregate queries."""
+    on deals worked here (imported history is not their ramp), from their start date on
+    (deals they inherited or worked before it are not their ramp either). Three
+    aggregate queries."""
     mine = Opportunity.objects.filter(owner_id__in=owner_ids, imported_at__isnull=True)
     created = dict(
-        mine.values("owner_id").annotate(m=Min("created_at")).values_list("owner_id", "m")
-    )
+        mine.filter(since_started_q("created_at"))
+        .values("owner_id").annotate(m=Min("created_at")).values_list("owner_id", "m")
+    )  # fmt: skip
     won = dict(
-        mine.filter(status=OpportunityStatus.WON, closed_at__isnull=False)
+        mine.filter(
+            since_started_q("closed_at"), status=OpportunityStatus.WON,
+            closed_at__isnull=False,
+        )
         .values("owner_id").annotate(m=Min("closed_at")).values_list("owner_id", "m")
     )  # fmt: skip
     qualified = dict(
         Qualification.objects.filter(
+            since_started_q("assessed_at", "opportunity__owner"),
             opportunity__owner_id__in=owner_ids, opportunity__imported_at__isnull=True,
             score_pct__gte=qualified_pct,
         )

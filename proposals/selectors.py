@@ -21,6 +21,7 @@ from proposals.models import (
 )
 from salesops import access
 from salesops.models import User
+from salesops.selectors import since_started_q
 
 
 def approved_proposal_count(*, opportunity_id: int) -> int:
@@ -206,9 +207,14 @@ def first_pass_by_deal(*, cohort_sql: str, params: dict[str, Any]) -> dict[int, 
 
 
 def first_approved_by_owner(owner_ids: list[int]) -> dict[int, Any]:
-    """Per owner: when a proposal of theirs was first approved (for a new hire's ramp)."""
+    """Per owner: when a proposal of theirs was first approved, from their start date on
+    (for a new hire's ramp)."""
     return dict(
-        Proposal.objects.filter(opportunity__owner_id__in=owner_ids, approved_at__isnull=False)
+        Proposal.objects.filter(
+            since_started_q("approved_at", "opportunity__owner"),
+            opportunity__owner_id__in=owner_ids,
+            approved_at__isnull=False,
+        )
         .values("opportunity__owner_id")
         .annotate(m=Min("approved_at"))
         .values_list("opportunity__owner_id", "m")

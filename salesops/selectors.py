@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.db.models.lookups import GreaterThanOrEqual
 
-from salesops import access
+from salesops import access, organisation
 from salesops.cleaning import person_key
 from salesops.exceptions import PermissionDenied
 from salesops.models import ApiKey, Notification, Organisation, Team, User
@@ -101,3 +103,12 @@ def organisation_saved() -> Organisation | None:
     the settings (they are the environment's until then). For the setup page only: the
     values everyone reads come from salesops.organisation."""
     return Organisation.objects.select_related("updated_by").filter(pk=1).first()
+
+
+def since_started_q(field: str, owner: str = "owner") -> Q:
+    """Rows whose `field` (a timestamp) falls on or after its owner's start date, in the
+    organisation's time zone; an owner without a start date counts everything."""
+    day = TruncDate(field, tzinfo=organisation.current().tz())
+    return Q(**{f"{owner}__started_on__isnull": True}) | Q(
+        GreaterThanOrEqual(day, F(f"{owner}__started_on"))
+    )

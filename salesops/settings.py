@@ -333,6 +333,21 @@ HIRING_ANONYMISE_AFTER_DAYS = int(os.environ.get("HIRING_ANONYMISE_AFTER_DAYS", 
 if HIRING_ANONYMISE_AFTER_DAYS < 1:
     raise RuntimeError("HIRING_ANONYMISE_AFTER_DAYS must be 1 or more.")
 
+# A new hire's ramped quota: the percentages of a full monthly quota for their first
+# months (the month they start in first), written as monthly quotas when they are hired.
+_ramp = os.environ.get("NEW_HIRE_RAMP_PERCENTS", "25,50,75,100")
+try:
+    NEW_HIRE_RAMP_PERCENTS = [int(p) for p in _ramp.split(",") if p.strip()]
+except ValueError:
+    NEW_HIRE_RAMP_PERCENTS = []
+if not 1 <= len(NEW_HIRE_RAMP_PERCENTS) <= 24 or not all(
+    1 <= p <= 100 for p in NEW_HIRE_RAMP_PERCENTS
+):
+    raise RuntimeError(
+        f"NEW_HIRE_RAMP_PERCENTS={_ramp!r}: write 1 to 24 comma-separated whole percentages"
+        ", each 1-100, e.g. 25,50,75,100."
+    )
+
 INSIGHTS_MIN_CLOSED_DEALS = int(os.environ.get("INSIGHTS_MIN_CLOSED_DEALS", 5))
 if INSIGHTS_MIN_CLOSED_DEALS < 1:
     raise RuntimeError("INSIGHTS_MIN_CLOSED_DEALS must be 1 or more.")

@@ -13,6 +13,7 @@ from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from forecasting import services as forecasting_services
 from hiring import rules
 from hiring.models import (
     AttributeRating,
@@ -27,6 +28,7 @@ from hiring.rules import runs_hiring
 from hiring.services.common import MAX_TEXT, by_id, refuse_unless_recruiter
 from hiring.services.onboarding import onboarding_start, weakest_selling_skills
 from salesops.cleaning import (
+    clean_amount,
     clean_date,
     clean_text,
     query_int,
@@ -181,18 +183,21 @@ def candidate_hire(
     reason: str,
     role: str = Role.REP,
     team: Any = None,
+    full_quota: Any = None,
 ) -> Candidate:
     """Hire: the candidate becomes a person here — their account (the role, the position's
     team unless another is given, so its manager is theirs; `started_on`, which the
     coaching cadence counts the first 90 days from) with an invitation to set their
     password, sent once this commits, and their onboarding plan (the weakest selling
     skills on their scorecards as the first 1:1s' focus) — and the candidate is marked
-    hired with the reason.
+    hired with the reason. With `full_quota` (a fully ramped rep's monthly quota), their
+    ramped quotas for the first months are written through
+    forecasting.services.quota_ramp_set (settings.NEW_HIRE_RAMP_PERCENTS of it).
 
     Refuses: anyone but the hiring manager or an administrator; a candidate not at the
     offer stage (a rejected or withdrawn one: Conflict); no reason; no or a bad start
     date; a candidate without an email address, or with one a colleague already has;
-    an unknown team. Nothing is created then."""
+    an unknown team; a bad quota, or one the hirer may not set. Nothing is created then."""
     candidate = lock_candidate_to_manage(actor, candidate_id)
     if not can_decide(actor, candidate):
         raise PermissionDenied("Only the hiring manager or an administrator hires.")
@@ -210,6 +215,9 @@ def candidate_hire(
         chosen_team = Team.objects.filter(pk=query_int(team)).first()
         if chosen_team is None:
             errors["team"] = ["Choose a team."]
+    wants_ramp = full_quota not in (None, "")
+    if wants_ramp:
+        clean_amount(errors, "full_quota", full_quota)
     if errors:
         raise ValidationFailed(details=errors)
     first, _, last = candidate.name.partition(" ")
@@ -218,6 +226,15 @@ def candidate_hire(
         team=chosen_team, started_on=start,
     )  # fmt: skip
     onboarding_start(rep=person, started_on=start, focus_skills=weakest_selling_skills(candidate))
+    if wants_ramp:
+        try:
+            forecasting_services.quota_ramp_set(
+                actor=actor, rep_id=person.pk, full_amount=full_quota
+            )
+        except (PermissionDenied, Conflict) as exc:  # the transaction undoes the account
+            raise ValidationFailed(
+                details={"full_quota": [f"{exc.message} Leave it blank to hire without one."]}
+            ) from exc
     candidate.stage = CandidateStage.HIRED
     candidate.stage_reason = reason
     candidate.stage_changed_at = timezone.now()

@@ -8,38 +8,10 @@ import datetime as dt
 import pytest
 import time_machine
 
-from coaching.models import Skill
 from hiring import selectors, services
 from hiring.models import Candidate, OnboardingPlan, OnboardingTask
 from salesops.exceptions import Conflict, NotFound, PermissionDenied
 from tests.hiring.conftest import schedule
-
-
-@pytest.fixture
-def hired(candidate, recruiter, manager, interviewer_a, interviewer_b, template, admin_user):
-    skills = {s.name: s for s in Skill.objects.all()}
-    discovery = template.attributes.get(name="Discovery")
-    services.template_attribute_update(
-        actor=admin_user, attribute_id=discovery.pk, skill=skills["Discovery"].pk
-    )
-    value = services.template_attribute_add(
-        actor=admin_user, template_id=template.pk, category="selling_skill",
-        name="Value articulation", skill=skills["Business value articulation"].pk,
-    )  # fmt: skip
-    for who, ratings in ((interviewer_a, (4, 2)), (interviewer_b, (5, 3))):
-        interview = schedule(recruiter, candidate, who, "Discovery", "Value articulation")
-        services.scorecard_save(
-            actor=who, interview_id=interview.pk, recommendation=4,
-            ratings={discovery.pk: {"rating": ratings[0], "evidence": "Seen"},
-                     value.pk: {"rating": ratings[1], "evidence": "Seen"}},
-        )  # fmt: skip
-        services.scorecard_submit(actor=who, interview_id=interview.pk)
-    services.candidate_move(actor=manager, candidate_id=candidate.pk, stage="offer")
-    services.candidate_hire(
-        actor=manager, candidate_id=candidate.pk, started_on="2027-01-04", reason="Yes"
-    )
-    candidate.refresh_from_db()
-    return candidate.hired_user
 
 
 def test_a_hire_starts_the_default_plan_with_the_weakest_selling_skills_first(hired):
@@ -104,6 +76,11 @@ def test_ramp_counts_days_to_each_first_from_real_activity(hired, manager, leade
     from tests.factories import OpportunityFactory, QualificationFrameworkFactory
 
     start = dt.datetime(2027, 1, 4, 9, tzinfo=dt.UTC)
+    # A deal handed over before they started (created and won then) is not their ramp.
+    OpportunityFactory(
+        owner=hired, pipeline=pipeline, status="won", created_at=start - dt.timedelta(days=40),
+        closed_at=start - dt.timedelta(hours=11),  # 3 January, 23:00 in Berlin
+    )  # fmt: skip
     first = OpportunityFactory(
         owner=hired, pipeline=pipeline, created_at=start + dt.timedelta(days=6)
     )
