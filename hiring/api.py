@@ -1,15 +1,16 @@
 """/api/v1/hiring/: positions, candidates (with their stage moves and the decision grid),
-interviews and scorecards (read, and submitted in one call). Thin: reads through
-hiring.selectors (404 for what one may not see — independence included), writes
-through hiring.services."""
+interviews and scorecards (read, and submitted in one call), onboarding plans and their
+tasks, and the new hires' ramp. Thin: reads through hiring.selectors (404 for what one
+may not see — independence included), writes through hiring.services."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -21,13 +22,16 @@ from hiring.models import (
     CandidateStage,
     Interview,
     InterviewKind,
+    OnboardingTaskKind,
     Position,
     Rating,
     Recommendation,
 )
+from hiring.rules import RAMP_LABELS, RAMP_MILESTONES
 from salesops.api.schema import IDEMPOTENCY_KEY, errors
 from salesops.api.serializers import StrictInputSerializer
-from salesops.api.viewsets import ApiViewSet, int_or_404, valid
+from salesops.api.viewsets import MAX_ID, ApiViewSet, int_or_404, valid
+from salesops.exceptions import PermissionDenied
 from salesops.services import audit_records
 
 # --- output -------------------------------------------------------------------------------
@@ -155,6 +159,15 @@ class HireInput(StrictInputSerializer):
     reason = serializers.CharField(allow_blank=True, max_length=10000)
     role = serializers.CharField(required=False, max_length=20)
     team = serializers.IntegerField(required=False, min_value=1)
+    full_quota = serializers.DecimalField(
+        required=False,
+        allow_null=True,
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        help_text="A fully ramped rep's monthly quota: their first months' quotas are "
+        "NEW_HIRE_RAMP_PERCENTS of it.",
+    )
 
 
 class InterviewInput(StrictInputSerializer):
@@ -360,3 +373,219 @@ class ScorecardViewSet(_HiringViewSet):
         return Response(
             ScorecardOutput(selectors.scorecard_for(request.user, card.interview_id)).data
         )
+
+
+# --- onboarding and ramp ------------------------------------------------------------------
+# GET onboarding-plans/ (the plans one may see, as the plan page), onboarding-plans/{rep_id}/
+# (one, with its tasks), POST onboarding-tasks/{id}/done/, GET ramp/ (not for reps).
+
+
+class FocusSkillOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class OnboardingPlanOutput(serializers.Serializer):
+    """A new hire's onboarding plan and how far along it is."""
+
+    # Serializes a selectors.Onboarding: the plan, its tasks and the organisation's today.
+    rep = serializers.IntegerField(source="plan.rep_id")
+    rep_name = serializers.CharField(source="plan.rep.__str__")
+    started_on = serializers.DateField(source="plan.started_on")
+    template_name = serializers.CharField(
+        source="plan.template.name", allow_null=True, help_text="Null: the template is gone."
+    )
+    focus_skills = FocusSkillOutput(
+        many=True, source="plan.focus_skills.all", help_text="What the first 1:1s focus on."
+    )
+    tasks_total = serializers.SerializerMethodField()
+    tasks_done = serializers.IntegerField(source="done")
+    tasks_overdue = serializers.SerializerMethodField(
+        help_text="Not done and due before today (the organisation's time zone)."
+    )
+
+    def get_tasks_total(self, onboarding: selectors.Onboarding) -> int:
+        return len(onboarding.tasks)
+
+    def get_tasks_overdue(self, onboarding: selectors.Onboarding) -> int:
+        return len(onboarding.overdue)
+
+
+class OnboardingTaskOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=OnboardingTaskKind.choices)
+    title = serializers.CharField()
+    description = serializers.CharField()
+    due_on = serializers.DateField()
+    manager_signs_off = serializers.BooleanField(
+        help_text="Done when the new hire's manager signs it off, not when they tick it."
+    )
+    done_at = serializers.DateTimeField(allow_null=True)
+    done_by = serializers.IntegerField(source="done_by_id", allow_null=True)
+    overdue = serializers.SerializerMethodField(
+        help_text="Not done and due before today (the organisation's time zone)."
+    )
+
+    def get_overdue(self, task: Any) -> bool:
+        # The plan's overdue tasks (selectors.Onboarding.overdue), given by the caller; a
+        # task just done is not overdue.
+        return task.pk in self.context.get("overdue", ())
+
+
+class OnboardingPlanDetailOutput(OnboardingPlanOutput):
+    tasks = OnboardingTaskOutput(many=True)
+
+
+class OnboardingPlanQuery(serializers.Serializer):
+    rep = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="This new hire's plan only (none when you may not see it).",
+    )
+
+
+def _per_milestone(name: str, doc: str, field: Any) -> type[serializers.Serializer]:
+    """A serializer with one `field(help_text=label)` per rules.RAMP_MILESTONES key, so the
+    schema names every milestone."""
+    fields = {key: field(help_text=RAMP_LABELS[key]) for key in RAMP_MILESTONES}
+    return type(name, (serializers.Serializer,), {"__doc__": doc, **fields})
+
+
+RampDaysOutput = _per_milestone(
+    "RampDaysOutput",
+    "Days from the start to each first; null: not reached yet.",
+    partial(serializers.IntegerField, allow_null=True),
+)
+CohortMediansOutput = _per_milestone(
+    "CohortMediansOutput",
+    "Median days to each first of those who got there; null: nobody yet.",
+    partial(serializers.FloatField, allow_null=True),
+)
+CohortReachedOutput = _per_milestone(
+    "CohortReachedOutput", "How many of the cohort got to each first.", serializers.IntegerField
+)
+RampLabelsOutput = _per_milestone(
+    "RampLabelsOutput", "Each milestone's label, in order.", serializers.CharField
+)
+
+
+class RampRowOutput(serializers.Serializer):
+    rep = serializers.IntegerField(source="rep.pk")
+    rep_name = serializers.CharField(source="rep.__str__")
+    started_on = serializers.DateField()
+    cohort = serializers.CharField(help_text='The start quarter, e.g. "2026-Q3".')
+    days = RampDaysOutput()
+
+
+class CohortOutput(serializers.Serializer):
+    label = serializers.CharField(help_text='The start quarter, e.g. "2026-Q3".')
+    count = serializers.IntegerField(source="hires")
+    median_days = CohortMediansOutput()
+    reached = CohortReachedOutput()
+
+
+class AttributeQualityOutput(serializers.Serializer):
+    name = serializers.CharField()
+    category = serializers.ChoiceField(choices=AttributeCategory.choices)
+    count = serializers.IntegerField(source="hires", help_text="Hires with ratings and results.")
+    rho = serializers.FloatField(
+        source="correlation",
+        allow_null=True,
+        help_text="Spearman's rank correlation of the rating with attainment; null: not "
+        "enough data.",
+    )
+    enough_data = serializers.BooleanField()
+
+
+class RampOutput(serializers.Serializer):
+    milestones = RampLabelsOutput()
+    rows = RampRowOutput(many=True, help_text="The new hires, latest start first.")
+    cohorts = CohortOutput(many=True, help_text="By start quarter, latest first.")
+    quality = AttributeQualityOutput(many=True, help_text="Quality of hire, per attribute.")
+    min_hires = serializers.IntegerField(
+        help_text="Below this many hires with results an attribute has no rho."
+    )
+
+
+REP_ID = OpenApiParameter(
+    "rep_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The new hire's user id."
+)
+TASK_ID = OpenApiParameter(
+    "id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The onboarding task's id."
+)
+
+
+@extend_schema(tags=["hiring"])
+class OnboardingPlanViewSet(_HiringViewSet):
+    """New hires' onboarding plans, by the new hire's user id."""
+
+    lookup_url_kwarg = "rep_id"
+
+    @extend_schema(
+        parameters=[OnboardingPlanQuery],
+        responses={200: OnboardingPlanOutput(many=True), **errors(404)},
+        description="The onboarding plans one may see, latest start first: one's own; a "
+        "manager's also their teams' new hires'; leaders and administrators all.",
+    )
+    def list(self, request: Request) -> Response:
+        query = OnboardingPlanQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = selectors.onboarding_plan_list_for(
+            request.user, rep_id=query.validated_data.get("rep")
+        )
+        page = selectors.onboardings(self.paginate_queryset(rows))
+        return self.get_paginated_response(OnboardingPlanOutput(page, many=True).data)
+
+    @extend_schema(
+        parameters=[REP_ID],
+        responses={200: OnboardingPlanDetailOutput, **errors(404)},
+        description="A new hire's plan with its tasks: for them, their manager, leaders "
+        "and administrators (404 for anyone else, or when they have none).",
+    )
+    def retrieve(self, request: Request, rep_id: str) -> Response:
+        found = selectors.onboarding_for(request.user, rep_id)
+        context = {"overdue": {t.pk for t in found.overdue}}
+        return Response(OnboardingPlanDetailOutput(found, context=context).data)
+
+
+@extend_schema(tags=["hiring"])
+class OnboardingTaskViewSet(_HiringViewSet):
+    @extend_schema(
+        request=None,
+        parameters=[TASK_ID, IDEMPOTENCY_KEY],
+        responses={200: OnboardingTaskOutput, **errors(403, 404, 409)},
+        description="Mark an onboarding task done: the new hire their own tasks, their "
+        "manager (or an administrator) those the manager signs off; the other of the two "
+        "403, anyone else 404; a task done already 409 `task_done`.",
+    )
+    @action(detail=True, methods=["post"])
+    def done(self, request: Request, pk: str) -> Response:
+        task = services.onboarding_task_done(actor=request.user, task_id=int_or_404(pk))
+        return Response(OnboardingTaskOutput(task).data)
+
+
+@extend_schema(tags=["hiring"])
+class RampViewSet(_HiringViewSet):
+    pagination_class = None
+
+    @extend_schema(
+        responses={200: RampOutput, **errors(403)},
+        description="The new hires one may see (a manager: their teams'; leaders and "
+        "administrators: everyone) with the days from their start to their first "
+        "opportunity, qualification ≥ 60 %, approved proposal and win, from their real "
+        "activity; the cohorts by start quarter; and quality of hire: does each attribute's "
+        "rating at interview predict attainment after two quarters? Reps get 403.",
+    )
+    def list(self, request: Request) -> Response:
+        if request.user.is_rep:
+            raise PermissionDenied("Ramp is for managers, leaders and administrators.")
+        rows, cohorts = selectors.ramp_for(request.user)
+        data = {
+            "milestones": {k: RAMP_LABELS[k] for k in RAMP_MILESTONES},
+            "rows": rows,
+            "cohorts": cohorts,
+            "quality": selectors.quality_of_hire(request.user),
+            "min_hires": selectors.QUALITY_MIN_HIRES,
+        }
+        return Response(RampOutput(data).data)

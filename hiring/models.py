@@ -288,9 +288,18 @@ class OnboardingTemplate(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True, default="")
+    # The one a new hire's plan is copied from; with none, the first by name.
+    is_default = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True),
+                name="onboarding_template_one_default",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

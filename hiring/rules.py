@@ -149,3 +149,12 @@ def spearman(xs: Sequence[float], ys: Sequence[float]) -> float | None:
     if sxx == 0 or syy == 0:
         return None
     return sxy / (sxx * syy) ** 0.5
+
+
+# How an onboarding template's tasks are grouped on its page: (label, first day, last day).
+ONBOARDING_PERIODS: tuple[tuple[str, int, int | None], ...] = (
+    ("First 30 days", 0, 30),
+    ("Days 31–60", 31, 60),
+    ("Days 61–90", 61, 90),
+    ("Later", 91, None),
+)

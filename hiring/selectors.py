@@ -9,10 +9,14 @@ submitted ones. Drafts are only ever their author's."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Prefetch, Q, QuerySet
 
+from coaching.focus_suggestions import FocusSuggestion
+from coaching.models import Skill
 from forecasting import selectors as forecasting_selectors
 from hiring import rules
 from hiring.models import (
@@ -21,6 +25,8 @@ from hiring.models import (
     Interview,
     OnboardingPlan,
     OnboardingTask,
+    OnboardingTemplate,
+    OnboardingTemplateTask,
     Position,
     Recommendation,
     Scorecard,
@@ -260,6 +266,14 @@ def candidate_export(user: User, candidate_id: object) -> dict:
     }  # fmt: skip
 
 
+def suggested_full_quota(team_id: int | None) -> object | None:
+    """What a new hire in this team is suggested as a full monthly quota: the median of
+    the team's reps' quotas this month (forecasting), in the default currency."""
+    return forecasting_selectors.typical_rep_monthly_quota(
+        team_id, organisation.current().today(), organisation.current().default_currency
+    )
+
+
 @dataclass(frozen=True)
 class Onboarding:
     plan: OnboardingPlan
@@ -279,13 +293,38 @@ def own_onboarding_plan(user: User) -> OnboardingPlan | None:
     return OnboardingPlan.objects.filter(rep=user).first()
 
 
+def first_one_on_ones_focus(rep_id: int) -> FocusSuggestion | None:
+    """A new hire's focus skills for their first 1:1s — the weakest selling skills on
+    their interview scorecards, kept on their onboarding plan — while they are in their
+    first COACHING_NEW_REP_DAYS (the weekly-1:1 period); registered with coaching. One
+    query."""
+    today = organisation.current().today()
+    since = today - dt.timedelta(days=settings.COACHING_NEW_REP_DAYS)
+    skills = (
+        Skill.objects.filter(
+            is_active=True,
+            pk__in=OnboardingPlan.focus_skills.through.objects.filter(
+                onboardingplan__rep_id=rep_id,
+                onboardingplan__started_on__gt=since,
+                onboardingplan__started_on__lte=today,
+            ).values("skill_id"),
+        )
+        .order_by("name")
+        .values_list("pk", flat=True)
+    )
+    found = tuple(skills)
+    if not found:
+        return None
+    return FocusSuggestion(found, "the weakest selling skills on their interview scorecards")
+
+
 def onboarding_for(user: User, rep_id: object) -> Onboarding:
     """A new hire's onboarding plan: for them, their manager, leaders and administrators
     (NotFound for anyone else, or when they have none)."""
     number = query_int(rep_id)
     plan = (
         OnboardingPlan.objects.filter(access.owner_scope_q(user, field="rep"), rep_id=number)
-        .select_related("rep__team")
+        .select_related("rep__team", "template")
         .prefetch_related("focus_skills")
         .first()
         if number
@@ -295,6 +334,26 @@ def onboarding_for(user: User, rep_id: object) -> Onboarding:
         raise NotFound("No onboarding plan here.")
     tasks = list(plan.tasks.select_related("done_by"))
     return Onboarding(plan=plan, tasks=tasks, today=organisation.current().today())
+
+
+def onboarding_plan_list_for(user: User, *, rep_id: int | None = None) -> QuerySet[OnboardingPlan]:
+    """The onboarding plans the user may see — as onboarding_for: their own; a manager's
+    also their teams' new hires; leaders and administrators all — latest start first,
+    with their rep, template, focus skills and tasks (wrap a page with `onboardings`)."""
+    plans = (
+        OnboardingPlan.objects.filter(access.owner_scope_q(user, field="rep"))
+        .select_related("rep", "template")
+        .prefetch_related("focus_skills", "tasks")
+        .order_by("-started_on", "rep_id")
+    )
+    return plans if rep_id is None else plans.filter(rep_id=rep_id)
+
+
+def onboardings(plans: Iterable[OnboardingPlan]) -> list[Onboarding]:
+    """Plans from onboarding_plan_list_for (tasks prefetched) as Onboarding, today being
+    the organisation's (what is overdue, as on the plan's page)."""
+    today = organisation.current().today()
+    return [Onboarding(plan=p, tasks=list(p.tasks.all()), today=today) for p in plans]
 
 
 QUALIFIED_PCT = 60  # "first qualification ≥ 60 %"
@@ -446,3 +505,40 @@ def quality_of_hire(user: User) -> list[AttributeQuality]:
         )
     found.sort(key=lambda q: (not q.enough_data, -abs(q.correlation or 0), q.name))
     return found
+
+
+# --- onboarding templates ------------------------------------------------------------
+
+
+def onboarding_template_rows() -> list[tuple[OnboardingTemplate, list[tuple[str, int]]]]:
+    """Every onboarding template, the default first, with its task count and how many
+    tasks fall in each period — one query, however many templates and tasks."""
+    spread = {
+        f"period_{i}": Count(
+            "tasks",
+            filter=Q(tasks__due_day__gte=first)
+            & (Q(tasks__due_day__lte=last) if last is not None else Q()),
+        )
+        for i, (_, first, last) in enumerate(rules.ONBOARDING_PERIODS)
+    }
+    templates = OnboardingTemplate.objects.annotate(task_count=Count("tasks"), **spread)
+    return [
+        (
+            t,
+            [
+                (label, getattr(t, f"period_{i}"))
+                for i, (label, *_) in enumerate(rules.ONBOARDING_PERIODS)
+            ],
+        )
+        for t in templates.order_by("-is_default", "name")
+    ]
+
+
+def onboarding_template(pk: object) -> OnboardingTemplate | None:
+    return OnboardingTemplate.objects.filter(pk=query_int(pk)).first()
+
+
+def onboarding_template_task(pk: object) -> OnboardingTemplateTask | None:
+    return (
+        OnboardingTemplateTask.objects.select_related("template").filter(pk=query_int(pk)).first()
+    )

@@ -9,6 +9,36 @@ urlpatterns = [
     path("hiring/templates/", views.template_list, name="templates"),
     path("hiring/templates/<int:pk>/", views.template_detail, name="template"),
     path("hiring/attributes/<int:pk>/remove/", views.attribute_remove, name="attribute_remove"),
+    path(
+        "hiring/onboarding-templates/",
+        views.onboarding_template_list,
+        name="onboarding_templates",
+    ),
+    path(
+        "hiring/onboarding-templates/<int:pk>/",
+        views.onboarding_template_detail,
+        name="onboarding_template",
+    ),
+    path(
+        "hiring/onboarding-templates/<int:pk>/delete/",
+        views.onboarding_template_delete,
+        name="onboarding_template_delete",
+    ),
+    path(
+        "hiring/onboarding-templates/<int:pk>/tasks/",
+        views.onboarding_template_task_add,
+        name="onboarding_template_task_add",
+    ),
+    path(
+        "hiring/onboarding-templates/tasks/<int:pk>/",
+        views.onboarding_template_task_update,
+        name="onboarding_template_task",
+    ),
+    path(
+        "hiring/onboarding-templates/tasks/<int:pk>/remove/",
+        views.onboarding_template_task_remove,
+        name="onboarding_template_task_remove",
+    ),
     path("hiring/positions/new/", views.position_new, name="position_new"),
     path("hiring/positions/<int:pk>/", views.position_detail, name="position"),
     path("hiring/candidates/<int:pk>/interviews/", views.interview_new, name="interview_new"),

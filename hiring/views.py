@@ -11,25 +11,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from coaching import selectors as coaching_selectors
-from hiring import selectors, services
+from hiring import rules, selectors, services
 from hiring.models import (
     AttributeCategory,
     CandidateStage,
     InterviewKind,
     OnboardingTask,
+    OnboardingTaskKind,
+    OnboardingTemplate,
+    OnboardingTemplateTask,
     Rating,
     Recommendation,
 )
 from hiring.rules import OPEN_STAGES, RAMP_LABELS, RAMP_MILESTONES, runs_hiring
+from salesops import organisation
 from salesops.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from salesops.models import Role
 
@@ -190,7 +196,7 @@ def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-HIRE_INPUTS = ("started_on", "role", "team", "reason")
+HIRE_INPUTS = ("started_on", "role", "team", "full_quota", "reason")
 
 
 @login_required
@@ -221,7 +227,14 @@ def decision(
             "teams": selectors.team_choices(),
             "errors": errors or {},
             "values": values
-            or {"role": Role.REP, "team": str(candidate.position.team_id), "started_on": ""},
+            or {
+                "role": Role.REP,
+                "team": str(candidate.position.team_id),
+                "started_on": "",
+                "full_quota": selectors.suggested_full_quota(candidate.position.team_id) or "",
+            },
+            "ramp_percents": settings.NEW_HIRE_RAMP_PERCENTS,
+            "currency": organisation.current().default_currency,
         },
         status=400 if errors else 200,
     )
@@ -542,3 +555,211 @@ def ramp(request: HttpRequest) -> HttpResponse:
             "quality_min": selectors.QUALITY_MIN_HIRES,
         },
     )
+
+
+# --- onboarding templates -----------------------------------------------------------------
+
+# The stretches of a plan its tasks are grouped in: (label, first day, last day or None).
+ONBOARDING_TEMPLATE_INPUTS = ("name", "description", "is_default")
+ONBOARDING_TASK_INPUTS = ("kind", "title", "description", "due_day", "manager_signs_off")
+
+
+def _in_period(first: int, last: int | None, day: int) -> bool:
+    return first <= day and (last is None or day <= last)
+
+
+def _ticked(values: dict[str, str], *boxes: str) -> dict[str, Any]:
+    """The form's values for a service, its checkboxes as booleans (a ticked one posts
+    "on", an unticked one nothing)."""
+    return {**values, **{box: values.get(box) == "on" for box in boxes}}
+
+
+def _template_or_404(pk: int) -> OnboardingTemplate:
+    template = selectors.onboarding_template(pk)
+    if template is None:
+        raise Http404("No such onboarding template.")
+    return template
+
+
+def _task_values(task: OnboardingTemplateTask) -> dict[str, str]:
+    return {
+        "kind": task.kind,
+        "title": task.title,
+        "description": task.description,
+        "due_day": str(task.due_day),
+        "manager_signs_off": "on" if task.manager_signs_off else "",
+    }
+
+
+def _onboarding_template_page(
+    request: HttpRequest,
+    template: OnboardingTemplate,
+    *,
+    edit: _Form | None = None,
+    add: _Form | None = None,
+    task_id: int | None = None,
+    task_form: _Form | None = None,
+) -> HttpResponse:
+    """The template's page; a form that was refused shows what was typed, with its errors
+    (400)."""
+    tasks = list(template.tasks.all())
+    refused = task_form if task_form is not None and task_form.errors else None
+    groups = [
+        (
+            label,
+            [
+                {
+                    "task": t,
+                    "values": refused.values if refused and t.pk == task_id else _task_values(t),
+                    "errors": refused.errors if refused and t.pk == task_id else {},
+                }
+                for t in tasks
+                if _in_period(first, last, t.due_day)
+            ],
+        )
+        for label, first, last in rules.ONBOARDING_PERIODS
+    ]
+    edit = edit or _Form(
+        values={
+            "name": template.name,
+            "description": template.description,
+            "is_default": "on" if template.is_default else "",
+        }
+    )
+    add = add or _Form(values=dict.fromkeys(ONBOARDING_TASK_INPUTS, ""))
+    return render(
+        request,
+        "hiring/onboarding_template.html",
+        {
+            "template": template,
+            "groups": groups,
+            "task_count": len(tasks),
+            "edit": edit,
+            "add": add,
+            "kinds": OnboardingTaskKind.choices,
+        },
+        status=400 if edit.errors or add.errors or refused else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def onboarding_template_list(request: HttpRequest) -> HttpResponse:
+    _refuse_unless_recruiter(request)
+    form = _post(
+        request,
+        ("name", "description"),
+        lambda **values: services.onboarding_template_create(actor=request.user, **values),
+    )
+    if form.saved:
+        messages.success(
+            request, f"Onboarding template “{form.saved.name}” created: add its tasks."
+        )
+        return redirect("hiring:onboarding_template", pk=form.saved.pk)
+    return _form_page(
+        request,
+        "hiring/onboarding_templates.html",
+        form,
+        {"rows": selectors.onboarding_template_rows()},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def onboarding_template_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _refuse_unless_recruiter(request)
+    template = _template_or_404(pk)
+    if request.method != "POST":
+        return _onboarding_template_page(request, template)
+    try:
+        form = _post(
+            request,
+            ONBOARDING_TEMPLATE_INPUTS,
+            lambda **values: services.onboarding_template_update(
+                actor=request.user, template_id=pk, **_ticked(values, "is_default")
+            ),
+        )
+    except NotFound as exc:
+        return _not_found(exc)
+    if form.saved:
+        messages.success(request, f"“{form.saved.name}” saved.")
+        return redirect("hiring:onboarding_template", pk=pk)
+    return _onboarding_template_page(request, template, edit=form)
+
+
+@login_required
+@require_POST
+def onboarding_template_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    _refuse_unless_recruiter(request)
+    try:
+        services.onboarding_template_delete(actor=request.user, template_id=pk)
+    except NotFound as exc:
+        return _not_found(exc)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("hiring:onboarding_template", pk=pk)
+    messages.success(request, "Onboarding template deleted; plans already started keep theirs.")
+    return redirect("hiring:onboarding_templates")
+
+
+@login_required
+@require_POST
+def onboarding_template_task_add(request: HttpRequest, pk: int) -> HttpResponse:
+    _refuse_unless_recruiter(request)
+    template = _template_or_404(pk)
+    try:
+        form = _post(
+            request,
+            ONBOARDING_TASK_INPUTS,
+            lambda **values: services.onboarding_template_task_add(
+                actor=request.user, template_id=pk, **_ticked(values, "manager_signs_off")
+            ),
+        )
+    except NotFound as exc:
+        return _not_found(exc)
+    if form.saved:
+        messages.success(request, f"“{form.saved.title}” added.")
+        return redirect(_task_anchor(pk, form.saved.pk))
+    return _onboarding_template_page(request, template, add=form)
+
+
+def _task_anchor(template_id: int, task_id: int) -> str:
+    return reverse("hiring:onboarding_template", args=[template_id]) + f"#task-{task_id}"
+
+
+@login_required
+@require_POST
+def onboarding_template_task_update(request: HttpRequest, pk: int) -> HttpResponse:
+    _refuse_unless_recruiter(request)
+    task = selectors.onboarding_template_task(pk)
+    if task is None:
+        raise Http404("No such task.")
+    try:
+        form = _post(
+            request,
+            ONBOARDING_TASK_INPUTS,
+            lambda **values: services.onboarding_template_task_update(
+                actor=request.user, task_id=pk, **_ticked(values, "manager_signs_off")
+            ),
+        )
+    except NotFound as exc:
+        return _not_found(exc)
+    if form.saved:
+        messages.success(request, f"“{form.saved.title}” saved.")
+        return redirect(_task_anchor(task.template_id, pk))
+    return _onboarding_template_page(request, task.template, task_id=pk, task_form=form)
+
+
+@login_required
+@require_POST
+def onboarding_template_task_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    _refuse_unless_recruiter(request)
+    task = selectors.onboarding_template_task(pk)
+    if task is None:
+        raise Http404("No such task.")
+    try:
+        services.onboarding_template_task_remove(actor=request.user, task_id=pk)
+    except NotFound as exc:
+        return _not_found(exc)
+    messages.success(request, "Task removed; plans already started keep it.")
+    return redirect("hiring:onboarding_template", pk=task.template_id)

@@ -451,6 +451,21 @@ def _hiring(rep, manager, teammate, admin_user) -> dict[str, Any]:
     }
 
 
+def _onboarding_templates(admin_user) -> dict[str, Any]:
+    """A second onboarding template, not the default (world.onboarding_template, which an
+    administrator may delete), with one task (world.onboarding_template_task)."""
+    from hiring import services as hiring_services
+
+    template = hiring_services.onboarding_template_create(
+        actor=admin_user, name="Matrix onboarding"
+    )
+    task = hiring_services.onboarding_template_task_add(
+        actor=admin_user, template_id=template.pk, kind="product", title="Product tour",
+        due_day=3,
+    )  # fmt: skip
+    return {"onboarding_template": template, "onboarding_template_task": task}
+
+
 def _invitation_path(user) -> str:
     """A valid invitation link of `user`, made from the stored user (the world's object may
     carry a sign-in of an earlier probe that was rolled back: a token from it is invalid)."""
@@ -549,6 +564,7 @@ def build_world(rep, teammate, manager, other_manager, other_rep, leader, admin_
         **_insights(spare_stage, spare_milestone, admin_user),
         # --- hiring ---
         **_hiring(rep, manager, teammate, admin_user),
+        **_onboarding_templates(admin_user),
     )
 
 
@@ -1072,6 +1088,60 @@ PAGES: dict[str, list[Probe]] = {
         Probe(
             "POST",
             lambda w: f"/hiring/attributes/{w.spare_attribute.pk}/remove/",
+            setup_admin(302),
+        )
+    ],
+    # Onboarding templates: recruiters and administrators (of the cast: admin); the
+    # others signed in get 403.
+    "hiring/onboarding-templates/": [
+        Probe("GET", lambda w: "/hiring/onboarding-templates/", setup_admin(200)),
+        Probe(
+            "POST",
+            lambda w: "/hiring/onboarding-templates/",
+            setup_admin(302),
+            data=lambda w: {"name": "Probe onboarding"},
+        ),
+    ],
+    "hiring/onboarding-templates/<int:pk>/": [
+        Probe(
+            "GET",
+            lambda w: f"/hiring/onboarding-templates/{w.onboarding_template.pk}/",
+            setup_admin(200),
+        ),
+        Probe(
+            "POST",
+            lambda w: f"/hiring/onboarding-templates/{w.onboarding_template.pk}/",
+            setup_admin(302),
+            data=lambda w: {"name": "Matrix onboarding", "description": "", "is_default": "on"},
+        ),
+    ],
+    "hiring/onboarding-templates/<int:pk>/delete/": [
+        Probe(
+            "POST",
+            lambda w: f"/hiring/onboarding-templates/{w.onboarding_template.pk}/delete/",
+            setup_admin(302),
+        )
+    ],
+    "hiring/onboarding-templates/<int:pk>/tasks/": [
+        Probe(
+            "POST",
+            lambda w: f"/hiring/onboarding-templates/{w.onboarding_template.pk}/tasks/",
+            setup_admin(302),
+            data=lambda w: {"kind": "shadow", "title": "Shadow a demo", "due_day": "7"},
+        )
+    ],
+    "hiring/onboarding-templates/tasks/<int:pk>/": [
+        Probe(
+            "POST",
+            lambda w: f"/hiring/onboarding-templates/tasks/{w.onboarding_template_task.pk}/",
+            setup_admin(302),
+            data=lambda w: {"kind": "product", "title": "Product tour", "due_day": "5"},
+        )
+    ],
+    "hiring/onboarding-templates/tasks/<int:pk>/remove/": [
+        Probe(
+            "POST",
+            lambda w: f"/hiring/onboarding-templates/tasks/{w.onboarding_template_task.pk}/remove/",
             setup_admin(302),
         )
     ],
@@ -2271,6 +2341,27 @@ API: dict[tuple[str, str], Probe] = {
             "ratings": [{"attribute": w.focus_attribute.pk, "rating": 4, "evidence": "Sharp"}],
             "recommendation": 4,
         },
+    ),
+    # Onboarding: rep's plan (started today) is seen by them, their manager, leaders and
+    # admins; the new hire ticks their own tasks (their manager and others who see the
+    # plan 403; the sign-off tasks: tests/hiring/test_api_onboarding.py). Ramp: not reps.
+    ("/api/v1/hiring/onboarding-plans/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/hiring/onboarding-plans/", api_everyone(200, write=False)
+    ),
+    ("/api/v1/hiring/onboarding-plans/{rep_id}/", "GET"): Probe(
+        "GET",
+        lambda w: f"/api/v1/hiring/onboarding-plans/{w.users['rep'].pk}/",
+        api_scoped(200, write=False),
+    ),
+    ("/api/v1/hiring/onboarding-tasks/{id}/done/", "POST"): Probe(
+        "POST",
+        lambda w: f"/api/v1/hiring/onboarding-tasks/{w.rep_task.pk}/done/",
+        api_scoped(403, write=True) | {"rep": 200},
+    ),
+    ("/api/v1/hiring/ramp/", "GET"): Probe(
+        "GET",
+        lambda w: "/api/v1/hiring/ramp/",
+        api_everyone(200, write=False) | {"rep": 403, "teammate": 403, "ro_key": 403},
     ),
     # --- insights ---
     ("/api/v1/insights/results/", "GET"): Probe(

@@ -1,8 +1,9 @@
 """Every write of structured hiring and onboarding, by entity: scorecard templates
 (`templates`), positions (`positions`), candidates, the hire and their personal data
 (`candidates`), interviews and scorecards (`interviews`), onboarding plans and tasks
-(`onboarding`). Keyword-only, atomic; refusals raise salesops.exceptions errors and
-change nothing. Callers read `from hiring import services`."""
+(`onboarding`), onboarding templates and their tasks (`onboarding_templates`).
+Keyword-only, atomic; refusals raise salesops.exceptions errors and change nothing.
+Callers read `from hiring import services`."""
 
 from hiring.services.candidates import (
     ANONYMISED_NAME,
@@ -26,6 +27,16 @@ from hiring.services.onboarding import (
     onboarding_task_done,
     weakest_selling_skills,
 )
+from hiring.services.onboarding_templates import (
+    ONBOARDING_TASK_FIELDS,
+    ONBOARDING_TEMPLATE_FIELDS,
+    onboarding_template_create,
+    onboarding_template_delete,
+    onboarding_template_task_add,
+    onboarding_template_task_remove,
+    onboarding_template_task_update,
+    onboarding_template_update,
+)
 from hiring.services.positions import position_create, position_update
 from hiring.services.templates import (
     ATTRIBUTE_FIELDS,
@@ -42,6 +53,8 @@ __all__ = [
     "CANDIDATE_FIELDS",
     "FOCUS_SKILLS",
     "MAX_TEXT",
+    "ONBOARDING_TASK_FIELDS",
+    "ONBOARDING_TEMPLATE_FIELDS",
     "TEMPLATE_FIELDS",
     "by_id",
     "can_decide",
@@ -57,6 +70,12 @@ __all__ = [
     "lock_candidate_to_manage",
     "onboarding_start",
     "onboarding_task_done",
+    "onboarding_template_create",
+    "onboarding_template_delete",
+    "onboarding_template_task_add",
+    "onboarding_template_task_remove",
+    "onboarding_template_task_update",
+    "onboarding_template_update",
     "position_create",
     "position_update",
     "refuse_unless_recruiter",
