@@ -2,7 +2,14 @@
 positions (one per team, its manager hiring), candidates at every stage — among them one
 whose three interviewers disagree — and a draft scorecard waiting for rep1. Written
 through hiring.services (every rule holds); only the dates are moved into the past
-afterwards, as the rest of the demo does."""
+afterwards, as the rest of the demo does.
+
+And the hires before: rep1–rep7, hired three years ago (their candidate records and
+scorecards, linked to their accounts as an import of history would — the hire itself
+created those accounts long ago), so quality of hire has real figures against their real
+results; and rep8, hired last month, mid-onboarding — the first tasks done, one overdue,
+the shadowed review signed off by her manager, her first 1:1s focused on her weakest
+selling skills."""
 
 from __future__ import annotations
 
@@ -11,7 +18,14 @@ from typing import Any
 
 from coaching import selectors as coaching_selectors
 from hiring import services
-from hiring.models import Candidate, Interview, Position, ScorecardTemplate
+from hiring.models import (
+    Candidate,
+    CandidateStage,
+    Interview,
+    OnboardingTask,
+    Position,
+    ScorecardTemplate,
+)
 from salesops.models import User
 
 TEMPLATE_NAME = "Account executive"
@@ -129,8 +143,135 @@ def build_hiring(users: dict[str, User], now: dt.datetime) -> dict[str, int]:
                 stage_changed_at=now - dt.timedelta(days=days),
                 created_at=now - dt.timedelta(days=days + 10),
             )
-    return {"positions": len(positions), "candidates": Candidate.objects.count(),
-            "interviews": interviews}  # fmt: skip
+    hires = _past_hires(template, users, now)
+    onboarding = _rep8_onboarding(users, now)
+    return {"positions": Position.objects.count(), "candidates": Candidate.objects.count(),
+            "interviews": interviews, "past_hires": hires,
+            "onboarding_tasks_done": onboarding}  # fmt: skip
+
+
+# Each past hire's interview ratings by attribute (hiring manager's card | leader's card).
+# Written as their interviewers saw them then: the two top performers (rep2, rep4) stood
+# out on coachability, discovery and learning agility; track record told little.
+PAST_HIRES: dict[str, tuple[dict[str, int], dict[str, int]]] = {
+    "rep1": ({"Discovery": 3, "Value articulation": 3, "Track record": 5},
+             {"Learning agility": 3, "Coachability": 3, "Drive": 4, "Resilience": 3,
+              "Structured thinking": 3, "Customer first": 4}),
+    "rep2": ({"Discovery": 5, "Value articulation": 4, "Track record": 3},
+             {"Learning agility": 5, "Coachability": 5, "Drive": 4, "Resilience": 4,
+              "Structured thinking": 4, "Customer first": 4}),
+    "rep3": ({"Discovery": 2, "Value articulation": 3, "Track record": 4},
+             {"Learning agility": 3, "Coachability": 2, "Drive": 3, "Resilience": 3,
+              "Structured thinking": 3, "Customer first": 3}),
+    "rep4": ({"Discovery": 4, "Value articulation": 5, "Track record": 2},
+             {"Learning agility": 4, "Coachability": 5, "Drive": 5, "Resilience": 4,
+              "Structured thinking": 5, "Customer first": 5}),
+    "rep5": ({"Discovery": 3, "Value articulation": 2, "Track record": 4},
+             {"Learning agility": 2, "Coachability": 3, "Drive": 3, "Resilience": 4,
+              "Structured thinking": 2, "Customer first": 3}),
+    "rep6": ({"Discovery": 3, "Value articulation": 3, "Track record": 3},
+             {"Learning agility": 4, "Coachability": 4, "Drive": 3, "Resilience": 2,
+              "Structured thinking": 3, "Customer first": 4}),
+    "rep7": ({"Discovery": 2, "Value articulation": 2, "Track record": 5},
+             {"Learning agility": 2, "Coachability": 2, "Drive": 4, "Resilience": 3,
+              "Structured thinking": 3, "Customer first": 2}),
+}  # fmt: skip
+REP8_RATINGS = (
+    {"Discovery": 4, "Value articulation": 2, "Track record": 3},
+    {"Learning agility": 5, "Coachability": 5, "Drive": 4, "Resilience": 4,
+     "Structured thinking": 4, "Customer first": 4},
+)  # fmt: skip
+
+
+def _recommendation(ratings: dict[str, int]) -> int:
+    """The overall call from the mean rating: Strong yes (5), Yes (4) or No (2)."""
+    mean = sum(ratings.values()) / len(ratings)
+    return 5 if mean >= 4.5 else 4 if mean >= 3.5 else 2
+
+
+def _past_hire(
+    position: Position, rep: User, cards: tuple[dict[str, int], dict[str, int]],
+    template: ScorecardTemplate, users: dict[str, User], decided: dt.datetime,
+) -> Candidate:  # fmt: skip
+    """A candidate interviewed by the hiring manager and the leader, at offer, then hired
+    as `rep`: linked to their existing account (history; candidate_hire makes a new one)."""
+    manager = users[position.hiring_manager.username]
+    candidate = services.candidate_create(
+        actor=users["admin"], position_id=position.pk, name=rep.get_full_name(),
+        email=rep.email, source="Referral",
+    )  # fmt: skip
+    for interviewer, ratings in zip((manager, users["leader"]), cards, strict=True):
+        interview = services.interview_schedule(
+            actor=manager, candidate_id=candidate.pk, interviewer=interviewer.pk,
+            kind="hiring_manager" if interviewer == manager else "culture",
+            scheduled_at=decided - dt.timedelta(days=10), focus=list(_ratings(template, ratings)),
+        )  # fmt: skip
+        services.scorecard_save(
+            actor=interviewer, interview_id=interview.pk, ratings=_ratings(template, ratings),
+            recommendation=_recommendation(ratings),
+        )  # fmt: skip
+        services.scorecard_submit(actor=interviewer, interview_id=interview.pk)
+    services.candidate_move(actor=manager, candidate_id=candidate.pk, stage="offer")
+    Candidate.objects.filter(pk=candidate.pk).update(
+        stage=CandidateStage.HIRED, stage_reason="Strong on the scorecard; references checked.",
+        stage_changed_at=decided, decided_by=manager, hired_user=rep,
+        created_at=decided - dt.timedelta(days=30),
+    )  # fmt: skip
+    return candidate
+
+
+def _past_hires(template: ScorecardTemplate, users: dict[str, User], now: dt.datetime) -> int:
+    """rep1–rep7 and rep8 on a filled position per team; their interviews dated before
+    their start."""
+    filled = {
+        manager: services.position_create(
+            actor=users["admin"],
+            title=f"Account executive — {users[manager].team} (filled)",
+            team=users[manager].team_id,
+            hiring_manager=users[manager].pk,
+            template=template.pk,
+        )
+        for manager in CANDIDATES
+    }
+    hires = {**PAST_HIRES, "rep8": REP8_RATINGS}
+    for username, cards in hires.items():
+        rep = users[username]
+        rep.refresh_from_db(fields=["started_on"])  # set by the coaching history
+        manager = "manager1" if rep.team_id == users["manager1"].team_id else "manager2"
+        started = rep.started_on or now.date()
+        decided = dt.datetime.combine(started, dt.time(15), tzinfo=dt.UTC) - dt.timedelta(days=21)
+        candidate = _past_hire(filled[manager], rep, cards, template, users, decided)
+        Interview.objects.filter(candidate=candidate).update(
+            scheduled_at=decided - dt.timedelta(days=10)
+        )
+    for position in filled.values():
+        services.position_update(actor=users["admin"], position_id=position.pk, status="filled")
+    return len(hires)
+
+
+def _rep8_onboarding(users: dict[str, User], now: dt.datetime) -> int:
+    """rep8's plan from her start: the tasks due more than three days ago done (each a day
+    before it was due), except the qualification task — overdue; the shadowed review
+    signed off by her manager."""
+    rep8, manager = users["rep8"], users["manager2"]
+    candidate = Candidate.objects.get(hired_user=rep8)
+    services.onboarding_start(
+        rep=rep8, started_on=rep8.started_on,
+        focus_skills=services.weakest_selling_skills(candidate),
+    )  # fmt: skip
+    done = 0
+    for task in OnboardingTask.objects.filter(plan__rep=rep8).order_by("due_on"):
+        if task.due_on >= now.date() - dt.timedelta(days=3) or "Qualification" in task.title:
+            continue
+        services.onboarding_task_done(
+            actor=manager if task.manager_signs_off else rep8, task_id=task.pk
+        )
+        OnboardingTask.objects.filter(pk=task.pk).update(
+            done_at=dt.datetime.combine(task.due_on, dt.time(16), tzinfo=dt.UTC)
+            - dt.timedelta(days=1)
+        )
+        done += 1
+    return done
 
 
 def _olivia(

@@ -1,15 +1,22 @@
 """Structured interviews in a real browser: an interviewer finds their interview under
 Hiring, fills the scorecard (a missing rating is refused with what they typed kept) and
 submits it; the hiring manager opens the decision page and sees who said what, the
-disagreement highlighted, makes an offer and hires: the new rep's account exists and
-their onboarding plan appears.
+disagreement highlighted, makes an offer and hires with a ramped quota: the new rep's
+account exists, their onboarding plan appears with the weakest selling skill as the focus
+of the first 1:1s, and the 1:1 form opens with it chosen.
 Screenshots at 1440 and 390 px (the page never scrolls
 sideways at 390 px)."""
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
+from decimal import Decimal
 
+import pytest
+from django.utils import timezone
+
+from coaching.models import Skill
+from forecasting.models import Quota
 from hiring import services
 from hiring.models import Candidate, Scorecard
 from tests.browser.test_pipeline_setup_journey import screenshots, sign_in
@@ -19,10 +26,14 @@ pytestmark = pytest.mark.browser
 
 
 def test_an_interviewer_scores_and_the_hiring_manager_sees_who_said_what(
-    page, live_server, request, manager, rep, teammate
+    page, live_server, request, manager, rep, teammate, admin_user
 ):
     # The hiring tests' fixtures (tests/hiring/conftest.py), imported above.
     applicant, hiring_lead = (request.getfixturevalue(n) for n in ("candidate", "recruiter"))
+    discovery = applicant.position.template.attributes.get(name="Discovery")
+    services.template_attribute_update(
+        actor=admin_user, attribute_id=discovery.pk, skill=Skill.objects.get(name="Discovery").pk
+    )
     mine = schedule(hiring_lead, applicant, teammate, "Discovery", "Coachability")
     other = schedule(hiring_lead, applicant, rep, "Discovery")
     fill(rep, other, 2, recommendation=2)
@@ -73,16 +84,28 @@ def test_an_interviewer_scores_and_the_hiring_manager_sees_who_said_what(
     assert page.get_by_test_id("candidate-stage").inner_text() == "Offer"
     page.get_by_test_id("decision-link").click()
     hire = page.get_by_test_id("hire-form")
-    hire.get_by_label("Start date").fill("2027-01-04")
+    started = timezone.localdate() - dt.timedelta(days=3)  # started this week
+    hire.get_by_label("Start date").fill(started.isoformat())
+    hire.get_by_label("Full monthly quota (EUR) — optional").fill("20000")
     hire.get_by_label("Why we hire").fill("Best discovery in the role play")
     hire.get_by_test_id("hire").click()
     page.wait_for_url(f"**/hiring/candidates/{applicant.pk}/")
     assert "Dana Fischer is hired" in page.inner_text("main")
     assert page.get_by_test_id("candidate-stage").inner_text() == "Hired"
     person = Candidate.objects.get(pk=applicant.pk).hired_user
-    assert (person.role, str(person.started_on)) == ("rep", "2027-01-04")
+    assert (person.role, person.started_on) == ("rep", started)
+    ramp = Quota.objects.filter(rep=person).order_by("period_start")
+    assert [q.amount for q in ramp] == [Decimal(a) for a in ("5000", "10000", "15000", "20000")]
     page.get_by_test_id("onboarding-link").click()
     tasks = page.get_by_test_id("onboarding-task")
     assert tasks.count() == 9
     assert "Shadow an opportunity review" in page.get_by_test_id("onboarding-tasks").inner_text()
+    assert "Discovery" in page.get_by_test_id("focus-skills").inner_text()
     screenshots(page, "hiring-onboarding")
+
+    # The manager logs the first 1:1: the form opens on the new rep with the focus chosen.
+    page.get_by_test_id("plan-one-on-one").click()
+    page.wait_for_url("**/coaching/sessions/new/**")
+    focus = page.locator("select[name=focus_skill] option:checked")
+    assert focus.inner_text().strip() == "Discovery"
+    assert "interview scorecards" in page.get_by_test_id("suggested-focus").inner_text()

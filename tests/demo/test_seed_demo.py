@@ -327,6 +327,42 @@ def test_demo_coaching_went_through_the_real_services(seeded):
     assert ActionItem.objects.filter(done_at__isnull=False).exists()
 
 
+def test_demo_past_hires_give_quality_of_hire_real_figures_and_rep8_is_mid_onboarding(seeded):
+    from coaching.models import CoachingFlag
+    from hiring import selectors as hiring_selectors
+    from hiring.models import Candidate, OnboardingPlan
+    from hiring.onboarding_flags import KIND
+
+    leader = User.objects.get(username="leader")
+    hires = Candidate.objects.filter(stage="hired").select_related("hired_user")
+    assert sorted(h.hired_user.username for h in hires) == [f"rep{i}" for i in range(1, 9)]
+    for hire in hires:  # decided before they started, on two submitted scorecards
+        assert hire.stage_changed_at.date() < hire.hired_user.started_on
+        assert hire.interviews.filter(scorecard__submitted_at__isnull=False).count() == 2
+    quality = {q.name: q for q in hiring_selectors.quality_of_hire(leader)}
+    assert all(q.hires == 7 and q.enough_data for q in quality.values())  # rep1–rep7
+    # As the research says: attitude and discovery predict; the track record does not.
+    assert quality["Coachability"].correlation > 0.3 and quality["Discovery"].correlation > 0.3
+    assert abs(quality["Track record"].correlation) < 0.3
+    plan = OnboardingPlan.objects.get(rep__username="rep8")
+    today = timezone.localdate()
+    assert plan.started_on == today - dt.timedelta(days=30)
+    done = plan.tasks.filter(done_at__isnull=False)
+    assert done.count() == 4 and done.filter(manager_signs_off=True).count() == 1
+    overdue = plan.tasks.filter(done_at__isnull=True, due_on__lt=today)
+    assert [t.title.split(":")[0] for t in overdue] == ["Qualification with our framework"]
+    flag = CoachingFlag.objects.get(kind=KIND, cleared_at__isnull=True)
+    assert flag.recipient.username == "rep8" and flag.subject_id == overdue.get().pk
+    assert {s.name for s in plan.focus_skills.all()} <= {
+        "Discovery", "Business value articulation"
+    }  # fmt: skip
+    assert plan.focus_skills.exists()
+    (row,) = hiring_selectors.ramp_for(leader)[0]
+    assert row.rep.username == "rep8" and all(
+        d is None or 0 <= d <= 30 for d in row.days.values()
+    )  # from her start on only
+
+
 # --- forecasting ---
 
 
@@ -685,10 +721,13 @@ def test_demo_hiring_has_candidates_at_every_stage_and_a_disagreement(seeded):
     from hiring import selectors as hiring_selectors
     from hiring.models import Candidate, Position, Scorecard
 
-    assert "hiring: 2 open positions" in seeded
-    assert set(Position.objects.values_list("status", flat=True)) == {"open"}
+    assert "hiring: 4 positions" in seeded
+    statuses = list(Position.objects.values_list("status", flat=True))
+    assert sorted(statuses) == ["filled", "filled", "open", "open"]
     stages = set(Candidate.objects.values_list("stage", flat=True))
-    assert stages == {"applied", "screen", "interviews", "offer", "rejected", "withdrawn"}
+    assert stages == {
+        "applied", "screen", "interviews", "offer", "hired", "rejected", "withdrawn"
+    }  # fmt: skip
     assert not Candidate.objects.filter(
         stage__in=["rejected", "withdrawn"], stage_reason=""
     ).exists()

@@ -350,9 +350,11 @@ class Command(BaseCommand):
             f"{counts.get('forecasting_won_added', 0)} won and "
             f"{counts.get('forecasting_lost_added', 0)} lost deals added to fill past quarters, "
             f"{counts.get('forecasting_late_added', 0)} opened lately to close this quarter\n"
-            f"  hiring: {counts.get('hiring_positions', 0)} open positions, "
+            f"  hiring: {counts.get('hiring_positions', 0)} positions, "
             f"{counts.get('hiring_candidates', 0)} candidates, "
-            f"{counts.get('hiring_interviews', 0)} interviews"
+            f"{counts.get('hiring_interviews', 0)} interviews for them, "
+            f"{counts.get('hiring_past_hires', 0)} past hires with their scorecards, "
+            f"{counts.get('hiring_onboarding_tasks_done', 0)} of rep8's onboarding tasks done"
         )
         self.stdout.write(
             "  Logins (password 'demo', accepted only with DEBUG on): admin, leader, "
