@@ -53,6 +53,7 @@ from salesops.cleaning import (
     clean_currency,
     clean_date,
     clean_int,
+    clean_name_and_description,
     clean_text,
     name_taken,
     refuse_unknown_fields,
@@ -1382,15 +1383,10 @@ def _apply_changes(
 
 def _clean_pipeline(data: dict[str, Any], *, instance: Pipeline | None) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
-    cleaned: dict[str, Any] = {}
-    if "name" in data:
-        cleaned["name"] = clean_text(errors, "name", data["name"], required=True, max_length=120)
-        if name_taken(Pipeline.objects.all(), cleaned["name"], instance=instance):
-            errors.setdefault("name", []).append("A pipeline with this name exists.")
-    if "description" in data:
-        cleaned["description"] = clean_text(
-            errors, "description", data["description"], required=False, max_length=MAX_TEXT
-        )
+    cleaned = clean_name_and_description(
+        errors, data, queryset=Pipeline.objects.all(), instance=instance,
+        taken="A pipeline with this name exists.", max_description=MAX_TEXT,
+    )  # fmt: skip
     if "is_active" in data:
         cleaned["is_active"] = bool(data["is_active"])
     if "framework" in data:

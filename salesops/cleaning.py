@@ -125,6 +125,31 @@ def name_taken(
     return others.exists()
 
 
+def clean_name_and_description(
+    errors: Errors,
+    data: dict[str, Any],
+    *,
+    queryset: QuerySet,
+    instance: Model | None,
+    taken: str,
+    max_description: int = 10_000,
+) -> dict[str, Any]:
+    """The `name` (required, ≤ 120, unique case-insensitively among `queryset`: `taken`
+    says so) and `description` of a named thing — a pipeline, a template — for those of
+    the two present in `data`; problems go into `errors`."""
+    cleaned: dict[str, Any] = {}
+    if "name" in data:
+        cleaned["name"] = clean_text(errors, "name", data["name"], required=True, max_length=120)
+        if name_taken(queryset, cleaned["name"], instance=instance):
+            errors.setdefault("name", []).append(taken)
+    if "description" in data:
+        cleaned["description"] = clean_text(
+            errors, "description", data["description"], required=False,
+            max_length=max_description,
+        )  # fmt: skip
+    return cleaned
+
+
 def refuse_unknown_fields(changes: dict[str, Any], *, allowed: frozenset[str]) -> None:
     unknown = set(changes) - allowed
     if unknown:

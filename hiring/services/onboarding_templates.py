@@ -13,8 +13,8 @@ from hiring.services.common import MAX_TEXT, by_id, refuse_unless_recruiter
 from salesops.cleaning import (
     Errors,
     clean_int,
+    clean_name_and_description,
     clean_text,
-    name_taken,
     refuse_unknown_fields,
     save_unique,
 )
@@ -44,15 +44,10 @@ def _clean_flag(errors: Errors, field: str, value: Any) -> bool:
 
 def _clean_template(data: dict[str, Any], instance: OnboardingTemplate | None) -> dict[str, Any]:
     errors: Errors = {}
-    cleaned: dict[str, Any] = {}
-    if "name" in data:
-        cleaned["name"] = clean_text(errors, "name", data["name"], required=True, max_length=120)
-        if name_taken(OnboardingTemplate.objects.all(), cleaned["name"], instance=instance):
-            errors.setdefault("name", []).append("An onboarding template with this name exists.")
-    if "description" in data:
-        cleaned["description"] = clean_text(
-            errors, "description", data["description"], required=False, max_length=MAX_TEXT
-        )
+    cleaned = clean_name_and_description(
+        errors, data, queryset=OnboardingTemplate.objects.all(), instance=instance,
+        taken="An onboarding template with this name exists.", max_description=MAX_TEXT,
+    )  # fmt: skip
     if "is_default" in data:
         cleaned["is_default"] = _clean_flag(errors, "is_default", data["is_default"])
     if errors:

@@ -18,6 +18,7 @@ from hiring.models import (
 from hiring.services.common import MAX_TEXT, by_id, refuse_unless_recruiter
 from salesops.cleaning import (
     clean_int,
+    clean_name_and_description,
     clean_text,
     name_taken,
     query_int,
@@ -37,15 +38,10 @@ ATTRIBUTE_FIELDS = frozenset({"category", "name", "guidance", "questions", "skil
 
 def _clean_template(data: dict[str, Any], instance: ScorecardTemplate | None) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
-    cleaned: dict[str, Any] = {}
-    if "name" in data:
-        cleaned["name"] = clean_text(errors, "name", data["name"], required=True, max_length=120)
-        if name_taken(ScorecardTemplate.objects.all(), cleaned["name"], instance=instance):
-            errors.setdefault("name", []).append("A template with this name exists.")
-    if "description" in data:
-        cleaned["description"] = clean_text(
-            errors, "description", data["description"], required=False, max_length=MAX_TEXT
-        )
+    cleaned = clean_name_and_description(
+        errors, data, queryset=ScorecardTemplate.objects.all(), instance=instance,
+        taken="A template with this name exists.", max_description=MAX_TEXT,
+    )  # fmt: skip
     if errors:
         raise ValidationFailed(details=errors)
     return cleaned
