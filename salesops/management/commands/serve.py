@@ -11,12 +11,18 @@ servers' URLs explicitly.
 Ctrl-C / SIGTERM stops the children (SIGTERM, then SIGKILL after a grace
 period), then the embedded servers if this process started them. If a child
 dies, everything is stopped and the command exits non-zero. Data stays in var/.
+
+What it prints is a short line per step and a banner with the address and the logins;
+the children write to var/log/web.log, worker.log and beat.log (``--verbose`` or
+SALESOPS_VERBOSE=1 — ``make run VERBOSE=1`` — streams them here instead). When a child
+dies, the end of its log is printed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import io
 import os
 import signal
 import socket
@@ -24,7 +30,10 @@ import subprocess
 import sys
 import time
 from argparse import ArgumentParser
+from collections.abc import Iterator
+from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -85,15 +94,29 @@ class Command(BaseCommand):
             "--web-workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY") or 2)
         )
         parser.add_argument(
+            "--verbose",
+            action="store_true",
+            default=os.environ.get("SALESOPS_VERBOSE", "").strip().lower() in TRUE_WORDS,
+            help="stream the web server's and Celery's logs here (SALESOPS_VERBOSE=1)",
+        )
+        parser.add_argument(
             "--no-demo",
             action="store_true",
             help=f"start empty on the first run instead of loading the demo ({DEMO_ENV}=0)",
         )
 
     def handle(
-        self, *args, port: int, host: str, web_workers: int, no_demo: bool = False, **options
+        self,
+        *args,
+        port: int,
+        host: str,
+        web_workers: int,
+        no_demo: bool = False,
+        verbose: bool = False,
+        **options,
     ) -> None:
         demo = demo_wanted_from_env() and not no_demo
+        self._verbose = verbose
         self._stop_requested = 0
         self._first_signal_at = 0.0
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -141,31 +164,37 @@ class Command(BaseCommand):
         from salesops import embedded
 
         names = " and ".join(settings.EMBEDDED_SERVERS)
-        self._section(f"Starting the embedded {names} (data in {embedded.var_dir()})")
-        embedded.start(
-            settings.EMBEDDED_SERVERS,
-            expected={"postgres": settings.DATABASE_URL, "redis": settings.REDIS_URL},
-        )
+        with self._step(f"Starting the embedded {names} (data in {embedded.var_dir()})"):
+            embedded.start(
+                settings.EMBEDDED_SERVERS,
+                expected={"postgres": settings.DATABASE_URL, "redis": settings.REDIS_URL},
+            )
 
     def _prepare(self, *, demo: bool = True) -> str:
         """Migrate; on the first run (no users) load the demo if wanted and available.
         Returns what happened: DEMO_LOADED, STARTED_EMPTY or USERS_EXIST."""
-        self._section("Migrating the database")
-        call_command("migrate", interactive=False, verbosity=1)
+        pending = self._pending_migrations()
+        title = (
+            f"Migrating the database ({pending} migrations to apply)"
+            if pending
+            else "Checking the database (up to date)"
+        )
+        with self._step(title):
+            call_command("migrate", interactive=False, verbosity=0)
 
         users = get_user_model().objects
         if users.exists():
-            self.stdout.write("Users exist already: demo data not loaded again.")
+            self._line("Users exist already: demo data not loaded again.")
             outcome = USERS_EXIST
             self._demo_users = users.filter(username__in=DEMO_USERNAMES).count() == len(
                 DEMO_USERNAMES
             )
         elif not demo:
-            self._section("First run: starting empty, without demo data")
+            self._line("First run: starting empty, without demo data.")
             outcome = STARTED_EMPTY
         elif "seed_demo" in get_commands():
-            self._section("First run: loading demo data")
-            call_command("seed_demo")
+            with self._step("First run: loading the demo company"):
+                call_command("seed_demo", stdout=io.StringIO())
             outcome = DEMO_LOADED
         else:
             self.stderr.write(
@@ -176,8 +205,8 @@ class Command(BaseCommand):
             outcome = STARTED_EMPTY
 
         if not settings.DEBUG:
-            self._section("Collecting static files")
-            call_command("collectstatic", interactive=False, verbosity=0)
+            with self._step("Collecting static files"):
+                call_command("collectstatic", interactive=False, verbosity=0)
 
         # The children open their own connections; don't hold ours while they run.
         connections.close_all()
@@ -226,13 +255,37 @@ class Command(BaseCommand):
         env["PYTHONPATH"] = os.pathsep.join(p for p in (base, env.get("PYTHONPATH")) if p)
         return env
 
+    def _log_path(self, name: str) -> Path:
+        from salesops import embedded
+
+        return embedded.var_dir() / "log" / f"{name}.log"
+
+    def _child_output(self, name: str) -> int | IO[bytes] | None:
+        """Where a child writes: here when verbose, else its log file in var/log/."""
+        if getattr(self, "_verbose", True):
+            return None
+        path = self._log_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("ab")
+        self._log_files.append(handle)
+        return handle
+
+    def _log_tail(self, name: str, lines: int = 20) -> str:
+        path = self._log_path(name)
+        if getattr(self, "_verbose", True) or not path.exists():
+            return ""
+        tail = path.read_text(errors="replace").splitlines()[-lines:]
+        return f"\nThe end of {path}:\n" + "\n".join(f"  {line}" for line in tail)
+
     def _supervise(self, *, host: str, port: int, web_workers: int) -> None:
-        self._section("Starting web server, Celery worker and Celery beat")
+        self._line("Starting the web server, the Celery worker and Celery beat")
         env = self._child_env()
         self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._log_files: list[IO[bytes]] = []
         for name, argv in self._children_commands(
             host=host, port=port, web_workers=web_workers
         ).items():
+            output = self._child_output(name)
             # Own session: a terminal Ctrl-C reaches only us, and we stop the children in
             # order; pdeathsig covers the case where we are killed without a chance to.
             self._children[name] = subprocess.Popen(
@@ -240,6 +293,8 @@ class Command(BaseCommand):
                 env=env,
                 cwd=settings.BASE_DIR,
                 stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT if output is not None else None,
                 start_new_session=True,
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
@@ -252,16 +307,23 @@ class Command(BaseCommand):
                 failure = self._watch()
         finally:
             self._stop_children()
+            for handle in self._log_files:
+                handle.close()
         if failure:
-            raise CommandError(f"{failure} — stopped everything.")
+            raise CommandError(f"{failure} — stopped everything.{self._failed_log()}")
         self.stdout.write("Stopped.")
 
     def _dead_child(self) -> str | None:
         for name, child in self._children.items():
             code = child.poll()
             if code is not None:
+                self._failed = name
                 return f"The {name} process exited unexpectedly (exit code {code})"
         return None
+
+    def _failed_log(self) -> str:
+        name = getattr(self, "_failed", None)
+        return self._log_tail(name) if name else ""
 
     def _wait_until_ready(self, host: str, port: int) -> str | None:
         probe_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
@@ -289,7 +351,7 @@ class Command(BaseCommand):
         alive = {name: child for name, child in self._children.items() if child.poll() is None}
         if not alive:
             return
-        self._section("Stopping (Ctrl-C again to kill at once)")
+        self._line("Stopping (Ctrl-C again to kill at once)")
         for child in alive.values():
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.pid, signal.SIGTERM)
@@ -315,10 +377,32 @@ class Command(BaseCommand):
         if stopped:
             self.stdout.write(f"Stopped embedded {' and '.join(stopped)} (data kept in var/).")
 
+    def _pending_migrations(self) -> int:
+        from django.db.migrations.executor import MigrationExecutor
+
+        try:
+            executor = MigrationExecutor(connections["default"])
+            return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+        except Exception:  # a count for the progress line only; migrate says what is wrong
+            return 0
+
     # --- output --------------------------------------------------------------------
 
-    def _section(self, title: str) -> None:
-        self.stdout.write(self.style.MIGRATE_HEADING(f"==> {title}"))
+    def _line(self, text: str) -> None:
+        self.stdout.write(f"• {text}")
+
+    @contextlib.contextmanager
+    def _step(self, title: str) -> Iterator[None]:
+        """One progress line: the step, then how long it took."""
+        self.stdout.write(f"• {title} …", ending="")
+        self.stdout.flush()
+        started = time.monotonic()
+        try:
+            yield
+        except BaseException:
+            self.stdout.write(" failed")
+            raise
+        self.stdout.write(f" done ({time.monotonic() - started:.1f} s)")
 
     def _banner(self, host: str, port: int) -> None:
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
@@ -340,5 +424,10 @@ class Command(BaseCommand):
                 lines.append("  DEBUG is off: demo logins are refused; use your own accounts.")
         else:
             lines.append("  Sign in with your account.")
+        if not getattr(self, "_verbose", True):
+            lines.append(
+                f"  Logs: {self._log_path('web').parent}/ (web, worker, beat);"
+                " make run VERBOSE=1 shows them here."
+            )
         lines += ["  Press Ctrl-C to stop.", ""]
         self.stdout.write(self.style.SUCCESS("\n".join(lines)))
