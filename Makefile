@@ -31,7 +31,7 @@ DEMO ?= $(if $(SALESOPS_DEMO),$(SALESOPS_DEMO),1)
 # `make run VERBOSE=1` streams the web server's and Celery's logs (else in var/log/).
 VERBOSE ?= $(if $(SALESOPS_VERBOSE),$(SALESOPS_VERBOSE),0)
 
-.PHONY: install lock run services stop test lint format migrations-check bench clean
+.PHONY: install lock run services stop test lint format migrations-check bench tour clean
 
 install: $(DEV_STAMP)
 
@@ -80,6 +80,12 @@ format: install
 
 migrations-check: install
 	DEBUG=$(DEBUG) $(BIN)/python manage.py makemigrations --check --dry-run
+
+# Screenshots of every page for each demo role at 1440 and 390 px, against a running
+# `make run` (BASE_URL to point elsewhere): var/tour/index.html and report.txt.
+BASE_URL ?= http://127.0.0.1:8000
+tour: install
+	$(BIN)/python tools/screenshot_tour.py --base-url $(BASE_URL)
 
 bench: install
 	$(BIN)/python bench/run.py
