@@ -767,6 +767,14 @@ class ReviewActionItemInput(StrictInputSerializer):
     )  # fmt: skip
 
 
+class ReviewCompleteInput(StrictInputSerializer):
+    confirm = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="true: complete even with agenda points not ticked as discussed.",
+    )
+
+
 class ReviewFilter(django_filters.FilterSet):
     rep = IdFilter(field_name="rep_id")
     manager = IdFilter(field_name="manager_id")
@@ -802,6 +810,7 @@ class OpportunityReviewViewSet(ApiViewSet):
         "findings": FindingInput,
         "coaching_points": CoachingPointInput,
         "action_items": ReviewActionItemInput,
+        "complete": ReviewCompleteInput,
     }
 
     def get_queryset(self) -> QuerySet[OpportunityReview]:
@@ -946,15 +955,18 @@ class OpportunityReviewViewSet(ApiViewSet):
     @extend_schema(
         operation_id="opportunity_reviews_complete",
         parameters=[ID, IDEMPOTENCY_KEY],
-        request=None,
-        responses={200: OpportunityReviewOutput, **errors(403, 404, 409)},
+        request=ReviewCompleteInput,
+        responses={200: OpportunityReviewOutput, **errors(400, 403, 404, 409)},
         description="Complete the review: it is frozen from now on and the rep is sent the "
-        "action items. Already completed: 409 review_completed.",
+        "action items. Agenda points not ticked as discussed: 409 undiscussed_points "
+        "(details.undiscussed lists them, {id, title}) unless the body says "
+        '{"confirm": true}. Already completed: 409 review_completed.',
     )
     @action(detail=True, methods=["post"], url_path="complete")
     def complete(self, request: Request, pk: str) -> Response:
         review = selectors.review_get_for(request.user, _int_or_404(pk))
-        services.review_complete(actor=request.user, review_id=review.pk)
+        data = _valid(ReviewCompleteInput, request)
+        services.review_complete(actor=request.user, review_id=review.pk, confirm=data["confirm"])
         return _review_response(request, review.pk)
 
 

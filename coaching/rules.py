@@ -11,10 +11,13 @@ cross-checks the two.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Protocol, TypeVar
+
+from salesops.text import money
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ SOURCE_QUALIFICATION = "qualification"
 SOURCE_SUMMARY = "executive_summary"
 SOURCE_CLOSE_DATE = "close_date"
 SOURCE_AMOUNT = "amount"
+SOURCE_MANAGER = "manager"  # a point the manager added; never generated
 
 # Qualification element scores run 0–3; below this is a coaching point.
 WEAK_BELOW = 2
@@ -118,11 +122,25 @@ class DealSnapshot:
     reviewed_before: bool = False
 
 
+# An agenda is ranked (lower first; a tie keeps the order the points were generated in):
+# what blocks the deal now, then what says it is going stale, then weak qualification,
+# then the rest. The review page shows the first AGENDA_SHOWN points and folds the others.
+RANK_CRITICAL_FLAG = 0  # a critical flag: close date passed, stuck past rotting, …
+RANK_GATE_BLOCKER = 1  # a required milestone of the current stage: the deal cannot move on
+RANK_STALE = 2  # a warning flag; the close date pushed out
+RANK_QUALIFICATION = 3  # never qualified, qualification expired or voided, weak elements
+RANK_SUMMARY = 4  # a missing or failing executive summary
+RANK_NEXT_STAGE = 5  # the next stage's milestones: what comes after
+RANK_CHANGES = 6  # amount changes; a close date pulled in or moved back and forth
+AGENDA_SHOWN = 5
+
+
 @dataclass(frozen=True)
 class AgendaPoint:
     source: str
     title: str
     detail: str = ""
+    rank: int = RANK_CHANGES
 
 
 def format_day(value: date, *, year: bool = True) -> str:
@@ -136,7 +154,7 @@ def format_span(old: date, new: date) -> str:
 
 
 def format_money(amount: Decimal, currency: str) -> str:
-    return f"{currency} {amount:,.0f}"
+    return money(amount, currency, places=0)
 
 
 def _times(n: int) -> str:
@@ -154,6 +172,7 @@ def _flag_points(snapshot: DealSnapshot) -> list[AgendaPoint]:
             SOURCE_FLAG,
             _cap(f"{'Critical' if f.severity == 'critical' else 'Warning'}: {f.label}"),
             f.explanation,
+            RANK_CRITICAL_FLAG if f.severity == "critical" else RANK_STALE,
         )
         for f in ordered
     ]
@@ -172,8 +191,45 @@ def _milestone_points(snapshot: DealSnapshot) -> list[AgendaPoint]:
             else "Required before the deal can leave "
             + ("that stage." if m.in_next_stage else "this stage.")
         )
-        points.append(AgendaPoint(SOURCE_MILESTONE, _cap(f"“{m.title}” not met ({where})"), detail))
+        rank = RANK_NEXT_STAGE if m.in_next_stage else RANK_GATE_BLOCKER
+        points.append(
+            AgendaPoint(SOURCE_MILESTONE, _cap(f"“{m.title}” not met ({where})"), detail, rank)
+        )
     return points
+
+
+def weak_elements(
+    element_scores: tuple[tuple[str, int | None], ...],
+) -> tuple[tuple[str, int | None], ...]:
+    """The elements scored below WEAK_BELOW or not scored, in the framework's order."""
+    return tuple(
+        (name, score) for name, score in element_scores if score is None or score < WEAK_BELOW
+    )
+
+
+def _score_words(score: int | None) -> str:
+    return "not scored" if score is None else f"{score}, {SCORE_WORDS.get(score, 'weak')}"
+
+
+def _weak_elements_point(snapshot: DealSnapshot) -> AgendaPoint | None:
+    """One point for every weak element: a deal weak on five elements has one qualification
+    conversation, not five agenda points."""
+    weak = weak_elements(snapshot.element_scores)
+    if not weak:
+        return None
+    total = len(snapshot.element_scores)
+    names = ", ".join(name for name, _ in weak)
+    title = (
+        f"{len(weak)} of {total} qualification element{'s' if total != 1 else ''} below "
+        f"{WEAK_BELOW}: {names}"
+    )
+    detail = "\n".join(
+        [
+            *(f"{name}: {_score_words(score)}" for name, score in weak),
+            "For each: what has the customer said or sent that validates it?",
+        ]
+    )
+    return AgendaPoint(SOURCE_QUALIFICATION, _cap(title), detail, RANK_QUALIFICATION)
 
 
 def _qualification_points(snapshot: DealSnapshot) -> list[AgendaPoint]:
@@ -185,6 +241,7 @@ def _qualification_points(snapshot: DealSnapshot) -> list[AgendaPoint]:
                 SOURCE_QUALIFICATION,
                 "Not qualified yet: no qualification is on record",
                 "Walk through the qualification framework together and score each element.",
+                RANK_QUALIFICATION,
             )
         )
         return points
@@ -192,27 +249,13 @@ def _qualification_points(snapshot: DealSnapshot) -> list[AgendaPoint]:
         points.append(
             AgendaPoint(
                 SOURCE_QUALIFICATION,
-                f"Qualification {state}: the scores below may no longer hold",
+                f"Qualification {state}: its scores may no longer hold",
                 "Re-qualify the deal: what changed since it was last scored?",
+                RANK_QUALIFICATION,
             )
         )
-    for name, score in snapshot.element_scores:
-        if score is not None and score >= WEAK_BELOW:
-            continue
-        if score is None:
-            title = f"{name} is not scored (weak): at least {WEAK_BELOW} is a coaching point"
-        else:
-            title = (
-                f"{name} is {score} ({SCORE_WORDS.get(score, 'weak')}, weak): at least "
-                f"{WEAK_BELOW} is a coaching point"
-            )
-        points.append(
-            AgendaPoint(
-                SOURCE_QUALIFICATION,
-                _cap(title),
-                f"What has the customer said or sent that validates {name.lower()}?",
-            )
-        )
+    if weak := _weak_elements_point(snapshot):
+        points.append(weak)
     return points
 
 
@@ -224,6 +267,7 @@ def _summary_points(snapshot: DealSnapshot) -> list[AgendaPoint]:
                 "No executive summary yet: the deal has no proposal",
                 "Can the rep say, in the customer's words, the issue, its value and our "
                 "outcome? That is the summary to write.",
+                RANK_SUMMARY,
             )
         ]
     if snapshot.summary_state == "failing":
@@ -233,6 +277,7 @@ def _summary_points(snapshot: DealSnapshot) -> list[AgendaPoint]:
                 SOURCE_SUMMARY,
                 f"Executive summary fails {n} check{'s' if n != 1 else ''}",
                 "\n".join(snapshot.summary_failures),
+                RANK_SUMMARY,
             )
         ]
     return []
@@ -272,7 +317,9 @@ def _close_date_points(snapshot: DealSnapshot) -> list[AgendaPoint]:
     else:
         verb = f"changed {_times(len(changes))}"
     title = f"Close date {verb} {_since(snapshot)}: {format_span(first, last)}"
-    return [AgendaPoint(SOURCE_CLOSE_DATE, _cap(title), _change_lines(changes, format_day))]
+    # Pushed out on balance: a sign of a stale deal. Pulled in, or back where it was: a change.
+    rank = RANK_STALE if pushes and last > first else RANK_CHANGES
+    return [AgendaPoint(SOURCE_CLOSE_DATE, _cap(title), _change_lines(changes, format_day), rank)]
 
 
 def _amount_points(snapshot: DealSnapshot) -> list[AgendaPoint]:
@@ -285,23 +332,54 @@ def _amount_points(snapshot: DealSnapshot) -> list[AgendaPoint]:
     if first > 0 and last != first:
         span += f" ({(last - first) / first * 100:+.0f}%)"
     title = f"Amount changed {_times(len(changes))} {_since(snapshot)}: {span}"
-    return [AgendaPoint(SOURCE_AMOUNT, _cap(title), _change_lines(changes, money))]
+    return [AgendaPoint(SOURCE_AMOUNT, _cap(title), _change_lines(changes, money), RANK_CHANGES)]
+
+
+def rank_agenda(points: Iterable[AgendaPoint]) -> list[AgendaPoint]:
+    """`points` by rank (RANK_*), lowest first; a tie keeps their order."""
+    return sorted(points, key=lambda p: p.rank)
 
 
 def review_agenda(snapshot: DealSnapshot) -> list[AgendaPoint]:
-    """The points a review of the deal discusses, most urgent first: open flags (critical
-    first), unmet required milestones (current stage, then next), weak or missing
-    qualification, a missing or failing executive summary, then close-date pushes and
-    amount changes (each grouped into one point). Never forecast numbers or a commit call:
-    an amount appears only as a change to understand."""
-    return [
-        *_flag_points(snapshot),
-        *_milestone_points(snapshot),
-        *_qualification_points(snapshot),
-        *_summary_points(snapshot),
-        *_close_date_points(snapshot),
-        *_amount_points(snapshot),
-    ]
+    """The points a review of the deal discusses, ranked (rank_agenda): critical flags and
+    the current stage's unmet milestones (they block the deal), then warning flags and a
+    close date pushed out (a stale deal), then qualification (not qualified, expired or
+    voided, and ONE point naming every weak element), then the executive summary, the next
+    stage's milestones, and amount changes or a close date pulled in. Close-date and amount
+    changes are each grouped into one point. Never forecast numbers or a commit call: an
+    amount appears only as a change to understand."""
+    return rank_agenda(
+        [
+            *_flag_points(snapshot),
+            *_milestone_points(snapshot),
+            *_qualification_points(snapshot),
+            *_summary_points(snapshot),
+            *_close_date_points(snapshot),
+            *_amount_points(snapshot),
+        ]
+    )
+
+
+class _HasSource(Protocol):
+    source: str
+
+
+Item = TypeVar("Item", bound=_HasSource)
+
+
+def fold_agenda(
+    items: Sequence[Item], *, shown: int = AGENDA_SHOWN
+) -> tuple[list[Item], list[Item]]:
+    """A review's agenda (in its order) as the page lays it out: (in view, folded). In view:
+    the first `shown` generated points and every point the manager added (they chose it);
+    folded: the other generated points. Folding a single point saves nothing: then none is
+    folded."""
+    generated = [i for i in items if i.source != SOURCE_MANAGER]
+    if len(generated) <= shown + 1:
+        return list(items), []
+    folded = generated[shown:]
+    hidden = {id(i) for i in folded}
+    return [i for i in items if id(i) not in hidden], folded
 
 
 # The review queue's risk score: points per input, capped so that no single input drowns the
@@ -337,7 +415,8 @@ def review_risk(
 ) -> ReviewRisk:
     """How much a deal needs a review now (higher first), with the reasons in words.
     `days_since_review` is None when the deal was never reviewed; `team_average_amount`
-    is the average open deal of the owner's team (None or 0: value adds nothing)."""
+    is the average open deal of the owner's team in the deal's currency (None or 0: value
+    adds nothing)."""
     parts: list[tuple[int, str]] = []
     flag_points = min(
         RISK_FLAGS_CAP, critical_flags * RISK_CRITICAL_FLAG + warning_flags * RISK_WARNING_FLAG

@@ -359,6 +359,25 @@ def review_get_for(user: User, pk: Any) -> OpportunityReview:
     return review
 
 
+@dataclass(frozen=True)
+class AgendaLayout:
+    """A review's agenda as its page lays it out (coaching.rules.fold_agenda)."""
+
+    shown: list[ReviewAgendaItem]
+    folded: list[ReviewAgendaItem]
+
+    @property
+    def folded_undiscussed(self) -> int:
+        return sum(1 for item in self.folded if not item.discussed)
+
+
+def review_agenda_layout(review: OpportunityReview) -> AgendaLayout:
+    """The top points of the review's agenda in view (and the manager's own), the rest
+    folded. Reads the agenda prefetched by review_get_for: no query of its own."""
+    shown, folded = rules.fold_agenda(list(review.agenda_items.all()))
+    return AgendaLayout(shown=shown, folded=folded)
+
+
 def open_review_of(opportunity_id: int) -> OpportunityReview | None:
     """The deal's review in progress, if any (the caller has checked scope)."""
     return OpportunityReview.objects.filter(
@@ -601,7 +620,9 @@ def _review_queue_ranked(qs: QuerySet[Any], *, now: dt.datetime) -> QuerySet[Any
             step=rules.REVIEW_AGE_STEP_DAYS,
         )
     )
-    team_average = Window(Avg("amount"), partition_by=[F("owner__team_id")])
+    # Amounts in different currencies are never averaged together: a deal is weighed
+    # against its team's open deals in its own currency.
+    team_average = Window(Avg("amount"), partition_by=[F("owner__team_id"), F("currency")])
     risk_score = _SqlTemplate(
         _RISK_SCORE_SQL,
         output_field=IntegerField(),

@@ -640,13 +640,33 @@ def review_action_item_add(
     )
 
 
+def _undiscussed_points(review: OpportunityReview) -> list[dict[str, Any]]:
+    """The agenda points not ticked as discussed, in agenda order."""
+    return list(
+        review.agenda_items.filter(discussed=False).order_by("order", "id").values("id", "title")
+    )
+
+
 @transaction.atomic
-def review_complete(*, actor: User, review_id: Any) -> OpportunityReview:
+def review_complete(*, actor: User, review_id: Any, confirm: bool = False) -> OpportunityReview:
     """Close the review; from now on it is frozen. The rep is notified with the action
     items.
 
-    Refuses: see _lock_review (a completed review: Conflict review_completed)."""
+    Refuses: see _lock_review (a completed review: Conflict review_completed); agenda points
+    not ticked as discussed, unless `confirm` (Conflict undiscussed_points, details
+    {"undiscussed": [{"id", "title"}, …]} in agenda order): completing freezes them
+    undiscussed, so the manager says so first. Nothing is saved when refused."""
     review = _lock_review(actor, review_id)
+    undiscussed = _undiscussed_points(review)
+    if undiscussed and not confirm:
+        n = len(undiscussed)
+        raise Conflict(
+            f"{n} agenda point{'s were' if n != 1 else ' was'} not discussed. Tick what you "
+            f"discussed, or confirm to complete the review with {'them' if n != 1 else 'it'} "
+            "undiscussed: a completed review cannot be changed.",
+            code="undiscussed_points",
+            details={"undiscussed": undiscussed},
+        )
     review.status = ReviewStatus.COMPLETED
     review.completed_at = timezone.now()
     review.save(update_fields=["status", "completed_at"])
@@ -668,7 +688,7 @@ def review_complete(*, actor: User, review_id: Any) -> OpportunityReview:
         actor=actor,
         action="review.completed",
         target=review,
-        data={"action_items": len(items)},
+        data={"action_items": len(items), "undiscussed_points": len(undiscussed)},
     )
     return review
 

@@ -272,9 +272,13 @@ def _review_context(request: HttpRequest, review, **forms) -> dict:
 
     skills = list(selectors.skill_list(active_only=True))
     point_form = forms.get("point_form") or CoachingPointForm(skills=skills)
+    agenda = selectors.review_agenda_layout(review)
     return {
         "review": review,
         "opp": review.opportunity,
+        "agenda": agenda,
+        # ?agenda=all (after ticking a folded point without JavaScript) unfolds the rest.
+        "agenda_open": request.GET.get("agenda") == "all",
         "can_change": services.can_change_review(request.user, review),
         "agenda_form": forms.get("agenda_form") or AgendaItemForm(),
         "finding_form": forms.get("finding_form") or FindingForm(),
@@ -312,14 +316,18 @@ def _section_response(
     *,
     status: int = 200,
     refusal: str = "",
+    unfold_item: int | None = None,
     **forms,
 ) -> HttpResponse:
     """After a write (or a refusal): htmx gets the section, a plain POST the page (a
     success is redirected, PRG). `refusal` is shown on top of the section: once the review
-    is frozen (or the user may not change it) its forms are gone, so not on the form."""
+    is frozen (or the user may not change it) its forms are gone, so not on the form. The
+    agenda's fold stays open when `unfold_item` (the point just ticked) is in it."""
     review = selectors.review_get_for(request.user, pk)
     context = _review_context(request, review, **forms)
     context.update(refusal=refusal, refused_section=section if refusal else "")
+    if any(item.pk == unfold_item for item in context["agenda"].folded):
+        context["agenda_open"] = True
     if request.htmx:
         return render(request, f"coaching/partials/review_{section}.html", context, status=status)
     if status == 200:
@@ -385,8 +393,12 @@ def review_agenda_discussed(request: HttpRequest, pk: int, item_id: int) -> Http
             # htmx swaps only 2xx and 422 (base.html); a plain POST gets the real status.
             error, status = exc.message, INVALID if request.htmx else exc.status
     if not error and not request.htmx:
-        return redirect(f"{reverse('coaching:review_detail', args=[pk])}#agenda")
-    return _section_response(request, pk, "agenda", status=status, refusal=error)
+        folded = {i.pk for i in selectors.review_agenda_layout(review).folded}
+        unfold = "?agenda=all" if item_id in folded else ""
+        return redirect(f"{reverse('coaching:review_detail', args=[pk])}{unfold}#agenda")
+    return _section_response(
+        request, pk, "agenda", status=status, refusal=error, unfold_item=item_id
+    )
 
 
 @login_required
@@ -451,21 +463,24 @@ def review_action_add(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def review_complete(request: HttpRequest, pk: int) -> HttpResponse:
-    """Complete the review (the rep is notified with the action items); a refusal is shown
-    on the review page with its status (403 not yours, 409 already completed)."""
+    """Complete the review (the rep is notified with the action items). With agenda points
+    not discussed the page asks first (409): it lists them, and completes on the confirming
+    POST (confirm=1). Another refusal is shown on the review page with its status (403 not
+    yours, 409 already completed)."""
     review = selectors.review_get_for(request.user, pk)
     try:
-        services.review_complete(actor=request.user, review_id=pk)
+        services.review_complete(
+            actor=request.user, review_id=pk, confirm=request.POST.get("confirm") == "1"
+        )
     except NotFound as exc:
         raise Http404(exc.message) from exc
     except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return render(
-            request,
-            "coaching/review_detail.html",
-            _review_context(request, review),
-            status=exc.status,
-        )
+        context = _review_context(request, review)
+        if exc.code == "undiscussed_points":
+            context["undiscussed"] = exc.details["undiscussed"]  # the confirm step says it
+        else:
+            messages.error(request, exc.message)
+        return render(request, "coaching/review_detail.html", context, status=exc.status)
     messages.success(request, "Review completed: the rep has been sent the action items.")
     return redirect("coaching:review_detail", pk=pk)
 

@@ -116,7 +116,8 @@ class QuotaFilter(django_filters.FilterSet):
 @extend_schema(tags=["forecasting"])
 class QuotaViewSet(ApiViewSet):
     """Quotas per rep and per team and fiscal period: read within your scope (a rep their
-    own, a manager their teams' and their reps', a leader all); written by administrators."""
+    own, a manager their teams' and their reps', a leader all); written by administrators
+    and sales leaders."""
 
     queryset = Quota.objects.none()  # the model for the schema; reads use selectors
     filterset_class = QuotaFilter
@@ -131,8 +132,8 @@ class QuotaViewSet(ApiViewSet):
         request=QuotaInput,
         parameters=[IDEMPOTENCY_KEY],
         responses={201: QuotaOutput, 200: QuotaOutput, **errors(400, 403, 413, 422)},
-        description="Administrators only. Sets the quota of `rep` or `team` (exactly one) "
-        "for `period`: 201 when it is new, 200 when it replaces the one there was.",
+        description="Administrators and sales leaders only. Sets the quota of `rep` or `team` "
+        "(exactly one) for `period`: 201 when it is new, 200 when it replaces the one there was.",
     )
     def create(self, request: Request) -> Response:
         data = _valid(QuotaInput, request)
@@ -156,7 +157,7 @@ class QuotaViewSet(ApiViewSet):
     @extend_schema(
         request=QuotaUpdateInput,
         responses={200: QuotaOutput, **errors(400, 403, 404)},
-        description="Administrators only: change the amount or the currency.",
+        description="Administrators and sales leaders only: change the amount or the currency.",
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         quota = forecasting_selectors.quota_get_for(request.user, _int_or_404(pk))
@@ -168,7 +169,8 @@ class QuotaViewSet(ApiViewSet):
 
     @extend_schema(
         responses={204: None, **errors(403, 404)},
-        description="Administrators only. A team's quota falls back to the sum of its reps'.",
+        description="Administrators and sales leaders only. A team's quota falls back to the "
+        "sum of its reps'.",
     )
     def destroy(self, request: Request, pk: str) -> Response:
         quota = forecasting_selectors.quota_get_for(request.user, _int_or_404(pk))

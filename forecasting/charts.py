@@ -24,6 +24,7 @@ drill-down behind it); the templates also print the numbers in a table under eac
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -221,10 +222,41 @@ class Bar:
     href: str = ""
 
 
+# Width of a character of the 11 px axis labels, on average (a little wide, to be safe).
+LABEL_CHAR_PX = 6.4
+
+
 @dataclass(frozen=True)
 class CategoryLabel:
     label: str
     x: float  # the centre of the category's band
+    band: float = 0.0  # the band's width in px: how much text fits under it
+    max_lines: int = 2
+
+    @property
+    def lines(self) -> list[str]:
+        """The label wrapped to its band, at most `max_lines` lines; cut with "…" only when
+        it does not fit even so (the whole label is in the table under every chart)."""
+        if self.band <= 0:
+            return [self.label]
+        return wrap_label(self.label, max(4, int(self.band / LABEL_CHAR_PX)), self.max_lines)
+
+
+def _label_room(band: float, count: int) -> tuple[float, int]:
+    """Up to five categories: two lines under each band. More: the template staggers the
+    labels over two rows, so each may span two bands, on one line."""
+    return (band, 2) if count <= 5 else (2 * band, 1)
+
+
+def wrap_label(label: str, width: int, max_lines: int) -> list[str]:
+    """`label` in lines of at most `width` characters, broken between words."""
+    lines = textwrap.wrap(label, width) or [""]
+    if len(lines) <= max_lines:
+        return lines
+    kept = lines[:max_lines]
+    rest = " ".join([kept[-1], *lines[max_lines:]])
+    kept[-1] = rest[: width - 1].rstrip() + "…"
+    return kept
 
 
 @dataclass(frozen=True)
@@ -300,7 +332,9 @@ def bar_chart(
     labels: list[CategoryLabel] = []
     for i, category in enumerate(categories):
         left = plot.left + i * band
-        labels.append(CategoryLabel(category, _r(left + band / 2)))
+        labels.append(
+            CategoryLabel(category, _r(left + band / 2), *_label_room(band, len(categories)))
+        )
         for j, s in enumerate(series):
             value = s.values[i] if i < len(s.values) else None
             if value is None:
@@ -352,7 +386,9 @@ def stacked_bars(
     labels: list[CategoryLabel] = []
     for i, category in enumerate(categories):
         left = plot.left + i * band
-        labels.append(CategoryLabel(category, _r(left + band / 2)))
+        labels.append(
+            CategoryLabel(category, _r(left + band / 2), *_label_room(band, len(categories)))
+        )
         up = down = ZERO
         for s in series:
             value = s.values[i] if i < len(s.values) else None
@@ -537,7 +573,9 @@ def waterfall(
     bars, labels = [], []
     for i, (step, (start, end)) in enumerate(zip(steps, spans, strict=True)):
         left = plot.left + i * band
-        labels.append(CategoryLabel(step.label, _r(left + band / 2)))
+        labels.append(
+            CategoryLabel(step.label, _r(left + band / 2), *_label_room(band, len(steps)))
+        )
         y_start, y_end = scale(start), scale(end)
         value = _dec(step.value)
         colour = TOTAL if step.total else (UP if value >= 0 else DOWN)

@@ -7,8 +7,14 @@ from decimal import Decimal, InvalidOperation
 from crispy_forms.helper import FormHelper
 from django import forms
 
-from forecasting.services import MEETING_NOTES_MAX, SUBMISSION_NOTE_MAX, QuotaChange
+from forecasting.services import (
+    MEETING_NOTES_MAX,
+    SUBMISSION_NOTE_MAX,
+    QuotaChange,
+    period_from_label,
+)
 from salesops.cleaning import query_int
+from salesops.exceptions import ValidationFailed
 
 # --- forecast pages and calls ---
 
@@ -105,14 +111,53 @@ class MeetingFilterForm(forms.Form):
         )
 
 
-class MeetingForm(forms.Form):
-    """A new meeting: period, team, date, attendees (checkboxes of who may attend the
-    chosen team's meeting) and notes."""
+MAX_PERIOD_LABEL = 20  # "FY2027-Q1" is 9
 
-    period = forms.CharField(
-        max_length=20, help_text='A fiscal quarter ("2026-Q3") or month ("2026-07").'
-    )
+
+class PeriodField(forms.ChoiceField):
+    """A fiscal month or quarter, picked from a select of nearby periods (the choices,
+    grouped). A label the select does not list still passes when the fiscal calendar
+    reads it (a link may name any period); one it cannot read is refused with the
+    calendar's message. Cleans to the period's label."""
+
+    def valid_value(self, value) -> bool:
+        return True  # validate() asks the calendar instead of the list
+
+    def validate(self, value) -> None:
+        super().validate(value)
+        if value in self.empty_values:
+            return
+        if len(value) > MAX_PERIOD_LABEL or "\x00" in value:  # not worth echoing back
+            raise forms.ValidationError("Choose a period from the list.")
+        try:
+            period_from_label(value)
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.details.get("period") or exc.message) from exc
+
+    def clean(self, value) -> str:
+        value = super().clean(value)
+        return period_from_label(value).label if value else value
+
+
+def _period_option(period) -> tuple[str, str]:
+    first, last = period.start, period.last_day
+    months = f"{last:%b %Y}" if first.month == last.month else f"{first:%b}–{last:%b %Y}"
+    return period.label, f"{period.label} ({months})"
+
+
+def period_choices(groups) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(group, [Period]) as a select's grouped choices: "2026-Q3 (Jul–Sep 2026)",
+    "2026-07 (Jul 2026)"."""
+    return [(group, [_period_option(p) for p in periods]) for group, periods in groups]
+
+
+class MeetingForm(forms.Form):
+    """A new meeting: team, period (a select of nearby fiscal periods: `periods`, as
+    (group, [Period])), date, attendees (checkboxes of who may attend the chosen team's
+    meeting) and notes."""
+
     team = forms.TypedChoiceField(coerce=int, empty_value=None)
+    period = PeriodField()
     held_on = forms.DateField(label="Held on", widget=MEETING_DATE, required=False)
     attendees = AttendeesField()
     notes = forms.CharField(
@@ -122,9 +167,10 @@ class MeetingForm(forms.Form):
         help_text="What the team said about the number: the calls, the deals, the plan.",
     )
 
-    def __init__(self, *args, teams, people, **kwargs):
+    def __init__(self, *args, teams, people, periods, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].choices = [(t.pk, t.name) for t in teams]
+        self.fields["period"].choices = period_choices(periods)
         self.fields["attendees"].choices = [(p.pk, _person_label(p)) for p in people]
         self.helper = FormHelper()
         self.helper.form_tag = False

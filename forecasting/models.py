@@ -145,7 +145,7 @@ class QuotaPeriodKind(models.TextChoices):
 
 class Quota(models.Model):
     """The quota of one rep or one team for one fiscal month or quarter, written only by
-    `forecasting.services.quota_set` / `quota_delete` (administrators).
+    `forecasting.services.quota_set` / `quota_delete` (administrators and sales leaders).
 
     The period is stored as its kind and first day (the `Period.start` of the fiscal
     calendar), not as its label: the label depends on the fiscal calendar's first month

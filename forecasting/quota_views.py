@@ -1,6 +1,7 @@
 """/forecast/quotas/: the quotas of a fiscal month or quarter — every rep and every team —
-in one grid that administrators edit and the others read within their scope (the API's
-rules: a leader all, a manager their teams, a rep their own).
+in one grid that administrators and sales leaders edit (access.configures_sales_process)
+and the others read within their scope (the API's rules: a manager their teams, a rep
+their own).
 
 Thin: the period from the query string (a bad one shows the current quarter and says
 why, 422), the grid through a selector, the changed cells through ONE service call
@@ -22,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 from forecasting import rules, selectors
 from forecasting import services as forecasting_services
 from forecasting.forms import QuotaGridForm
-from salesops import organisation
+from salesops import access, organisation
 from salesops.exceptions import PermissionDenied, ValidationFailed
 
 INVALID = 422
@@ -59,9 +60,9 @@ def _summary(result: forecasting_services.QuotaChangesResult) -> str:
 @require_http_methods(["GET", "POST"])
 def quota_list(request: HttpRequest) -> HttpResponse:
     """GET: the grid of `period` (a label; default the current quarter). POST
-    (administrators; anyone else 403): save the changed cells of the posted period; a
-    refusal comes back at its cells with what was typed (422). Three queries for the grid
-    however many rows."""
+    (administrators and sales leaders; anyone else 403): save the changed cells of the
+    posted period; a refusal comes back at its cells with what was typed (422). Three
+    queries for the grid however many rows."""
     user = request.user
     source = request.POST if request.method == "POST" else request.GET
     period_error = ""
@@ -71,14 +72,14 @@ def quota_list(request: HttpRequest) -> HttpResponse:
         period_error = exc.details.get("period", [exc.message])[0]
         period = selectors.period_or_current(None)
     grid = selectors.quota_grid_for(user, period)
-    can_edit = user.is_admin_role
+    can_edit = access.configures_sales_process(user)
     status = INVALID if period_error else 200
     form = QuotaGridForm(grid=grid)
     refusal = ""
     if request.method == "POST":
         form = QuotaGridForm(request.POST, grid=grid)
         if not can_edit:
-            refusal, status = "Only an administrator can set quotas.", 403
+            refusal, status = forecasting_services.QUOTA_SETTERS, 403
         elif period_error:
             pass  # never save a bad period's cells into the current quarter
         elif form.is_valid():

@@ -140,9 +140,13 @@ def period_from_label(label: Any, *, field: str = "period") -> rules.Period:
         raise ValidationFailed(str(exc), details={field: [str(exc)]}) from exc
 
 
+QUOTA_SETTERS = "Only an administrator or a sales leader can set quotas."
+
+
 def _refuse_unless_quota_admin(actor: User) -> None:
-    if not (actor.is_authenticated and actor.is_active and actor.is_admin_role):
-        raise PermissionDenied("Only an administrator can set quotas.")
+    """Quotas are the sales process's configuration (access.configures_sales_process)."""
+    if not access.configures_sales_process(actor):
+        raise PermissionDenied(QUOTA_SETTERS)
 
 
 @transaction.atomic
@@ -160,7 +164,7 @@ def quota_set(
     whether it was created. `currency` defaults to the organisation's
     default currency.
 
-    Refuses: a non-administrator (PermissionDenied); a bad period label; neither or both
+    Refuses: a rep or a manager (PermissionDenied); a bad period label; neither or both
     of `rep_id` and `team_id`, or no such (active) user / team; a negative, non-numeric or
     too large amount; a currency that is not three letters (ValidationFailed). Nothing is
     written when it refuses."""
@@ -257,9 +261,10 @@ def quota_ramp_set(
     date, at `percents` (settings.NEW_HIRE_RAMP_PERCENTS, e.g. 25/50/75/100) of
     `full_amount`, a fully ramped rep's monthly quota (forecasting.rules.ramp_quotas).
 
-    Who: an administrator, replacing what those months had; or — when they hire them —
-    a leader or the rep's manager, while the start date is at most RAMP_SET_WINDOW_DAYS
-    ago and only into months with no quota yet (an administrator's quota stands).
+    Who: an administrator or a sales leader (they set quotas), replacing what those
+    months had; or — when they hire them — the rep's manager, while the start date is at
+    most RAMP_SET_WINDOW_DAYS ago and only into months with no quota yet (a quota set
+    stands).
 
     Refuses: anyone else (PermissionDenied); no such active rep, or one without a start
     date; a bad amount or currency (ValidationFailed); a manager's month that has a quota
@@ -274,7 +279,7 @@ def quota_ramp_set(
     elif rep is not None and rep.started_on is None:
         errors.setdefault("rep", []).append("Their start date is not set: the ramp counts from it.")
     if not (actor.is_authenticated and actor.is_active):
-        raise PermissionDenied("Only an administrator can set quotas.")
+        raise PermissionDenied(QUOTA_SETTERS)
     at_hire = (
         rep is not None
         and rep.started_on is not None
@@ -282,9 +287,11 @@ def quota_ramp_set(
         and access.manages(actor, rep)
         and rep.started_on >= local_today() - dt.timedelta(days=RAMP_SET_WINDOW_DAYS)
     )
-    if not (actor.is_admin_role or at_hire):
+    sets_quotas = access.configures_sales_process(actor)
+    if not (sets_quotas or at_hire):
         raise PermissionDenied(
-            "Only an administrator, or the new hire's manager when hiring them, sets a ramp."
+            "Only an administrator, a sales leader, or the new hire's manager when hiring "
+            "them, sets a ramp."
         )
     if errors:
         raise ValidationFailed(details=errors)
@@ -292,7 +299,7 @@ def quota_ramp_set(
     months = rules.ramp_quotas(
         value, percents or settings.NEW_HIRE_RAMP_PERCENTS, rep.started_on, fiscal_calendar()
     )
-    if not actor.is_admin_role:
+    if not sets_quotas:
         taken = Quota.objects.filter(
             rep=rep,
             period_kind=rules.PeriodKind.MONTH.value,
@@ -300,7 +307,8 @@ def quota_ramp_set(
         ).exists()
         if taken:
             raise Conflict(
-                "They have quotas for those months already: an administrator changes them.",
+                "They have quotas for those months already: an administrator or a sales "
+                "leader changes them.",
                 code="quota_exists",
             )
     return [
@@ -315,7 +323,7 @@ def quota_ramp_set(
 def quota_update(*, actor: User, quota_id: int, amount: Any = None, currency: Any = None) -> Quota:
     """Change a quota's amount and/or currency; its period and rep or team stay.
 
-    Refuses: a non-administrator (PermissionDenied); no such quota (NotFound); a negative,
+    Refuses: a rep or a manager (PermissionDenied); no such quota (NotFound); a negative,
     non-numeric or too large amount, a currency that is not three letters
     (ValidationFailed, nothing written)."""
     _refuse_unless_quota_admin(actor)
@@ -343,7 +351,7 @@ def quota_update(*, actor: User, quota_id: int, amount: Any = None, currency: An
 def quota_delete(*, actor: User, quota_id: int) -> None:
     """Delete a quota: a team's falls back to the sum of its reps' quotas.
 
-    Refuses a non-administrator (PermissionDenied); no such quota is a NotFound."""
+    Refuses a rep or a manager (PermissionDenied); no such quota is a NotFound."""
     _refuse_unless_quota_admin(actor)
     quota = Quota.objects.select_for_update().filter(pk=quota_id).first()
     if quota is None:
@@ -397,7 +405,7 @@ def quota_set_many(*, actor: User, period: Any, changes: list[QuotaChange]) -> Q
     A cell whose quota changed since the page showed it (`previous` differs from what is
     stored: someone else saved it meanwhile) is refused instead of overwritten.
 
-    Refuses (ValidationFailed, nothing written): a non-administrator (PermissionDenied);
+    Refuses (ValidationFailed, nothing written): a rep or a manager (PermissionDenied);
     a bad period (`details["period"]`); any cell `quota_set` refuses, or a stale one —
     `details["cells"]` maps each refused cell's key ("rep-12", "team-3") to its fields'
     messages."""

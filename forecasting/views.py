@@ -473,16 +473,23 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
 
 
 def _meeting_form_state(request: HttpRequest, data=None):
-    """The form of a new meeting with the chosen team's people, and the team."""
+    """The form of a new meeting with the chosen team's people, the team, the period
+    whose numbers are shown and, when the period asked for is not one, why (the current
+    quarter is shown instead)."""
     user = request.user
     teams = selectors.meeting_teams_for(user)
     source = data if data is not None else request.GET
     team_id = query_int(source.get("team"))
     team = next((t for t in teams if t.pk == team_id), teams[0] if teams else None)
-    period = (source.get("period") or "").strip() or selectors.period_or_current(None).label
+    period_error = ""
+    try:
+        period = selectors.period_or_current((source.get("period") or "").strip() or None)
+    except ValidationFailed as exc:
+        period_error = exc.details.get("period", [exc.message])[0]
+        period = selectors.period_or_current(None)
     people = selectors.meeting_attendee_candidates(team.pk) if team else []
     initial = {
-        "period": period,
+        "period": period.label,
         "team": team.pk if team else None,
         "held_on": forecasting_services.local_today(),
         # Pre-ticked: the team's own people (members and managers), not every leader.
@@ -492,30 +499,28 @@ def _meeting_form_state(request: HttpRequest, data=None):
         for name in ("held_on", "notes"):
             if request.GET.get(name):
                 initial[name] = request.GET.get(name)
-    form = MeetingForm(data, initial=initial, teams=teams, people=people)
-    return form, team, period
+    form = MeetingForm(
+        data, initial=initial, teams=teams, people=people, periods=_period_choices(period)
+    )
+    return form, team, period, period_error
 
 
-def _render_meeting_form(request, form, team, period, status=200):
-    """The form beside the numbers that would be frozen now (none while the period is
-    not valid: its error is shown instead)."""
-    numbers, numbers_error = None, ""
-    if team is not None:
-        try:
-            numbers = selectors.meeting_numbers(request.user, period, team.pk)
-        except ValidationFailed as exc:
-            numbers_error = (
-                " ".join(m for msgs in exc.details.values() for m in msgs if isinstance(m, str))
-                or exc.message
-            )
+def _render_meeting_form(request, form, team, period, period_error="", status=200):
+    """The form beside the numbers that would be frozen now. A period that is not one is
+    said once, beside the field: a link's (`period_error`; the current quarter's numbers
+    are shown) or a posted one (the form's error; no numbers)."""
+    numbers = None
+    if team is not None and not (form.is_bound and "period" in form.errors):
+        numbers = selectors.meeting_numbers(request.user, period, team.pk)
     return render(
         request,
         "forecasting/meeting_form.html",
         {
             "form": form,
             "team": team,
+            "period": period,
+            "period_error": period_error,
             "numbers": numbers,
-            "numbers_error": numbers_error,
             "figure_rows": _figure_rows(numbers.figures, None) if numbers else [],
         },
         status=status,
@@ -532,8 +537,10 @@ def meeting_create(request: HttpRequest) -> HttpResponse:
         if not selectors.meeting_teams_for(user):
             messages.info(request, "Forecast meetings are recorded by the team's manager.")
             return redirect("forecasting:meeting_list")
-        return _render_meeting_form(request, *_meeting_form_state(request))
-    form, team, period = _meeting_form_state(request, request.POST)
+        form, team, period, period_error = _meeting_form_state(request)
+        return _render_meeting_form(request, form, team, period, period_error)
+    # A posted period that is not one is the form's error (said once, at the field).
+    form, team, period, _ = _meeting_form_state(request, request.POST)
     if team is None:  # no team to pick: the service says why (a rep: 403)
         form.is_valid()
         try:
@@ -545,9 +552,9 @@ def meeting_create(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             add_service_errors(form, exc)
             status = INVALID if exc.status in (400, 409) else exc.status
-            return _render_meeting_form(request, form, team, period, status)
+            return _render_meeting_form(request, form, team, period, status=status)
     if not form.is_valid():
-        return _render_meeting_form(request, form, team, period, INVALID)
+        return _render_meeting_form(request, form, team, period, status=INVALID)
     try:
         meeting = forecasting_services.meeting_create(actor=user, **form.service_fields())
     except NotFound as exc:
@@ -555,7 +562,7 @@ def meeting_create(request: HttpRequest) -> HttpResponse:
     except ApplicationError as exc:
         add_service_errors(form, exc)
         status = INVALID if exc.status in (400, 409) else exc.status
-        return _render_meeting_form(request, form, team, period, status)
+        return _render_meeting_form(request, form, team, period, status=status)
     messages.success(request, f"Forecast meeting of {meeting.team} recorded.")
     return redirect("forecasting:meeting_detail", pk=meeting.pk)
 

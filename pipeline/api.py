@@ -46,6 +46,7 @@ from pipeline.models import (
     FlagSeverity,
     ForecastCategory,
     Milestone,
+    MilestoneCompleter,
     MilestoneCompletion,
     MilestoneElementLevel,
     MilestoneKind,
@@ -62,7 +63,11 @@ from pipeline.models import (
     Stage,
 )
 from salesops.api.etag import expected_version, with_etag
-from salesops.api.permissions import ApiKeyScopePermission, IsAdminRoleOrReadOnly
+from salesops.api.permissions import (
+    ApiKeyScopePermission,
+    ConfiguresSalesProcessOrReadOnly,
+    IsAdminRoleOrReadOnly,
+)
 from salesops.api.schema import IDEMPOTENCY_KEY, IF_MATCH, errors
 from salesops.api.serializers import ErrorOutput, StrictInputSerializer
 from salesops.api.viewsets import (
@@ -380,6 +385,11 @@ class MilestoneStateOutput(serializers.Serializer):
     requires_evidence = serializers.BooleanField(source="milestone.requires_evidence")
     automatic = serializers.SerializerMethodField(help_text="Checked by the system, not ticked.")
     auto_check = serializers.CharField(source="milestone.auto_check")
+    completable_by = serializers.ChoiceField(
+        source="milestone.completable_by", choices=MilestoneCompleter.choices,
+        help_text="Who may tick it: `owner` (the owner or their manager) or `manager` (only "
+        "the owner's manager). An automatic milestone is ticked by nobody.",
+    )  # fmt: skip
     stage = StageRefOutput(source="milestone.stage")
     met = serializers.BooleanField()
     completion = CompletionStateOutput(allow_null=True)
@@ -460,7 +470,8 @@ class MilestoneOutput(serializers.ModelSerializer):
         model = Milestone
         fields = [
             "id", "stage", "title", "description", "kind", "required", "requires_evidence",
-            "auto_check", "min_qualification_score", "element_levels", "order",
+            "auto_check", "completable_by", "min_qualification_score", "element_levels",
+            "order",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -659,10 +670,12 @@ class AdvanceInput(StrictInputSerializer):
     stage = serializers.IntegerField(
         min_value=1, help_text="Id of a stage of the opportunity's pipeline."
     )
+    # Not trimmed: a reason of only spaces is refused by the service with its own message.
     override_reason = serializers.CharField(
-        required=False, allow_blank=True,
+        required=False, allow_blank=True, trim_whitespace=False,
         help_text="A manager of the owner (or a leader) may move past unmet milestones "
-        "with a reason; it is recorded in the history.",
+        "with a reason; it is recorded in the history. A reason of only spaces is refused "
+        "(409 `gate_not_met` with `details.override_reason`).",
     )  # fmt: skip
     loss_reason = serializers.CharField(
         required=False, allow_blank=True, help_text="Required when the stage is a lost stage."
@@ -713,7 +726,7 @@ CATEGORY_DECISION_409 = OpenApiResponse(
 
 
 class CloseWonInput(StrictInputSerializer):
-    override_reason = serializers.CharField(required=False, allow_blank=True)
+    override_reason = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
 
 
 class CloseLostInput(StrictInputSerializer):
@@ -899,6 +912,12 @@ class MilestoneUpdateInput(StrictInputSerializer):
     auto_check = serializers.ChoiceField(
         choices=AutoCheck.choices, required=False, allow_blank=True
     )
+    completable_by = serializers.ChoiceField(
+        choices=MilestoneCompleter.choices, required=False,
+        help_text="Who may tick it (default `owner`: the owner or their manager). `manager`: "
+        "only the owner's manager — for a milestone that states their act. Not with "
+        "`auto_check` (an automatic milestone is ticked by nobody).",
+    )  # fmt: skip
     order = serializers.IntegerField(required=False, min_value=0, max_value=MAX_SMALL_INT)
     min_qualification_score = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=100,
@@ -1124,7 +1143,9 @@ class OpportunityViewSet(ApiViewSet):
         parameters=[IDEMPOTENCY_KEY],
         responses={201: OpportunityOutput, **errors(400, 403, 409, 413, 422)},
         description="Create an open opportunity in the first stage of its pipeline. "
-        "The stage and status are not writable: use the actions.",
+        "The stage and status are not writable: use the actions. A close date in the past "
+        "is accepted without asking (the pages ask for a confirmation first); the response's "
+        "`open_flags` already hold the deal's attention flags (e.g. `past_close_date`).",
     )
     def create(self, request: Request) -> Response:
         data = _valid(OpportunityCreateInput, request)
@@ -1148,7 +1169,8 @@ class OpportunityViewSet(ApiViewSet):
         request=OpportunityUpdateInput,
         responses={200: OpportunityOutput, **errors(400, 403, 404, 409, 412)},
         description="Change editable fields. `stage`, `status`, `version` and the other "
-        "read-only fields are refused (400); use the actions.",
+        "read-only fields are refused (400); use the actions. A close date in the past is "
+        "accepted without asking; `open_flags` in the response follow the change at once.",
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         opp = self._opp(pk)
@@ -1258,9 +1280,12 @@ class OpportunityViewSet(ApiViewSet):
         operation_id="opportunities_milestones_complete",
         parameters=[OPP_ID, MILESTONE_ID, IDEMPOTENCY_KEY],
         request=MilestoneCompleteInput,
-        responses={200: CompletionOutput, **errors(400, 404, 409, 422)},
+        responses={200: CompletionOutput, **errors(400, 403, 404, 409, 422)},
         description="Tick a milestone, with evidence where the milestone requires it. "
-        "Ticking again keeps the first completion (and updates its evidence).",
+        "Ticking again keeps the first completion (and updates its evidence). 403 "
+        "`milestone_manager_only`: the milestone's `completable_by` is `manager` and the caller "
+        "is not the owner's manager (nor a leader or admin); 409 `automatic_milestone`: the "
+        "system checks it.",
     )
     @action(
         detail=True, methods=["post"], filter_backends=[],
@@ -1279,8 +1304,9 @@ class OpportunityViewSet(ApiViewSet):
         operation_id="opportunities_milestones_uncomplete",
         parameters=[OPP_ID, MILESTONE_ID, IDEMPOTENCY_KEY],
         request=None,
-        responses={204: None, **errors(404, 409, 422)},
-        description="Un-tick a milestone (a no-op when it is not ticked).",
+        responses={204: None, **errors(403, 404, 409, 422)},
+        description="Un-tick a milestone (a no-op when it is not ticked). 403 "
+        "`milestone_manager_only` as for ticking.",
     )
     @action(
         detail=True, methods=["post"], filter_backends=[],
@@ -1423,7 +1449,9 @@ class OpportunityViewSet(ApiViewSet):
         },
         description="Create (201) or update (200) the opportunity known to `source` as "
         "`external_id`. Syncing the same record twice never makes a duplicate. The source "
-        "system is authoritative here: If-Match is not checked on this endpoint.",
+        "system is authoritative here: If-Match is not checked on this endpoint. A close date "
+        "in the past is accepted without asking; `open_flags` in the response are decided "
+        "at once.",
     )
     @by_external_id.mapping.put
     def by_external_id_upsert(self, request: Request, source: str, external_id: str) -> Response:
@@ -1689,11 +1717,11 @@ class ProductExportViewSet(CsvExportViewSet):
         return exports.product_export(selectors.product_list(**_product_query(request)))
 
 
-# --- pipeline framework: everyone reads, administrators write ------------------------
+# --- pipeline framework: everyone reads, administrators and sales leaders write -------
 
 
 class FrameworkViewSet(ApiViewSet):
-    permission_classes = [ApiKeyScopePermission, IsAdminRoleOrReadOnly]
+    permission_classes = [ApiKeyScopePermission, ConfiguresSalesProcessOrReadOnly]
 
 
 @extend_schema(tags=["pipelines"])
@@ -1739,10 +1767,10 @@ class PipelineViewSet(FrameworkViewSet):
         request=PipelineTemplateInput,
         parameters=[IDEMPOTENCY_KEY],
         responses={201: PipelineOutput, **errors(400, 403, 422)},
-        description="Administrators only. A new pipeline from a template — `new_business` "
-        "(stages with guidance, exit milestones and MEDDICC minimums) or `blank` — the same "
-        'as the setup page\'s "New pipeline from template"; its stages and milestones '
-        "are then edited at /api/v1/stages/ and /api/v1/milestones/.",
+        description="Administrators and sales leaders only. A new pipeline from a template — "
+        "`new_business` (stages with guidance, exit milestones and MEDDICC minimums) or "
+        '`blank` — the same as the setup page\'s "New pipeline from template"; its stages '
+        "and milestones are then edited at /api/v1/stages/ and /api/v1/milestones/.",
     )
     @action(detail=False, methods=["post"], url_path="from-template")
     def from_template(self, request: Request) -> Response:
@@ -1806,9 +1834,9 @@ class StageViewSet(FrameworkViewSet):
         request=StageMoveInput,
         parameters=[IDEMPOTENCY_KEY],
         responses={200: StageOutput, **errors(400, 403, 404, 422)},
-        description="Administrators only. Move the stage to `position` (1 = first) among "
-        "its pipeline's stages, as the setup page's up/down buttons do; the stages are "
-        "numbered 1…n again (their `order`).",
+        description="Administrators and sales leaders only. Move the stage to `position` "
+        "(1 = first) among its pipeline's stages, as the setup page's up/down buttons do; the "
+        "stages are numbered 1…n again (their `order`).",
     )
     @action(detail=True, methods=["post"])
     def move(self, request: Request, pk: str) -> Response:
@@ -1866,7 +1894,7 @@ class MilestoneViewSet(FrameworkViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-# --- qualification frameworks: everyone reads, administrators write -------------------
+# --- qualification frameworks: everyone reads, administrators and sales leaders write --
 
 
 @extend_schema(tags=["qualification"])
@@ -1892,7 +1920,8 @@ class QualificationFrameworkViewSet(FrameworkViewSet):
         request=QualificationFrameworkInput,
         parameters=[IDEMPOTENCY_KEY],
         responses={201: QualificationFrameworkOutput, **errors(400, 403, 422)},
-        description="Administrators only. Add its elements at /api/v1/framework-elements/.",
+        description="Administrators and sales leaders only. Add its elements at "
+        "/api/v1/framework-elements/.",
     )
     def create(self, request: Request) -> Response:
         data = _valid(QualificationFrameworkInput, request)
@@ -1903,7 +1932,7 @@ class QualificationFrameworkViewSet(FrameworkViewSet):
     @extend_schema(
         request=QualificationFrameworkInput,
         responses={200: QualificationFrameworkOutput, **errors(400, 403, 404)},
-        description="Administrators only.",
+        description="Administrators and sales leaders only.",
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         framework = _get_or_404(selectors.qualification_framework_list(), pk)
@@ -1936,7 +1965,7 @@ class FrameworkElementViewSet(FrameworkViewSet):
         request=FrameworkElementCreateInput,
         parameters=[IDEMPOTENCY_KEY],
         responses={201: FrameworkElementOutput, **errors(400, 403, 422)},
-        description="Administrators only. Without `order` the element goes last.",
+        description="Administrators and sales leaders only. Without `order` the element goes last.",
     )
     def create(self, request: Request) -> Response:
         data = _valid(FrameworkElementCreateInput, request)
@@ -1949,7 +1978,7 @@ class FrameworkElementViewSet(FrameworkViewSet):
     @extend_schema(
         request=FrameworkElementUpdateInput,
         responses={200: FrameworkElementOutput, **errors(400, 403, 404)},
-        description="Administrators only.",
+        description="Administrators and sales leaders only.",
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         element = _get_or_404(selectors.qualification_element_list(), pk)
@@ -1959,8 +1988,8 @@ class FrameworkElementViewSet(FrameworkViewSet):
 
     @extend_schema(
         responses={204: None, **errors(403, 404, 409)},
-        description="Administrators only. Refused (409 `element_in_use`) once qualifications "
-        "scored the element or a milestone requires a level of it.",
+        description="Administrators and sales leaders only. Refused (409 `element_in_use`) "
+        "once qualifications scored the element or a milestone requires a level of it.",
     )
     def destroy(self, request: Request, pk: str) -> Response:
         element = _get_or_404(selectors.qualification_element_list(), pk)

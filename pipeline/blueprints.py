@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.models import AutoCheck, ForecastCategory, MilestoneKind
+from pipeline.models import AutoCheck, ForecastCategory, MilestoneCompleter, MilestoneKind
 
 S, B = MilestoneKind.SELLER_ACTION, MilestoneKind.BUYER_COMMITMENT
 
@@ -30,6 +30,9 @@ class MilestoneSeed:
     required: bool = True
     requires_evidence: bool = False
     auto_check: str = ""
+    # Who ticks a manual milestone: a milestone stating another person's act is ticked by
+    # that person (or checked by the system), never by the seller on their behalf.
+    completable_by: str = MilestoneCompleter.OWNER
     # For automatic qualification milestones: minimum score % and element minimums.
     min_score: int | None = None
     levels: tuple[tuple[str, int], ...] = ()
@@ -177,7 +180,11 @@ STAGES: tuple[StageSeed, ...] = (
         "signature: who signs, what legal and procurement need, and by when.",
         (
             MilestoneSeed(
-                "Proposal with a personalized executive summary approved by the manager", S
+                "Proposal with a personalized executive summary approved by the manager",
+                S,
+                "Checked automatically: a proposal of this deal is approved by the manager "
+                "(Proposals → submit for review).",
+                auto_check=AutoCheck.PROPOSAL_APPROVED,
             ),
             MilestoneSeed(
                 "Champion reviewed the proposal and confirmed it addresses their issues",
@@ -203,8 +210,18 @@ STAGES: tuple[StageSeed, ...] = (
         "buyer engaged; silence in this stage is a warning sign. Forecast it as Commit only "
         "when the customer has confirmed the signature date.",
         (
-            MilestoneSeed("Commercial terms approved internally (discount, payment, term)", S),
-            MilestoneSeed("Legal and procurement review completed", B),
+            MilestoneSeed(
+                "Commercial terms approved internally (discount, payment, term)",
+                S,
+                "Ticked by the owner's manager when they approve the terms.",
+                completable_by=MilestoneCompleter.MANAGER,
+            ),
+            MilestoneSeed(
+                "Customer's legal and procurement review completed",
+                B,
+                "Their confirmation that legal and procurement have signed off.",
+                requires_evidence=True,
+            ),
             MilestoneSeed(
                 "Economic buyer confirmed the signature date in writing", B, requires_evidence=True
             ),

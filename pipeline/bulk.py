@@ -38,6 +38,7 @@ from salesops.cleaning import MAX_AMOUNT
 from salesops.exceptions import PermissionDenied, ValidationFailed
 from salesops.models import AuditEvent, User
 from salesops.services import audit_record
+from salesops.text import counted
 
 CHUNK = 5_000
 
@@ -360,9 +361,10 @@ def imported_records_delete(
             "The import cannot be undone: some of its deals changed since.",
             details={
                 "deals": [
-                    f"{changed} deal(s) changed after the import."
+                    f"{counted(changed, 'deal')} changed after the import."
                     if changed
-                    else f"{not_imported} deal(s) were not imported."
+                    else f"{counted(not_imported, 'deal')} "
+                    f"{'was' if not_imported == 1 else 'were'} not imported."
                 ]
             },
         )

@@ -1,5 +1,6 @@
 """What every page's navbar shows: open flags in the user's scope, unread notifications and
-proposals waiting for the user's review."""
+proposals waiting for the user's review; and whether the user sets up the sales process
+(the Setup link)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from functools import cached_property
 from django.http import HttpRequest
 
 from pipeline import selectors
+from salesops import access
 
 
 class NavCounts:
@@ -34,8 +36,11 @@ class NavCounts:
         return self._counts["reviews"]
 
 
-def navbar(request: HttpRequest) -> dict[str, NavCounts]:
+def navbar(request: HttpRequest) -> dict[str, NavCounts | bool]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"nav_counts": NavCounts(user)}
+    return {
+        "nav_counts": NavCounts(user),
+        "configures_sales_process": access.configures_sales_process(user),
+    }

@@ -155,7 +155,8 @@ _IMPORT_GAPS = f"""(
                    THEN 'the account to '
                         || (SELECT a.name FROM pipeline_account a WHERE a.id = o.account_id) END,
               CASE WHEN 'amount' = ANY(o.import_gaps)
-                   THEN 'the amount to ' || o.amount::text || ' ' || o.currency END
+                   THEN 'the amount to ' || o.currency || ' '
+                        || to_char(o.amount, 'FM999,999,999,999,990.00') END
           ], NULL) AS parts) x
 )"""
 

@@ -6,6 +6,7 @@ form with `salesops.forms.add_service_errors` so the user sees it next to the fi
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from crispy_forms.helper import FormHelper
@@ -16,11 +17,12 @@ from pipeline.models import (
     ActivityKind,
     EvidenceSource,
     FlagKind,
+    FlagSeverity,
     ForecastCategory,
     OpportunityStatus,
 )
-from pipeline.rules import SCORE_LEVELS
-from pipeline.selectors import FLAG_SORTS
+from pipeline.rules import SCORE_LEVELS, format_day
+from pipeline.selectors import ATTENTION_SORTS
 from salesops import organisation
 from salesops.exceptions import ApplicationError
 from salesops.models import Team
@@ -36,7 +38,11 @@ def _helper(*, tag: bool = False) -> FormHelper:
 
 
 class OpportunityFilterForm(forms.Form):
-    """The list page's filters (GET). Only valid values reach the selector."""
+    """The list page's filters (GET). Only valid values reach the selector; a field with
+    an error is left out. The status is "open" unless another is chosen (empty or
+    invalid: "open"); "all" is every status."""
+
+    STATUS_ALL = "all"
 
     search = forms.CharField(
         required=False,
@@ -46,7 +52,9 @@ class OpportunityFilterForm(forms.Form):
     owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="All owners")
     stage = forms.ModelChoiceField(queryset=None, required=False, empty_label="All stages")
     status = forms.ChoiceField(
-        required=False, choices=[("", "Any status"), *OpportunityStatus.choices]
+        required=False,
+        initial=OpportunityStatus.OPEN,
+        choices=[*OpportunityStatus.choices, (STATUS_ALL, "All")],
     )
     close_date_from = forms.DateField(required=False, widget=DATE, label="Closes from")
     close_date_to = forms.DateField(required=False, widget=DATE, label="to")
@@ -85,16 +93,25 @@ class OpportunityFilterForm(forms.Form):
             self.add_error("close_date_to", "The end of the range is before its start.")
         return data
 
-    def selector_filters(self) -> dict:
-        if not self.is_valid():
+    def _valid_data(self) -> dict:
+        if not self.is_bound:
             return {}
-        data = self.cleaned_data
+        self.is_valid()  # a field with an error is left out of cleaned_data
+        return self.cleaned_data
+
+    def status_choice(self) -> str:
+        """open (the default), won or lost; "" for every status."""
+        status = self._valid_data().get("status") or OpportunityStatus.OPEN
+        return "" if status == self.STATUS_ALL else status
+
+    def selector_filters(self) -> dict:
+        data = self._valid_data()
         filters = {
             "search": data.get("search") or "",
             "owner": data["owner"].pk if data.get("owner") else None,
             "team": data["team"].pk if data.get("team") else None,
             "stage": data["stage"].pk if data.get("stage") else None,
-            "status": data.get("status") or "",
+            "status": self.status_choice(),
             "source": (data.get("source") or "").strip(),
             "external_id": (data.get("external_id") or "").strip(),
             "close_date_from": data.get("close_date_from"),
@@ -116,7 +133,51 @@ class BoardFilterForm(forms.Form):
             del self.fields["owner"]
 
 
-class OpportunityCreateForm(forms.Form):
+class PastCloseDateConfirmation(forms.Form):
+    """Asks before an open deal gets a close date in the past (the API does not ask).
+
+    The close date is when the rep expects to win the deal; a date already gone is most
+    often a typo or a slipped deal nobody re-planned. Such a date is refused at its field
+    with a warning and a "save anyway" checkbox, the typed values kept, and saved once the
+    box is ticked (the deal then carries its "Close date passed" flag at once). Keeping a
+    close date that has already passed (`stored_close_date`) does not ask again."""
+
+    confirm_past_close_date = forms.BooleanField(
+        required=False, label="Yes, the close date is in the past: save it anyway"
+    )
+    # Where the checkbox goes in the layout once it is asked for (it is hidden before).
+    confirmation_position = 0
+
+    def __init__(self, *args, stored_close_date: dt.date | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stored_close_date = stored_close_date
+
+    def clean(self):
+        data = super().clean()
+        close = data.get("close_date")
+        in_past = (
+            close is not None
+            and close != self.stored_close_date
+            and close < organisation.current().today()
+        )
+        if in_past and not data.get("confirm_past_close_date"):
+            self.add_error(
+                "close_date",
+                f"{format_day(close)} is in the past. The close date is when you expect "
+                "to win the deal: choose a later date, or tick “Yes, the close date is in the "
+                "past” to save it (the deal is then flagged “Close date passed”).",
+            )
+        if in_past or data.get("confirm_past_close_date"):
+            self.helper.layout.insert(
+                self.confirmation_position,
+                Field("confirm_past_close_date", wrapper_class="so-confirm-past-close"),
+            )
+        return data
+
+
+class OpportunityCreateForm(PastCloseDateConfirmation):
+    confirmation_position = 3  # under the amount, currency and close date
+
     name = forms.CharField(max_length=200, label="Opportunity name")
     account = forms.ModelChoiceField(
         queryset=None,
@@ -176,7 +237,9 @@ class OpportunityCreateForm(forms.Form):
         return data
 
 
-class OpportunityEditForm(forms.Form):
+class OpportunityEditForm(PastCloseDateConfirmation):
+    confirmation_position = 2  # under the amount and close date
+
     version = forms.IntegerField(widget=forms.HiddenInput)
     amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)
     close_date = forms.DateField(widget=DATE)
@@ -212,6 +275,7 @@ class OpportunityEditForm(forms.Form):
     def service_changes(self) -> dict:
         data = dict(self.cleaned_data)
         data.pop("version")
+        data.pop("confirm_past_close_date")
         return data
 
 
@@ -278,8 +342,11 @@ class AdvanceForm(forms.Form):
             "use Close as won or Close as lost."
         },
     )
+    # Not stripped: a reason of only spaces reaches the service, which refuses it with a
+    # message about the reason (stripped, it would silently mean "no override").
     override_reason = forms.CharField(
         required=False,
+        strip=False,
         max_length=10_000,
         label="Override reason",
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -296,8 +363,12 @@ class AdvanceForm(forms.Form):
 
 
 class CloseWonForm(forms.Form):
-    override_reason = forms.CharField(
-        required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 2})
+    override_reason = forms.CharField(  # not stripped, as in AdvanceForm
+        required=False,
+        strip=False,
+        max_length=10_000,
+        label="Override reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
@@ -440,12 +511,24 @@ class QualificationForm(forms.Form):
 
 
 class AttentionFilterForm(forms.Form):
-    """The "Needs attention" list's filters and sort (GET). Only valid values are used."""
+    """The "Needs attention" list's filters, sort and grouping (GET). Only valid values
+    are used; the owner and the grouping only for those who see others' deals."""
 
     kind = forms.ChoiceField(required=False, choices=[("", "All kinds"), *FlagKind.choices])
-    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="All owners")
+    severity = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Any severity"),
+            (FlagSeverity.CRITICAL, "With a critical flag"),
+            (FlagSeverity.WARNING, "With a warning"),
+        ],
+    )
+    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="All reps")
     sort = forms.ChoiceField(
-        required=False, choices=[(key, label) for key, (label, _) in FLAG_SORTS.items()]
+        required=False, choices=[(key, label) for key, (label, _) in ATTENTION_SORTS.items()]
+    )
+    group = forms.ChoiceField(
+        required=False, label="Group", choices=[("", "No grouping"), ("owner", "By rep")]
     )
 
     def __init__(self, *args, owners, show_owner: bool, **kwargs):
@@ -453,18 +536,31 @@ class AttentionFilterForm(forms.Form):
         self.fields["owner"].queryset = owners
         if not show_owner:
             del self.fields["owner"]
+            del self.fields["group"]
         for f in self.fields.values():
             f.widget.attrs["class"] = "form-select form-select-sm"
 
-    def selector_args(self) -> tuple[dict, str]:
-        if not self.is_bound or not self.is_valid():
-            return {}, "severity"
-        data = self.cleaned_data
+    def selector_args(self) -> tuple[dict, str, bool]:
+        """(filters, sort, group by owner) — a field with an error is left out."""
+        data: dict = {}
+        if self.is_bound:
+            self.is_valid()  # a field with an error is left out of cleaned_data
+            data = self.cleaned_data
         filters = {
             "kind": data.get("kind") or "",
+            "severity": data.get("severity") or "",
             "owner": data["owner"].pk if data.get("owner") else None,
         }
-        return {k: v for k, v in filters.items() if v}, data.get("sort") or "severity"
+        filters = {k: v for k, v in filters.items() if v}
+        return filters, data.get("sort") or "severity", data.get("group") == "owner"
+
+
+class NextStepForm(forms.Form):
+    """The next step and its date, set from the attention list (both needed there)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    next_step = forms.CharField(max_length=300, label="Next step")
+    next_step_date = forms.DateField(widget=DATE, label="By")
 
 
 # --- accounts and products ------------------------------------------------------------

@@ -114,6 +114,13 @@ class AutoCheck(models.TextChoices):
     PROPOSAL_APPROVED = "proposal_approved", "A proposal is approved by a manager"
 
 
+class MilestoneCompleter(models.TextChoices):
+    """Who may tick a milestone the system does not check (an automatic one: nobody)."""
+
+    OWNER = "owner", "The deal's owner (or their manager)"
+    MANAGER = "manager", "The owner's manager only"
+
+
 class Milestone(models.Model):
     stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="milestones")
     title = models.CharField(max_length=200)
@@ -122,6 +129,11 @@ class Milestone(models.Model):
     required = models.BooleanField(default=True)
     requires_evidence = models.BooleanField(default=False)
     auto_check = models.CharField(max_length=32, choices=AutoCheck.choices, blank=True, default="")
+    # A milestone that states someone else's act ("terms approved internally") is ticked by
+    # that person only; an automatic one by nobody (it stays "owner", the default).
+    completable_by = models.CharField(
+        max_length=10, choices=MilestoneCompleter.choices, default=MilestoneCompleter.OWNER
+    )
     # For auto_check="qualification": the minimum weighted score, in %; element minimums
     # are MilestoneElementLevel rows.
     min_qualification_score = models.PositiveSmallIntegerField(
@@ -136,6 +148,11 @@ class Milestone(models.Model):
                 condition=Q(min_qualification_score__isnull=True)
                 | Q(min_qualification_score__lte=100),
                 name="milestone_min_score_le_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(completable_by__in=["owner", "manager"])
+                & (Q(auto_check="") | Q(completable_by="owner")),
+                name="milestone_completable_by_valid",
             ),
         ]
 

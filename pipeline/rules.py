@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
+from salesops.text import money
+
 
 @dataclass(frozen=True)
 class StageSpec:
@@ -521,7 +523,7 @@ def import_incomplete_flag(
     if "account" in filled:
         parts.append(f"the account to {account_name}")
     if "amount" in filled:
-        parts.append(f"the amount to {amount:.2f} {currency}")
+        parts.append(f"the amount to {money(amount, currency)}")
     sentences = []
     if parts:
         real = "one" if len(parts) == 1 else "ones"

@@ -5,6 +5,7 @@ An object outside the user's scope is a 404 (Http404), never a 403.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -13,8 +14,10 @@ from django.contrib.postgres.aggregates import JSONBAgg
 from django.db.models import (
     Case,
     Count,
+    Exists,
     F,
     IntegerField,
+    Max,
     Min,
     OuterRef,
     Prefetch,
@@ -56,7 +59,7 @@ from pipeline.models import (
 )
 from pipeline.services import automatic_milestone_gaps, qualification_validity_days
 from proposals import selectors as proposal_selectors
-from salesops import access
+from salesops import access, organisation
 from salesops.cleaning import query_int
 from salesops.models import User
 from salesops.selectors import notification_list_for, since_started_q
@@ -102,6 +105,24 @@ def opportunity_filter(qs: QuerySet[Opportunity], f: dict[str, Any]) -> QuerySet
         term = str(f["search"]).strip()
         qs = qs.filter(Q(name__icontains=term) | Q(account__name__icontains=term))
     return qs
+
+
+def opportunity_list_page_order(qs: QuerySet[Opportunity], status: str) -> QuerySet[Opportunity]:
+    """The list page's order for its status filter (`status`: open, won, lost or "" for
+    all): open deals by close date, soonest (overdue) first; closed ones by close date,
+    the most recent first; all of them: the open ones first, as above, then the closed.
+    The API and the CSV keep `opportunity_list_for`'s close date, id."""
+    if status == OpportunityStatus.OPEN:
+        return qs.order_by("close_date", "id")
+    if status:
+        return qs.order_by("-close_date", "-id")
+    is_open = Q(status=OpportunityStatus.OPEN)
+    return qs.order_by(
+        Case(When(is_open, then=Value(0)), default=Value(1), output_field=IntegerField()),
+        Case(When(is_open, then=F("close_date"))).asc(nulls_last=True),
+        F("close_date").desc(),
+        "-id",
+    )
 
 
 def opportunity_get_for(user: User, pk: Any) -> Opportunity:
@@ -402,12 +423,20 @@ def next_stage(opp: Opportunity) -> Stage | None:
 # --- the board ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CurrencyTotal:
+    currency: str
+    amount: Decimal
+
+
 @dataclass
 class BoardColumn:
     stage: Stage
     cards: list[Opportunity]
     count: int
-    total: Decimal
+    # One per currency, the organisation's first: amounts in different currencies are never
+    # added together. An empty column has the organisation's currency at zero.
+    totals: list[CurrencyTotal]
 
 
 BOARD_CARDS_PER_COLUMN = 50
@@ -420,17 +449,27 @@ def board_for(
     per_column: int = BOARD_CARDS_PER_COLUMN,
 ) -> list[BoardColumn]:
     """Open stages of `pipeline`, each with its first cards (soonest close first), the
-    number of open deals and their total. Three queries whatever the number of deals."""
+    number of open deals and their total in each currency. Three queries whatever the
+    number of deals."""
     stages = list(
         Stage.objects.filter(pipeline=pipeline, is_won=False, is_lost=False).order_by("order")
     )
     scoped = opportunity_list_for(
         user, {**(filters or {}), "pipeline": pipeline.pk, "status": OpportunityStatus.OPEN}
     )
-    totals = {
-        row["stage_id"]: row
-        for row in scoped.order_by().values("stage_id").annotate(n=Count("id"), total=Sum("amount"))
-    }
+    default_currency = organisation.current().default_currency
+    counts: dict[int, int] = {}
+    totals: dict[int, list[CurrencyTotal]] = {}
+    for row in sorted(
+        scoped.order_by()
+        .values("stage_id", "currency")
+        .annotate(n=Count("id"), total=Sum("amount")),
+        key=lambda row: (row["currency"] != default_currency, row["currency"]),
+    ):
+        counts[row["stage_id"]] = counts.get(row["stage_id"], 0) + row["n"]
+        totals.setdefault(row["stage_id"], []).append(
+            CurrencyTotal(currency=row["currency"], amount=row["total"])
+        )
     ranked = scoped.annotate(
         rank=Window(
             RowNumber(),
@@ -453,8 +492,8 @@ def board_for(
         BoardColumn(
             stage=s,
             cards=cards.get(s.id, []),
-            count=totals.get(s.id, {}).get("n", 0),
-            total=totals.get(s.id, {}).get("total") or Decimal("0"),
+            count=counts.get(s.id, 0),
+            totals=totals.get(s.id) or [CurrencyTotal(default_currency, Decimal("0"))],
         )
         for s in stages
     ]
@@ -574,7 +613,7 @@ def qualification_element_list() -> QuerySet[QualificationElement]:
     return QualificationElement.objects.order_by("framework_id", "order", "id")
 
 
-# --- pipeline setup (the administrators' pages) ------------------------------------------
+# --- pipeline setup (administrators and sales leaders) ------------------------------------
 
 
 def pipeline_setup_list() -> QuerySet[Pipeline]:
@@ -676,6 +715,124 @@ def framework_elements(framework_id: int | None) -> list[QualificationElement]:
     )
 
 
+# --- qualification framework setup (administrators and sales leaders) --------------------
+
+
+@dataclass(frozen=True)
+class FrameworkUse:
+    """A pipeline whose deals are assessed with a framework, and its stages whose exit
+    milestones check a qualification (`gate_stages`, in order)."""
+
+    pipeline_id: int
+    pipeline_name: str
+    is_active: bool
+    gate_stages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ElementRequirement:
+    """An automatic qualification milestone's minimum level of an element."""
+
+    milestone_id: int
+    milestone_title: str
+    stage_name: str
+    pipeline_id: int
+    pipeline_name: str
+    min_level: int
+
+
+def _framework_uses(framework_id: int | None = None) -> dict[int, list[FrameworkUse]]:
+    """The pipelines using each framework (or only `framework_id`), by framework id — two
+    queries however many pipelines and stages."""
+    pipelines = Pipeline.objects.filter(framework__isnull=False)
+    if framework_id is not None:
+        pipelines = pipelines.filter(framework_id=framework_id)
+    gates = (
+        Milestone.objects.filter(
+            auto_check=AutoCheck.QUALIFICATION, stage__pipeline__in=pipelines.values("pk")
+        )
+        .order_by("stage__pipeline_id", "stage__order", "stage_id")
+        .values_list("stage__pipeline_id", "stage_id", "stage__name")
+        .distinct()
+    )
+    stages: dict[int, list[str]] = {}
+    for pipeline_id, _, stage_name in gates:
+        stages.setdefault(pipeline_id, []).append(stage_name)
+    uses: dict[int, list[FrameworkUse]] = {}
+    rows = pipelines.order_by("name", "id").values_list("framework_id", "pk", "name", "is_active")
+    for framework, pk, name, is_active in rows:
+        uses.setdefault(framework, []).append(
+            FrameworkUse(pk, name, is_active, tuple(stages.get(pk, ())))
+        )
+    return uses
+
+
+def framework_setup_list() -> list[QualificationFramework]:
+    """Every qualification framework for the setup list, by name, each with
+    `element_count` and `uses` (FrameworkUse) — three queries however many frameworks."""
+    elements = QualificationElement.objects.filter(framework=OuterRef("pk")).order_by()
+    frameworks = list(
+        QualificationFramework.objects.annotate(
+            element_count=_CountOf(elements.values("pk"))
+        ).order_by("name", "id")
+    )
+    uses = _framework_uses()
+    for framework in frameworks:
+        framework.uses = uses.get(framework.pk, [])
+    return frameworks
+
+
+def framework_setup_get(pk: Any) -> QualificationFramework:
+    """One framework for its setup page (no such framework: 404) with `uses`
+    (FrameworkUse) and `setup_elements`: its elements in order, each with `score_count`
+    (qualification scores of it: such an element cannot be removed) and `requirements`
+    (ElementRequirement, likewise). Five queries however many elements and milestones."""
+    if not _is_id(pk):
+        raise Http404("No such framework.")
+    framework = QualificationFramework.objects.filter(pk=pk).first()
+    if framework is None:
+        raise Http404("No such framework.")
+    scores = QualificationScore.objects.filter(element=OuterRef("pk")).order_by().values("pk")
+    elements = list(
+        QualificationElement.objects.filter(framework=framework)
+        .annotate(score_count=_CountOf(scores))
+        .order_by("order", "id")
+    )
+    levels = (
+        MilestoneElementLevel.objects.filter(element__framework=framework)
+        .order_by("milestone__stage__pipeline__name", "milestone__stage__order", "milestone_id")
+        .values_list(
+            "element_id",
+            "milestone_id",
+            "milestone__title",
+            "milestone__stage__name",
+            "milestone__stage__pipeline_id",
+            "milestone__stage__pipeline__name",
+            "min_level",
+        )
+    )
+    requirements: dict[int, list[ElementRequirement]] = {}
+    for element_id, *requirement in levels:
+        requirements.setdefault(element_id, []).append(ElementRequirement(*requirement))
+    for element in elements:
+        element.requirements = requirements.get(element.pk, [])
+    framework.setup_elements = elements
+    framework.uses = _framework_uses(framework.pk).get(framework.pk, [])
+    return framework
+
+
+def element_setup_get(pk: Any) -> QualificationElement:
+    """One element with its framework (no such element: 404)."""
+    element = (
+        QualificationElement.objects.select_related("framework").filter(pk=pk).first()
+        if _is_id(pk)
+        else None
+    )
+    if element is None:
+        raise Http404("No such element.")
+    return element
+
+
 # --- attention flags -------------------------------------------------------------------
 
 # Critical before warning; a plain ORDER BY on the text would put "critical" first only by
@@ -733,13 +890,187 @@ def open_flags_for(opp: Opportunity) -> QuerySet[OpportunityFlag]:
     )
 
 
-# sort= values of the "Needs attention" list; "age" is how long ago a flag was raised.
-FLAG_SORTS: dict[str, tuple[str, list[Any]]] = {
-    "severity": ("Most severe first", ["severity_rank", "raised_at", "id"]),
-    "-severity": ("Least severe first", ["-severity_rank", "raised_at", "id"]),
-    "age": ("Newest first", ["-raised_at", "-id"]),
-    "-age": ("Oldest first", ["raised_at", "id"]),
+# --- the "Needs attention" list: one row per deal, its open flags as chips -----------------
+
+# sort= values of the list: (label, ORDER BY over the annotations of `_attention_deals`).
+# "severity" — what to do first — is the default and the documented order (README):
+#   1. the most severe flag: a deal with a critical flag before one with warnings only;
+#   2. the bigger deal (amount; the organisation works in one currency);
+#   3. the sooner close date (an overdue one first);
+#   4. more open flags first; then the deal's id, so that pages never overlap.
+# "age" (newest flag first) is where a notification about new flags links to.
+ATTENTION_SORTS: dict[str, tuple[str, list[Any]]] = {
+    "severity": (
+        "What to do first",
+        ["worst_rank", F("amount").desc(), "close_date", F("flag_count").desc(), "id"],
+    ),
+    "age": ("Newest flag first", [F("newest_flag_at").desc(), "-id"]),
+    "-age": ("Longest flagged first", ["oldest_flag_at", "id"]),
+    "close_date": ("Soonest close first", ["close_date", "worst_rank", "id"]),
 }
+
+# A flag row that exists (not the NULLs of a deal without flags on a LEFT JOIN) and is open.
+_OPEN_FLAG = Q(flags__id__isnull=False, flags__cleared_at__isnull=True)
+_CRITICAL_FLAG = _OPEN_FLAG & Q(flags__severity=FlagSeverity.CRITICAL)
+
+
+@dataclass(frozen=True)
+class AttentionFlag:
+    """One open flag of a deal on the attention list (read from the deal's JSON array)."""
+
+    kind: str
+    label: str
+    severity: str
+    severity_label: str
+    explanation: str
+    raised_at: Any  # an aware datetime
+
+
+@dataclass(frozen=True)
+class AttentionOwner:
+    """One owner's share of the attention list: deals flagged, of them with a critical
+    flag, and open flags on them."""
+
+    owner_id: int
+    name: str
+    deals: int
+    critical_deals: int
+    flags: int
+
+
+def _attention_annotations() -> dict[str, Any]:
+    """Per deal, over its open flags (joined once): the counts, the first and last raise,
+    the worst severity (0 critical, 1 warning) and the flags themselves as one JSON array,
+    most severe first, then longest-standing first."""
+    flag_rank = Case(
+        When(flags__severity=FlagSeverity.CRITICAL, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    return {
+        "flag_count": Count("flags", filter=_OPEN_FLAG),
+        "critical_count": Count("flags", filter=_CRITICAL_FLAG),
+        "worst_rank": Min(flag_rank, filter=_OPEN_FLAG),
+        "newest_flag_at": Max("flags__raised_at", filter=_OPEN_FLAG),
+        "oldest_flag_at": Min("flags__raised_at", filter=_OPEN_FLAG),
+        "flag_items": JSONBAgg(
+            JSONObject(
+                kind="flags__kind",
+                severity="flags__severity",
+                explanation="flags__explanation",
+                raised_at="flags__raised_at",
+            ),
+            filter=_OPEN_FLAG,
+            order_by=(flag_rank, "flags__raised_at", "flags__id"),
+        ),
+    }
+
+
+def _has_open_flag(**lookups: Any) -> Exists:
+    return Exists(
+        OpportunityFlag.objects.filter(
+            opportunity=OuterRef("pk"), cleared_at__isnull=True, **lookups
+        )
+    )
+
+
+def _flagged_deals(user: User, f: dict[str, Any]) -> QuerySet[Opportunity]:
+    """The open deals `user` may see with at least one open flag, joined to their open
+    flags (the join the annotations aggregate over). Filters (optional): owner; kind and
+    severity — deals with an open flag of that kind / severity (their other flags stay)."""
+    qs = Opportunity.objects.filter(
+        _OPEN_FLAG, access.owner_scope_q(user), status=OpportunityStatus.OPEN
+    )
+    if f.get("owner"):
+        qs = qs.filter(owner_id=f["owner"])
+    if f.get("kind"):
+        qs = qs.filter(_has_open_flag(kind=f["kind"]))
+    if f.get("severity"):
+        qs = qs.filter(_has_open_flag(severity=f["severity"]))
+    return qs
+
+
+def attention_deals_for(
+    user: User,
+    filters: dict[str, Any] | None = None,
+    sort: str = "severity",
+    *,
+    group_by_owner: bool = False,
+) -> QuerySet[Opportunity]:
+    """The "Needs attention" list: one row per open deal `user` may see (a rep: their own;
+    a manager: their teams'; a leader: all) with at least one open flag, carrying its
+    flags (`flag_items`, see `attention_flags`) and what the row shows — one query a page,
+    however many deals and flags.
+
+    Filters (optional): owner, kind, severity (see `_flagged_deals`). `sort` is a key of
+    ATTENTION_SORTS (unknown: severity); `group_by_owner` orders by owner first."""
+    order = ATTENTION_SORTS.get(sort, ATTENTION_SORTS["severity"])[1]
+    if group_by_owner:
+        order = ["owner__username", "owner_id", *order]
+    return (
+        _flagged_deals(user, filters or {})
+        .select_related("account", "owner", "stage", "pipeline")
+        .annotate(**_attention_annotations())
+        .order_by(*order)
+    )
+
+
+def attention_deal_for(user: User, pk: Any) -> Opportunity:
+    """One deal as a row of the attention list shows it — also when it has no open flag
+    (any more) or is closed. Outside `user`'s scope: 404."""
+    deal = (
+        Opportunity.objects.filter(access.owner_scope_q(user), pk=query_int(pk) or 0)
+        .select_related("account", "owner", "stage", "pipeline")
+        .annotate(**_attention_annotations())
+        .first()
+    )
+    if deal is None:
+        raise Http404("No such opportunity.")
+    return deal
+
+
+def attention_flags(items: list[dict[str, Any]] | None) -> list[AttentionFlag]:
+    """A deal's `flag_items` (JSON, most severe first) as AttentionFlag, for the page."""
+    kinds, severities = dict(FlagKind.choices), dict(FlagSeverity.choices)
+    return [
+        AttentionFlag(
+            kind=item["kind"],
+            label=str(kinds.get(item["kind"], item["kind"])),
+            severity=item["severity"],
+            severity_label=str(severities.get(item["severity"], item["severity"])),
+            explanation=item["explanation"],
+            raised_at=dt.datetime.fromisoformat(item["raised_at"]),
+        )
+        for item in items or []
+    ]
+
+
+def attention_owners_for(user: User, filters: dict[str, Any] | None = None) -> list[AttentionOwner]:
+    """Per owner of the attention list (the same filters, except the owner's own): deals
+    flagged, of them with a critical flag, and their open flags — one query, for the
+    page's "by rep" overview and group headings."""
+    f = {k: v for k, v in (filters or {}).items() if k != "owner"}
+    rows = (
+        _flagged_deals(user, f)
+        .values("owner_id", "owner__username", "owner__first_name", "owner__last_name")
+        .annotate(
+            deals=Count("id", distinct=True),
+            critical_deals=Count("id", distinct=True, filter=_CRITICAL_FLAG),
+            flags=Count("flags"),
+        )
+        .order_by("owner__username", "owner_id")
+    )
+    return [
+        AttentionOwner(
+            owner_id=row["owner_id"],
+            name=f"{row['owner__first_name']} {row['owner__last_name']}".strip()
+            or row["owner__username"],
+            deals=row["deals"],
+            critical_deals=row["critical_deals"],
+            flags=row["flags"],
+        )
+        for row in rows
+    ]
 
 
 def _open_flags_in_scope(user: User, *, one_query: bool = False) -> QuerySet[OpportunityFlag]:
@@ -749,26 +1080,6 @@ def _open_flags_in_scope(user: User, *, one_query: bool = False) -> QuerySet[Opp
         cleared_at__isnull=True,
         opportunity__status=OpportunityStatus.OPEN,
     )
-
-
-def flag_list_for(
-    user: User, filters: dict[str, Any] | None = None, sort: str = "severity"
-) -> QuerySet[OpportunityFlag]:
-    """Open flags of the open deals `user` may see (a rep: their own; a manager: their
-    teams'; a leader: all), with what the "Needs attention" rows show.
-
-    Filters (optional): kind, owner. `sort` is a key of FLAG_SORTS (unknown: severity)."""
-    f = filters or {}
-    qs = (
-        _open_flags_in_scope(user)
-        .select_related("opportunity", "opportunity__owner", "opportunity__account")
-        .annotate(severity_rank=SEVERITY_RANK)
-    )
-    if f.get("kind"):
-        qs = qs.filter(kind=f["kind"])
-    if f.get("owner"):
-        qs = qs.filter(opportunity__owner_id=f["owner"])
-    return qs.order_by(*FLAG_SORTS.get(sort, FLAG_SORTS["severity"])[1])
 
 
 class _CountOf(Subquery):

@@ -28,6 +28,7 @@ from pipeline.models import (
     EvidenceSource,
     ForecastCategory,
     Milestone,
+    MilestoneCompleter,
     MilestoneCompletion,
     MilestoneElementLevel,
     MilestoneKind,
@@ -69,6 +70,7 @@ from salesops.exceptions import (
 )
 from salesops.models import User
 from salesops.services import audit_record
+from salesops.text import counted
 
 MAX_TEXT = 10_000
 
@@ -291,6 +293,7 @@ def _missing_details(
             "stage_id": m.stage_id,
             "requires_evidence": m.requires_evidence,
             "automatic": bool(m.auto_check),
+            "completable_by": m.completable_by,
             # For automatic milestones: what exactly is lacking, in words.
             "gaps": gaps.get(m.id, []),
         }
@@ -326,7 +329,8 @@ def opportunity_create(
     Refuses: missing name/account/close date, a negative or non-numeric amount, an
     owner the actor may not assign, a (source, external_id) already in use, an
     inactive pipeline, a forecast category differing from the stage's without reason,
-    an inactive product.
+    an inactive product. A close date in the past is not refused (the pages ask first; the
+    API and the upsert do not): the deal's attention flags are decided at once.
     The stage is never chosen here: later stages are reached through the gate.
     """
     errors: dict[str, list[str]] = {}
@@ -439,6 +443,8 @@ def opportunity_create(
         ]
     )
     audit_record(actor=actor, action="opportunity.created", target=opp)
+    # Its flags at once (a close date already passed, say), not at the next hourly run.
+    flags_refresh(now=now, opportunity_ids=[opp.pk])
     return opp
 
 
@@ -633,6 +639,13 @@ def opportunity_update(
     return opp
 
 
+# What a gate override with a reason of only spaces is told, next to the reason.
+OVERRIDE_REASON_BLANK = (
+    "Write why the deal may move without these milestones: the reason is recorded in the "
+    "history and shows up in reviews."
+)
+
+
 @transaction.atomic
 def opportunity_advance(
     *,
@@ -651,7 +664,8 @@ def opportunity_advance(
     unless a manager of the owner (or a leader) gives an override reason, which is
     recorded. Moving to a won stage closes as won; to a lost stage closes as lost and
     needs a loss reason. Refuses: a stage of another pipeline, the current stage, a
-    closed opportunity, a rep's override, a stale version.
+    closed opportunity, a rep's override, a stale version, an override reason of only
+    spaces where the gate needs one (GateNotMet with `details.override_reason`).
 
     Forecast category: without a manual override it follows the target stage's default.
     A manual override (one with a reason) whose category differs from the open target
@@ -681,6 +695,9 @@ def opportunity_advance(
         )
     if target.pk == opp.stage_id:
         raise Conflict(f"The opportunity is already in '{target.name}'.", code="same_stage")
+    # Anything sent as a reason is an attempt to override, even only spaces: it is refused
+    # with a message about the reason, never taken for "no override" in silence.
+    override_attempted = bool(override_reason)
     override_reason = (override_reason or "").strip()
     loss_reason = (loss_reason or "").strip()
     if target.is_lost and not loss_reason:
@@ -688,15 +705,16 @@ def opportunity_advance(
             "Say why the opportunity was lost.",
             details={"loss_reason": ["A loss reason is required to close as lost."]},
         )
-    if len(override_reason) > MAX_TEXT or len(loss_reason) > MAX_TEXT:
-        raise ValidationFailed(details={"override_reason": [f"Use at most {MAX_TEXT} characters."]})
+    for field, text in (("override_reason", override_reason), ("loss_reason", loss_reason)):
+        if len(text) > MAX_TEXT:
+            raise ValidationFailed(details={field: [f"Use at most {MAX_TEXT} characters."]})
     category_decision = _clean_category_on_move(forecast_category_on_move)
 
     missing = gate_missing(opp, target)
     may_override = access.can_override_gate(actor, opp.owner)
     used_override = ""
     if missing:
-        if override_reason and not may_override:
+        if override_attempted and not may_override:
             raise PermissionDenied(
                 "Only the owner's manager or a sales leader can override a stage gate.",
                 code="override_not_allowed",
@@ -709,15 +727,19 @@ def opportunity_advance(
         if not override_reason:
             stages = {s.id: s for s in opp.pipeline.stages.all()}
             titles = "; ".join(m.title for m in missing)
-            raise GateNotMet(
-                f"{len(missing)} required milestone(s) must be met before moving to "
-                f"'{target.name}': {titles}.",
-                details={
-                    "missing": _missing_details(opp, missing, stages),
-                    "target_stage": target.pk,
-                    "can_override": may_override,
-                },
+            message = (
+                f"{counted(len(missing), 'required milestone')} must be met before moving to "
+                f"'{target.name}': {titles}."
             )
+            details: dict[str, Any] = {
+                "missing": _missing_details(opp, missing, stages),
+                "target_stage": target.pk,
+                "can_override": may_override,
+            }
+            if override_attempted:  # a reason of only spaces
+                message = f"An override needs a written reason; only spaces were sent. {message}"
+                details["override_reason"] = [OVERRIDE_REASON_BLANK]
+            raise GateNotMet(message, details=details)
         used_override = override_reason
     # After the gate, so a move that fails the gate answers the gate first; closing never asks.
     on_move = None if target.is_closed else _category_on_move(opp, target, category_decision)
@@ -963,6 +985,26 @@ def opportunity_upsert_by_external_id(
 # --- milestones ----------------------------------------------------------------
 
 
+def _refuse_unless_may_tick(
+    actor: User, opp: Opportunity, milestone: Milestone, *, action: str
+) -> None:
+    """A milestone that states the manager's act is ticked (and un-ticked) by a manager of
+    the owner — a leader or an admin counts — and never by the owner themself."""
+    if milestone.completable_by != MilestoneCompleter.MANAGER:
+        return
+    if actor.pk != opp.owner_id and access.manages(actor, opp.owner):
+        return
+    team = opp.owner.team
+    manager = team.manager if team is not None else None
+    who = f" ({manager.get_full_name() or manager.username})" if manager is not None else ""
+    raise PermissionDenied(
+        f"Only the owner's manager{who} can {action} “{milestone.title}”: it records "
+        "their decision, not the seller's.",
+        code="milestone_manager_only",
+        details={"milestone": milestone.pk, "completable_by": milestone.completable_by},
+    )
+
+
 @transaction.atomic
 def milestone_complete(
     *, opportunity_id: int, milestone_id: int, actor: User, evidence: str = ""
@@ -970,8 +1012,10 @@ def milestone_complete(
     """Tick a milestone of the opportunity's pipeline, with evidence where required.
 
     Refuses: a milestone of another pipeline, an automatic milestone (the system checks
-    it), missing evidence where it is required, a closed opportunity. Ticking twice
-    keeps the first completion and updates its evidence.
+    it), a milestone only the owner's manager may tick (`completable_by="manager"`: it
+    states their act) ticked by anyone else — the owner included (PermissionDenied
+    `milestone_manager_only`), missing evidence where it is required, a closed
+    opportunity. Ticking twice keeps the first completion and updates its evidence.
     """
     opp = _lock_for(actor, opportunity_id)
     _refuse_if_closed(opp)
@@ -984,6 +1028,7 @@ def milestone_complete(
             f"{milestone.get_auto_check_display().lower()}.",
             code="automatic_milestone",
         )
+    _refuse_unless_may_tick(actor, opp, milestone, action="tick")
     evidence = (evidence or "").strip()
     if len(evidence) > MAX_TEXT:
         raise ValidationFailed(details={"evidence": [f"Use at most {MAX_TEXT} characters."]})
@@ -1012,12 +1057,15 @@ def milestone_complete(
 
 @transaction.atomic
 def milestone_uncomplete(*, opportunity_id: int, milestone_id: int, actor: User) -> None:
-    """Un-tick a milestone. Refuses on a closed opportunity; un-ticking an open one is a no-op."""
+    """Un-tick a milestone. Refuses on a closed opportunity, and a manager-only milestone
+    (`completable_by="manager"`) un-ticked by anyone but the owner's manager, as
+    `milestone_complete`; un-ticking an open one is a no-op."""
     opp = _lock_for(actor, opportunity_id)
     _refuse_if_closed(opp)
     milestone = Milestone.objects.select_related("stage").filter(pk=milestone_id).first()
     if milestone is None or milestone.stage.pipeline_id != opp.pipeline_id:
         raise NotFound("No such milestone in this opportunity's pipeline.")
+    _refuse_unless_may_tick(actor, opp, milestone, action="un-tick")
     deleted, _ = MilestoneCompletion.objects.filter(opportunity=opp, milestone=milestone).delete()
     if deleted:
         audit_record(
@@ -1083,7 +1131,13 @@ def business_issue_create(
 
 @transaction.atomic
 def business_issue_update(*, business_issue_id: int, actor: User, **data: Any) -> BusinessIssue:
-    """Change a business issue; refuses like create."""
+    """Change a business issue (only the fields given) — e.g. map our value to an issue
+    recorded without it. The automatic milestone "a business issue is mapped to our value"
+    is read from the issues, so the gate follows at once.
+
+    Refuses like create: an empty issue, a negative or non-numeric quantified value, a
+    closed opportunity; an issue outside the actor's scope is NotFound.
+    """
     bi = BusinessIssue.objects.filter(pk=business_issue_id).first()
     if bi is None:
         raise NotFound("No such business issue.")
@@ -1096,14 +1150,24 @@ def business_issue_update(*, business_issue_id: int, actor: User, **data: Any) -
         "quantified_value": bi.quantified_value,
     }
     current.update({k: v for k, v in data.items() if k in current})
-    for field, value in _clean_business_issue(current).items():
-        setattr(bi, field, value)
-    bi.save(update_fields=["issue", "impact", "our_value", "quantified_value"])
+    cleaned = _clean_business_issue(current)
+    changed = [field for field, value in cleaned.items() if getattr(bi, field) != value]
+    for field in changed:
+        setattr(bi, field, cleaned[field])
+    if changed:
+        bi.save(update_fields=changed)
+        audit_record(
+            actor=actor,
+            action="business_issue.updated",
+            target=opp,
+            data={"id": bi.pk, "fields": changed},
+        )
     return bi
 
 
 @transaction.atomic
 def business_issue_delete(*, business_issue_id: int, actor: User) -> None:
+    """Delete a business issue. Refuses a closed opportunity; outside scope is NotFound."""
     bi = BusinessIssue.objects.filter(pk=business_issue_id).first()
     if bi is None:
         raise NotFound("No such business issue.")
@@ -1359,14 +1423,15 @@ def product_delete(*, product_id: int, actor: User) -> None:
 
 
 # --- pipeline framework administration ------------------------------------------
-# Pipelines, stages and milestones are configuration: only administrators change them.
+# Pipelines, stages and milestones are configuration: administrators and sales leaders
+# change them (access.configures_sales_process).
 
 PIPELINE_FIELDS = frozenset({"name", "description", "is_active", "framework"})
 
 
 def _refuse_unless_admin(actor: User, *, what: str = "pipelines, stages and milestones") -> None:
-    if not actor.is_admin_role:
-        raise PermissionDenied(f"Only an administrator can change {what}.")
+    if not access.configures_sales_process(actor):
+        raise PermissionDenied(f"Only an administrator or a sales leader can change {what}.")
 
 
 def _apply_changes(
@@ -1448,7 +1513,7 @@ def pipeline_create(
     is_active: bool = True,
     framework: QualificationFramework | int | None = None,
 ) -> Pipeline:
-    """Create a pipeline (stages are added separately). Refuses: a non-admin, an empty or
+    """Create a pipeline (stages are added separately). Refuses: a rep or a manager, an empty or
     taken name, an unknown or inactive qualification framework."""
     _refuse_unless_admin(actor)
     cleaned = _clean_pipeline(
@@ -1464,7 +1529,7 @@ def pipeline_create(
 @transaction.atomic
 def pipeline_update(*, pipeline_id: int, actor: User, **changes: Any) -> Pipeline:
     """Rename, describe, (de)activate a pipeline or choose its qualification framework
-    (`framework`: a framework, its id, or None). Refuses: a non-admin, unknown fields, an
+    (`framework`: a framework, its id, or None). Refuses: a rep or a manager, unknown fields, an
     empty or taken name, an unknown or inactive framework, removing the framework while
     automatic qualification milestones check it, changing it while milestones require
     levels of the old framework's elements."""
@@ -1580,7 +1645,7 @@ def stage_create(
 ) -> Stage:
     """Add a stage to a pipeline. Without `order`, an open stage goes just before the
     pipeline's closed (won/lost) stages and a closed one last, and the pipeline's stages
-    are numbered 1…n. Refuses: a non-admin, a taken name or position, a probability
+    are numbered 1…n. Refuses: a rep or a manager, a taken name or position, a probability
     outside 0-100, an unknown forecast category, a stage both won and lost, warn_days
     after rot_days, validity or no-activity days below 1, unknown fields."""
     _refuse_unless_admin(actor)
@@ -1646,7 +1711,7 @@ def stage_move(*, stage_id: int, actor: User, position: Any) -> Stage:
     """Move a stage to `position` (1 = first) among its pipeline's stages; the stages in
     between shift by one and the pipeline's stages are numbered 1…n. Moving changes which
     stages a move skips and what counts as moving back (the gate and re-qualification
-    read the order). Refuses: a non-admin; a position that is not a whole number from 1
+    read the order). Refuses: a rep or a manager; a position that is not a whole number from 1
     to the number of stages (ValidationFailed on `position`)."""
     _refuse_unless_admin(actor)
     pipeline_id = Stage.objects.filter(pk=stage_id).values_list("pipeline_id", flat=True).first()
@@ -1690,7 +1755,7 @@ def stage_update(*, stage_id: int, actor: User, **changes: Any) -> Stage:
 
 @transaction.atomic
 def stage_delete(*, stage_id: int, actor: User) -> None:
-    """Delete a stage and its milestones. Refuses: a non-admin, a stage that holds
+    """Delete a stage and its milestones. Refuses: a rep or a manager, a stage that holds
     opportunities (Conflict `stage_in_use`) — move or close them first."""
     _refuse_unless_admin(actor)
     stage = Stage.objects.select_for_update().filter(pk=stage_id).first()
@@ -1721,6 +1786,7 @@ MILESTONE_FIELDS = frozenset(
         "required",
         "requires_evidence",
         "auto_check",
+        "completable_by",
         "order",
         "min_qualification_score",
         "element_levels",
@@ -1748,6 +1814,13 @@ def _clean_milestone(data: dict[str, Any]) -> dict[str, Any]:
                 f"Choose one of: {', '.join(v for v in AutoCheck.values if v)} (or empty)."
             ]
         cleaned["auto_check"] = value
+    if "completable_by" in data:
+        if data["completable_by"] not in MilestoneCompleter.values:
+            errors["completable_by"] = [
+                f"Choose one of: {', '.join(MilestoneCompleter.values)} (an automatic "
+                "milestone is ticked by nobody: set auto_check instead)."
+            ]
+        cleaned["completable_by"] = data["completable_by"]
     for field in ("required", "requires_evidence"):
         if field in data:
             cleaned[field] = bool(data[field])
@@ -1857,6 +1930,25 @@ def _clean_qualification_requirement(
     return levels
 
 
+def _clean_completer(cleaned: dict[str, Any], *, instance: Milestone | None) -> None:
+    """An automatic milestone is ticked by nobody, so it cannot name the manager: refused
+    when both are asked for; turning a manager's milestone automatic drops the manager."""
+    auto = cleaned.get("auto_check", instance.auto_check if instance is not None else "")
+    if not auto:
+        return
+    if cleaned.get("completable_by") == MilestoneCompleter.MANAGER:
+        raise ValidationFailed(
+            details={
+                "completable_by": [
+                    "An automatic milestone is checked by the system, not ticked by anyone: "
+                    "leave it to the owner, or turn the automatic check off."
+                ]
+            }
+        )
+    if instance is not None and instance.completable_by != MilestoneCompleter.OWNER:
+        cleaned["completable_by"] = MilestoneCompleter.OWNER
+
+
 def _store_element_levels(milestone: Milestone, levels: list[tuple[int, int]] | None) -> None:
     if levels is None:
         return
@@ -1871,8 +1963,10 @@ def _store_element_levels(milestone: Milestone, levels: list[tuple[int, int]] | 
 def milestone_create(
     *, actor: User, stage: Stage, title: str, kind: str, rule_change_note: str = "", **data: Any
 ) -> Milestone:
-    """Add a milestone (an exit criterion) to a stage. Refuses: a non-admin, an empty
-    title, an unknown kind or automatic check, a milestone on a closed (won/lost) stage —
+    """Add a milestone (an exit criterion) to a stage. Refuses: a rep or a manager, an empty
+    title, an unknown kind, automatic check or `completable_by` ("owner", the default, or
+    "manager": only the owner's manager ticks it), "manager" on an automatic milestone
+    (nobody ticks it), a milestone on a closed (won/lost) stage —
     closed stages have no exit criteria. Without `order` it goes last. With
     `auto_check="qualification"`:
     `min_qualification_score` (0–100) and `element_levels` ([{"element": id, "min_level":
@@ -1888,6 +1982,7 @@ def milestone_create(
     element_levels = data.pop("element_levels", _UNSET)
     cleaned = _clean_milestone({"title": title, "kind": kind, **data})
     levels = _clean_qualification_requirement(cleaned, element_levels, stage=stage, instance=None)
+    _clean_completer(cleaned, instance=None)
     if "order" not in cleaned:  # last of the stage's milestones
         last = (
             Milestone.objects.filter(stage=stage)
@@ -1928,6 +2023,7 @@ def milestone_update(
     levels = _clean_qualification_requirement(
         cleaned, element_levels, stage=milestone.stage, instance=milestone
     )
+    _clean_completer(cleaned, instance=milestone)
     rules_before = rule_changes.gate_rules(milestone.stage_id)
     for field, value in cleaned.items():
         setattr(milestone, field, value)
@@ -1947,7 +2043,7 @@ def milestone_update(
 
 @transaction.atomic
 def milestone_delete(*, milestone_id: int, actor: User) -> None:
-    """Delete a milestone with its completions. Refuses a non-admin."""
+    """Delete a milestone with its completions. Refuses a rep or a manager."""
     _refuse_unless_admin(actor)
     milestone = (
         Milestone.objects.select_for_update(of=("self",))
@@ -2019,7 +2115,7 @@ def qualification_create(
     if framework_id is None:
         raise Conflict(
             f"The pipeline '{opp.pipeline.name}' has no qualification framework; an "
-            "administrator chooses one first.",
+            "administrator or a sales leader chooses one first.",
             code="no_framework",
         )
     # FOR KEY SHARE: an element being deleted right now either finishes first (then it is
@@ -2106,7 +2202,8 @@ def qualification_create(
 
 
 # --- qualification framework administration ------------------------------------------
-# Frameworks and their elements are configuration: only administrators change them.
+# Frameworks and their elements are configuration: administrators and sales leaders change
+# them (access.configures_sales_process).
 
 FRAMEWORK_FIELDS = frozenset({"name", "description", "is_active"})
 ELEMENT_FIELDS = frozenset({"name", "guidance", "weight", "order"})
@@ -2140,8 +2237,8 @@ def _clean_qualification_framework(
 def framework_create(
     *, actor: User, name: str, description: str = "", is_active: bool = True
 ) -> QualificationFramework:
-    """Create a qualification framework (elements are added separately). Refuses: a
-    non-admin, an empty or taken name (case-insensitive)."""
+    """Create a qualification framework (elements are added separately). Refuses: a rep
+    or a manager, an empty or taken name (case-insensitive)."""
     _refuse_unless_admin_for_frameworks(actor)
     cleaned = _clean_qualification_framework(
         {"name": name, "description": description, "is_active": is_active}, instance=None
@@ -2154,7 +2251,7 @@ def framework_create(
 
 @transaction.atomic
 def framework_update(*, framework_id: int, actor: User, **changes: Any) -> QualificationFramework:
-    """Rename, describe or (de)activate a framework. Refuses: a non-admin, unknown fields,
+    """Rename, describe or (de)activate a framework. Refuses: a rep or a manager, unknown fields,
     an empty or taken name."""
     _refuse_unless_admin_for_frameworks(actor)
     refuse_unknown_fields(changes, allowed=FRAMEWORK_FIELDS)
@@ -2214,7 +2311,7 @@ def element_create(
     order: int | None = None,
     guidance: str = "",
 ) -> QualificationElement:
-    """Add an element to a framework; without `order` it goes last. Refuses: a non-admin,
+    """Add an element to a framework; without `order` it goes last. Refuses: a rep or a manager,
     an empty or taken name, a weight outside 1–100, an order outside 0–32767.
 
     The next qualification of every deal on the framework must score the new element."""
@@ -2261,7 +2358,7 @@ def element_update(*, element_id: int, actor: User, **changes: Any) -> Qualifica
 
 @transaction.atomic
 def element_delete(*, element_id: int, actor: User) -> None:
-    """Delete an element. Refuses: a non-admin; an element that qualifications scored
+    """Delete an element. Refuses: a rep or a manager; an element that qualifications scored
     (Conflict `element_in_use`: the history keeps its scores — rename it instead) or that
     an automatic milestone requires a level of (remove the requirement first)."""
     _refuse_unless_admin_for_frameworks(actor)
@@ -2271,19 +2368,30 @@ def element_delete(*, element_id: int, actor: User) -> None:
     if element is None:
         raise NotFound("No such element.")
     scores = QualificationScore.objects.filter(element=element).count()
-    milestones = sorted(
-        MilestoneElementLevel.objects.filter(element=element).values_list("milestone_id", flat=True)
+    levels = list(
+        MilestoneElementLevel.objects.filter(element=element)
+        .order_by("milestone_id")
+        .values_list("milestone_id", "milestone__title", "milestone__stage__name")
     )
-    if scores or milestones:
+    if scores or levels:
         reasons = []
         if scores:
-            reasons.append(f"{scores} qualification score{'' if scores == 1 else 's'} use it")
-        if milestones:
-            reasons.append(f"milestones {', '.join(map(str, milestones))} require a level of it")
+            reasons.append(
+                f"{scores} qualification score{'' if scores == 1 else 's'} use it (the "
+                "history keeps them: rename it instead)"
+            )
+        if levels:
+            named = ", ".join(f"'{title}' ({stage})" for _, title, stage in levels[:5])
+            more = f" and {len(levels) - 5} more" if len(levels) > 5 else ""
+            reasons.append(
+                f"the milestone{'s' if len(levels) > 1 else ''} {named}{more} require"
+                f"{'' if len(levels) > 1 else 's'} a minimum level of it (remove that "
+                "minimum in the pipeline setup first)"
+            )
         raise Conflict(
-            f"The element '{element.name}' cannot be deleted: {'; '.join(reasons)}.",
+            f"The element '{element.name}' cannot be removed: {'; '.join(reasons)}.",
             code="element_in_use",
-            details={"scores": scores, "milestones": milestones},
+            details={"scores": scores, "milestones": [pk for pk, _, _ in levels]},
         )
     audit_record(
         actor=actor,
@@ -2362,6 +2470,7 @@ def _template_milestone_data(
         "required": seed.required,
         "requires_evidence": seed.requires_evidence,
         "auto_check": seed.auto_check,
+        "completable_by": seed.completable_by,
     }
     if seed.auto_check == AutoCheck.QUALIFICATION:
         data["min_qualification_score"] = seed.min_score
@@ -2383,7 +2492,7 @@ def pipeline_create_from_template(*, actor: User, template: Any, name: Any) -> P
     milestone_create, framework_create, element_create): the same validation, the same
     audit trail.
 
-    Refuses, writing nothing: a non-admin; an unknown template (`template`); an empty or
+    Refuses, writing nothing: a rep or a manager; an unknown template (`template`); an empty or
     taken name (`name`); a template framework that is inactive or lacks an element the
     template's milestones set a minimum for (`template`, saying which)."""
     _refuse_unless_admin(actor)

@@ -1,5 +1,5 @@
-"""Forms of the pipeline setup pages (administrators): a pipeline from a template, the
-pipeline's own fields, a stage, a milestone.
+"""Forms of the pipeline setup pages (administrators and sales leaders): a pipeline from a
+template, the pipeline's own fields, a stage, a milestone.
 
 They parse and normalise what was typed; the rules (names taken, warn before rot, a
 closed stage without milestones, minimums only on a qualification check…) are the
@@ -19,6 +19,7 @@ from pipeline.models import (
     AutoCheck,
     ForecastCategory,
     Milestone,
+    MilestoneCompleter,
     MilestoneKind,
     QualificationElement,
     QualificationFramework,
@@ -198,6 +199,15 @@ class MilestoneForm(forms.Form):
     auto_check = forms.ChoiceField(
         choices=AutoCheck.choices, required=False, label="Automatic check"
     )
+    completable_by = forms.ChoiceField(
+        choices=MilestoneCompleter.choices,
+        required=False,  # not sent: as it is (a new milestone: the owner)
+        initial=MilestoneCompleter.OWNER,
+        label="Who ticks it",
+        help_text="A milestone that states the manager's act (“terms approved internally”) "
+        "is ticked by the manager only. An automatic one is ticked by nobody: leave it at "
+        "the owner.",
+    )
     min_qualification_score = forms.IntegerField(
         required=False,
         label="Minimum qualification score, %",
@@ -226,7 +236,7 @@ class MilestoneForm(forms.Form):
     def initial_for(cls, milestone: Milestone) -> dict[str, Any]:
         fields = (
             "title", "description", "kind", "required", "requires_evidence", "auto_check",
-            "min_qualification_score",
+            "completable_by", "min_qualification_score",
         )  # fmt: skip
         levels = {
             cls.level_field(lvl.element_id): str(lvl.min_level)
@@ -242,6 +252,8 @@ class MilestoneForm(forms.Form):
             for name in ("title", "description", "kind", "required", "requires_evidence")
         }
         fields["auto_check"] = data["auto_check"] or ""
+        if data.get("completable_by"):
+            fields["completable_by"] = data["completable_by"]
         levels = [
             {"element": e.pk, "min_level": int(data[self.level_field(e.pk)])}
             for e in self.elements

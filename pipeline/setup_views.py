@@ -1,12 +1,12 @@
-"""The pipeline setup pages (administrators): the pipelines and a new one from a template,
-and each pipeline's editor — its own fields, its stages in order (add, edit, delete,
-move up and down) and each stage's milestones (add, edit, delete).
+"""The pipeline setup pages (administrators and sales leaders): the pipelines and a new
+one from a template, and each pipeline's editor — its own fields, its stages in order
+(add, edit, delete, move up and down) and each stage's milestones (add, edit, delete).
 
 Thin like every view: read through a selector, validate with a form, call ONE service
 (pipeline.services), then redirect — or re-render with the service's refusal at the
 field it names, keeping what was typed. Every form works without JavaScript; with htmx
 the editor swaps only what changed: an edit form into its stage or milestone, the stage
-list after a change. Everyone else gets a 403 page, as the admin API answers them.
+list after a change. Everyone else gets a 403 page, as the API answers them.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pipeline.setup_forms import (
     StageForm,
     add_setup_errors,
 )
+from salesops import access
 from salesops.exceptions import ApplicationError, NotFound, ValidationFailed
 from salesops.forms import add_service_errors
 
@@ -43,14 +44,14 @@ STAGES_PARTIAL = "pipeline/setup/partials/stages.html"
 NEW_STAGE_ID = "new-stage-%s"
 
 
-def admin_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in (else the login page) as an administrator (else a 403 page saying who
-    may)."""
+def configurers_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in (else the login page) as someone who configures the sales process — an
+    administrator or a sales leader (else a 403 page saying who may)."""
 
     @login_required
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_admin_role:
+        if not access.configures_sales_process(request.user):
             return render(request, "pipeline/setup/forbidden.html", status=403)
         return view(request, *args, **kwargs)
 
@@ -69,7 +70,7 @@ def _not_found(exc: NotFound) -> Http404:
 # --- the list and a new pipeline from a template --------------------------------------
 
 
-@admin_only
+@configurers_only
 @require_http_methods(["GET", "POST"])
 def pipeline_setup_list(request: HttpRequest) -> HttpResponse:
     """The pipelines (framework, stages, milestones, open deals) and "New pipeline from
@@ -176,7 +177,7 @@ def _refused_in_place(
     return response
 
 
-@admin_only
+@configurers_only
 @require_http_methods(["GET", "POST"])
 def pipeline_setup_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The editor. POST saves the pipeline's own fields (pipeline_update): back to the
@@ -203,7 +204,7 @@ def pipeline_setup_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # --- stages -------------------------------------------------------------------------------
 
 
-@admin_only
+@configurers_only
 @require_http_methods(["GET", "POST"])
 def stage_setup_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a stage (stage_create: an open stage goes before the closed ones). GET: the
@@ -244,7 +245,7 @@ def _render_stage_form(request: HttpRequest, stage: Stage, form: StageForm, stat
     return render(request, "pipeline/setup/stage_form.html", context, status=status)
 
 
-@admin_only
+@configurers_only
 @require_http_methods(["GET", "POST"])
 def stage_setup_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit a stage (stage_update). GET: its form — in place of its card (htmx), else on a
@@ -271,7 +272,7 @@ def stage_setup_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_stage_form(request, stage, form, status=INVALID)
 
 
-@admin_only
+@configurers_only
 @require_POST
 def stage_setup_move(request: HttpRequest, pk: int) -> HttpResponse:
     """Move a stage one place `direction=up|down` (stage_move; the stages are numbered
@@ -305,7 +306,7 @@ def stage_setup_move(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@admin_only
+@configurers_only
 @require_http_methods(["GET", "POST"])
 def stage_setup_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: the confirmation page (without JavaScript; htmx asks in a dialog). POST:
@@ -369,7 +370,7 @@ def _render_milestone_form(
     return render(request, template, context, status=status)
 
 
-@admin_only
+@configurers_only
 @require_http_methods(["GET", "POST"])
 def milestone_setup_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a milestone to a stage (milestone_create; it goes last). GET: the form — under
@@ -396,7 +397,7 @@ def milestone_setup_create(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_milestone_form(request, stage, form, status=INVALID)
 
 
-@admin_only
+@configurers_only
 @require_http_methods(["GET", "POST"])
 def milestone_setup_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit a milestone (milestone_update). GET: its form — in its place (htmx), else on a
@@ -426,7 +427,7 @@ def milestone_setup_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_milestone_form(request, stage, form, milestone=milestone, status=INVALID)
 
 
-@admin_only
+@configurers_only
 @require_http_methods(["GET", "POST"])
 def milestone_setup_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: the confirmation page (without JavaScript). POST: delete the milestone with

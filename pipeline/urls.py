@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pipeline import catalogue_views, setup_views, views
+from pipeline import attention_views, catalogue_views, framework_views, setup_views, views
 
 app_name = "pipeline"
 
@@ -32,10 +32,31 @@ urlpatterns = [
         views.business_issue_create,
         name="business_issue_create",
     ),
+    path(
+        "opportunities/<int:pk>/issues/<int:issue_id>/edit/",
+        views.business_issue_edit,
+        name="business_issue_edit",
+    ),
+    path(
+        "opportunities/<int:pk>/issues/<int:issue_id>/delete/",
+        views.business_issue_delete,
+        name="business_issue_delete",
+    ),
     path("opportunities/<int:pk>/activities/new/", views.activity_create, name="activity_create"),
     path("opportunities/<int:pk>/qualify/", views.opportunity_qualify, name="opportunity_qualify"),
-    path("attention/", views.attention, name="attention"),
-    # --- pipeline setup: administrators (pipeline/setup_views.py) ---
+    # --- needs attention: one card per flagged deal, quick actions (pipeline/attention_views.py)
+    path("attention/", attention_views.attention, name="attention"),
+    path(
+        "attention/<int:pk>/activity/",
+        attention_views.attention_activity,
+        name="attention_activity",
+    ),
+    path(
+        "attention/<int:pk>/next-step/",
+        attention_views.attention_next_step,
+        name="attention_next_step",
+    ),
+    # --- pipeline setup: administrators and sales leaders (pipeline/setup_views.py) ---
     path("setup/pipelines/", setup_views.pipeline_setup_list, name="pipeline_setup_list"),
     path("setup/pipelines/<int:pk>/", setup_views.pipeline_setup_edit, name="pipeline_setup_edit"),
     path(
@@ -62,6 +83,24 @@ urlpatterns = [
         "setup/milestones/<int:pk>/delete/",
         setup_views.milestone_setup_delete,
         name="milestone_setup_delete",
+    ),
+    # --- qualification frameworks: administrators and sales leaders (framework_views.py) ---
+    path("setup/frameworks/", framework_views.framework_setup_list, name="framework_setup_list"),
+    path(
+        "setup/frameworks/<int:pk>/",
+        framework_views.framework_setup_edit,
+        name="framework_setup_edit",
+    ),
+    path(
+        "setup/frameworks/<int:pk>/elements/new/",
+        framework_views.element_setup_create,
+        name="element_setup_create",
+    ),
+    path("setup/elements/<int:pk>/", framework_views.element_setup_edit, name="element_setup_edit"),
+    path(
+        "setup/elements/<int:pk>/delete/",
+        framework_views.element_setup_delete,
+        name="element_setup_delete",
     ),
     # --- accounts and products (pipeline/catalogue_views.py) ---
     path("accounts/", catalogue_views.account_list, name="account_list"),

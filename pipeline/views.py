@@ -28,7 +28,6 @@ from pipeline import exports, selectors, services
 from pipeline.forms import (
     ActivityForm,
     AdvanceForm,
-    AttentionFilterForm,
     BoardFilterForm,
     BusinessIssueForm,
     CloseLostForm,
@@ -118,8 +117,9 @@ def board(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def opportunity_list(request: HttpRequest) -> HttpResponse:
-    """The deals the user may see, filtered; `?format=csv` with the same filters downloads
-    every one of them (not just the page) in the import's columns."""
+    """The deals the user may see, filtered — the open ones unless another status is
+    chosen; `?format=csv` with the same filters downloads every one of them (not just the
+    page) in the import's columns."""
     user = request.user
     form = OpportunityFilterForm(
         request.GET or None,
@@ -128,10 +128,12 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
         show_owner=_sees_others(user),
         teams=team_list_for(user),
     )
-    filters = form.selector_filters() if form.is_bound else {}
+    # Open deals unless another status is chosen: last year's closed deals are a filter away.
+    filters = form.selector_filters()
     opportunities = selectors.opportunity_list_for(user, filters)
     if request.GET.get("format") == "csv":
         return exports.opportunity_export(opportunities)
+    opportunities = selectors.opportunity_list_page_order(opportunities, form.status_choice())
     page = Paginator(opportunities, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -141,6 +143,7 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "show_owner": _sees_others(user),
             "csv_query": csv_link_query(request.GET),
+            "status": form.status_choice(),
         },
     )
 
@@ -235,7 +238,27 @@ def _panel_context(
         or AdvanceForm(initial={"stage": nxt, "version": opp.version}, stages=stages),
         "lost_form": lost_form or CloseLostForm(initial={"version": opp.version}),
         "won_form": won_form or CloseWonForm(initial={"version": opp.version}),
+        # Every refusal of the advance and close-won forms, on top of the panel; the
+        # close-lost form shows its own inside its collapse, next to the loss reason.
+        "panel_errors": form_messages(advance_form) + form_messages(won_form),
+        "lost_errors": form_messages(lost_form, skip=("loss_reason",)),
     }
+
+
+def form_messages(form, *, skip: tuple[str, ...] = ()) -> list[str]:
+    """Every error of a bound `form` (None: none), hidden fields' included, so a refusal
+    is never silent. A hidden field's message says which field it is about."""
+    if form is None or not form.is_bound:
+        return []
+    messages_ = []
+    for name, errors in form.errors.items():
+        if name in skip:
+            continue
+        field = form.fields.get(name)
+        hidden = field is not None and field.widget.is_hidden
+        label = (field.label or name.replace("_", " ").capitalize()) if hidden else ""
+        messages_ += [f"{label}: {e}" if label else e for e in errors]
+    return messages_
 
 
 def _detail_context(request: HttpRequest, opp: Opportunity, **forms: Any) -> dict[str, Any]:
@@ -278,8 +301,12 @@ def _detail_context(request: HttpRequest, opp: Opportunity, **forms: Any) -> dic
                 "forecast_category_override_reason": opp.forecast_category_override_reason,
             },
         ),
-        "issues": selectors.business_issues_for(opp),
-        "issue_form": forms.get("issue_form") or BusinessIssueForm(),
+        **_issues_context(
+            opp,
+            issue_form=forms.get("issue_form"),
+            editing=forms.get("issue_editing"),
+            error=forms.get("issues_error", ""),
+        ),
         "activities": selectors.activities_for(opp)[:50],
         "activity_form": forms.get("activity_form") or ActivityForm(),
         "history": selectors.history_for(opp),
@@ -333,7 +360,7 @@ def _render_detail(request, opp, *, status: int = INVALID, **forms) -> HttpRespo
 def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     opp = selectors.opportunity_get_for(request.user, pk)
     products = selectors.product_choices(opp.product_id)
-    form = OpportunityEditForm(request.POST, products=products)
+    form = OpportunityEditForm(request.POST, products=products, stored_close_date=opp.close_date)
     stale = None
     if form.is_valid():
         try:
@@ -351,7 +378,7 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
             stale = opp
             data = request.POST.copy()
             data["version"] = str(opp.version)
-            form = OpportunityEditForm(data, products=products)
+            form = OpportunityEditForm(data, products=products, stored_close_date=opp.close_date)
             form.is_valid()
             form.add_error(
                 None,
@@ -438,6 +465,7 @@ def _gate_refused(
         if detail.get("gaps") and detail["id"] in rows:
             # What an automatic milestone lacks, as the service said it when refusing.
             rows[detail["id"]].gaps = list(detail["gaps"])
+    form = next(iter(forms.values()), None)
     gate = {
         "message": exc.message,
         "missing": missing,
@@ -448,6 +476,9 @@ def _gate_refused(
         "target_stage": exc.details.get("target_stage"),
         "refused_override": isinstance(exc, PermissionDenied),
         "board": board,
+        # A refused override reason (e.g. only spaces): said under it, what was typed kept.
+        "override_error": (exc.details.get("override_reason") or [""])[0],
+        "override_value": form.data.get("override_reason", "") if form is not None else "",
     }
     if board and request.htmx:
         return _board_move_dialog(request, opp, forms["advance_form"], gate=gate)
@@ -520,12 +551,7 @@ def _board_move_dialog(
     """The board's move dialog: what blocks the move (the gate, with the controls to
     complete it), the forecast category question, or why the move was refused. The card
     stays in its column."""
-    errors = [
-        *form.non_field_errors(),
-        *form.errors.get("stage", []),
-        *form.errors.get("override_reason", []),
-        *form.errors.get("forecast_category_on_move", []),
-    ]
+    errors = form_messages(form)
     response = render(
         request,
         "partials/board_move.html",
@@ -673,21 +699,127 @@ def business_issue_create(request: HttpRequest, pk: int) -> HttpResponse:
     status = INVALID if form.errors else 200
     if not request.htmx:
         return _render_detail(request, opp, issue_form=form, status=status)
+    return _issues_card(request, opp, status=status, issue_form=form)
+
+
+# --- business issues: edited and deleted in place ---------------------------------------
+
+
+def _issue_prefix(issue_id: int) -> str:
+    return f"issue-{issue_id}"  # one edit form per issue on the page: ids stay unique
+
+
+def _issues_context(
+    opp: Opportunity,
+    *,
+    issue_form: BusinessIssueForm | None = None,
+    editing: tuple[int, BusinessIssueForm] | None = None,
+    error: str = "",
+) -> dict[str, Any]:
+    """The business-issues card: each issue with its edit form (prefilled; the one whose
+    edit was refused keeps what was typed, with its errors), the add form, and a refusal
+    that belongs to no field (e.g. the deal was closed meanwhile)."""
+    issues = list(selectors.business_issues_for(opp))
+    if opp.status == OpportunityStatus.OPEN:
+        for bi in issues:
+            if editing is not None and editing[0] == bi.pk:
+                bi.edit_form = editing[1]
+                continue
+            bi.edit_form = BusinessIssueForm(
+                prefix=_issue_prefix(bi.pk),
+                initial={
+                    "issue": bi.issue,
+                    "impact": bi.impact,
+                    "our_value": bi.our_value,
+                    "quantified_value": bi.quantified_value,
+                },
+            )
+    return {
+        "issues": issues,
+        "issue_form": issue_form or BusinessIssueForm(),
+        "issues_error": error,
+    }
+
+
+def _issues_card(request, opp: Opportunity, *, status: int, **context: Any) -> HttpResponse:
     response = render(
         request,
         "partials/business_issues.html",
         {
             "opp": opp,
-            "issues": selectors.business_issues_for(opp),
-            "issue_form": form,
             "is_open": opp.status == OpportunityStatus.OPEN,
+            **_issues_context(opp, **context),
         },
         status=status,
     )
     if status == 200:
-        # An automatic milestone may now be met: the milestone panel refreshes on this event.
+        # An automatic milestone may now be met (or no longer): the milestone panel and
+        # its summary refresh on this event.
         response["HX-Trigger"] = "business-issues-changed"
     return response
+
+
+def _issue_changed(request, opp: Opportunity, text: str) -> HttpResponse:
+    if not request.htmx:
+        messages.success(request, text)
+        return redirect(
+            reverse("pipeline:opportunity_detail", kwargs={"pk": opp.pk}) + "#business-issues"
+        )
+    return _issues_card(request, opp, status=200)
+
+
+def _issue_refused(request, opp: Opportunity, **context: Any) -> HttpResponse:
+    if not request.htmx:
+        names = {"editing": "issue_editing", "error": "issues_error"}
+        return _render_detail(request, opp, **{names[k]: v for k, v in context.items()})
+    return _issues_card(request, opp, status=INVALID, **context)
+
+
+def _issue_of(request: HttpRequest, opp: Opportunity, issue_id: int):
+    issue = selectors.business_issue_get_for(request.user, issue_id)  # outside scope: 404
+    if issue.opportunity_id != opp.pk:
+        raise Http404("No such business issue on this opportunity.")
+    return issue
+
+
+@login_required
+@require_POST
+def business_issue_edit(request: HttpRequest, pk: int, issue_id: int) -> HttpResponse:
+    """Change one business issue in place, e.g. map our value to one recorded without it."""
+    opp = selectors.opportunity_get_for(request.user, pk)
+    issue = _issue_of(request, opp, issue_id)
+    form = BusinessIssueForm(request.POST, prefix=_issue_prefix(issue.pk))
+    error = ""
+    if form.is_valid():
+        try:
+            services.business_issue_update(
+                business_issue_id=issue.pk, actor=request.user, **form.cleaned_data
+            )
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except ApplicationError as exc:
+            if any(field in form.fields for field in exc.details):
+                add_service_errors(form, exc)
+            else:
+                error = exc.message  # not about a field: said on top of the card
+        else:
+            return _issue_changed(request, opp, "Business issue updated.")
+    return _issue_refused(request, opp, editing=(issue.pk, form), error=error)
+
+
+@login_required
+@require_POST
+def business_issue_delete(request: HttpRequest, pk: int, issue_id: int) -> HttpResponse:
+    """Delete one business issue (the page asks for a confirmation first)."""
+    opp = selectors.opportunity_get_for(request.user, pk)
+    issue = _issue_of(request, opp, issue_id)
+    try:
+        services.business_issue_delete(business_issue_id=issue.pk, actor=request.user)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except ApplicationError as exc:
+        return _issue_refused(request, opp, error=exc.message)
+    return _issue_changed(request, opp, "Business issue deleted.")
 
 
 @login_required
@@ -728,18 +860,22 @@ def milestones_panel(request: HttpRequest, pk: int) -> HttpResponse:
     """The current stage's milestones, re-rendered when something outside them changed."""
     opp = selectors.opportunity_get_for(request.user, pk)
     groups = selectors.milestones_by_stage(opp)
+    current = next(g for g in groups if g.stage.id == opp.stage_id)
     return render(
         request,
         "partials/milestones_panel.html",
         {
             "opp": opp,
-            "current": next(g for g in groups if g.stage.id == opp.stage_id),
+            "current": current,
             "other_groups": [
                 g
                 for g in groups
                 if g.stage.id != opp.stage_id and (g.seller_actions or g.buyer_commitments)
             ],
             "is_open": opp.status == OpportunityStatus.OPEN,
+            # The move panel's "N required milestones still open" follows (out of band).
+            "open_required": current.open_required,
+            "summary_oob": opp.status == OpportunityStatus.OPEN,
         },
     )
 
@@ -793,40 +929,4 @@ def opportunity_qualify(request: HttpRequest, pk: int) -> HttpResponse:
             "validity_days": services.qualification_validity_days(opp.stage),
         },
         status=INVALID if form.is_bound and form.errors else 200,
-    )
-
-
-# --- needs attention --------------------------------------------------------------------------
-
-ATTENTION_PAGE_SIZE = 50
-
-
-@login_required
-@require_GET
-def attention(request: HttpRequest) -> HttpResponse:
-    """Open flags of the open deals the user may see: a rep's own, a manager's teams', all
-    for a leader. Sortable by severity and age, filterable by kind (and owner)."""
-    user = request.user
-    form = AttentionFilterForm(
-        request.GET or None,
-        owners=selectors.assignable_owners_for(user),
-        show_owner=_sees_others(user),
-    )
-    filters, sort = form.selector_args()
-    page = Paginator(selectors.flag_list_for(user, filters, sort), ATTENTION_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    return render(
-        request,
-        "pipeline/attention.html",
-        {
-            "form": form,
-            "page": page,
-            "sort": sort,
-            # The column headers flip their own sort.
-            "severity_sort": "-severity" if sort == "severity" else "severity",
-            "age_sort": "age" if sort == "-age" else "-age",
-            "show_owner": _sees_others(user),
-            "filtered": bool(filters),
-        },
     )

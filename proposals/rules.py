@@ -29,12 +29,24 @@ class IssueFacts:
     """A recorded business issue of the customer and the value we mapped to it."""
 
     title: str  # e.g. "Manual invoice matching costs 3 FTE"
+    # Our value in words, as mapped on the opportunity; blank: not mapped yet.
     value: str = ""  # e.g. "Save 2 FTE, about €140,000 a year"
+    amount: str = ""  # the value quantified, e.g. "140,000 EUR" (a figure is not a mapping)
+
+    @property
+    def mapped(self) -> bool:
+        """Whether the value we offer against the issue is mapped (in words)."""
+        return bool(self.value.strip())
 
     @property
     def quantified(self) -> bool:
-        """Whether the title or the value states a number, amount or percentage."""
-        return bool(_values_in(self.title) or _values_in(self.value))
+        """Whether the title, the value or its amount states a number, amount or percentage."""
+        return bool(_values_in(self.title) or _values_in(self.value) or _values_in(self.amount))
+
+    @property
+    def shown_value(self) -> str:
+        """The value as the messages quote it: in words, then the amount."""
+        return " — ".join(p for p in (self.value.strip(), self.amount.strip()) if p)
 
 
 @dataclass(frozen=True)
@@ -605,8 +617,9 @@ def _check_names_customer(context: SummaryContext, own_hits: list[Hit]) -> Summa
 def _check_restates_issue(
     context: SummaryContext, stems: set[str], values: set[Quantity]
 ) -> SummaryCheck:
-    """Restated: enough key words of the title (see `_enough`) and, if a value is recorded,
-    its key words or one of its numbers. One restated issue is enough."""
+    """Restated: enough key words of the title (see `_enough`) AND enough of the value's
+    own terms (see `_value_restated`). An issue whose value is not mapped yet cannot be
+    restated: there is no value to restate. One restated issue is enough."""
     code = "restates_issue"
     customer = _customer(context)
     issues = [issue for issue in context.issues if issue.title.strip()]
@@ -615,26 +628,46 @@ def _check_restates_issue(
             code, False, f"No business issue of {customer} is recorded: record the customer's "
             "business issues on the opportunity first.",
         )  # fmt: skip
+    mapped = [issue for issue in issues if issue.mapped]
     half_restated: IssueFacts | None = None
+    unmapped_restated: IssueFacts | None = None
     for issue in issues:
         if not _title_restated(issue.title, stems, values):
             continue
-        if _value_restated(issue.value, stems, values):
-            if issue.value.strip():
-                return _check(
-                    code, True, f"Restates {_quote([issue.title])} and the value we mapped to "
-                    f"it ({_quote([issue.value])}).",
-                )  # fmt: skip
-            return _check(code, True, f"Restates {_quote([issue.title])}.")
-        half_restated = half_restated or issue
+        if not issue.mapped:
+            unmapped_restated = unmapped_restated or issue
+        elif _value_restated(issue, stems, values):
+            return _check(
+                code, True, f"Restates {_quote([issue.title])} and the value we mapped to "
+                f"it ({_quote([issue.shown_value])}).",
+            )  # fmt: skip
+        else:
+            half_restated = half_restated or issue
     if half_restated is not None:
         return _check(
             code, False, f"Mentions {_quote([half_restated.title])} but not the value we mapped "
-            f"to it: {_quote([half_restated.value])}.",
+            f"to it: {_quote([half_restated.shown_value])}.",
         )  # fmt: skip
+    if unmapped_restated is not None:
+        then = (
+            f"or restate an issue whose value is mapped: {_quote(i.title for i in mapped)}"
+            if mapped
+            else "then restate it here"
+        )
+        return _check(
+            code, False, f"Mentions {_quote([unmapped_restated.title])} but the value we offer "
+            f"against it is not mapped yet: map the value on the opportunity first, {then}.",
+        )  # fmt: skip
+    if not mapped:
+        return _check(
+            code, False, f"No business issue of {customer} has the value we offer against it "
+            f"mapped yet: map the value of {_quote(i.title for i in issues)} on the "
+            "opportunity first, then restate it here.",
+        )  # fmt: skip
+    listed = "recorded issues" if len(mapped) == len(issues) else "issues with a mapped value"
     return _check(
-        code, False, f"Mentions no business issue of {customer}; recorded issues: "
-        f"{_quote(i.title for i in issues)}.",
+        code, False, f"Mentions no business issue of {customer}; {listed}: "
+        f"{_quote(i.title for i in mapped)}.",
     )  # fmt: skip
 
 
@@ -648,13 +681,19 @@ def _title_restated(title: str, stems: set[str], values: set[Quantity]) -> bool:
     return not numbers or bool(numbers & values)
 
 
-def _value_restated(value: str, stems: set[str], values: set[Quantity]) -> bool:
-    """The value counts as restated by its key words or by any of its numbers ("€140k")."""
-    keys = key_words(value)
-    numbers = _values_in(value)
-    if not keys and not numbers:
-        return True  # no value recorded: nothing to restate
-    return (bool(keys) and _enough(keys, stems)) or bool(numbers & values)
+def _value_restated(issue: IssueFacts, stems: set[str], values: set[Quantity]) -> bool:
+    """Restated by enough of the value's own terms (as many as `_enough` asks of key
+    words): its key words and its figures (in the words or the amount), less those of the
+    title — restating the issue must not pass for restating our value. A value that adds
+    no term of its own is restated with the title."""
+    title_keys = set(key_words(issue.title))
+    own_keys = [key for key in key_words(issue.value) if key not in title_keys]
+    own_numbers = (_values_in(issue.value) | _values_in(issue.amount)) - _values_in(issue.title)
+    terms = len(own_keys) + len(own_numbers)
+    if not terms:
+        return True
+    needed = terms if terms <= 2 else math.ceil(terms / 2)
+    return sum(key in stems for key in own_keys) + len(own_numbers & values) >= needed
 
 
 def _check_quantified(context: SummaryContext, found: list[tuple[str, Quantity]]) -> SummaryCheck:
@@ -666,10 +705,14 @@ def _check_quantified(context: SummaryContext, found: list[tuple[str, Quantity]]
         )
     if found:
         # Show the figure that restates an issue's figure if there is one: it is the outcome.
-        recorded = set().union(*(_values_in(i.title) | _values_in(i.value) for i in quantified))
+        recorded = set().union(
+            *(_values_in(i.title) | _values_in(i.value) | _values_in(i.amount) for i in quantified)
+        )
         shown = next((token for token, value in found if value in recorded), found[0][0])
         return _check(code, True, f"States a quantified outcome ({shown}).")
-    example = quantified[0].value if _values_in(quantified[0].value) else quantified[0].title
+    first = quantified[0]
+    figures = _values_in(first.value) or _values_in(first.amount)
+    example = first.shown_value if figures else first.title
     return _check(
         code, False, "States no quantified outcome: add a number, amount or percentage, e.g. "
         f"from {_quote([example])}.",
@@ -754,8 +797,10 @@ def _check_length(count: int, context: SummaryContext) -> SummaryCheck:
 
 def _empty_checks(context: SummaryContext) -> list[SummaryCheck]:
     customer = _customer(context)
-    if any(issue.title.strip() for issue in context.issues):
+    if any(issue.title.strip() and issue.mapped for issue in context.issues):
         restate = f"restate a business issue of {customer} and the value we mapped to it."
+    elif any(issue.title.strip() for issue in context.issues):
+        restate = "map the value of a business issue on the opportunity first."
     else:
         restate = "record the customer's business issues on the opportunity first."
     messages = {

@@ -131,7 +131,11 @@ def summary_context(*, opportunity: Opportunity, text: str) -> rules.SummaryCont
     whose name could be in the text (found in SQL by the name's first word, so a large
     account table is never loaded). Three queries."""
     issues = tuple(
-        rules.IssueFacts(title=bi.issue, value=_issue_value(bi, opportunity.currency))
+        rules.IssueFacts(
+            title=bi.issue,
+            value=bi.our_value,
+            amount=_issue_amount(bi, opportunity.currency),
+        )
         for bi in BusinessIssue.objects.filter(opportunity=opportunity).order_by("created_at", "id")
     )
     others = tuple(
@@ -174,12 +178,12 @@ def summary_context(*, opportunity: Opportunity, text: str) -> rules.SummaryCont
     )
 
 
-def _issue_value(issue: BusinessIssue, currency: str) -> str:
-    """The value we mapped to an issue, in words and (when quantified) as an amount."""
-    parts = [issue.our_value.strip()]
-    if issue.quantified_value is not None:
-        parts.append(f"{issue.quantified_value:,.0f} {currency}")
-    return " — ".join(p for p in parts if p)
+def _issue_amount(issue: BusinessIssue, currency: str) -> str:
+    """The value mapped to an issue as an amount ("" when not quantified). The value in
+    words is the mapping: an amount alone does not map it (see rules.IssueFacts)."""
+    if issue.quantified_value is None:
+        return ""
+    return f"{issue.quantified_value:,.0f} {currency}"
 
 
 def first_pass_by_deal(*, cohort_sql: str, params: dict[str, Any]) -> dict[int, tuple[int, int]]:

@@ -156,7 +156,8 @@ def _clean_sections(errors: dict[str, list[str]], sections: Any) -> list[dict[st
         unknown = set(section) - {"heading", "body", "id", "order"}
         if unknown:
             errors.setdefault("sections", []).append(
-                f"Section {index}: unknown field(s) {', '.join(sorted(unknown))}."
+                f"Section {index}: unknown {'field' if len(unknown) == 1 else 'fields'} "
+                f"{', '.join(sorted(unknown))}."
             )
         section_errors: dict[str, list[str]] = {}
         heading = clean_text(
@@ -406,7 +407,8 @@ def _review(
         checked = set()
     if unknown := checked - {i.pk for i in items}:
         errors.setdefault("checklist", []).append(
-            f"Unknown checklist item(s): {', '.join(str(i) for i in sorted(unknown))}."
+            f"Unknown checklist {'item' if len(unknown) == 1 else 'items'}: "
+            f"{', '.join(str(i) for i in sorted(unknown))}."
         )
     unchecked = [i.text for i in items if i.pk not in checked]
     if decision == ReviewDecision.APPROVED and unchecked and not errors:

@@ -362,6 +362,7 @@ def _detail_context(request: HttpRequest, proposal: Proposal, **forms: Any) -> d
     ]
     return {
         "proposal": proposal,
+        "page_url": _detail_url(proposal),  # where a refused action's answer belongs
         "opp": opp,
         "is_owner": is_owner,
         "can_comment": is_owner or manages_owner,

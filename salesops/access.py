@@ -89,6 +89,17 @@ def can_override_gate(actor: User, owner: User) -> bool:
     return actor.pk != owner.pk and manages(actor, owner)
 
 
+def configures_sales_process(user: User) -> bool:
+    """Administrators and sales leaders set up how the company sells: pipelines, stages
+    and milestones, qualification frameworks, quotas. The one rule the services, the
+    setup pages, the API and the navbar follow."""
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and (user.is_admin_role or user.role == Role.LEADER)
+    )
+
+
 def can_assign_owner(actor: User, new_owner: User) -> bool:
     """Reps keep their own deals; managers assign within their teams; leaders anywhere."""
     if actor.sees_everything:

@@ -4,6 +4,7 @@ from django.urls import path
 from salesops import people_views, views
 
 urlpatterns = [
+    path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The link of an invitation (salesops.people.invitation_link): set a password, signed in.

@@ -80,7 +80,10 @@ def api_key_create(*, user: User, name: str, scopes: list[str]) -> tuple[ApiKey,
     if not scopes:
         errors["scopes"] = ["Choose at least one scope: read, write."]
     elif unknown := [s for s in scopes if s not in known]:
-        errors["scopes"] = [f"Unknown scope(s): {', '.join(unknown)}. Known: read, write."]
+        errors["scopes"] = [
+            f"Unknown {'scope' if len(unknown) == 1 else 'scopes'}: {', '.join(unknown)}."
+            " Known: read, write."
+        ]
     if errors:
         raise ValidationFailed(details=errors)
     if "write" in scopes and "read" not in scopes:

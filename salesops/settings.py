@@ -395,4 +395,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Django's default config gives "django" a console handler of its own and lets it
+    # propagate to ours too: every 4xx/5xx line printed twice. One handler: the root's.
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }

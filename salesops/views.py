@@ -4,12 +4,14 @@ setup hub and the first-run page of an empty install."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,7 +19,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from salesops import organisation, setup_links
+from salesops import access, organisation, setup_links
 from salesops.auth import demo_logins
 from salesops.exceptions import ApplicationError, Conflict, NotFound
 from salesops.forms import (
@@ -168,10 +170,14 @@ CALENDAR_FIELDS = ("fiscal_year_start_month", "time_zone")
 @login_required
 @require_http_methods(["GET", "POST"])
 def setup_hub(request: HttpRequest) -> HttpResponse:
-    """The administrator's setup page: the organisation's settings (a form) and the way to
-    the other setup pages. Anyone else: a 403 page saying who may (as the other setup
-    pages and the service answer)."""
-    if not request.user.is_admin_role:
+    """The setup page of those who configure the sales process (administrators and sales
+    leaders): the way to the other setup pages, and the organisation's settings — a form
+    for an administrator, read-only for a leader (a leader's POST: 403). Anyone else: a
+    403 page saying who may (as the other setup pages and the services answer)."""
+    if not access.configures_sales_process(request.user):
+        return render(request, "salesops/setup_forbidden.html", status=403)
+    edits_organisation = request.user.is_admin_role
+    if request.method == "POST" and not edits_organisation:
         return render(request, "salesops/setup_forbidden.html", status=403)
     before = organisation.current()
     form = OrganisationForm(request.POST or None, initial=asdict(before))
@@ -196,6 +202,7 @@ def setup_hub(request: HttpRequest) -> HttpResponse:
         "salesops/setup.html",
         {
             "form": form,
+            "edits_organisation": edits_organisation,
             "organisation": before,
             "saved": organisation_saved(),
             "more_links": setup_links.links_for(request.user),
@@ -234,4 +241,13 @@ def first_admin(request: HttpRequest) -> HttpResponse:
         status = 422
     response = render(request, "salesops/first_admin.html", {"form": form}, status=status)
     add_never_cache_headers(response)
+    return response
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers ask for whatever the page says: the logo (an SVG)."""
+    path = finders.find("favicon.svg")
+    response = HttpResponse(Path(path).read_bytes(), content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
     return response

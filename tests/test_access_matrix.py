@@ -82,6 +82,17 @@ def admin_only(ok: int, *, read_only_key: int = 403) -> dict[str, Any]:
     return {r: 403 for r in ROLES} | {"anonymous": 401, "admin": ok, "ro_key": read_only_key}
 
 
+def setup_configurer(ok: Any) -> dict[str, Any]:
+    """A page of those who configure the sales process (access.configures_sales_process):
+    administrators and sales leaders; everyone else signed in gets 403."""
+    return setup_admin(ok) | {"leader": ok}
+
+
+def configurer_only(ok: int) -> dict[str, Any]:
+    """The API's writes of the sales process: administrators and sales leaders."""
+    return admin_only(ok) | {"leader": ok}
+
+
 def api_scoped(ok: int, *, write: bool) -> dict[str, Any]:
     return scoped(ok, anon=401, ro=403 if write else ok)
 
@@ -327,8 +338,9 @@ def submission_create() -> dict[str, Any]:
 
 
 def quota_admin(ok: int) -> dict[str, Any]:
-    """Administrators change a quota; the others who see it are refused (403); 404 outside."""
-    return api_scoped(403, write=True) | {"admin": ok}
+    """Administrators and sales leaders change a quota; the others who see it are refused
+    (403); 404 outside."""
+    return api_scoped(403, write=True) | {"admin": ok, "leader": ok}
 
 
 # --- products and exports ---
@@ -722,6 +734,24 @@ PAGES: dict[str, list[Probe]] = {
             data=lambda w: {"issue": "Churn of 8 % a year"},
         )
     ],
+    OPP + "issues/<int:issue_id>/edit/": [
+        Probe(
+            "POST",
+            lambda w: f"/opportunities/{w.opp.pk}/issues/{w.issue.pk}/edit/",
+            scoped(302),
+            data=lambda w: {
+                f"issue-{w.issue.pk}-issue": "Churn of 8 % a year",
+                f"issue-{w.issue.pk}-our_value": "Renewal playbook halves it",
+            },
+        )
+    ],
+    OPP + "issues/<int:issue_id>/delete/": [
+        Probe(
+            "POST",
+            lambda w: f"/opportunities/{w.opp.pk}/issues/{w.issue.pk}/delete/",
+            scoped(302),
+        )
+    ],
     OPP + "activities/new/": [
         Probe(
             "POST",
@@ -740,6 +770,27 @@ PAGES: dict[str, list[Probe]] = {
         ),
     ],
     "attention/": [Probe("GET", lambda w: "/attention/", everyone(200))],
+    # The attention list's quick actions: the opportunity page's services, its scope.
+    "attention/<int:pk>/activity/": [
+        Probe(
+            "POST",
+            lambda w: f"/attention/{w.opp.pk}/activity/",
+            scoped(302),
+            data=lambda w: {"kind": "call", "subject": "Intro call", "back": "sort=age"},
+        )
+    ],
+    "attention/<int:pk>/next-step/": [
+        Probe(
+            "POST",
+            lambda w: f"/attention/{w.opp.pk}/next-step/",
+            scoped(302),
+            data=lambda w: {
+                "version": w.opp.version,
+                "next_step": "Demo",
+                "next_step_date": "2030-01-31",
+            },
+        )
+    ],
     # --- proposals. Only the owner writes, submits, sends and deletes; only a manager of
     # the owner (or a leader) reviews; both comment. Everyone else who may see the
     # proposal gets the page back with the service's refusal (422).
@@ -901,7 +952,12 @@ PAGES: dict[str, list[Probe]] = {
         )
     ],
     "coaching/reviews/<int:pk>/complete/": [
-        Probe("POST", lambda w: f"/coaching/reviews/{w.review.pk}/complete/", review_writer(302))
+        Probe(
+            "POST",
+            lambda w: f"/coaching/reviews/{w.review.pk}/complete/",
+            review_writer(302),
+            data=lambda w: {"confirm": "1"},  # its agenda points were not discussed
+        )
     ],
     # Its owner (rep), the manager who set it, leaders and admins tick an item off.
     "coaching/action-items/<int:pk>/done/": [
@@ -922,10 +978,11 @@ PAGES: dict[str, list[Probe]] = {
         )
     ],
     "notifications/read-all/": [Probe("POST", lambda w: "/notifications/read-all/", everyone(302))],
-    # --- setup: the hub is for administrators (everyone else 403); the first-run page
-    # exists only while nobody has an account — the world has users: 404 for everyone.
+    # --- setup: the hub is for administrators and sales leaders (everyone else 403), its
+    # organisation form for administrators; the first-run page exists only while nobody
+    # has an account — the world has users: 404 for everyone.
     "setup/": [
-        Probe("GET", lambda w: "/setup/", setup_admin(200)),
+        Probe("GET", lambda w: "/setup/", setup_configurer(200)),
         Probe(
             "POST",
             lambda w: "/setup/",
@@ -952,6 +1009,7 @@ PAGES: dict[str, list[Probe]] = {
             },
         ),
     ],
+    "favicon.ico": [Probe("GET", lambda w: "/favicon.ico", everyone(200, anon=200, ro=200))],
     "accounts/login/": [
         Probe("GET", lambda w: "/accounts/login/", everyone(302, anon=200) | {"ro_key": 200})
     ],
@@ -1483,23 +1541,23 @@ PAGES: dict[str, list[Probe]] = {
             people_reader(200),
         ),
     ],
-    # --- pipeline setup: administrators only (everyone else signed in 403). The spare
-    # stage (no deals) and its milestone are the ones edited, moved and deleted.
+    # --- pipeline setup: administrators and sales leaders (everyone else signed in 403).
+    # The spare stage (no deals) and its milestone are the ones edited, moved and deleted.
     "setup/pipelines/": [
-        Probe("GET", lambda w: "/setup/pipelines/", setup_admin(200)),
+        Probe("GET", lambda w: "/setup/pipelines/", setup_configurer(200)),
         Probe(
             "POST",
             lambda w: "/setup/pipelines/",
-            setup_admin(302),
+            setup_configurer(302),
             data=lambda w: {"template": "blank", "name": "Matrix blank"},
         ),
     ],
     "setup/pipelines/<int:pk>/": [
-        Probe("GET", lambda w: f"/setup/pipelines/{w.pipeline.pk}/", setup_admin(200)),
+        Probe("GET", lambda w: f"/setup/pipelines/{w.pipeline.pk}/", setup_configurer(200)),
         Probe(
             "POST",
             lambda w: f"/setup/pipelines/{w.pipeline.pk}/",
-            setup_admin(302),
+            setup_configurer(302),
             data=lambda w: {
                 "name": "New business",
                 "description": "Net-new",
@@ -1509,11 +1567,13 @@ PAGES: dict[str, list[Probe]] = {
         ),
     ],
     "setup/pipelines/<int:pk>/stages/new/": [
-        Probe("GET", lambda w: f"/setup/pipelines/{w.pipeline.pk}/stages/new/", setup_admin(200)),
+        Probe(
+            "GET", lambda w: f"/setup/pipelines/{w.pipeline.pk}/stages/new/", setup_configurer(200)
+        ),
         Probe(
             "POST",
             lambda w: f"/setup/pipelines/{w.pipeline.pk}/stages/new/",
-            setup_admin(302),
+            setup_configurer(302),
             data=lambda w: {
                 "name": "Matrix stage",
                 "probability": "30",
@@ -1523,11 +1583,11 @@ PAGES: dict[str, list[Probe]] = {
         ),
     ],
     "setup/stages/<int:pk>/": [
-        Probe("GET", lambda w: f"/setup/stages/{w.spare_stage.pk}/", setup_admin(200)),
+        Probe("GET", lambda w: f"/setup/stages/{w.spare_stage.pk}/", setup_configurer(200)),
         Probe(
             "POST",
             lambda w: f"/setup/stages/{w.spare_stage.pk}/",
-            setup_admin(302),
+            setup_configurer(302),
             data=lambda w: {
                 "name": "Spare",
                 "probability": "5",
@@ -1541,31 +1601,33 @@ PAGES: dict[str, list[Probe]] = {
         Probe(
             "POST",
             lambda w: f"/setup/stages/{w.spare_stage.pk}/move/",
-            setup_admin(302),
+            setup_configurer(302),
             data=lambda w: {"direction": "up"},
         )
     ],
     "setup/stages/<int:pk>/delete/": [
-        Probe("GET", lambda w: f"/setup/stages/{w.spare_stage.pk}/delete/", setup_admin(200)),
-        Probe("POST", lambda w: f"/setup/stages/{w.spare_stage.pk}/delete/", setup_admin(302)),
+        Probe("GET", lambda w: f"/setup/stages/{w.spare_stage.pk}/delete/", setup_configurer(200)),
+        Probe("POST", lambda w: f"/setup/stages/{w.spare_stage.pk}/delete/", setup_configurer(302)),
     ],
     "setup/stages/<int:pk>/milestones/new/": [
         Probe(
-            "GET", lambda w: f"/setup/stages/{w.spare_stage.pk}/milestones/new/", setup_admin(200)
+            "GET",
+            lambda w: f"/setup/stages/{w.spare_stage.pk}/milestones/new/",
+            setup_configurer(200),
         ),
         Probe(
             "POST",
             lambda w: f"/setup/stages/{w.spare_stage.pk}/milestones/new/",
-            setup_admin(302),
+            setup_configurer(302),
             data=lambda w: {"title": "Matrix milestone", "kind": "buyer_commitment"},
         ),
     ],
     "setup/milestones/<int:pk>/": [
-        Probe("GET", lambda w: f"/setup/milestones/{w.spare_milestone.pk}/", setup_admin(200)),
+        Probe("GET", lambda w: f"/setup/milestones/{w.spare_milestone.pk}/", setup_configurer(200)),
         Probe(
             "POST",
             lambda w: f"/setup/milestones/{w.spare_milestone.pk}/",
-            setup_admin(302),
+            setup_configurer(302),
             data=lambda w: {"title": "Renamed milestone", "kind": "seller_action"},
         ),
     ],
@@ -1573,22 +1635,72 @@ PAGES: dict[str, list[Probe]] = {
         Probe(
             "GET",
             lambda w: f"/setup/milestones/{w.spare_milestone.pk}/delete/",
-            setup_admin(200),
+            setup_configurer(200),
         ),
         Probe(
             "POST",
             lambda w: f"/setup/milestones/{w.spare_milestone.pk}/delete/",
-            setup_admin(302),
+            setup_configurer(302),
+        ),
+    ],
+    # --- qualification frameworks: administrators and sales leaders (everyone else signed
+    # in 403). The matrix framework's first element is edited; the spare framework's element
+    # (nothing scores it, no milestone requires it) is the one removed.
+    "setup/frameworks/": [
+        Probe("GET", lambda w: "/setup/frameworks/", setup_configurer(200)),
+        Probe(
+            "POST",
+            lambda w: "/setup/frameworks/",
+            setup_configurer(302),
+            data=lambda w: {"name": "Matrix GPCTBA", "description": "Inbound deals"},
+        ),
+    ],
+    "setup/frameworks/<int:pk>/": [
+        Probe("GET", lambda w: f"/setup/frameworks/{w.framework.pk}/", setup_configurer(200)),
+        Probe(
+            "POST",
+            lambda w: f"/setup/frameworks/{w.framework.pk}/",
+            setup_configurer(302),
+            data=lambda w: {"name": "Matrix framework", "description": "", "is_active": "on"},
+        ),
+    ],
+    "setup/frameworks/<int:pk>/elements/new/": [
+        Probe(
+            "POST",
+            lambda w: f"/setup/frameworks/{w.framework.pk}/elements/new/",
+            setup_configurer(302),
+            data=lambda w: {"new-name": "Competition", "new-weight": "2", "new-guidance": ""},
+        )
+    ],
+    "setup/elements/<int:pk>/": [
+        Probe(
+            "POST",
+            lambda w: f"/setup/elements/{w.elements[0].pk}/",
+            setup_configurer(302),
+            data=lambda w: {
+                f"element-{w.elements[0].pk}-name": "Metrics",
+                f"element-{w.elements[0].pk}-weight": "3",
+                f"element-{w.elements[0].pk}-order": "0",
+                f"element-{w.elements[0].pk}-guidance": "Quantified by the buyer",
+            },
+        )
+    ],
+    "setup/elements/<int:pk>/delete/": [
+        Probe(
+            "GET", lambda w: f"/setup/elements/{w.spare_element.pk}/delete/", setup_configurer(200)
+        ),
+        Probe(
+            "POST", lambda w: f"/setup/elements/{w.spare_element.pk}/delete/", setup_configurer(302)
         ),
     ],
     # --- quotas page: everyone signed in reads it in their scope (a rep their own row, as
-    # the API); only administrators save it.
+    # the API); administrators and sales leaders save it.
     "forecast/quotas/": [
         Probe("GET", lambda w: "/forecast/quotas/?period=2026-Q3", everyone(200)),
         Probe(
             "POST",
             lambda w: "/forecast/quotas/",
-            setup_admin(302),
+            setup_configurer(302),
             data=lambda w: {
                 "period": "2026-Q3",
                 f"rep-{w.users['rep'].pk}-amount": "120000",
@@ -1826,7 +1938,10 @@ API: dict[tuple[str, str], Probe] = {
         "GET", lambda w: "/api/v1/pipelines/", api_everyone(200, write=False)
     ),
     ("/api/v1/pipelines/", "POST"): Probe(
-        "POST", lambda w: "/api/v1/pipelines/", admin_only(201), data=lambda w: {"name": "Renewals"}
+        "POST",
+        lambda w: "/api/v1/pipelines/",
+        configurer_only(201),
+        data=lambda w: {"name": "Renewals"},
     ),
     ("/api/v1/pipelines/{id}/", "GET"): Probe(
         "GET", lambda w: f"/api/v1/pipelines/{w.pipeline.pk}/", api_everyone(200, write=False)
@@ -1834,7 +1949,7 @@ API: dict[tuple[str, str], Probe] = {
     ("/api/v1/pipelines/{id}/", "PATCH"): Probe(
         "PATCH",
         lambda w: f"/api/v1/pipelines/{w.pipeline.pk}/",
-        admin_only(200),
+        configurer_only(200),
         data=lambda w: {"description": "Land new logos"},
     ),
     ("/api/v1/stages/", "GET"): Probe(
@@ -1843,7 +1958,7 @@ API: dict[tuple[str, str], Probe] = {
     ("/api/v1/stages/", "POST"): Probe(
         "POST",
         lambda w: "/api/v1/stages/",
-        admin_only(201),
+        configurer_only(201),
         data=lambda w: {
             "pipeline": w.pipeline.pk,
             "name": "Security review",
@@ -1858,11 +1973,11 @@ API: dict[tuple[str, str], Probe] = {
     ("/api/v1/stages/{id}/", "PATCH"): Probe(
         "PATCH",
         lambda w: f"/api/v1/stages/{w.spare_stage.pk}/",
-        admin_only(200),
+        configurer_only(200),
         data=lambda w: {"guidance": "Confirm the security questionnaire."},
     ),
     ("/api/v1/stages/{id}/", "DELETE"): Probe(
-        "DELETE", lambda w: f"/api/v1/stages/{w.spare_stage.pk}/", admin_only(204)
+        "DELETE", lambda w: f"/api/v1/stages/{w.spare_stage.pk}/", configurer_only(204)
     ),
     ("/api/v1/milestones/", "GET"): Probe(
         "GET", lambda w: "/api/v1/milestones/", api_everyone(200, write=False)
@@ -1870,7 +1985,7 @@ API: dict[tuple[str, str], Probe] = {
     ("/api/v1/milestones/", "POST"): Probe(
         "POST",
         lambda w: "/api/v1/milestones/",
-        admin_only(201),
+        configurer_only(201),
         data=lambda w: {
             "stage": w.spare_stage.pk,
             "title": "Security sign-off",
@@ -1885,11 +2000,11 @@ API: dict[tuple[str, str], Probe] = {
     ("/api/v1/milestones/{id}/", "PATCH"): Probe(
         "PATCH",
         lambda w: f"/api/v1/milestones/{w.spare_milestone.pk}/",
-        admin_only(200),
+        configurer_only(200),
         data=lambda w: {"required": False},
     ),
     ("/api/v1/milestones/{id}/", "DELETE"): Probe(
-        "DELETE", lambda w: f"/api/v1/milestones/{w.spare_milestone.pk}/", admin_only(204)
+        "DELETE", lambda w: f"/api/v1/milestones/{w.spare_milestone.pk}/", configurer_only(204)
     ),
     # --- qualification and flags
     ("/api/v1/opportunities/{id}/qualifications/", "GET"): Probe(
@@ -1913,7 +2028,10 @@ API: dict[tuple[str, str], Probe] = {
         "GET", lambda w: "/api/v1/frameworks/", api_everyone(200, write=False)
     ),
     ("/api/v1/frameworks/", "POST"): Probe(
-        "POST", lambda w: "/api/v1/frameworks/", admin_only(201), data=lambda w: {"name": "GPCTBA"}
+        "POST",
+        lambda w: "/api/v1/frameworks/",
+        configurer_only(201),
+        data=lambda w: {"name": "GPCTBA"},
     ),
     ("/api/v1/frameworks/{id}/", "GET"): Probe(
         "GET", lambda w: f"/api/v1/frameworks/{w.framework.pk}/", api_everyone(200, write=False)
@@ -1921,7 +2039,7 @@ API: dict[tuple[str, str], Probe] = {
     ("/api/v1/frameworks/{id}/", "PATCH"): Probe(
         "PATCH",
         lambda w: f"/api/v1/frameworks/{w.framework.pk}/",
-        admin_only(200),
+        configurer_only(200),
         data=lambda w: {"description": "For enterprise deals"},
     ),
     ("/api/v1/framework-elements/", "GET"): Probe(
@@ -1930,7 +2048,7 @@ API: dict[tuple[str, str], Probe] = {
     ("/api/v1/framework-elements/", "POST"): Probe(
         "POST",
         lambda w: "/api/v1/framework-elements/",
-        admin_only(201),
+        configurer_only(201),
         data=lambda w: {"framework": w.framework.pk, "name": "Competition", "weight": 2},
     ),
     ("/api/v1/framework-elements/{id}/", "GET"): Probe(
@@ -1941,13 +2059,13 @@ API: dict[tuple[str, str], Probe] = {
     ("/api/v1/framework-elements/{id}/", "PATCH"): Probe(
         "PATCH",
         lambda w: f"/api/v1/framework-elements/{w.elements[0].pk}/",
-        admin_only(200),
+        configurer_only(200),
         data=lambda w: {"weight": 5},
     ),
     ("/api/v1/framework-elements/{id}/", "DELETE"): Probe(
         "DELETE",
         lambda w: f"/api/v1/framework-elements/{w.spare_element.pk}/",
-        admin_only(204),
+        configurer_only(204),
     ),
     # --- proposals: the owner writes, submits, sends; a manager of the owner (or a
     # leader, or an admin) reviews; both comment. A read-only key writes nothing.
@@ -2110,6 +2228,7 @@ API: dict[tuple[str, str], Probe] = {
         "POST",
         lambda w: f"/api/v1/opportunity-reviews/{w.review.pk}/complete/",
         review_writer(200, api=True),
+        data=lambda w: {"confirm": True},  # its agenda points were not discussed
     ),
     ("/api/v1/action-items/", "GET"): Probe(
         "GET", lambda w: "/api/v1/action-items/", api_everyone(200, write=False)
@@ -2169,15 +2288,15 @@ API: dict[tuple[str, str], Probe] = {
             "due_on": (timezone.localdate() + dt.timedelta(days=2)).isoformat(),
         },
     ),
-    # --- quotas: read in scope, written by administrators; the forecast summary of an
-    # owner is read by those who see the owner.
+    # --- quotas: read in scope, written by administrators and sales leaders; the forecast
+    # summary of an owner is read by those who see the owner.
     ("/api/v1/quotas/", "GET"): Probe(
         "GET", lambda w: "/api/v1/quotas/", api_everyone(200, write=False)
     ),
     ("/api/v1/quotas/", "POST"): Probe(
         "POST",
         lambda w: "/api/v1/quotas/",
-        admin_only(201),
+        configurer_only(201),
         data=lambda w: {"period": "2031-Q1", "rep": w.users["rep"].pk, "amount": "5000"},
     ),
     ("/api/v1/quotas/{id}/", "GET"): Probe(
@@ -2463,17 +2582,18 @@ API: dict[tuple[str, str], Probe] = {
     ("/api/v1/people/export.csv", "GET"): Probe(
         "GET", lambda w: "/api/v1/people/export.csv", people_reader(200, api=True)
     ),
-    # The setup pages' pipeline from a template and stage moves, over the API (admins).
+    # The setup pages' pipeline from a template and stage moves, over the API
+    # (administrators and sales leaders).
     ("/api/v1/pipelines/from-template/", "POST"): Probe(
         "POST",
         lambda w: "/api/v1/pipelines/from-template/",
-        admin_only(201),
+        configurer_only(201),
         data=lambda w: {"template": "blank", "name": "Matrix pipeline"},
     ),
     ("/api/v1/stages/{id}/move/", "POST"): Probe(
         "POST",
         lambda w: f"/api/v1/stages/{w.spare_stage.pk}/move/",
-        admin_only(200),
+        configurer_only(200),
         data=lambda w: {"position": 1},
     ),
     # --- the organisation's settings: everyone reads them, administrators change them ---

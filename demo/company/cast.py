@@ -427,6 +427,7 @@ def create_pipeline() -> Pipeline:
                 required=m.required,
                 requires_evidence=m.requires_evidence,
                 auto_check=m.auto_check,
+                completable_by=m.completable_by,
                 min_qualification_score=m.min_score,
                 order=i,
             )

@@ -95,6 +95,7 @@ def build_coaching(users: dict[str, User], rng: random.Random) -> dict[str, int]
                 )
     # Reviews: each manager's riskiest deal gets one completed review; the next one is in
     # progress, for the review page to show an agenda.
+    from coaching.rules import fold_agenda
     from coaching.selectors import review_queue_for
 
     for manager in (users[m] for m in TEAMS.values()):
@@ -123,7 +124,12 @@ def build_coaching(users: dict[str, User], rng: random.Random) -> dict[str, int]
                 title="Meet the economic buyer with the champion",
                 due_on=today + dt.timedelta(days=7),
             )
-            coaching.review_complete(actor=manager, review_id=review.pk)
+            # The manager went through the points in view (the top of the ranked agenda)
+            # and confirmed completing with the folded ones left undiscussed.
+            shown, _ = fold_agenda(list(review.agenda_items.order_by("order", "id")))
+            for item in shown:
+                coaching.agenda_item_set_discussed(actor=manager, item_id=item.pk, discussed=True)
+            coaching.review_complete(actor=manager, review_id=review.pk, confirm=True)
             _backdate(
                 OpportunityReview,
                 review.pk,

@@ -20,8 +20,10 @@ from forecasting import rules as forecast_rules
 from forecasting import services as forecast_services
 from forecasting.models import PipelineSnapshot
 from forecasting.selectors import forecast_summary
+from pipeline import services as pipeline_services
 from pipeline.models import (
     ChangeField,
+    ForecastCategory,
     Opportunity,
     OpportunityChange,
     OpportunityStatus,
@@ -450,4 +452,37 @@ def build_forecasting(
             now=now,
         )
         counts["forecast_meetings"] += 1
+    counts["changed_since_meeting"] = _since_last_meeting(teams.values(), current)
+    # This week's snapshot is the job's of this Monday, after those changes: taken again.
+    this_week = forecast_rules.week_start(forecast_services.local_today(now))
+    PipelineSnapshot.objects.filter(week=this_week).delete()
+    forecast_services.pipeline_snapshot_take(now=now)
     return {"snapshot_weeks": SNAPSHOT_WEEKS, **counts}
+
+
+def _since_last_meeting(teams: Iterable[Team], period: forecast_rules.Period) -> int:
+    """What happened since last week's meetings froze their numbers, so this week's differ
+    (and the meeting page's "changes since" has something to say): per team, its largest
+    Commit deal of the period grew by 10 % and its largest Best case deal was pushed past
+    the period — by their owners, through the pipeline's services."""
+    changed = 0
+    for team in teams:
+        open_in_period = Opportunity.objects.filter(
+            owner__team=team, status=OpportunityStatus.OPEN,
+            close_date__gte=period.start, close_date__lt=period.end,
+        ).select_related("owner").order_by("-amount", "pk")  # fmt: skip
+        grown = open_in_period.filter(forecast_category=ForecastCategory.COMMIT).first()
+        if grown is not None:
+            pipeline_services.opportunity_update(
+                actor=grown.owner, opportunity_id=grown.pk, expected_version=grown.version,
+                amount=(grown.amount * Decimal("1.1")).quantize(Decimal("1")),
+            )  # fmt: skip
+            changed += 1
+        pushed = open_in_period.filter(forecast_category=ForecastCategory.BEST_CASE).first()
+        if pushed is not None:
+            pipeline_services.opportunity_update(
+                actor=pushed.owner, opportunity_id=pushed.pk, expected_version=pushed.version,
+                close_date=period.end + dt.timedelta(days=14),
+            )  # fmt: skip
+            changed += 1
+    return changed

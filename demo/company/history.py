@@ -4,6 +4,7 @@ stage moves, changes, milestone completions, activities, qualifications, proposa
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -39,6 +40,7 @@ from pipeline.models import (
     ChangeField,
     ForecastCategory,
     Milestone,
+    MilestoneCompleter,
     MilestoneCompletion,
     Opportunity,
     OpportunityChange,
@@ -338,7 +340,10 @@ class History:
                         MilestoneCompletion(
                             opportunity=opp,
                             milestone=m,
-                            completed_by=owner,
+                            # A manager's milestone (terms approved) is ticked by them.
+                            completed_by=manager
+                            if m.completable_by == MilestoneCompleter.MANAGER
+                            else owner,
                             completed_at=self._at(entered[i], left - dt.timedelta(hours=1)),
                             evidence=_evidence(m, account) if m.requires_evidence else "",
                         )
@@ -581,11 +586,23 @@ class History:
             levels = self._assess(levels, current, habits, None)
             latest = self._qualification(opp, at, levels)
         if latest is not None and rng.random() < 0.12:
-            voided = latest.assessed_at + dt.timedelta(days=rng.uniform(1, 5))
-            latest.invalidated_at = min(self.now, voided)
-            pushed = opp.close_date + dt.timedelta(days=31)
+            # The push happened: the deal closes a month later than it did, from that day
+            # (its history says so), and the reason names the two months as they are.
+            last_change = max(
+                itertools.takewhile(lambda c: c.opportunity is opp, reversed(self.rows.changes)),
+                key=lambda c: c.changed_at,
+            ).changed_at  # after it, so replaying the history ends at the deal as it is
+            voided = min(
+                self.now,
+                max(last_change, latest.assessed_at) + dt.timedelta(days=rng.uniform(1, 5)),
+            )
+            latest.invalidated_at = voided
+            earlier = opp.close_date
+            opp.close_date = earlier + dt.timedelta(days=31)
+            self._change(opp, ChangeField.CLOSE_DATE, earlier, opp.close_date, opp.owner, voided)
+            opp.version += 1
             latest.invalidated_reason = (
-                f"Close date pushed from {opp.close_date:%b %Y} to {pushed:%b %Y}."
+                f"Close date pushed from {earlier:%b %Y} to {opp.close_date:%b %Y}."
             )
 
     def _assess(

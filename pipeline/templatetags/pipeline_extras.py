@@ -11,7 +11,15 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
+from salesops.text import money
+
 register = template.Library()
+
+
+@register.filter(name="money")
+def money_filter(amount: object, currency: str = "") -> str:
+    """{{ amount|money:currency }} → "EUR 60,500.00" (salesops.text.money)."""
+    return money(amount, currency)  # type: ignore[arg-type]
 
 
 @register.filter

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import permissions
 
+from salesops import access
 from salesops.models import ApiKey
 
 
@@ -23,9 +24,21 @@ class ApiKeyScopePermission(permissions.BasePermission):
 
 
 class IsAdminRoleOrReadOnly(permissions.BasePermission):
-    """Framework data (pipelines, stages, milestones): everyone reads, admins write."""
+    """Data only administrators change (the product catalogue): everyone reads."""
 
     message = "Only an administrator can change this."
 
     def has_permission(self, request, view) -> bool:
         return request.method in permissions.SAFE_METHODS or request.user.is_admin_role
+
+
+class ConfiguresSalesProcessOrReadOnly(permissions.BasePermission):
+    """The sales process (pipelines, stages, milestones, qualification frameworks):
+    everyone reads, administrators and sales leaders write (access.configures_sales_process)."""
+
+    message = "Only an administrator or a sales leader can change this."
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in permissions.SAFE_METHODS or access.configures_sales_process(
+            request.user
+        )

@@ -3,6 +3,49 @@
 (function () {
   "use strict";
 
+  // A refused form shown again in answer to a POST (a failed approval, say) would leave the
+  // address bar on the action's URL, and a reload would post again: show the page's own
+  // address instead (data-page-url, set by base.html for such answers).
+  const pageUrl = document.body && document.body.dataset.pageUrl;
+  if (pageUrl && window.history && window.history.replaceState) {
+    window.history.replaceState(null, "", pageUrl + window.location.hash);
+  }
+
+  // A Copy button next to a field (data-copy-target="#id"): copies its value, says so.
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("[data-copy-target]");
+    if (!button) {
+      return;
+    }
+    const field = document.querySelector(button.dataset.copyTarget);
+    if (!field) {
+      return;
+    }
+    const status = document.querySelector("[data-copy-status]");
+    const done = function (ok) {
+      button.textContent = ok ? "Copied" : "Select and copy";
+      if (status) {
+        status.textContent = ok ? "Copied to the clipboard." : "Copying failed: select the key and copy it.";
+        status.classList.remove("visually-hidden");
+      }
+      if (!ok) {
+        field.select();
+      }
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(function () { done(true); }, function () { done(false); });
+    } else {
+      field.select();
+      let ok = false;
+      try {
+        ok = document.execCommand("copy");
+      } catch (error) {
+        ok = false;
+      }
+      done(ok);
+    }
+  });
+
   // Filter forms marked data-autosubmit submit when a field changes.
   document.addEventListener("change", function (event) {
     const form = event.target.closest("form[data-autosubmit]");

@@ -73,3 +73,37 @@ def test_manager_records_a_forecast_meeting(page, live_server, rep, teammate, ma
     )
     meeting.refresh_from_db()
     assert (meeting.notes, meeting.version) == ("Acme slipped: call the CFO", 2)
+
+
+@pytest.mark.parametrize("viewport", [(1440, 900), (390, 844)], ids=["desktop", "phone"])
+def test_team_and_period_are_picked_once_and_the_numbers_follow(
+    page, live_server, rep, manager, pipeline, viewport
+):
+    """One Team and one Period (a select of fiscal periods); picking another period swaps
+    the numbers in place, keeping what was typed; the page fits a phone."""
+    period = period_or_current(None)
+    OpportunityFactory(
+        owner=rep,
+        stage=pipeline.qualify,
+        forecast_category="commit",
+        amount=Decimal("12345"),
+        close_date=period.last_day,
+    )
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    sign_in(page, live_server, "manager")
+    page.goto(live_server.url + reverse("forecasting:meeting_create"))
+    assert page.locator("[name=team]").count() == 1
+    assert page.locator("[name=period]").count() == 1
+    assert page.locator("select#id_period").input_value() == period.label
+
+    commit = page.locator("[data-testid=numbers-preview] tr[data-figure=commit] td[data-value]")
+    assert commit.get_attribute("data-value") == "12345.00"
+    page.fill("#id_notes", "Typed before picking")
+    page.evaluate("window.__marker = 'same page'")
+    page.select_option("#id_period", period.next().label)
+    page.wait_for_selector(f"[data-testid=numbers-preview] >> text={period.next().label}")
+    assert commit.get_attribute("data-value") == "0.00"  # the deal closes this period
+    assert page.evaluate("window.__marker") == "same page"
+    assert page.input_value("#id_notes") == "Typed before picking"
+    assert f"period={period.next().label}" in page.url
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport[0]

@@ -97,3 +97,59 @@ def test_manager_reviews_a_deal_and_the_rep_sees_the_action_item(
     item.locator("button[type=submit]").click()
     page.wait_for_selector("#actions .so-action-item.is-done")
     assert ActionItem.objects.get().done_at is not None
+
+
+@pytest.mark.parametrize("viewport", [(1440, 900), (390, 844)], ids=["desktop", "phone"])
+def test_a_long_agenda_is_folded_and_completing_asks_about_undiscussed_points(
+    page, live_server, rep, manager, pipeline, viewport
+):
+    # Flags, unmet milestones of this stage and the next, no qualification, no proposal.
+    deal = OpportunityFactory(owner=rep, stage=pipeline.discover, name="Long agenda deal")
+    OpportunityFlagFactory(opportunity=deal, kind="past_close_date", severity="critical")
+    OpportunityFlagFactory(opportunity=deal)  # a warning
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    sign_in(page, live_server, "manager")
+    page.goto(live_server.url + reverse("coaching:review_queue"))
+    page.locator("[data-testid=queue-row][data-opportunity='Long agenda deal']").locator(
+        "[data-testid=start-review]"
+    ).click()
+    page.wait_for_selector("[data-testid=review-agenda]")
+    review = OpportunityReview.objects.get(opportunity=deal)
+    generated = review.agenda_items.count()
+    assert generated > 6
+
+    # The top five in view, the rest folded under "n more points".
+    top = page.locator("[data-testid=agenda-top] [data-testid=agenda-item]")
+    assert top.count() == 5
+    more = page.locator("[data-testid=agenda-more]")
+    assert f"{generated - 5} more points" in more.locator("summary").inner_text()
+    folded = more.locator("[data-testid=agenda-item]")
+    assert not folded.first.is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport[0]
+
+    # Ticking a folded point keeps the fold open (htmx swaps the agenda).
+    more.locator("summary").click()
+    folded.first.locator("button").click()
+    page.wait_for_selector("[data-testid=agenda-more][open] .so-discussed")
+    assert folded.first.is_visible()
+
+    # Completing with points left asks first, listing them; nothing is frozen yet.
+    top.first.locator("button").click()
+    page.wait_for_selector("[data-testid=agenda-top] .so-discussed")
+    page.click("[data-testid=complete-review]")
+    confirm = page.locator("[data-testid=confirm-complete]")
+    confirm.wait_for()
+    listed = confirm.locator("[data-testid=undiscussed-points] li")
+    assert listed.count() == generated - 2
+    assert page.url.endswith("#complete")  # scrolled to the question
+    page.wait_for_function(
+        "document.getElementById('complete').getBoundingClientRect().top < window.innerHeight"
+    )
+    review.refresh_from_db()
+    assert review.status == "open"
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport[0]
+    page.screenshot(path=f"{SCREENSHOTS}/salesops-review-confirm-{viewport[0]}.png")
+    page.click("[data-testid=confirm-complete-review]")
+    page.wait_for_selector("[data-testid=review-status] >> text=Completed")
+    review.refresh_from_db()
+    assert review.status == "completed"

@@ -93,7 +93,12 @@ def test_manager_writes_agenda_findings_points_action_items(key_for, manager, re
         format="json",
     )
     assert item.status_code == 201 and item.json()["owner"] == rep.pk
-    done = client.post(f"{base}/complete/")
+    asked = client.post(f"{base}/complete/")
+    assert asked.status_code == 409 and asked.json()["code"] == "undiscussed_points"
+    assert [p["title"] for p in asked.json()["details"]["undiscussed"]] == [
+        p["title"] for p in agenda
+    ]
+    done = client.post(f"{base}/complete/", {"confirm": True}, format="json")
     assert done.status_code == 200 and done.json()["status"] == "completed"
     assert len(done.json()["action_items"]) == 1
     frozen = client.post(f"{base}/findings/", {"text": "Late"}, format="json")
@@ -127,6 +132,34 @@ def test_bad_input_is_400_with_the_field_and_nothing_saved(
         ReviewAgendaItem.objects.count(), CoachingPoint.objects.count(), ActionItem.objects.count()
     )  # fmt: skip
     assert after == before
+
+
+def test_complete_asks_for_a_confirmation_while_points_are_not_discussed(key_for, manager, review):
+    client = key_for(manager)
+    base = f"{REVIEWS}{review.pk}"
+    agenda = client.get(f"{base}/agenda/").json()
+    first = agenda[0]
+    ticked = client.post(
+        f"{base}/agenda/{first['id']}/discussed/", {"discussed": True}, format="json"
+    )
+    assert ticked.status_code == 200
+
+    asked = client.post(f"{base}/complete/", {"confirm": False}, format="json")
+
+    body = asked.json()
+    assert asked.status_code == 409 and set(body) == ERROR_KEYS
+    assert body["code"] == "undiscussed_points"
+    assert body["details"] == {
+        "undiscussed": [{"id": p["id"], "title": p["title"]} for p in agenda[1:]]
+    }
+    review.refresh_from_db()
+    assert review.status == "open"
+    junk = client.post(f"{base}/complete/", {"confirm": "perhaps"}, format="json")
+    assert junk.status_code == 400 and "confirm" in junk.json()["details"]
+    for point in agenda[1:]:
+        client.post(f"{base}/agenda/{point['id']}/discussed/", {"discussed": True}, format="json")
+    done = client.post(f"{base}/complete/")  # all discussed: no confirmation needed
+    assert done.status_code == 200 and done.json()["status"] == "completed"
 
 
 def test_rep_reads_but_cannot_write_and_others_get_404(key_for, rep, teammate, review):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -93,18 +94,16 @@ AGENDA_CASES = [
         [
             (
                 "qualification",
-                "Economic buyer is 1 (identified only, weak): at least 2 is a coaching point",
+                "3 of 3 qualification elements below 2: Economic buyer, Metrics, Pain",
             ),
-            ("qualification", "Metrics is 0 (unknown, weak): at least 2 is a coaching point"),
-            ("qualification", "Pain is not scored (weak): at least 2 is a coaching point"),
         ],
-        id="each element below 2 (or unscored) is a point",
+        id="the elements below 2 (or unscored) are one point naming them",
     ),
     pytest.param(
         DealSnapshot(
             **{**CLEAN.__dict__, "qualification_state": "expired", "element_scores": (("A", 3),)}
         ),
-        [("qualification", "Qualification expired: the scores below may no longer hold")],
+        [("qualification", "Qualification expired: its scores may no longer hold")],
         id="an expired qualification",
     ),
     pytest.param(
@@ -197,28 +196,169 @@ def test_review_agenda(snapshot, expected):
     assert [(p.source, p.title) for p in review_agenda(snapshot)] == expected
 
 
-def test_the_full_order_flags_milestones_qualification_summary_changes():
+def test_the_agenda_is_ranked_blockers_then_stale_then_qualification_then_the_rest():
     snapshot = DealSnapshot(
         stage="Qualify",
         unmet_milestones=(NEXT, AUTOMATIC),
-        qualification_state="valid",
-        element_scores=(("Champion", 1),),
+        qualification_state="expired",
+        element_scores=(("Champion", 1), ("Metrics", 3)),
         flags=(WARNING, CRITICAL),
         summary_state="failing",
         summary_failures=("Name the customer.",),
         amount_changes=(amount("100", "200"),),
         close_date_changes=(push("2026-10-01", "2026-11-01"),),
     )
-    assert [p.source for p in review_agenda(snapshot)] == [
-        "flag",
-        "flag",
+    assert [(p.source, p.title) for p in review_agenda(snapshot)] == [
+        # what blocks the deal now
+        ("flag", "Critical: Close date passed"),
+        ("milestone", "“Qualified at 60% or more” not met (current stage, Qualify)"),
+        # signs of a stale deal
+        ("flag", "Warning: No customer activity"),
+        ("close_date", "Close date pushed once since the deal was created: 1 Oct → 1 Nov 2026"),
+        # weak qualification
+        ("qualification", "Qualification expired: its scores may no longer hold"),
+        ("qualification", "1 of 2 qualification elements below 2: Champion"),
+        # the rest
+        ("executive_summary", "Executive summary fails 1 check"),
+        ("milestone", "“Budget confirmed” not met (next stage, Proposal)"),
+        ("amount", "Amount changed once since the deal was created: EUR 100 → EUR 200 (+100%)"),
+    ]
+
+
+def test_a_close_date_pulled_in_is_not_a_stale_sign():
+    pulled = DealSnapshot(
+        **{**CLEAN.__dict__, "close_date_changes": (push("2026-11-30", "2026-11-15"),)}
+    )
+    assert [p.rank for p in review_agenda(pulled)] == [rules.RANK_CHANGES]
+
+
+def test_rank_agenda_sorts_by_rank_and_keeps_ties_in_order():
+    points = [
+        rules.AgendaPoint("amount", "a", rank=rules.RANK_CHANGES),
+        rules.AgendaPoint("qualification", "b", rank=rules.RANK_QUALIFICATION),
+        rules.AgendaPoint("milestone", "c", rank=rules.RANK_GATE_BLOCKER),
+        rules.AgendaPoint("qualification", "d", rank=rules.RANK_QUALIFICATION),
+        rules.AgendaPoint("flag", "e", rank=rules.RANK_CRITICAL_FLAG),
+    ]
+    assert [p.title for p in rules.rank_agenda(points)] == ["e", "c", "b", "d", "a"]
+
+
+def test_weak_elements_fold_into_one_point_listing_each():
+    seven = (
+        ("Metrics", 1),
+        ("Economic buyer", 0),
+        ("Decision criteria", 2),
+        ("Decision process", None),
+        ("Identify pain", 3),
+        ("Champion", 1),
+        ("Competition", 1),
+    )
+    snapshot = DealSnapshot(**{**CLEAN.__dict__, "element_scores": seven})
+    points = review_agenda(snapshot)
+    assert len(points) == 1
+    assert points[0].title == (
+        "5 of 7 qualification elements below 2: Metrics, Economic buyer, Decision process, "
+        "Champion, Competition"
+    )
+    assert points[0].detail.splitlines() == [
+        "Metrics: 1, identified only",
+        "Economic buyer: 0, unknown",
+        "Decision process: not scored",
+        "Champion: 1, identified only",
+        "Competition: 1, identified only",
+        "For each: what has the customer said or sent that validates it?",
+    ]
+    assert rules.weak_elements(seven) == (
+        ("Metrics", 1),
+        ("Economic buyer", 0),
+        ("Decision process", None),
+        ("Champion", 1),
+        ("Competition", 1),
+    )
+
+
+def test_no_weak_element_no_point():
+    assert review_agenda(CLEAN) == []
+    assert rules.weak_elements((("Metrics", 2), ("Champion", 3))) == ()
+
+
+def test_a_long_list_of_weak_elements_fits_the_title_column():
+    many = tuple((f"Element number {n} with a long name", 0) for n in range(30))
+    snapshot = DealSnapshot(**{**CLEAN.__dict__, "element_scores": many})
+    (point,) = review_agenda(snapshot)
+    assert len(point.title) == rules.MAX_AGENDA_TITLE
+    assert point.detail.count("\n") == 30  # every element is in the detail
+
+
+@dataclass
+class Item:
+    source: str
+    title: str
+
+
+def agenda(generated: int, *, manager: int = 0) -> list[Item]:
+    return [Item("milestone", f"g{n}") for n in range(1, generated + 1)] + [
+        Item("manager", f"m{n}") for n in range(1, manager + 1)
+    ]
+
+
+FOLD_CASES = [
+    pytest.param(agenda(0), [], [], id="an empty agenda"),
+    pytest.param(agenda(5), ["g1", "g2", "g3", "g4", "g5"], [], id="five: nothing folded"),
+    pytest.param(
+        agenda(6), ["g1", "g2", "g3", "g4", "g5", "g6"], [], id="folding one saves nothing"
+    ),
+    pytest.param(
+        agenda(8), ["g1", "g2", "g3", "g4", "g5"], ["g6", "g7", "g8"], id="the top five shown"
+    ),
+    pytest.param(
+        agenda(8, manager=2),
+        ["g1", "g2", "g3", "g4", "g5", "m1", "m2"],
+        ["g6", "g7", "g8"],
+        id="the manager's own points are never folded",
+    ),
+    pytest.param(
+        agenda(3, manager=6),
+        ["g1", "g2", "g3", "m1", "m2", "m3", "m4", "m5", "m6"],
+        [],
+        id="only generated points are folded",
+    ),
+]
+
+
+@pytest.mark.parametrize(("items", "in_view", "folded"), FOLD_CASES)
+def test_fold_agenda(items, in_view, folded):
+    shown, hidden = rules.fold_agenda(items)
+    assert ([i.title for i in shown], [i.title for i in hidden]) == (in_view, folded)
+
+
+def test_the_demo_deal_folds_to_five_points_in_view():
+    """A deal like the demo's: 6 unmet milestones, an expired qualification with 5 weak
+    elements, no proposal — 13 points before, now 9 ranked, 5 in view."""
+    snapshot = DealSnapshot(
+        stage="Solution",
+        unmet_milestones=(
+            *(UnmetMilestone(stage="Solution", title=f"Solution {n}") for n in range(3)),
+            *(
+                UnmetMilestone(stage="Proposal", title=f"Proposal {n}", in_next_stage=True)
+                for n in range(3)
+            ),
+        ),
+        qualification_state="expired",
+        element_scores=tuple((f"E{n}", 1 if n < 5 else 3) for n in range(7)),
+        summary_state="no_proposal",
+    )
+    points = review_agenda(snapshot)
+    shown, folded = rules.fold_agenda(points)
+    assert len(points) == 9
+    assert [p.source for p in shown] == [
+        "milestone",
         "milestone",
         "milestone",
         "qualification",
-        "executive_summary",
-        "close_date",
-        "amount",
+        "qualification",
     ]
+    assert len(folded) == 4
 
 
 DETAIL_CASES = [

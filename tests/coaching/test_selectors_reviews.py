@@ -286,3 +286,25 @@ def test_a_leaders_queue_is_three_queries(twin_cases, leader, django_assert_num_
     with django_assert_num_queries(3):
         queue = selectors.review_queue_for(leader)
     assert len(queue.rows) == len(twin_cases[0]) and queue.more == 0
+
+
+def test_value_is_weighed_against_the_teams_average_in_the_deals_own_currency(
+    rep, teammate, manager, pipeline
+):
+    """A team selling in two currencies: a deal's value is compared with the average of the
+    team's open deals in ITS currency, never with an average across currencies (before,
+    one USD 1,000,000 deal made every EUR deal look small)."""
+    euros = [
+        OpportunityFactory(owner=rep, stage=pipeline.discover, amount=Decimal(a), currency="EUR")
+        for a in ("10000", "10000", "40000")
+    ]
+    dollars = OpportunityFactory(
+        owner=teammate, stage=pipeline.discover, amount=Decimal("1000000"), currency="USD"
+    )
+    rows = {r.opportunity.pk: r for r in selectors.review_queue_for(manager).rows}
+    assert {rows[o.pk].opportunity.team_average for o in euros} == {Decimal("20000")}
+    assert rows[dollars.pk].opportunity.team_average == Decimal("1000000")
+    reasons = {pk: " | ".join(r.risk.reasons) for pk, r in rows.items()}
+    assert "Value 2.0× the team's average open deal" in reasons[euros[2].pk]
+    assert "Smaller than the team's average" in reasons[euros[0].pk]
+    assert "Value near the team's average" in reasons[dollars.pk]

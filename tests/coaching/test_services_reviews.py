@@ -70,15 +70,18 @@ def test_start_generates_the_agenda_from_the_deals_gaps(manager, rep, opportunit
         opportunity, rep, manager, "open",
     )  # fmt: skip
     items = list(review.agenda_items.order_by("order"))
+    # Ranked (coaching.rules.review_agenda): blockers, signs of a stale deal, qualification,
+    # then the rest.
     assert [i.source for i in items] == [
-        "flag", "flag",
-        "milestone", "milestone", "milestone",
-        "qualification", "executive_summary", "close_date",
+        "flag", "milestone", "milestone",
+        "flag", "close_date",
+        "qualification",
+        "executive_summary", "milestone",
     ]  # fmt: skip
     assert items[0].title == "Critical: Close date passed"
-    assert items[2].title == "“Pain identified” not met (current stage, Discover)"
-    assert items[4].title.endswith("(next stage, Qualify)")
-    assert items[-1].title.startswith("Close date pushed twice since the deal was created")
+    assert items[1].title == "“Pain identified” not met (current stage, Discover)"
+    assert items[4].title.startswith("Close date pushed twice since the deal was created")
+    assert items[-1].title.endswith("(next stage, Qualify)")
     assert all(i.added_by is None and not i.discussed for i in items)
     note = Notification.objects.get(recipient=rep)
     assert opportunity.name in note.title and str(review.pk) in note.link
@@ -87,7 +90,7 @@ def test_start_generates_the_agenda_from_the_deals_gaps(manager, rep, opportunit
 
 def test_changes_count_since_the_last_review(manager, rep, opportunity):
     first = services.review_start(actor=manager, opportunity_id=opportunity.pk)
-    services.review_complete(actor=manager, review_id=first.pk)
+    services.review_complete(actor=manager, review_id=first.pk, confirm=True)
     first.refresh_from_db()
     _push(opportunity, _days(5), _days(9), at=first.completed_at - dt.timedelta(hours=1))
     _push(opportunity, _days(9), _days(30), at=first.completed_at + dt.timedelta(hours=1))
@@ -276,7 +279,7 @@ def test_complete_freezes_the_review_and_sends_the_rep_the_action_items(manager,
     services.review_action_item_add(
         actor=manager, review_id=review.pk, title="Book the CFO call", due_on=_days(2)
     )
-    services.review_complete(actor=manager, review_id=review.pk)
+    services.review_complete(actor=manager, review_id=review.pk, confirm=True)
 
     review.refresh_from_db()
     assert review.status == "completed" and review.completed_at is not None
@@ -302,8 +305,48 @@ def test_complete_freezes_the_review_and_sends_the_rep_the_action_items(manager,
     assert review.status == "completed"
 
 
-def test_a_completed_review_lets_the_next_one_start(manager, opportunity, review):
+def test_completing_with_points_not_discussed_asks_for_a_confirmation(manager, rep, review):
+    items = list(review.agenda_items.order_by("order", "id"))
+    assert len(items) >= 3
+    services.agenda_item_set_discussed(actor=manager, item_id=items[0].pk, discussed=True)
+    before = _snapshot_of_db()
+
+    with pytest.raises(Conflict) as exc:
+        services.review_complete(actor=manager, review_id=review.pk)
+
+    assert exc.value.code == "undiscussed_points"
+    assert exc.value.status == 409
+    assert exc.value.details == {"undiscussed": [{"id": i.pk, "title": i.title} for i in items[1:]]}
+    assert f"{len(items) - 1} agenda points were not discussed" in exc.value.message
+    assert _snapshot_of_db() == before
+    review.refresh_from_db()
+    assert (review.status, review.completed_at) == ("open", None)
+    assert not AuditEvent.objects.filter(action="review.completed").exists()
+
+    services.review_complete(actor=manager, review_id=review.pk, confirm=True)
+    review.refresh_from_db()
+    assert review.status == "completed"
+    audit = AuditEvent.objects.get(action="review.completed", target_id=review.pk)
+    assert audit.data["undiscussed_points"] == len(items) - 1
+
+
+def test_a_review_discussed_point_by_point_completes_without_asking(manager, review):
+    for item in review.agenda_items.all():
+        services.agenda_item_set_discussed(actor=manager, item_id=item.pk, discussed=True)
     services.review_complete(actor=manager, review_id=review.pk)
+    review.refresh_from_db()
+    assert review.status == "completed"
+
+
+def test_a_review_without_agenda_points_completes_without_asking(manager, review):
+    review.agenda_items.all().delete()
+    services.review_complete(actor=manager, review_id=review.pk)
+    review.refresh_from_db()
+    assert review.status == "completed"
+
+
+def test_a_completed_review_lets_the_next_one_start(manager, opportunity, review):
+    services.review_complete(actor=manager, review_id=review.pk, confirm=True)
     again = services.review_start(actor=manager, opportunity_id=opportunity.pk)
     assert OpportunityReview.objects.filter(opportunity=opportunity).count() == 2
     assert selectors.open_review_of(opportunity.pk) == again

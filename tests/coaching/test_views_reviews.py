@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from coaching import services
 from coaching.models import ActionItem, CoachingPoint, OpportunityReview, ReviewAgendaItem
@@ -276,9 +277,95 @@ def test_discussed_toggle_with_htmx(logged_in, manager, review):
     assert item.discussed
 
 
+@pytest.fixture
+def long_review(manager, opportunity):
+    """A review of 7 generated points (the top 5 in view, 2 folded) and one of the
+    manager's own."""
+    OpportunityFlagFactory(opportunity=opportunity, kind="past_close_date", severity="critical")
+    OpportunityFlagFactory(opportunity=opportunity)  # a warning
+    review = services.review_start(actor=manager, opportunity_id=opportunity.pk)
+    services.agenda_item_add(actor=manager, review_id=review.pk, title="My own point")
+    assert review.agenda_items.exclude(source="manager").count() == 7
+    return review
+
+
+def _between(html: str, start: str, end: str) -> str:
+    assert start in html, f"{start} is not on the page"
+    return html.split(start, 1)[1].split(end, 1)[0]
+
+
+def _generated(review) -> list[ReviewAgendaItem]:
+    return list(review.agenda_items.exclude(source="manager").order_by("order", "id"))
+
+
+def test_the_agenda_shows_the_top_points_and_folds_the_rest(logged_in, manager, rep, long_review):
+    generated = _generated(long_review)
+    for user in (manager, rep):
+        html = logged_in(user).get(reverse("coaching:review_detail", args=[long_review.pk]))
+        html = html.content.decode()
+        top = _between(html, 'data-testid="agenda-top"', "</ol>")
+        assert top.count('data-testid="agenda-item"') == 6  # the top 5 and the manager's
+        assert "My own point" in top
+        assert all(f'id="agenda-item-{i.pk}"' in top for i in generated[:5])
+        more = _between(html, 'data-testid="agenda-more"', "</details>")
+        assert more.startswith(">")  # folded: not open
+        assert "2 more points" in more and "(2 not discussed)" in more
+        assert all(f'id="agenda-item-{i.pk}"' in more for i in generated[5:])
+
+
+def test_ticking_a_folded_point_keeps_the_fold_open(logged_in, manager, long_review):
+    client = logged_in(manager)
+    first, second = _generated(long_review)[5:]
+    url = reverse("coaching:review_agenda_discussed", args=[long_review.pk, first.pk])
+    response = client.post(url, {"discussed": "1"}, **HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert _between(html, 'data-testid="agenda-more"', ">") == " open"
+    assert "(1 not discussed)" in html
+    url = reverse("coaching:review_agenda_discussed", args=[long_review.pk, second.pk])
+    plain = client.post(url, {"discussed": "1"})
+    assert plain.url.endswith("?agenda=all#agenda")
+    page = client.get(plain.url).content.decode()
+    assert _between(page, 'data-testid="agenda-more"', ">") == " open"
+
+
+def test_complete_with_points_not_discussed_asks_first_listing_them(logged_in, manager, review):
+    client = logged_in(manager)
+    items = list(review.agenda_items.order_by("order", "id"))
+    services.agenda_item_set_discussed(actor=manager, item_id=items[0].pk, discussed=True)
+    url = reverse("coaching:review_complete", args=[review.pk])
+
+    response = client.post(url)
+
+    assert response.status_code == 409
+    confirm = _between(response.content.decode(), 'data-testid="confirm-complete"', "</form>")
+    assert f"Complete with {len(items) - 1} points not discussed?" in confirm
+    assert 'name="confirm" value="1"' in confirm
+    listed = _between(confirm, 'data-testid="undiscussed-points"', "</ul>")
+    assert listed.count("<li>") == len(items) - 1
+    assert all(escape(i.title) in listed for i in items[1:])
+    assert escape(items[0].title) not in listed
+    review.refresh_from_db()
+    assert review.status == "open"
+
+    done = client.post(url, {"confirm": "1"})
+    assert done.status_code == 302
+    review.refresh_from_db()
+    assert review.status == "completed"
+
+
+def test_complete_with_every_point_discussed_does_not_ask(logged_in, manager, review):
+    for item in review.agenda_items.all():
+        services.agenda_item_set_discussed(actor=manager, item_id=item.pk, discussed=True)
+    response = logged_in(manager).post(reverse("coaching:review_complete", args=[review.pk]))
+    assert response.status_code == 302
+    review.refresh_from_db()
+    assert review.status == "completed"
+
+
 def test_complete_then_frozen(logged_in, manager, review):
     client = logged_in(manager)
-    client.post(reverse("coaching:review_complete", args=[review.pk]))
+    client.post(reverse("coaching:review_complete", args=[review.pk]), {"confirm": "1"})
     review.refresh_from_db()
     assert review.status == "completed"
     response = client.post(

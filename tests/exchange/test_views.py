@@ -57,6 +57,10 @@ def test_upload_map_preview_import_and_undo(client, leader, import_pipeline, sel
     assert Opportunity.objects.count() == 40
     page = client.get(reverse("exchange:batch_detail", args=[batch.pk])).content.decode()
     assert 'data-testid="undo"' in page
+    # The imported deals, closed ones included (the list opens on the open deals only).
+    link = page[: page.index('data-testid="imported-deals"')]
+    link = link[link.rindex("<a ") :]
+    assert f"?source={batch.source}&amp;status=all" in link
 
     client.post(reverse("exchange:batch_undo", args=[batch.pk]))
     batch.refresh_from_db()

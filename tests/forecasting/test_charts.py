@@ -239,3 +239,19 @@ def test_titles_carry_the_exact_value_when_asked():
     assert stack.bars[0].title == "A — Won: EUR 10.00"
     assert line.lines[0].points[0].title == "w — Commit: EUR 10.00"
     assert fall.bars[0].title == "New: EUR -2.50"
+
+
+def test_labels_wrap_to_their_band_instead_of_being_cut():
+    from forecasting.charts import bar_chart, wrap_label
+
+    chart = bar_chart(
+        ["Rep calls (commit)", "Commit (system)", "Forecast from history"],
+        [Series("Amount", [D(1), D(2), D(3)], "#000")],
+    )
+    assert [c.lines for c in chart.categories] == [
+        ["Rep calls (commit)"], ["Commit (system)"], ["Forecast from history"]
+    ]  # fmt: skip
+    narrow = bar_chart(["Rep calls (commit)"] * 5, [Series("Amount", [D(1)] * 5, "#000")])
+    assert all("".join(c.lines).replace(" ", "") == "Repcalls(commit)" for c in narrow.categories)
+    assert all(len(c.lines) == 2 for c in narrow.categories)
+    assert wrap_label("A very long label indeed that goes on", 10, 2) == ["A very", "long labe…"]

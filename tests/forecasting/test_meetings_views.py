@@ -6,14 +6,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import pytest
 from django.test import Client
 
 from forecasting.models import ForecastMeeting
+from forecasting.rules import PeriodKind
 from forecasting.selectors import period_or_current
-from forecasting.services import local_today, meeting_create
+from forecasting.services import fiscal_calendar, local_today, meeting_create
 from tests.factories import OpportunityFactory
 
 pytestmark = pytest.mark.django_db
@@ -201,10 +203,61 @@ def test_a_duplicate_is_shown_on_the_form(manager, team_a):
     assert ForecastMeeting.objects.count() == 1
 
 
-def test_a_bad_period_in_the_preview_is_explained(manager):
+def period_select(html: str) -> list[tuple[str, bool]]:
+    """The period <select>'s options: (value, selected)."""
+    match = re.search(r'<select name="period"[^>]*>(.*?)</select>', html, re.S)
+    assert match, "the period is a select"
+    return [(v, bool(s)) for v, s in re.findall(r'<option value="([^"]*)"( selected)?', match[1])]
+
+
+def test_team_and_period_are_asked_once_and_the_period_is_picked(manager, team_a):
+    html = client_for(manager).get(NEW).content.decode()
+    assert html.count('name="team"') == 1
+    assert html.count('name="period"') == 1
+    options = period_select(html)
+    calendar = fiscal_calendar()
+    quarter = calendar.period_of(local_today(), PeriodKind.QUARTER)
+    month = calendar.period_of(local_today(), PeriodKind.MONTH)
+    offered = [value for value, _ in options]
+    near = (quarter.previous(), quarter, quarter.next(), month.previous(), month, month.next())
+    assert {p.label for p in near} <= set(offered)
+    assert [value for value, selected in options if selected] == [quarter.label]
+
+
+def test_a_period_from_a_link_is_offered_even_when_far(manager, team_a):
+    far = period_or_current(None).shifted(-8)
+    html = client_for(manager).get(NEW, {"period": far.label}).content.decode()
+    assert [value for value, selected in period_select(html) if selected] == [far.label]
+
+
+def test_a_bad_period_in_a_link_is_explained_once_beside_the_field(manager, team_a):
     page = client_for(manager).get(NEW, {"period": "2026-Q9", "team": "junk"})
+    html = page.content.decode()
     assert page.status_code == 200
-    assert "alert-warning" in page.content.decode()
+    assert html.count("the quarter must be Q1-Q4") == 1
+    assert 'id="period-error"' in html
+    current = period_or_current(None).label
+    assert [value for value, selected in period_select(html) if selected] == [current]
+    assert page.context["numbers"].period.label == current  # the current quarter's numbers
+
+
+def test_a_bad_period_posted_is_refused_once_next_to_the_field(manager, team_a):
+    response = client_for(manager).post(
+        NEW,
+        {
+            "period": "2026-Q9",
+            "team": team_a.pk,
+            "held_on": local_today().isoformat(),
+            "attendees": [manager.pk],
+            "notes": "Keep me",
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert html.count("the quarter must be Q1-Q4") == 1
+    assert list(response.context["form"].errors) == ["period"]
+    assert "Keep me" in html
+    assert ForecastMeeting.objects.count() == 0
 
 
 def test_another_teams_id_falls_back_to_a_managed_team(manager, team_a, team_b):

@@ -93,12 +93,25 @@ def test_quota_set_for_a_team_and_a_month(admin_user, rep):
     )
 
 
-@pytest.mark.parametrize("who", ["rep", "manager", "leader"])
-def test_only_an_administrator_sets_quotas(request, rep, who):
-    with pytest.raises(PermissionDenied):
+@pytest.mark.parametrize("who", ["rep", "manager"])
+def test_a_rep_or_a_manager_does_not_set_quotas(request, rep, who):
+    with pytest.raises(PermissionDenied) as exc:
         quota_set(actor=request.getfixturevalue(who), period="2026-Q3", rep_id=rep.pk, amount=1)
+    assert exc.value.message == "Only an administrator or a sales leader can set quotas."
     assert not Quota.objects.exists()
     assert not AuditEvent.objects.exists()
+
+
+def test_a_sales_leader_sets_changes_and_removes_quotas(leader, rep):
+    q, created = quota_set(actor=leader, period="2026-Q3", rep_id=rep.pk, amount="80000")
+    assert created
+    quota_update(actor=leader, quota_id=q.pk, amount="85000")
+    assert Quota.objects.values_list("rep_id", "amount").get() == (rep.pk, Decimal("85000.00"))
+    quota_delete(actor=leader, quota_id=q.pk)
+    assert not Quota.objects.exists()
+    assert list(
+        AuditEvent.objects.filter(actor=leader).order_by("id").values_list("action", flat=True)
+    ) == ["quota.set", "quota.set", "quota.deleted"]
 
 
 @pytest.mark.parametrize(

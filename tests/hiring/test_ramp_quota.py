@@ -84,6 +84,18 @@ def test_an_administrator_writes_the_ramp_and_replaces_what_was_there(admin_user
     ]
 
 
+def test_a_sales_leader_sets_quotas_so_their_ramp_replaces_what_was_there(
+    admin_user, leader, new_rep
+):
+    forecasting_services.quota_set(
+        actor=admin_user, period="2027-02", amount="7000", rep_id=new_rep.pk
+    )
+    forecasting_services.quota_ramp_set(actor=leader, rep_id=new_rep.pk, full_amount="1000")
+    assert [a for _, a in _months(new_rep)] == [
+        Decimal("250.00"), Decimal("500.00"), Decimal("750.00"), Decimal("1000.00"),
+    ]  # fmt: skip
+
+
 @override_settings(NEW_HIRE_RAMP_PERCENTS=[50, 100])
 def test_the_percentages_are_configurable(admin_user, new_rep):
     forecasting_services.quota_ramp_set(actor=admin_user, rep_id=new_rep.pk, full_amount="800")

@@ -109,12 +109,13 @@ def test_everyone_reads_frameworks_with_their_ordered_elements(rep, framework, k
     assert_error(client.get(f"{ELEMENTS}abc/"), 404, "not_found")
 
 
-def test_only_admins_write_frameworks(rep, manager, leader, framework, key_for):
+def test_reps_and_managers_do_not_write_frameworks(rep, manager, framework, key_for):
     frameworks = QualificationFramework.objects.count()
     elements = QualificationElement.objects.count()
-    for user in (rep, manager, leader):
+    for user in (rep, manager):
         client = key_for(user)
-        assert_error(client.post(FRAMEWORKS, {"name": "Acme"}), 403, "permission_denied")
+        body = assert_error(client.post(FRAMEWORKS, {"name": "Acme"}), 403, "permission_denied")
+        assert body["message"] == "Only an administrator or a sales leader can change this."
         assert_error(client.patch(f"{FRAMEWORKS}{framework.pk}/", {"name": "X"}), 403)
         body = {"framework": framework.pk, "name": "Pain", "weight": 2}
         assert_error(client.post(ELEMENTS, body), 403)
@@ -124,6 +125,23 @@ def test_only_admins_write_frameworks(rep, manager, leader, framework, key_for):
     assert QualificationFramework.objects.get(pk=framework.pk).name == "Acme MEDDICC"
     assert QualificationElement.objects.count() == elements
     assert QualificationElement.objects.get(pk=framework.metrics.pk).weight == 3
+
+
+def test_a_sales_leader_writes_frameworks(leader, framework, key_for):
+    client = key_for(leader)
+    created = client.post(FRAMEWORKS, {"name": "Leader SPICED"})
+    assert created.status_code == 201, created.content
+    element = client.post(ELEMENTS, {"framework": created.json()["id"], "name": "Pain"})
+    assert element.status_code == 201, element.content
+    assert client.patch(f"{ELEMENTS}{framework.metrics.pk}/", {"weight": 9}).status_code == 200
+    assert client.delete(f"{ELEMENTS}{framework.champion.pk}/").status_code == 204
+    assert QualificationElement.objects.get(pk=framework.metrics.pk).weight == 9
+    assert not QualificationElement.objects.filter(pk=framework.champion.pk).exists()
+    assert list(
+        QualificationElement.objects.filter(framework_id=created.json()["id"]).values_list(
+            "name", flat=True
+        )
+    ) == ["Pain"]
 
 
 def test_admin_builds_a_framework(admin_user, key_for):

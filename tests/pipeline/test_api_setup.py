@@ -53,9 +53,9 @@ def test_a_stage_without_an_order_goes_before_the_closed_ones(admin_user, pipeli
     assert names(pipeline.pk)[3:] == ["Negotiate", "Closed won", "Closed lost"]
 
 
-def test_move_a_stage(admin_user, leader, pipeline, key_for):
+def test_move_a_stage(admin_user, manager, pipeline, key_for):
     path = f"/api/v1/stages/{pipeline.proposal.pk}/move/"
-    assert_error(key_for(leader).post(path, {"position": 1}), 403)
+    assert_error(key_for(manager).post(path, {"position": 1}), 403)
     response = key_for(admin_user).post(path, {"position": 1})
     assert response.status_code == 200, response.content
     assert response.json()["order"] == 1

@@ -151,7 +151,7 @@ def test_an_import_flags_the_open_deals_it_could_not_complete(leader, rep, pipel
     assert len(expected) > rules.EXPLANATION_MAX  # long titles: cut like every explanation
     assert open_flags(in_discover) == {}
     assert open_flags(complete_gaps_only) == {
-        KIND: ("warning", "The import set the amount to 0.00 EUR: set the real one.")
+        KIND: ("warning", "The import set the amount to EUR 0.00: set the real one.")
     }
     assert open_flags(won) == {}
     # The owner hears of them once, as of every flag the import raised.
@@ -447,7 +447,8 @@ def test_the_flag_shows_on_the_pages_and_in_the_api(imported, rep, client, key_f
     card = page[page.index('data-testid="attention-card"') :]
     assert "Complete the imported deal" in card and "Imported into Qualify past the gate" in card
     attention = client.get(reverse("pipeline:attention"), {"kind": KIND})
-    assert [f.kind for f in attention.context["page"].object_list] == [KIND]
+    (deal,) = attention.context["page"].object_list  # one card per deal
+    assert [f.kind for f in deal.flags_shown] == [KIND]
     assert "Complete the imported deal" in attention.content.decode()
 
     api = key_for(rep)

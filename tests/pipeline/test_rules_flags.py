@@ -425,10 +425,10 @@ def test_import_incomplete_names_what_the_import_filled():
     # Always close date, account, amount, whatever order the import stored them in.
     assert incomplete(gaps=["amount", "account", "close_date"]).explanation == (
         "The import set the close date to 31 Dec 2026 (end of quarter), the account to "
-        "Unknown account and the amount to 0.00 EUR: set the real ones."
+        "Unknown account and the amount to EUR 0.00: set the real ones."
     )
     assert incomplete(gaps=["amount"], amount=Decimal("0"), currency="USD").explanation == (
-        "The import set the amount to 0.00 USD: set the real one."
+        "The import set the amount to USD 0.00: set the real one."
     )
     assert incomplete(gaps=["close_date"], close_date=dt.date(2027, 3, 1)).explanation == (
         "The import set the close date to 1 Mar 2027 (end of quarter): set the real one."

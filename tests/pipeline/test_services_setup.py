@@ -134,12 +134,23 @@ def test_template_recreates_a_deleted_framework(admin_user):
     assert MilestoneElementLevel.objects.filter(milestone__stage__pipeline=pipeline).count() == 5
 
 
-def test_template_refused_to_a_non_admin(leader, manager, rep):
+def test_template_refused_to_a_manager_and_a_rep(manager, rep):
     before = counts()
-    for user in (leader, manager, rep):
-        with pytest.raises(PermissionDenied):
+    for user in (manager, rep):
+        with pytest.raises(PermissionDenied) as exc:
             services.pipeline_create_from_template(actor=user, template="new_business", name="Mine")
+        assert exc.value.message == (
+            "Only an administrator or a sales leader can change pipelines, stages and milestones."
+        )
     assert counts() == before
+
+
+def test_a_sales_leader_sets_up_a_pipeline_from_a_template(leader):
+    pipeline = services.pipeline_create_from_template(
+        actor=leader, template="new_business", name="Leader's pipeline"
+    )
+    assert Pipeline.objects.get(pk=pipeline.pk).stages.count() == len(STAGES)
+    assert AuditEvent.objects.filter(action="pipeline.created_from_template", actor=leader).exists()
 
 
 def test_template_refuses_bad_input_all_at_once(admin_user, pipeline):
@@ -311,10 +322,10 @@ def test_stage_move_refuses_a_bad_position(admin_user, pipeline, position):
     assert not AuditEvent.objects.filter(action="stage.moved").exists()
 
 
-def test_stage_move_refused_to_a_non_admin_and_for_no_stage(admin_user, leader, pipeline):
+def test_stage_move_refused_to_a_manager_and_for_no_stage(admin_user, manager, pipeline):
     before = orders(pipeline)
     with pytest.raises(PermissionDenied):
-        services.stage_move(stage_id=pipeline.proposal.pk, actor=leader, position=1)
+        services.stage_move(stage_id=pipeline.proposal.pk, actor=manager, position=1)
     with pytest.raises(NotFound):
         services.stage_move(stage_id=10**9, actor=admin_user, position=1)
     assert orders(pipeline) == before

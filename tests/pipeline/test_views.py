@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -73,6 +74,25 @@ def test_board_shows_own_cards_by_stage_with_totals(logged_in, rep, teammate, pi
     assert "Theirs" not in body
     assert "EUR 1,200" in body
     assert 'data-stage="Closed won"' not in body  # open stages only
+
+
+def _column_totals(body: str, stage_name: str) -> list[str]:
+    return re.findall(r'data-testid="column-total">([^<]*)<', _column(body, stage_name))
+
+
+def test_board_column_totals_show_their_currency_and_never_mix_currencies(logged_in, rep, pipeline):
+    for amount, currency in (("1200", "EUR"), ("800", "EUR"), ("500", "USD"), ("70", "CHF")):
+        OpportunityFactory(
+            owner=rep, stage=pipeline.discover, amount=Decimal(amount), currency=currency
+        )
+    OpportunityFactory(owner=rep, stage=pipeline.qualify, amount=Decimal("3400"), currency="USD")
+    body = logged_in(rep).get(url("board")).content.decode()
+    assert "2,570" not in body  # EUR 2,000 + USD 500 + CHF 70 is no amount
+    # One total per currency, the organisation's (EUR) first, then by code.
+    assert _column_totals(body, "Discover") == ["EUR 2,000", "CHF 70", "USD 500"]
+    assert _count(_column(body, "Discover")) == "4"
+    assert _column_totals(body, "Qualify") == ["USD 3,400"]
+    assert _column_totals(body, "Proposal") == ["EUR 0"]  # empty: nothing in no currency
 
 
 def test_board_health_colours(logged_in, rep, pipeline):
@@ -187,7 +207,8 @@ def test_board_move_moves_the_card_and_rerenders_the_board(logged_in, rep, oppor
     assert "Acme rollout" in qualify and "data-moved" in qualify
     assert "Acme rollout" not in discover and "Stays put" in discover
     assert _count(qualify) == "1" and _count(discover) == "1"
-    assert "5,000 total" in qualify and "700 total" in discover
+    assert _column_totals(body, "Qualify") == ["EUR 5,000"]
+    assert _column_totals(body, "Discover") == ["EUR 700"]
     assert 'hx-swap-oob="innerHTML"' in body and "Moved “Acme rollout” to Qualify." in body
     opportunity.refresh_from_db()
     assert opportunity.stage == pipeline.qualify
@@ -640,6 +661,9 @@ def test_edit_records_history(logged_in, rep, opportunity):
     assert OpportunityChange.objects.filter(
         opportunity=opportunity, field="amount", new_value="15000.00"
     ).exists()
+    # The history writes the amount as the page's header does: "EUR 15,000.00".
+    history = logged_in(rep).get(url("opportunity_detail", opportunity.pk)).content.decode()
+    assert f"<strong>{opportunity.currency} 15,000.00</strong>" in history
 
 
 def test_edit_stale_version_keeps_input(logged_in, rep, opportunity):

@@ -1,5 +1,6 @@
-"""The pipeline setup pages: administrators only; every form works with and without htmx;
-a refusal comes back at its field (or on its stage's card) with what was typed."""
+"""The pipeline setup pages: administrators and sales leaders only; every form works with
+and without htmx; a refusal comes back at its field (or on its stage's card) with what was
+typed."""
 
 from __future__ import annotations
 
@@ -74,19 +75,41 @@ def field_error(html: str, field_id: str) -> str:
 # --- who gets in ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ["rep", "manager", "leader"])
-def test_only_administrators(role, request, pipeline):
+@pytest.mark.parametrize("role", ["rep", "manager"])
+def test_only_administrators_and_leaders(role, request, pipeline):
     client = Client()
     client.force_login(request.getfixturevalue(role))
     for path in (LIST, editor(pipeline), url("stage_setup_edit", pipeline.discover)):
         response = client.get(path)
         assert response.status_code == 403
-        assert "Only an administrator" in response.content.decode()
+        assert "Only an administrator or a sales leader" in response.content.decode()
     response = client.post(LIST, {"template": "blank", "name": "Mine"})
     assert response.status_code == 403
     assert not Pipeline.objects.filter(name="Mine").exists()
     anonymous = Client().get(LIST)
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
+
+
+def test_a_sales_leader_sets_up_pipelines_stages_and_milestones(leader, pipeline):
+    client = Client()
+    client.force_login(leader)
+    assert client.get(LIST).status_code == 200
+    assert client.get(editor(pipeline)).status_code == 200
+    response = client.post(LIST, {"template": "blank", "name": "Leader's renewals"})
+    assert response.status_code == 302
+    created = Pipeline.objects.get(name="Leader's renewals")
+    response = client.post(
+        url("stage_setup_edit", pipeline.discover), stage_data(name="Discovery", probability="12")
+    )
+    assert response.status_code == 302
+    assert Stage.objects.get(pk=pipeline.discover.pk).name == "Discovery"
+    response = client.post(
+        url("milestone_setup_create", pipeline.discover),
+        {"title": "Pain confirmed by the buyer", "kind": "buyer_commitment", "required": "on"},
+    )
+    assert response.status_code == 302
+    assert Milestone.objects.filter(stage=pipeline.discover, title__startswith="Pain").exists()
+    assert created.stages.count() > 0
 
 
 # --- the list and a pipeline from a template ---------------------------------------------

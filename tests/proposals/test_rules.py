@@ -444,30 +444,46 @@ def test_key_words_drop_stop_words_short_words_and_numbers():
     assert sc.key_words("3 %") == ()
 
 
+# The value's own terms of ISSUE (those not in its title): "save", "year", 2 and 140,000.
+# Half of them are needed: the amount alone is one of four.
 RESTATES = [
     # (issue, text, restated)
-    (ISSUE, "Invoices are matched manually, at a cost of 2 FTE.", True),  # stemmed
+    (ISSUE, "Invoices are matched manually, at a cost of 2 FTE.", False),  # value: 1 of 4
+    (ISSUE, "Invoices are matched manually, saving 2 FTE.", True),  # stemmed, value: 2 of 4
     (ISSUE, "Manual invoice matching saves 2 FTE.", True),
     (ISSUE, "Our invoice tool saves 2 FTE.", False),  # only 2 of 5 key words
-    (ISSUE, "Manual matching of invoices, €140k a year", True),  # value by amount
+    (ISSUE, "Manual matching of invoices, €140k a year", True),  # value by amount and a word
     (ISSUE, "Manual matching of invoices, saving a year of FTE time", True),  # value by words
     (ISSUE, "Manual matching of invoices costs too much.", False),  # value missing
-    (IssueFacts("Churn"), "Churn drops.", True),  # one key word: it must be there
-    (IssueFacts("Churn"), "Customers stay.", False),
-    (IssueFacts("Invoice backlog"), "The invoice pile grows.", False),  # two: both needed
-    (IssueFacts("Invoice backlog"), "The backlog of invoices shrinks.", True),
-    (IssueFacts("Slow month-end close"), "Month reports are late.", False),  # 1 of 4
-    (IssueFacts("Slow month-end close"), "Month end takes days.", True),  # 2 of 4
-    (IssueFacts("3 FTE"), "We free 3 people.", False),  # "fte" is a key word, numbers aren't
-    (IssueFacts("20 %"), "Cut it by 20%.", True),  # no key words: restated by its number
-    (IssueFacts("20 %"), "Cut it by 20.", False),  # a percentage is not a plain number
-    (IssueFacts("20 %"), "Cut it.", False),
+]
+
+# How an issue's title is restated, each issue mapped to a value the text restates too.
+TITLE_VALUE = "Salesops Retain"
+TITLE_RESTATES = [
+    # (title, text, restated)
+    ("Churn", "Churn drops.", True),  # one key word: it must be there
+    ("Churn", "Customers stay.", False),
+    ("Invoice backlog", "The invoice pile grows.", False),  # two: both needed
+    ("Invoice backlog", "The backlog of invoices shrinks.", True),
+    ("Slow month-end close", "Month reports are late.", False),  # 1 of 4
+    ("Slow month-end close", "Month end takes days.", True),  # 2 of 4
+    ("3 FTE", "We free 3 people.", False),  # "fte" is a key word, numbers aren't
+    ("20 %", "Cut it by 20%.", True),  # no key words: restated by its number
+    ("20 %", "Cut it by 20.", False),  # a percentage is not a plain number
+    ("20 %", "Cut it.", False),
 ]
 
 
 @pytest.mark.parametrize(("issue", "text", "restated"), RESTATES)
 def test_restates_issue(issue, text, restated):
     context = SummaryContext(account_name="Acme", issues=(issue,))
+    assert check(text, context, "restates_issue").passed is restated
+
+
+@pytest.mark.parametrize(("title", "text", "restated"), TITLE_RESTATES)
+def test_restates_the_title(title, text, restated):
+    context = SummaryContext(account_name="Acme", issues=(IssueFacts(title, TITLE_VALUE),))
+    text = f"{text} {TITLE_VALUE} helps."
     assert check(text, context, "restates_issue").passed is restated
 
 
@@ -491,11 +507,16 @@ def test_no_recorded_issue_fails_and_says_to_record_them():
     )
 
 
-def test_issue_without_value_is_restated_by_its_title():
+def test_issue_without_value_cannot_be_restated():
+    # Its value is not mapped yet: there is nothing to restate (tests/proposals/
+    # test_rules_restates_value.py has the whole rule).
     context = replace(CTX, issues=(IssueFacts("Manual invoice matching costs 3 FTE"),))
     result = check("Manual invoice matching ends.", context, "restates_issue")
-    assert result.passed
-    assert result.message == "Restates 'Manual invoice matching costs 3 FTE'."
+    assert not result.passed
+    assert result.message == (
+        "Mentions 'Manual invoice matching costs 3 FTE' but the value we offer against it is "
+        "not mapped yet: map the value on the opportunity first, then restate it here."
+    )
 
 
 # --- quantified outcome -------------------------------------------------------------------

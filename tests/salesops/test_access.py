@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
+
 from pipeline import selectors
 from salesops import access
+from salesops.models import Role
 from tests.factories import OpportunityFactory, TeamFactory, UserFactory
 
 
@@ -43,3 +46,14 @@ def test_inactive_user_sees_nothing(rep, pipeline):
     rep.is_active = False
     rep.save(update_fields=["is_active"])
     assert selectors.opportunity_list_for(rep).count() == 0
+
+
+def test_administrators_and_leaders_configure_the_sales_process(rep, manager, leader, admin_user):
+    assert access.configures_sales_process(admin_user)
+    assert access.configures_sales_process(leader)
+    assert access.configures_sales_process(UserFactory(role=Role.REP, is_superuser=True))
+    assert not access.configures_sales_process(manager)
+    assert not access.configures_sales_process(rep)
+    assert not access.configures_sales_process(AnonymousUser())
+    leader.is_active = False
+    assert not access.configures_sales_process(leader)

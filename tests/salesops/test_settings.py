@@ -115,3 +115,16 @@ def dev_key() -> str:
     from django.conf import settings
 
     return settings.DEV_SECRET_KEY
+
+
+def test_a_request_log_line_is_written_once():
+    """django.request's records reach exactly one console handler (the root's): a 422 used
+    to be printed twice, by Django's own console handler and by ours. (pytest adds its own
+    capturing handlers to the root; only plain console handlers count.)"""
+    import logging
+
+    logger, consoles = logging.getLogger("django.request"), []
+    while logger is not None:
+        consoles += [h for h in logger.handlers if type(h) is logging.StreamHandler]
+        logger = logger.parent if logger.propagate else None
+    assert len(consoles) == 1

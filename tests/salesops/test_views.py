@@ -83,3 +83,9 @@ def test_revoke_someone_elses_key_is_404(client, rep, teammate, method):
     assert response.status_code == (404 if method == "post" else 405)
     key.refresh_from_db()
     assert key.revoked_at is None
+
+
+def test_the_favicon_is_the_logo_for_everyone(client, db):
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 200 and answer["Content-Type"] == "image/svg+xml"
+    assert answer.content.startswith(b"<svg") and "max-age" in answer["Cache-Control"]
