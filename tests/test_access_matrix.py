@@ -516,6 +516,11 @@ INSIGHTS_STUDY = api_everyone(200, write=False) | {"rep": 403, "teammate": 403, 
 REPS_AWAY = {"rep": 302, "teammate": 302}  # a rep is sent from the dashboard to /forecast/
 
 
+def _days_ahead(days: int) -> str:
+    """A close date ahead of the test's clock: a past one asks for confirmation first."""
+    return (timezone.localdate() + dt.timedelta(days=days)).isoformat()
+
+
 def build_world(rep, teammate, manager, other_manager, other_rep, leader, admin_user, pipeline):
     opp = OpportunityFactory(owner=rep, stage=pipeline.discover, source="crm", external_id="X1")
     for m in Milestone.objects.filter(stage=pipeline.discover):
@@ -680,7 +685,7 @@ PAGES: dict[str, list[Probe]] = {
                 "account": w.account.pk,
                 "amount": "100",
                 "currency": "EUR",
-                "close_date": "2027-03-31",
+                "close_date": _days_ahead(120),
             },
         ),
     ],
@@ -693,7 +698,7 @@ PAGES: dict[str, list[Probe]] = {
             data=lambda w: {
                 "version": 1,
                 "amount": "25000",
-                "close_date": "2027-01-31",
+                "close_date": _days_ahead(60),
                 "next_step": "Call",
                 "forecast_category": "pipeline",
                 "forecast_category_override_reason": "",

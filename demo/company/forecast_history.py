@@ -464,21 +464,32 @@ def _since_last_meeting(teams: Iterable[Team], period: forecast_rules.Period) ->
     """What happened since last week's meetings froze their numbers, so this week's differ
     (and the meeting page's "changes since" has something to say): per team, its largest
     Commit deal of the period grew by 10 % and its largest Best case deal was pushed past
-    the period — by their owners, through the pipeline's services."""
+    the period (other deals of the period when it has none of those) — by their owners,
+    through the pipeline's services."""
     changed = 0
     for team in teams:
         open_in_period = Opportunity.objects.filter(
             owner__team=team, status=OpportunityStatus.OPEN,
             close_date__gte=period.start, close_date__lt=period.end,
         ).select_related("owner").order_by("-amount", "pk")  # fmt: skip
-        grown = open_in_period.filter(forecast_category=ForecastCategory.COMMIT).first()
+        # The largest Commit deal grew (else the largest of any category) and the largest
+        # Best case deal (else another) was pushed: whatever the period holds today.
+        by_category = sorted(
+            open_in_period,
+            key=lambda o: (o.forecast_category != ForecastCategory.COMMIT, -o.amount, o.pk),
+        )
+        grown = by_category[0] if by_category else None
         if grown is not None:
             pipeline_services.opportunity_update(
                 actor=grown.owner, opportunity_id=grown.pk, expected_version=grown.version,
                 amount=(grown.amount * Decimal("1.1")).quantize(Decimal("1")),
             )  # fmt: skip
             changed += 1
-        pushed = open_in_period.filter(forecast_category=ForecastCategory.BEST_CASE).first()
+        others = sorted(
+            (o for o in open_in_period if o != grown),
+            key=lambda o: (o.forecast_category != ForecastCategory.BEST_CASE, -o.amount, o.pk),
+        )
+        pushed = others[0] if others else None
         if pushed is not None:
             pipeline_services.opportunity_update(
                 actor=pushed.owner, opportunity_id=pushed.pk, expected_version=pushed.version,
