@@ -1088,12 +1088,16 @@ class _CountOf(Subquery):
 
 
 def navbar_counts_for(user: User) -> dict[str, int]:
-    """Open flags in `user`'s scope, their unread notifications and the proposals waiting
-    for their review — ONE query, since the navbar shows them on every page."""
+    """The deals with open flags in `user`'s scope (the attention page shows one card per
+    deal, so its badge counts deals, not flags), their unread notifications and the
+    proposals waiting for their review — ONE query, since the navbar shows them on every
+    page."""
     none = {"flags": 0, "unread": 0, "reviews": 0}
     if not user.is_authenticated:
         return none
-    flags = _open_flags_in_scope(user, one_query=True).order_by().values("pk")
+    flags = (
+        _open_flags_in_scope(user, one_query=True).order_by().values("opportunity_id").distinct()
+    )
     unread = notification_list_for(user).filter(read_at__isnull=True).order_by().values("pk")
     reviews = proposal_selectors.awaiting_review_for(user)
     row = (
