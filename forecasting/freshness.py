@@ -82,14 +82,23 @@ def cached_numbers(namespace: str, parts: tuple[Any, ...], compute: Callable[[],
     return result
 
 
-def cached_daily(namespace: str, parts: tuple[Any, ...], compute: Callable[[], T]) -> T:
+def cached_daily(
+    namespace: str,
+    parts: tuple[Any, ...],
+    compute: Callable[[], T],
+    *,
+    generation: Callable[[], tuple[Any, ...]] | None = None,
+) -> T:
     """`compute()`, or its result cached for the day under (namespace, parts) — for numbers
     that are by definition a daily figure (the win rates from history: deals that entered
     a stage 90–455 days ago, as of today's midnight) and need not follow every change.
-    `parts` must include the day."""
+    `parts` must include the day; `generation`, when given, is asked (only when caching is
+    on) for more parts: what must start a new entry within the day."""
     if settings.FORECAST_CACHE_SECONDS <= 0:
         return compute()
     org = organisation.current()
+    if generation is not None:
+        parts = (*parts, *generation())
     key = _key(namespace, parts, org)
     hit = _load(key)
     if hit is not None:

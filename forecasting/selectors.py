@@ -1205,6 +1205,21 @@ def history_window(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     return end - dt.timedelta(days=HISTORY_LOOKBACK_DAYS), end
 
 
+def history_generation() -> tuple[int | None, int | None]:
+    """What the daily history figures are cached under besides the day: the newest deal and
+    the newest stage (two index lookups). Deals imported or a demo reset today, or a
+    pipeline set up anew, are in the figures at once — the cells are keyed by stage id,
+    so cached ones would otherwise match no stage for the rest of the day. Other changes
+    (a deal won today) reach them tomorrow, as a daily figure should."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT max(id) FROM pipeline_opportunity),"
+            " (SELECT max(id) FROM pipeline_stage)"
+        )
+        newest_deal, newest_stage = cursor.fetchone()
+    return newest_deal, newest_stage
+
+
 def history_rates(now: dt.datetime | None = None) -> list[tuple]:
     """HISTORY_SQL's rows for `now`'s day (default today): one aggregate over a year of
     the whole organisation's stage history (~40 s at 1M deals), so cached for the day and
@@ -1225,7 +1240,7 @@ def history_rates(now: dt.datetime | None = None) -> list[tuple]:
             return cursor.fetchall()
 
     key = (as_of.isoformat(), HISTORY_MATURITY_DAYS, HISTORY_LOOKBACK_DAYS)
-    return freshness.cached_daily("history-rates", key, count)
+    return freshness.cached_daily("history-rates", key, count, generation=history_generation)
 
 
 def imported_without_stages(now: dt.datetime | None = None) -> int:
@@ -1246,7 +1261,8 @@ def imported_without_stages(now: dt.datetime | None = None) -> int:
             created_at__lt=end,
         ).count()
 
-    return freshness.cached_daily("history-imported", (start.isoformat(), end.isoformat()), count)
+    key = (start.isoformat(), end.isoformat())
+    return freshness.cached_daily("history-imported", key, count, generation=history_generation)
 
 
 @dataclass(frozen=True)

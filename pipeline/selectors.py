@@ -895,14 +895,23 @@ def open_flags_for(opp: Opportunity) -> QuerySet[OpportunityFlag]:
 # sort= values of the list: (label, ORDER BY over the annotations of `_attention_deals`).
 # "severity" — what to do first — is the default and the documented order (README):
 #   1. the most severe flag: a deal with a critical flag before one with warnings only;
-#   2. the bigger deal (amount; the organisation works in one currency);
+#   2. the bigger deal — among deals in one currency, the organisation's first (amounts in
+#      different currencies are never compared: no exchange rates are kept);
 #   3. the sooner close date (an overdue one first);
 #   4. more open flags first; then the deal's id, so that pages never overlap.
 # "age" (newest flag first) is where a notification about new flags links to.
 ATTENTION_SORTS: dict[str, tuple[str, list[Any]]] = {
     "severity": (
         "What to do first",
-        ["worst_rank", F("amount").desc(), "close_date", F("flag_count").desc(), "id"],
+        [
+            "worst_rank",
+            "currency_rank",
+            "currency",
+            F("amount").desc(),
+            "close_date",
+            F("flag_count").desc(),
+            "id",
+        ],
     ),
     "age": ("Newest flag first", [F("newest_flag_at").desc(), "-id"]),
     "-age": ("Longest flagged first", ["oldest_flag_at", "id"]),
@@ -1007,10 +1016,18 @@ def attention_deals_for(
     order = ATTENTION_SORTS.get(sort, ATTENTION_SORTS["severity"])[1]
     if group_by_owner:
         order = ["owner__username", "owner_id", *order]
+    home_currency = organisation.current().default_currency
     return (
         _flagged_deals(user, filters or {})
         .select_related("account", "owner", "stage", "pipeline")
-        .annotate(**_attention_annotations())
+        .annotate(
+            **_attention_annotations(),
+            currency_rank=Case(
+                When(currency=home_currency, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            ),
+        )
         .order_by(*order)
     )
 

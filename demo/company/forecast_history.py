@@ -43,10 +43,11 @@ DEMO_CURRENCY = "EUR"  # every demo deal's currency
 HISTORY_QUARTERS = 4
 SNAPSHOT_WEEKS = 12
 # Each rep's quota for the current quarter (Enterprise deals are 40-420k, Mid-market
-# 8-90k); each earlier quarter's was QUOTA_GROWTH lower than the next.
+# 8-90k), about what the deals of a quarter win (so the quarter in progress is on a
+# believable course); each earlier quarter's was QUOTA_GROWTH lower than the next.
 QUARTER_QUOTAS = {
-    "rep1": 850_000, "rep2": 900_000, "rep3": 800_000, "rep4": 950_000,
-    "rep5": 200_000, "rep6": 220_000, "rep7": 180_000, "rep8": 160_000,
+    "rep1": 1_000_000, "rep2": 1_150_000, "rep3": 950_000, "rep4": 1_200_000,
+    "rep5": 170_000, "rep6": 180_000, "rep7": 150_000, "rep8": 130_000,
 }  # fmt: skip
 QUOTA_GROWTH = Decimal("0.04")
 # The first two months of a quarter carry 30% of its quota each; the last one the rest.
@@ -64,6 +65,10 @@ RAISED_ATTAINMENT = (0.8, 1.15)
 # how soon at the earliest (a closer close date would be pushed at once).
 LATE_DEAL_OWNERS = ("rep1", "rep5", "rep6", "rep8")
 LATE_DEAL_MIN_DAYS = 7
+LATE_DEAL_CATEGORY = (
+    ForecastCategory.BEST_CASE,
+    "An expansion for a live customer: the budget is approved, only the paperwork is left.",
+)
 # How the reps' calls compare with what they went on to close: an optimist and a
 # sandbagger; the others call straight. Their managers adjust the team calls for them.
 CALL_BIAS = {"rep2": 1.3, "rep6": 0.7}
@@ -170,9 +175,12 @@ def add_quarter_history(
                 deal = new_deal(rep, outcome="won", end=_moment_in(quarter, rng))
                 won[(rep.pk, quarter.start)] += deal.amount
                 added["won_added"] += 1
-                if rng.random() < habits.lost_per_won:
+                # lost_per_won is often above one: the whole part, then the rest by chance.
+                lost = int(habits.lost_per_won)
+                lost += rng.random() < habits.lost_per_won - lost
+                for _ in range(lost):
                     new_deal(rep, outcome="lost", end=_moment_in(quarter, rng))
-                    added["lost_added"] += 1
+                added["lost_added"] += lost
     return added
 
 
@@ -196,6 +204,8 @@ def add_late_deals(
             outcome="open",
             opened_at=now - dt.timedelta(days=rng.uniform(3, 20)),
             close_date=today + dt.timedelta(days=closes_in),
+            # Quick by nature, so its rep counts on it already — with the reason.
+            category_override=LATE_DEAL_CATEGORY,
         )
     return len(LATE_DEAL_OWNERS)
 

@@ -20,6 +20,7 @@ from demo.company.cast import (
     EARLY_STAGES,
     EXPERIMENT_REDRAW,
     ISSUES,
+    LATE_STAGES,
     LOSS_REASONS,
     MUTUAL_ACTION_PLAN,
     NEXT_STEPS,
@@ -123,6 +124,18 @@ class History:
             for rule in rule_changes.gate_rules(stage.pk).values()
             if rule.min_score is not None
         }
+
+    def _time_still_needed(
+        self, path: list[Stage], current: int, in_stage: dt.timedelta
+    ) -> dt.timedelta:
+        """How far off an optimistic rep puts the close of a deal in path[current] for
+        `in_stage` already: what the current stage usually takes still (two days at least)
+        and the stages ahead, at 80-110% of their expected days."""
+        stages = self.open_stages
+        ahead = stages[stages.index(path[current]) + 1 :]
+        left = max(2.0, (path[current].expected_days or 14) - in_stage.total_seconds() / 86400)
+        days = left + sum(s.expected_days or 14 for s in ahead)
+        return dt.timedelta(days=days * self.rng.uniform(0.8, 1.1))
 
     def _at(self, start: dt.datetime, end: dt.datetime) -> dt.datetime:
         """A moment between start and end (business-hours-ish, never after now)."""
@@ -242,11 +255,13 @@ class History:
         end: dt.datetime | None = None,
         opened_at: dt.datetime | None = None,
         close_date: dt.date | None = None,
+        category_override: tuple[str, str] | None = None,
     ) -> None:
         """One deal's past. `outcome` ("open", "won", "lost") and, for a closed deal, the
         moment it closed (`end`) are drawn unless given; an open deal may be given the
-        moment it was opened (`opened_at`: its stages so far fit in since) and its
-        expected close date. (The forecasting history asks for deals won or lost in a
+        moment it was opened (`opened_at`: its stages so far fit in since), its
+        expected close date and the forecast category its rep put it in, with the reason
+        (`category_override`). (The forecasting history asks for deals won or lost in a
         given quarter, and for a few opened lately that close this quarter.) The deal is
         worked the way its owner works (habits_of): with or without a mutual action plan,
         which makes winning likelier."""
@@ -261,6 +276,7 @@ class History:
 
         expected_cycle = sum(s.expected_days or 14 for s in self.open_stages)
         drawn = (created + dt.timedelta(days=expected_cycle * rng.uniform(0.8, 1.3))).date()
+        close_date_chosen = close_date is not None
         close_date = close_date or drawn
         category = path[0].forecast_category
         opp = Opportunity(
@@ -363,8 +379,18 @@ class History:
                     )
                     opp.amount = new_amount
                     events += 1
-            # Close date pushed when it came too close for where the deal was.
-            if opp.close_date < (left + dt.timedelta(days=7)).date() and rng.random() < 0.85:
+            # Where the deal is now, its rep keeps a close date the stages still ahead can
+            # make — unless the caller chose the date.
+            if is_current and not close_date_chosen:
+                soonest = (now + self._time_still_needed(path, i, now - entered[i])).date()
+                if opp.close_date < soonest:
+                    at = self._at(entered[i], now)
+                    new_date = soonest + dt.timedelta(days=rng.randint(0, 30))
+                    self._change(opp, ChangeField.CLOSE_DATE, opp.close_date, new_date, owner, at)
+                    opp.close_date = new_date
+                    events += 1
+            # Earlier, the close date was pushed when it came too close for where it was.
+            elif opp.close_date < (left + dt.timedelta(days=7)).date() and rng.random() < 0.85:
                 at = self._at(entered[i], left)
                 new_date = (at + dt.timedelta(days=rng.randint(20, 75))).date()
                 if new_date > opp.close_date:
@@ -378,8 +404,13 @@ class History:
             events += 1
 
         if outcome == "open":
-            override = CATEGORY_OVERRIDES.get(opp.stage.name)
-            if override and rng.random() < 0.12:
+            if category_override is not None:
+                override = category_override
+                wanted = override[0] != opp.forecast_category
+            else:
+                override = CATEGORY_OVERRIDES.get(opp.stage.name)
+                wanted = override is not None and rng.random() < 0.12
+            if override and wanted:
                 new_cat, reason = override
                 self._change(
                     opp,
@@ -400,9 +431,12 @@ class History:
             opp.next_step_date = (
                 now + dt.timedelta(days=rng.randint(-20, -2) if stale else rng.randint(1, 14))
             ).date()
-            if rng.random() < 0.06:  # a few deals whose close date has quietly passed
+            # A few deals near the end, whose close date has quietly passed (not before the
+            # deal was created): the date was in sight, and it slipped.
+            passed = (now - dt.timedelta(days=rng.randint(2, 25))).date()
+            if opp.stage.name in LATE_STAGES and passed > created.date() and rng.random() < 0.2:
                 old_date = opp.close_date
-                opp.close_date = (now - dt.timedelta(days=rng.randint(2, 25))).date()
+                opp.close_date = passed
                 self._change(
                     opp,
                     ChangeField.CLOSE_DATE,

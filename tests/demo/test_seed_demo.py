@@ -130,10 +130,17 @@ def test_pipeline_stages_and_milestones(seeded):
 def test_opportunity_counts_and_spread(seeded):
     assert User.objects.count() == 12
     opps = Opportunity.objects.all()
-    # 300 deals, plus the forecasting history's deals of past quarters and a few late ones.
-    assert 300 < opps.count() < 450
+    # 300 deals, plus the forecasting history's deals of past quarters (with two or three
+    # lost for each one won) and a few late ones.
+    assert 300 < opps.count() < 600
     by_status = dict(opps.values_list("status").annotate(n=Count("id")))
-    assert by_status["open"] > 100 and by_status["won"] > 30 and by_status["lost"] > 30
+    assert by_status["won"] > 30 and by_status["lost"] > 30
+    # A quarter's worth of open deals: a board with something in it for every rep.
+    open_by_rep = Counter(opps.filter(status="open").values_list("owner__username", flat=True))
+    assert len(open_by_rep) == 8 and min(open_by_rep.values()) >= 5, open_by_rep
+    # A B2B win rate: about a third of the decided deals are won, not most of them.
+    win_rate = by_status["won"] / (by_status["won"] + by_status["lost"])
+    assert 0.25 <= win_rate <= 0.45, win_rate
     assert opps.values("owner").distinct().count() == 8
     assert opps.values("account").distinct().count() >= 35
     assert opps.filter(status="open").values("stage").distinct().count() == 5
@@ -811,3 +818,28 @@ def test_demo_voided_qualifications_name_a_push_the_deal_had(seeded):
         target = dt.datetime.strptime(q.invalidated_reason.rsplit(" to ", 1)[1], "%b %Y.")
         pushes = OpportunityChange.objects.filter(opportunity=q.opportunity, field="close_date")
         assert any(c.new_value.startswith(f"{target:%Y-%m}") for c in pushes), q.invalidated_reason
+
+
+def test_late_in_the_quarter_the_forecast_from_history_is_within_the_best_case(seeded, settings):
+    """In a quarter's last weeks the deals still due in it are the ones close to a decision
+    (reps keep close dates their deals' remaining stages can make), so what history expects
+    to close is at most the best case including commit — for the company and each team.
+    (Early in a quarter, history may well expect more: most of its deals are still in early
+    stages, in no category but "pipeline".) Seeded again twelve days before the end of the
+    run's quarter, so the test checks the same story whatever the date."""
+    from forecasting.dashboard import dashboard_data
+
+    settings.DEBUG = True
+    end = quarters()[0].last_day
+    with time_machine.travel(local_midnight(end - dt.timedelta(days=12)) + dt.timedelta(hours=10)):
+        run("--reset")
+        leader = User.objects.get(username="leader")
+        for team_id in [None, *Team.objects.order_by("name").values_list("pk", flat=True)]:
+            dash = dashboard_data(leader, None, team_id)
+            totals = dash.summary.totals
+            assert dash.history.open_deals > 0 and dash.history.history_closed > 100, team_id
+            assert dash.forecast_from_history <= totals.best_case_cumulative, (
+                team_id,
+                dash.forecast_from_history,
+                totals.best_case_cumulative,
+            )

@@ -326,6 +326,28 @@ def test_the_days_rates_are_read_from_the_cache_once_warmed(dataset, leader, set
         cache.clear()
 
 
+def test_the_cached_rates_are_not_served_once_deals_were_added(dataset, leader, rep, settings):
+    """A day's cached rates are keyed by the newest deal and stage too: deals imported (or
+    a demo reset) today count at once — not tomorrow, after a day of stale figures."""
+    from django.core.cache import cache
+
+    from forecasting.selectors import history_rates
+
+    settings.FORECAST_CACHE_SECONDS = 60
+    cache.clear()
+    try:
+        history_rates(NOW)
+        with CaptureQueriesContext(connection) as warm:
+            history_rates(NOW)
+        assert not any("pipeline_opportunitychange" in q["sql"] for q in warm.captured_queries)
+        OpportunityFactory(owner=rep)
+        with CaptureQueriesContext(connection) as after_import:
+            history_rates(NOW)
+        assert any("pipeline_opportunitychange" in q["sql"] for q in after_import.captured_queries)
+    finally:
+        cache.clear()
+
+
 def test_deals_imported_without_stages_are_counted_apart(leader, rep, pipeline):
     """A CRM export's closed deals carry no stage history: the win rates cannot use them,
     and the forecast says how many there are instead of silently resting on fewer."""

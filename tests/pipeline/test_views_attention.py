@@ -251,6 +251,38 @@ def test_what_to_do_first_is_the_default_order(logged_in, rep, pipeline):
     ]
 
 
+def test_what_to_do_first_never_compares_amounts_in_different_currencies(
+    logged_in, rep, pipeline
+):
+    """No exchange rates are kept: among deals as severe, those in the organisation's
+    currency (EUR here) come first by amount, then each other currency's by amount — a
+    JPY 9,000,000 deal is not "bigger" than a EUR 500,000 one."""
+    today = timezone.localdate()
+    for name, amount, currency in [
+        ("Yen deal", 9_000_000, "JPY"),
+        ("Small euro deal", 20_000, "EUR"),
+        ("Big euro deal", 500_000, "EUR"),
+        ("Big dollar deal", 700_000, "USD"),
+        ("Small dollar deal", 10_000, "USD"),
+    ]:
+        opp = OpportunityFactory(
+            owner=rep,
+            stage=pipeline.discover,
+            name=name,
+            amount=amount,
+            currency=currency,
+            close_date=today + dt.timedelta(days=20),
+        )
+        flag(opp, "stuck_in_stage", "critical")
+    assert _rows(logged_in(rep).get(url("attention"))) == [
+        "Big euro deal",
+        "Small euro deal",
+        "Yen deal",
+        "Big dollar deal",
+        "Small dollar deal",
+    ]
+
+
 def test_attention_list_other_sorts(logged_in, rep, pipeline):
     today = timezone.localdate()
     young = OpportunityFactory(
