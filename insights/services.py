@@ -19,6 +19,7 @@ from insights.scope import company_scope
 from pipeline import selectors as pipeline_selectors
 from pipeline import services as pipeline_services
 from pipeline.models import AutoCheck, MilestoneKind, StageRuleChange
+from salesops import access
 from salesops.cleaning import clean_text
 from salesops.exceptions import (
     Conflict,
@@ -191,9 +192,12 @@ def suggestions_refresh(*, now: dt.datetime | None = None) -> RefreshResult:
     return RefreshResult(created=created, updated=updated, withdrawn=len(gone))
 
 
-def _refuse_unless_admin(actor: User) -> None:
-    if not actor.is_admin_role:
-        raise PermissionDenied("Only an administrator changes the stage framework.")
+def _refuse_unless_configurer(actor: User) -> None:
+    # The same people who edit the stages' exit rules on the setup pages decide on them here.
+    if not access.configures_sales_process(actor):
+        raise PermissionDenied(
+            "Only an administrator or a sales leader changes the stage framework."
+        )
 
 
 def _lock_open(suggestion_id: int, expected_version: int | None) -> Suggestion:
@@ -249,10 +253,11 @@ def suggestion_accept(
     *, suggestion_id: int, actor: User, expected_version: int | None = None
 ) -> Suggestion:
     """Make the suggested change to the stage's exit rules — a new version of the stage's
-    rules; completions already made are kept. Refuses: a non-admin (403), a suggestion
-    already decided (409), a stale version (412), a change the pipeline refuses (its
-    error), and a change already in place (409: nothing would change)."""
-    _refuse_unless_admin(actor)
+    rules; completions already made are kept. Refuses: anyone but an administrator or a
+    sales leader (403), a suggestion already decided (409), a stale version (412), a change
+    the pipeline refuses (its error), and a change already in place (409: nothing would
+    change)."""
+    _refuse_unless_configurer(actor)
     suggestion = _lock_open(suggestion_id, expected_version)
     last = (
         StageRuleChange.objects.filter(stage_id=suggestion.stage_id)
@@ -290,9 +295,10 @@ def suggestion_accept(
 def suggestion_dismiss(
     *, suggestion_id: int, actor: User, reason: Any, expected_version: int | None = None
 ) -> Suggestion:
-    """Dismiss a suggestion with a reason (kept with it). Refuses: a non-admin (403), an
-    empty reason (400), a suggestion already decided (409), a stale version (412)."""
-    _refuse_unless_admin(actor)
+    """Dismiss a suggestion with a reason (kept with it). Refuses: anyone but an
+    administrator or a sales leader (403), an empty reason (400), a suggestion already
+    decided (409), a stale version (412)."""
+    _refuse_unless_configurer(actor)
     errors: dict[str, list[str]] = {}
     text = clean_text(errors, "reason", reason, required=True, max_length=2000)
     if errors:

@@ -166,6 +166,7 @@ def home(request: HttpRequest) -> HttpResponse:
         context["gaps_not_shown"] = len(varying) - len(context["gap_charts"])
         context["gaps_flat"] = len(study.gaps) - len(varying)
         context["suggestions"] = list(selectors.suggestion_list_for(user, status="open")[:20])
+        context["decides_suggestions"] = access.configures_sales_process(user)
         context["experiments"] = selectors.experiment_list_for(user, scope)[:10]
     return render(request, "insights/home.html", context)
 

@@ -1097,8 +1097,8 @@ PAGES: dict[str, list[Probe]] = {
     # --- insights ---
     # Everyone sees their own results; the study (top performers, gaps, suggestions,
     # experiments) is for managers (their teams), leaders and admins. A rep naming a team,
-    # or a manager another manager's team, is a 404. Only an administrator decides on a
-    # suggestion (403 for the others).
+    # or a manager another manager's team, is a 404. Those who configure the sales process
+    # (administrators and sales leaders) decide on a suggestion (403 for the others).
     "insights/": [
         Probe("GET", lambda w: "/insights/", everyone(200)),
         Probe(
@@ -1112,14 +1112,14 @@ PAGES: dict[str, list[Probe]] = {
         Probe(
             "POST",
             lambda w: f"/insights/suggestions/{w.suggestion.pk}/accept/",
-            {r: 403 for r in ROLES} | {"anonymous": LOGIN, "ro_key": LOGIN, "admin": 302},
+            setup_configurer(302),
         )
     ],
     "insights/suggestions/<int:pk>/dismiss/": [
         Probe(
             "POST",
             lambda w: f"/insights/suggestions/{w.suggestion.pk}/dismiss/",
-            {r: 403 for r in ROLES} | {"anonymous": LOGIN, "ro_key": LOGIN, "admin": 302},
+            setup_configurer(302),
             data=lambda w: {"reason": "We require it elsewhere already."},
         )
     ],
@@ -2503,12 +2503,12 @@ API: dict[tuple[str, str], Probe] = {
     ("/api/v1/insights/suggestions/{id}/accept/", "POST"): Probe(
         "POST",
         lambda w: f"/api/v1/insights/suggestions/{w.suggestion.pk}/accept/",
-        admin_only(200),
+        configurer_only(200),
     ),
     ("/api/v1/insights/suggestions/{id}/dismiss/", "POST"): Probe(
         "POST",
         lambda w: f"/api/v1/insights/suggestions/{w.suggestion.pk}/dismiss/",
-        admin_only(200),
+        configurer_only(200),
         data=lambda w: {"reason": "Already covered by our legal review."},
     ),
     ("/api/v1/insights/experiments/", "GET"): Probe(

@@ -51,8 +51,18 @@ def test_accept_requires_the_milestone_as_a_new_rules_version(
     assert done.rule_change == change and done.decided_by == admin_user
 
 
-@pytest.mark.parametrize("who", ["rep", "manager", "leader"])
-def test_only_an_admin_accepts_and_a_refusal_changes_nothing(
+def test_a_sales_leader_accepts_as_they_edit_the_stages_rules(
+    suggestion, optional_milestone, leader
+):
+    done = services.suggestion_accept(suggestion_id=suggestion.pk, actor=leader)
+    optional_milestone.refresh_from_db()
+    assert optional_milestone.required is True
+    assert done.status == SuggestionStatus.ACCEPTED and done.decided_by == leader
+    assert StageRuleChange.objects.get().changed_by == leader
+
+
+@pytest.mark.parametrize("who", ["rep", "manager"])
+def test_only_those_who_configure_accept_and_a_refusal_changes_nothing(
     request, who, suggestion, optional_milestone
 ):
     with pytest.raises(PermissionDenied):

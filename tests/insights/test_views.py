@@ -33,7 +33,7 @@ def test_the_leader_sees_the_top_group_the_first_gap_and_the_suggestion(client, 
     assert 'data-testid="gap-chart"' in page
     assert "<title>Top performer: 100 % (2 reps)</title>" in page
     assert f"Require &#x27;{team8.optional.title}&#x27;" in page  # the open suggestion
-    assert 'data-testid="accept"' not in page  # a leader reads; an admin decides
+    assert 'data-testid="accept"' in page  # a leader decides, as they edit the stages
 
 
 def test_results_sort_and_csv(client, team8, leader):
@@ -129,3 +129,11 @@ def test_page_queries_do_not_grow_with_reps(
 # experiments (each read refreshing the queued facts first: 4 queries when none are
 # queued), the teams filter, the navbar's counts.
 PAGE_QUERIES = 33
+
+
+def test_a_manager_reads_the_suggestions_but_does_not_decide(client, team8, manager):
+    services.suggestions_refresh()
+    client.force_login(manager)
+    page = client.get(URL).content.decode()
+    assert f"Require &#x27;{team8.optional.title}&#x27;" in page
+    assert 'data-testid="accept"' not in page

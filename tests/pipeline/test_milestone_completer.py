@@ -228,3 +228,28 @@ def test_setup_page_sets_who_ticks_it(client, admin_user, pipeline):
     milestone.refresh_from_db()
     assert milestone.completable_by == "manager"
     assert Pipeline.objects.count() == 1
+
+
+def test_migration_makes_the_templates_old_milestones_say_who_ticks_them(pipeline):
+    """Pipelines set up from the template before 0017 kept "approved by the manager" as a
+    seller's tick: the data migration makes it the automatic check and the terms approval
+    the manager's — but leaves a milestone an administrator edited as it is."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("pipeline.migrations.0018_template_milestones_say_who_ticks_them")
+    approved = MilestoneFactory(
+        stage=pipeline.discover, title=migration.PROPOSAL_APPROVED_TITLE, requires_evidence=True
+    )
+    terms = MilestoneFactory(stage=pipeline.discover, title=migration.TERMS_APPROVED_TITLE)
+    edited = MilestoneFactory(
+        stage=pipeline.discover, title=migration.TERMS_APPROVED_TITLE + " by finance"
+    )
+    migration.say_who_ticks_them(apps, None)
+    for milestone in (approved, terms, edited):
+        milestone.refresh_from_db()
+    assert (approved.auto_check, approved.requires_evidence) == ("proposal_approved", False)
+    assert approved.description.startswith("Checked automatically")
+    assert terms.completable_by == "manager" and terms.auto_check == ""
+    assert edited.completable_by == "owner"
