@@ -37,19 +37,34 @@ def test_celery_reliability_settings():
     assert VisibilityLease in app.steps["consumer"]
 
 
-def test_every_project_task_is_reliable():
+def test_every_project_task_is_reliable_time_limited_and_retried_a_bounded_number_of_times():
+    """Every task of every app of ours (whatever its name), not only those we remember."""
+    from django.apps import apps
+    from django.conf import settings
+
     app.loader.import_default_modules()
+    ours = {
+        config.name.split(".")[0]
+        for config in apps.get_app_configs()
+        if str(config.path).startswith(str(settings.BASE_DIR))
+    }
     project = {
         name: task
         for name, task in app.tasks.items()
-        if name.split(".")[0] in {"salesops", "pipeline"}
+        if getattr(task, "__module__", "").split(".")[0] in ours
     }
-    assert "salesops.purge_idempotency_records" in project
+    names = {name.split(".")[0] for name in project}
+    assert {"salesops", "pipeline", "forecasting", "coaching", "hiring", "insights"} <= names
+    conf = app.conf
     for name, task in project.items():
         assert isinstance(task, ReliableTask), name
         assert task.acks_late and task.reject_on_worker_lost, name
         assert set(task.autoretry_for) >= {OperationalError, InterfaceError}, name
-        assert task.retry_backoff and task.max_retries >= 3, name
+        assert task.retry_backoff and 3 <= task.max_retries <= 20, name
+        # A hard limit that kills a stuck task, and a soft one before it to clean up.
+        hard = task.time_limit or conf.task_time_limit
+        soft = task.soft_time_limit or conf.task_soft_time_limit
+        assert hard and soft and soft < hard <= 3600, (name, soft, hard)
 
 
 def _key() -> str:
