@@ -17,9 +17,10 @@ COPY . .
 RUN pip install -c requirements.lock .
 
 # Settings need DATABASE_URL/REDIS_URL/SECRET_KEY at import; nothing connects during
-# collectstatic, so placeholders do for the build.
+# collectstatic, so placeholders do for the build. The key must pass the strength check
+# (settings refuse a weak one with DEBUG off): a random one, used for this step only.
 RUN DEBUG=0 \
-    SECRET_KEY=build-only-not-secret \
+    SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     DATABASE_URL=postgres://build@localhost:5432/build \
     REDIS_URL=redis://localhost:6379/0 \
     python manage.py collectstatic --noinput \

@@ -31,7 +31,7 @@ DEMO ?= $(if $(SALESOPS_DEMO),$(SALESOPS_DEMO),1)
 # `make run VERBOSE=1` streams the web server's and Celery's logs (else in var/log/).
 VERBOSE ?= $(if $(SALESOPS_VERBOSE),$(SALESOPS_VERBOSE),0)
 
-.PHONY: install lock run services stop test lint format migrations-check bench tour clean
+.PHONY: install lock run services stop test lint format migrations-check bench tour backup restore clean
 
 install: $(DEV_STAMP)
 
@@ -86,6 +86,16 @@ migrations-check: install
 BASE_URL ?= http://127.0.0.1:8000
 tour: install
 	$(BIN)/python tools/screenshot_tour.py --base-url $(BASE_URL)
+
+# A pg_dump archive of the database (DATABASE_URL, else the embedded one) in var/backups/
+# (FILE=path to choose); `make restore FILE=…` replaces the database with one, all or
+# nothing, after asking (CONFIRM=yes: without asking). Stop `make run` before restoring.
+backup: $(RUN_STAMP)
+	@$(BIN)/python manage.py backup $(if $(FILE),--output "$(FILE)")
+
+restore: $(RUN_STAMP)
+	@test -n "$(FILE)" || { echo "Which backup? make restore FILE=var/backups/…dump"; exit 2; }
+	@$(BIN)/python manage.py restore "$(FILE)" $(if $(filter yes,$(CONFIRM)),--yes)
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -49,8 +49,10 @@ ENV = {
     # Throttling stays on (its cache round trip is part of the cost); the limit is
     # raised so that a benchmark never gets a 429.
     "API_THROTTLE_RATE": "1000000/min",
+    "TRUSTED_PROXY_SSL_HEADER": "X-Forwarded-Proto",
 }
-# DEBUG=0 turns on SECURE_SSL_REDIRECT: requests say they came through a TLS proxy.
+# DEBUG=0 turns on SECURE_SSL_REDIRECT: requests say they came through a TLS proxy, whose
+# header the app believes only when told to (ENV's TRUSTED_PROXY_SSL_HEADER).
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
 
 

@@ -36,7 +36,7 @@ from coaching.models import (
 from pipeline.api import ApiViewSet, FrameworkViewSet, IdFilter, _int_or_404, _valid
 from salesops import access, organisation
 from salesops.api.etag import expected_version, with_etag
-from salesops.api.schema import IDEMPOTENCY_KEY, IF_MATCH, errors
+from salesops.api.schema import IDEMPOTENCY_KEY, IF_MATCH, errors, one_object
 from salesops.api.serializers import StrictInputSerializer
 
 ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
@@ -85,8 +85,8 @@ class AssessmentOutput(serializers.ModelSerializer):
 # --- input --------------------------------------------------------------------------
 
 
-def _text() -> serializers.CharField:
-    return serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+def _text(*, required: bool = False) -> serializers.CharField:
+    return serializers.CharField(required=required, allow_blank=True, trim_whitespace=False)
 
 
 class SkillWriteFields(StrictInputSerializer):
@@ -95,15 +95,16 @@ class SkillWriteFields(StrictInputSerializer):
         "levels": "Send level_1 … level_5.",
         "updated_at": "It is set by the server.",
     }
-    name = _text()
+    # Required to create (skill_create refuses without); PATCH validates with partial=True.
+    name = _text(required=True)
     order = serializers.IntegerField(required=False, min_value=0, max_value=32_767)
     description = _text()
     is_active = serializers.BooleanField(required=False)
-    level_1 = _text()
-    level_2 = _text()
-    level_3 = _text()
-    level_4 = _text()
-    level_5 = _text()
+    level_1 = _text(required=True)
+    level_2 = _text(required=True)
+    level_3 = _text(required=True)
+    level_4 = _text(required=True)
+    level_5 = _text(required=True)
     questions = _text()
     good_looks_like = _text()
     common_mistakes = _text()
@@ -184,7 +185,7 @@ class SkillViewSet(FrameworkViewSet):
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         skill = selectors.skill_get(_int_or_404(pk))
-        data = _valid(SkillWriteFields, request)
+        data = _valid(SkillWriteFields, request, partial=True)
         services.skill_update(actor=request.user, skill_id=skill.pk, **data)
         return Response(SkillOutput(selectors.skill_get(skill.pk)).data)
 
@@ -278,6 +279,7 @@ class CoverageRowOutput(serializers.Serializer):
         return data
 
 
+@one_object
 class CoverageOutput(serializers.Serializer):
     days = serializers.IntegerField()
     team = serializers.SerializerMethodField()
@@ -857,7 +859,12 @@ class OpportunityReviewViewSet(ApiViewSet):
         description="Add a point of your own after the generated ones (title ≤ 300, "
         "detail ≤ 5,000). A completed review: 409 review_completed.",
     )
-    @action(detail=True, methods=["get", "post"], url_path="agenda")
+    # The whole agenda in one plain list (a review has a handful of points): no pagination,
+    # and none of the review list's filters apply to it.
+    @action(
+        detail=True, methods=["get", "post"], url_path="agenda",
+        pagination_class=None, filter_backends=[],
+    )  # fmt: skip
     def agenda(self, request: Request, pk: str) -> Response:
         review = selectors.review_get_for(request.user, _int_or_404(pk))
         if request.method == "GET":

@@ -48,6 +48,7 @@ from salesops.exceptions import (
     StaleVersion,
     ValidationFailed,
 )
+from salesops.locking import lock_then_get
 from salesops.models import User
 from salesops.services import audit_record, notification_send
 
@@ -476,12 +477,13 @@ def review_start(*, actor: User, opportunity_id: Any) -> OpportunityReview:
     except (TypeError, ValueError):
         raise NotFound("No such opportunity in your teams.") from None
     # The lock serialises two managers starting a review of the same deal at once; the
-    # one-open-review constraint backs it.
-    opp = (
-        Opportunity.objects.select_for_update(of=("self",))
-        .filter(access.owner_scope_q(actor), pk=pk)
-        .select_related("owner", "stage", "pipeline")
-        .first()
+    # one-open-review constraint backs it. Locked by primary key, then read with its joins
+    # (salesops.locking): a deal moved meanwhile is seen as moved, not lost.
+    opp = lock_then_get(
+        Opportunity.objects.filter(access.owner_scope_q(actor)).select_related(
+            "owner", "stage", "pipeline"
+        ),
+        pk,
     )
     if opp is None:
         raise NotFound("No such opportunity in your teams.")
@@ -581,6 +583,10 @@ def agenda_item_set_discussed(*, actor: User, item_id: Any, discussed: bool) -> 
     if item.discussed != bool(discussed):
         item.discussed = bool(discussed)
         item.save(update_fields=["discussed"])
+        audit_record(
+            actor=actor, action="review.agenda_item_discussed", target=item,
+            data={"discussed": item.discussed},
+        )  # fmt: skip
     return item
 
 

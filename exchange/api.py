@@ -19,13 +19,14 @@ from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from exchange import selectors, services
 from exchange.models import BatchStatus, ImportBatch
 from exchange.rules import ImportKind
+from salesops.api.parsers import JSONParser
 from salesops.api.schema import IDEMPOTENCY_KEY, errors
 from salesops.api.viewsets import ApiViewSet, CsvExportViewSet, int_or_404, valid
 from salesops.exceptions import PermissionDenied, ValidationFailed

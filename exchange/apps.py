@@ -7,3 +7,9 @@ class ExchangeConfig(AppConfig):
 
     name = "exchange"
     verbose_name = "Imports"
+
+    def ready(self) -> None:
+        # The audit trail (salesops) links the events about an import to its page.
+        from salesops.audit import register_target_page
+
+        register_target_page("exchange.importbatch", "exchange:batch_detail")

@@ -208,11 +208,12 @@ def propose_mapping(
 
 
 def clean_cell(value: str | None) -> str:
-    """Trimmed text; the protective apostrophe our export puts before a formula-like cell
-    (salesops.columns.safe_cell) is taken off, so export → import gives the same text."""
+    """Trimmed text; the protective apostrophes our export puts before a formula-like cell
+    or part of a cell (salesops.columns.safe_cell) are taken off, so export → import gives
+    the same text."""
     text = (value or "").strip()
-    # Only a cell that starts with an apostrophe can be one of our export's safe cells.
-    return unsafe_cell(text).strip() if text[:1] == "'" else text
+    # Only a cell with an apostrophe can be one of our export's safe cells.
+    return unsafe_cell(text).strip() if "'" in text else text
 
 
 def looks_like_formula(text: str) -> bool:

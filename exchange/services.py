@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
@@ -36,12 +35,15 @@ from exchange.options import parse_options
 from exchange.reading import FileShape, file_shape, read_rows
 from exchange.rules import FIELDS, ImportKind, field_names, propose_mapping, required_fields
 from pipeline import bulk
+from salesops import audit_context
 from salesops import people as salesops_people
+from salesops.audit_context import Channel
 from salesops.cleaning import clean_text
 from salesops.columns import Column
 from salesops.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from salesops.exports import csv_stream, export_filename
 from salesops.models import User
+from salesops.outbox import enqueue_on_commit
 from salesops.services import audit_record
 
 RUN_TASK = "exchange.import_batch_run"  # exchange/tasks.py
@@ -233,6 +235,13 @@ def batch_configure(
     if options is not None:
         batch.options = parse_options(options).as_json()
     batch.save(update_fields=["mapping", "value_maps", "options"])
+    given = {"mapping": mapping, "value_maps": value_maps, "options": options}
+    audit_record(
+        actor=actor,
+        action="import.configured",
+        target=batch,
+        data={"set": sorted(name for name, value in given.items() if value is not None)},
+    )
     return batch
 
 
@@ -395,9 +404,9 @@ def batch_start(
         if background is None:
             background = batch.row_count >= settings.IMPORT_BACKGROUND_ROWS
         if background:
-            batch_pk = batch.pk
-            # By name: the tasks module imports this one (tasks call services).
-            transaction.on_commit(lambda: current_app.send_task(RUN_TASK, args=[batch_pk]))
+            # By name: the tasks module imports this one (tasks call services). Through the
+            # outbox: a broker away at the commit delays the run, never loses it.
+            enqueue_on_commit(RUN_TASK, [batch.pk])
             return batch
     return batch_run(batch_id=batch.pk, on_progress=on_progress)
 
@@ -434,7 +443,11 @@ def batch_run(
 
     progress(0)
     try:
-        with transaction.atomic():
+        # Its rows' writes are "import" events, whichever task or request runs it.
+        with (
+            audit_context.bound(Channel.IMPORT, origin=f"import #{batch.pk}"),
+            transaction.atomic(),
+        ):
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT pg_advisory_xact_lock(hashtext(%s))",

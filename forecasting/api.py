@@ -22,7 +22,7 @@ from forecasting.models import Quota
 from pipeline.api import ApiViewSet, IdFilter, _int_or_404, _valid
 from salesops import access
 from salesops.api.etag import expected_version, with_etag  # --- forecast meetings ---
-from salesops.api.schema import IDEMPOTENCY_KEY, IF_MATCH, errors
+from salesops.api.schema import IDEMPOTENCY_KEY, IF_MATCH, errors, one_object
 from salesops.api.serializers import StrictInputSerializer
 
 # --- quotas ---
@@ -65,6 +65,7 @@ class QuotaInput(StrictInputSerializer):
         "period_start": "Send `period`.",
         "updated_at": "It is set by the server.",
     }
+    required_any_of = ("rep", "team")  # exactly one: quota_set refuses neither and both
     period = serializers.CharField(
         help_text='A fiscal month ("2026-07") or quarter ("2026-Q3", "FY2027-Q1").'
     )
@@ -226,6 +227,7 @@ class PeriodOutput(serializers.Serializer):
     last_day = serializers.DateField()
 
 
+@one_object
 class SummaryOutput(serializers.Serializer):
     period = PeriodOutput()
     currency = serializers.CharField()
@@ -333,6 +335,7 @@ class ChangeGroupOutput(serializers.Serializer):
     items = ChangeItemOutput(many=True)
 
 
+@one_object
 class ChangesOutput(serializers.Serializer):
     period = WowPeriodOutput()
     week = serializers.DateField(help_text="This week (its Monday).")
@@ -396,6 +399,7 @@ class TrendWeekOutput(serializers.Serializer):
     cells = TrendCellOutput(many=True, help_text="Per forecast category and currency.")
 
 
+@one_object
 class TrendOutput(serializers.Serializer):
     period = WowPeriodOutput()
     weeks = TrendWeekOutput(many=True, help_text="Oldest first, the current week last.")
@@ -729,6 +733,7 @@ class HistoryStageOutput(serializers.Serializer):
     cells = HistoryCellOutput(many=True)
 
 
+@one_object
 class HistoryForecastOutput(serializers.Serializer):
     period = PeriodOutput()
     currency = serializers.CharField()
@@ -851,6 +856,7 @@ class AccuracyPersonOutput(serializers.Serializer):
     note = serializers.CharField(help_text='Empty, "no call" or "no closed won".')
 
 
+@one_object
 class AccuracyOutput(serializers.Serializer):
     currency = serializers.CharField()
     kind = serializers.CharField()

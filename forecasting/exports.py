@@ -3,14 +3,14 @@
 A page that offers `?format=csv&table=<name>` builds its rows (header first) from what it
 already read and returns `csv_response(filename, rows)`. Money is written as a plain
 decimal ("1234.50", no currency sign, no thousands separator) so a spreadsheet reads it as
-a number; dates as ISO dates; None as an empty cell.
+a number; dates as ISO dates; None as an empty cell. The lines are written by the writer
+every CSV export shares (salesops.exports.csv_row), which keeps text safe from formula
+injection.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -18,13 +18,13 @@ from typing import Any
 
 from django.http import HttpResponse
 
-from salesops.columns import safe_cell
+from salesops.exports import csv_row
 
 UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def csv_cell(value: Any) -> str:
-    """One value as the text of a CSV cell."""
+    """One value as the text of a CSV cell (before `csv_row` makes it safe to write)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -37,10 +37,7 @@ def csv_cell(value: Any) -> str:
         return value.isoformat(timespec="seconds")
     if isinstance(value, dt.date):
         return value.isoformat()
-    # A text cell starting with = + - @ TAB or CR is run as a formula by spreadsheet programs
-    # (CSV injection): the rule every export shares keeps it text. Numbers (e.g. "-1200.00")
-    # are written as numbers above and never reach it.
-    return safe_cell(str(value))
+    return str(value)
 
 
 def csv_filename(*parts: Any) -> str:
@@ -53,11 +50,8 @@ def csv_filename(*parts: Any) -> str:
 def csv_response(filename: str, rows: Iterable[Sequence[Any]]) -> HttpResponse:
     """An attachment download of `rows` (the header row first), UTF-8 with a byte-order
     mark so that spreadsheet programs detect the encoding of names with accents."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([csv_cell(value) for value in row])
-    response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    body = "".join(csv_row(csv_cell(value) for value in row) for row in rows)
+    response = HttpResponse("\ufeff" + body, content_type="text/csv; charset=utf-8")
     safe = UNSAFE_FILENAME.sub("-", filename).strip("-") or "export.csv"
     response["Content-Disposition"] = f'attachment; filename="{safe}"'
     return response

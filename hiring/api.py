@@ -28,7 +28,7 @@ from hiring.models import (
     Recommendation,
 )
 from hiring.rules import RAMP_LABELS, RAMP_MILESTONES
-from salesops.api.schema import IDEMPOTENCY_KEY, errors
+from salesops.api.schema import IDEMPOTENCY_KEY, errors, one_object
 from salesops.api.serializers import StrictInputSerializer
 from salesops.api.viewsets import MAX_ID, ApiViewSet, int_or_404, valid
 from salesops.exceptions import PermissionDenied
@@ -498,6 +498,7 @@ class AttributeQualityOutput(serializers.Serializer):
     enough_data = serializers.BooleanField()
 
 
+@one_object
 class RampOutput(serializers.Serializer):
     milestones = RampLabelsOutput()
     rows = RampRowOutput(many=True, help_text="The new hires, latest start first.")

@@ -17,7 +17,7 @@ from insights.models import Suggestion, SuggestionStatus
 from insights.results import GROUPINGS
 from insights.scope import scope_from_query
 from salesops.api.etag import expected_version, with_etag
-from salesops.api.schema import IDEMPOTENCY_KEY, IF_MATCH, errors
+from salesops.api.schema import IDEMPOTENCY_KEY, IF_MATCH, errors, one_object
 from salesops.api.serializers import StrictInputSerializer
 from salesops.api.viewsets import ApiViewSet, int_or_404
 
@@ -115,6 +115,7 @@ class ScopeOutput(serializers.Serializer):
     min_closed = serializers.IntegerField()
 
 
+@one_object
 class ResultsOutput(serializers.Serializer):
     scope = ScopeOutput()
     group_by = serializers.CharField()
@@ -157,6 +158,7 @@ class RepRankOutput(serializers.Serializer):
     group = serializers.CharField(help_text='"top", "rest" or "too_few"')
 
 
+@one_object
 class BehavioursOutput(serializers.Serializer):
     scope = ScopeOutput()
     rank_by = serializers.CharField()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.db import connection, transaction
@@ -189,7 +189,12 @@ def suggestions_refresh(*, now: dt.datetime | None = None) -> RefreshResult:
             created += 1
     gone = [s.pk for b, s in open_ones.items() if b not in wanted]
     Suggestion.objects.filter(pk__in=gone).delete()
-    return RefreshResult(created=created, updated=updated, withdrawn=len(gone))
+    result = RefreshResult(created=created, updated=updated, withdrawn=len(gone))
+    # One event per run that made or withdrew any (a withdrawn one leaves no row behind);
+    # evidence brought up to date alone is not news.
+    if created or gone:
+        audit_record(actor=None, action="insights.suggestions_refreshed", data=asdict(result))
+    return result
 
 
 def _refuse_unless_configurer(actor: User) -> None:

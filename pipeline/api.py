@@ -512,6 +512,12 @@ class FrameworkElementOutput(serializers.ModelSerializer):
 class QualificationScoreOutput(serializers.ModelSerializer):
     element = RefOutput()
     level = serializers.SerializerMethodField(help_text="The score in words.")
+    # Declared, not generated: a generated read-only field drops `allow_blank`, and the
+    # schema's enum then lacked the "" a score below 2 has (no evidence, so no source).
+    source = serializers.ChoiceField(
+        choices=EvidenceSource.choices, allow_blank=True, read_only=True,
+        help_text="Where the evidence comes from; empty for a score below 2.",
+    )  # fmt: skip
 
     class Meta:
         model = QualificationScore
@@ -632,6 +638,11 @@ class OpportunityCreateInput(OpportunityWriteFields):
     """Create an opportunity. It starts in the first open stage of its pipeline."""
 
     read_only_hints = OPPORTUNITY_READ_ONLY_HINTS
+    required_any_of = ("account", "new_account_name")
+    # Required (opportunity_create refuses without); blank or null still reach the service,
+    # which refuses them with its own message, as the pages show it.
+    name = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    close_date = serializers.DateField(allow_null=True)
     pipeline = serializers.PrimaryKeyRelatedField(
         queryset=Pipeline.objects.all(), required=False,
         help_text="Defaults to the first active pipeline.",
@@ -730,7 +741,7 @@ class CloseWonInput(StrictInputSerializer):
 
 
 class CloseLostInput(StrictInputSerializer):
-    loss_reason = serializers.CharField(required=False, allow_blank=True)
+    loss_reason = serializers.CharField(allow_blank=True)
 
 
 class MilestoneCompleteInput(StrictInputSerializer):
@@ -739,14 +750,14 @@ class MilestoneCompleteInput(StrictInputSerializer):
 
 class ActivityInput(StrictInputSerializer):
     kind = serializers.ChoiceField(choices=ActivityKind.choices)
-    subject = serializers.CharField(required=False, allow_blank=True)
+    subject = serializers.CharField(allow_blank=True)
     body = serializers.CharField(required=False, allow_blank=True)
     occurred_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
 class BusinessIssueInput(StrictInputSerializer):
     read_only_hints = {"id": "It is assigned by the server.", "opportunity": _SET_AT_CREATION}
-    issue = serializers.CharField(required=False, allow_blank=True)
+    issue = serializers.CharField(allow_blank=True)  # PATCH validates with partial=True
     impact = serializers.CharField(required=False, allow_blank=True)
     our_value = serializers.CharField(required=False, allow_blank=True)
     quantified_value = serializers.DecimalField(
@@ -759,7 +770,7 @@ class AccountInput(StrictInputSerializer):
         "id": "It is assigned by the server.",
         "created_at": "It is set by the server.",
     }
-    name = serializers.CharField(required=False, allow_blank=True)
+    name = serializers.CharField(allow_blank=True)  # PATCH validates with partial=True
     domain = serializers.CharField(required=False, allow_blank=True)
     industry = serializers.CharField(required=False, allow_blank=True)
     employees = serializers.IntegerField(
@@ -775,7 +786,7 @@ class ProductInput(StrictInputSerializer):
         "id": "It is assigned by the server.",
         "created_at": "It is set by the server.",
     }
-    name = serializers.CharField(required=False, allow_blank=True)
+    name = serializers.CharField(allow_blank=True)  # PATCH validates with partial=True
     family = serializers.CharField(required=False, allow_blank=True)
     list_price = serializers.DecimalField(
         max_digits=None, decimal_places=None, required=False, allow_null=True
@@ -802,7 +813,7 @@ class ProductQuery(serializers.Serializer):
 
 class PipelineInput(StrictInputSerializer):
     read_only_hints = {"id": "It is assigned by the server.", "stages": "Use /api/v1/stages/."}
-    name = serializers.CharField(required=False, allow_blank=True)
+    name = serializers.CharField(allow_blank=True)  # PATCH validates with partial=True
     description = serializers.CharField(required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
     framework = serializers.PrimaryKeyRelatedField(
@@ -852,12 +863,14 @@ class PipelineTemplateInput(StrictInputSerializer):
     template = serializers.ChoiceField(
         choices=list(BLUEPRINTS), help_text="`new_business` or `blank`."
     )
-    name = serializers.CharField(required=False, allow_blank=True)
+    name = serializers.CharField(allow_blank=True)
 
 
 class StageCreateInput(StageUpdateInput):
     read_only_hints = {"id": "It is assigned by the server."}
     pipeline = serializers.PrimaryKeyRelatedField(queryset=Pipeline.objects.all())
+    name = serializers.CharField(allow_blank=True)
+    probability = serializers.IntegerField(min_value=0, max_value=100)
 
 
 class ElementLevelInput(StrictInputSerializer):
@@ -938,6 +951,8 @@ class MilestoneUpdateInput(StrictInputSerializer):
 class MilestoneCreateInput(MilestoneUpdateInput):
     read_only_hints = {"id": "It is assigned by the server."}
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
+    title = serializers.CharField(allow_blank=True)
+    kind = serializers.ChoiceField(choices=MilestoneKind.choices)
 
 
 class QualificationFrameworkInput(StrictInputSerializer):
@@ -945,7 +960,7 @@ class QualificationFrameworkInput(StrictInputSerializer):
         "id": "It is assigned by the server.",
         "elements": "Add and change elements at /api/v1/framework-elements/.",
     }
-    name = serializers.CharField(required=False, allow_blank=True)
+    name = serializers.CharField(allow_blank=True)  # PATCH validates with partial=True
     description = serializers.CharField(required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
 
@@ -961,6 +976,7 @@ class FrameworkElementUpdateInput(StrictInputSerializer):
 class FrameworkElementCreateInput(FrameworkElementUpdateInput):
     read_only_hints = {"id": "It is assigned by the server."}
     framework = serializers.PrimaryKeyRelatedField(queryset=QualificationFramework.objects.all())
+    name = serializers.CharField(allow_blank=True)
 
 
 class QualificationScoreInput(StrictInputSerializer):
@@ -1445,10 +1461,12 @@ class OpportunityViewSet(ApiViewSet):
         responses={
             200: OpportunityOutput,
             201: OpportunityOutput,
-            **errors(400, 403, 409, 412),
+            **errors(400, 403, 404, 409, 412),
         },
         description="Create (201) or update (200) the opportunity known to `source` as "
-        "`external_id`. Syncing the same record twice never makes a duplicate. The source "
+        "`external_id`. Syncing the same record twice never makes a duplicate. Creating it "
+        "needs `name`, `account` and `close_date`; an update changes only what is sent. A "
+        "record outside your visibility answers 404, as reading it does. The source "
         "system is authoritative here: If-Match is not checked on this endpoint. A close date "
         "in the past is accepted without asking; `open_flags` in the response are decided "
         "at once.",
@@ -1510,7 +1528,7 @@ class BusinessIssueViewSet(ApiViewSet):
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         issue = selectors.business_issue_get_for(request.user, _int_or_404(pk))
-        data = _valid(BusinessIssueInput, request)
+        data = _valid(BusinessIssueInput, request, partial=True)
         issue = services.business_issue_update(
             business_issue_id=issue.pk, actor=request.user, **data
         )
@@ -1571,10 +1589,15 @@ class AccountViewSet(ApiViewSet):
         account = selectors.account_get(_int_or_404(pk))
         return Response(AccountOutput(account, context=self.ctx()).data)
 
-    @extend_schema(request=AccountInput, responses={200: AccountOutput, **errors(400, 403, 404)})
+    @extend_schema(
+        request=AccountInput,
+        responses={200: AccountOutput, **errors(400, 403, 404)},
+        description="Managers, sales leaders and administrators change any account; a rep "
+        "only one no one else's deal uses (else 403 `account_shared`).",
+    )
     def partial_update(self, request: Request, pk: str) -> Response:
         account = selectors.account_get(_int_or_404(pk))
-        data = _valid(AccountInput, request)
+        data = _valid(AccountInput, request, partial=True)
         account = services.account_update(account_id=account.pk, actor=request.user, **data)
         return Response(AccountOutput(account, context=self.ctx()).data)
 
@@ -1640,7 +1663,7 @@ class ProductViewSet(ApiViewSet):
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         product = selectors.product_get(_int_or_404(pk))
-        data = _valid(ProductInput, request)
+        data = _valid(ProductInput, request, partial=True)
         product = services.product_update(product_id=product.pk, actor=request.user, **data)
         return Response(ProductOutput(product, context=self.ctx()).data)
 
@@ -1757,7 +1780,7 @@ class PipelineViewSet(FrameworkViewSet):
     @extend_schema(request=PipelineInput, responses={200: PipelineOutput, **errors(400, 403, 404)})
     def partial_update(self, request: Request, pk: str) -> Response:
         pipeline = _get_or_404(selectors.pipeline_list(), pk)
-        data = _valid(PipelineInput, request)
+        data = _valid(PipelineInput, request, partial=True)
         services.pipeline_update(pipeline_id=pipeline.pk, actor=request.user, **data)
         pipeline = _get_or_404(selectors.pipeline_list(), pk)
         return Response(PipelineOutput(pipeline, context=self.ctx()).data)
@@ -1936,7 +1959,7 @@ class QualificationFrameworkViewSet(FrameworkViewSet):
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         framework = _get_or_404(selectors.qualification_framework_list(), pk)
-        data = _valid(QualificationFrameworkInput, request)
+        data = _valid(QualificationFrameworkInput, request, partial=True)
         services.framework_update(framework_id=framework.pk, actor=request.user, **data)
         framework = _get_or_404(selectors.qualification_framework_list(), pk)
         return Response(QualificationFrameworkOutput(framework, context=self.ctx()).data)

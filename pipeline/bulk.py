@@ -152,12 +152,18 @@ def accounts_import_create(
          source if a.external_id else "", a.external_id, now)
         for a in accounts
     ]  # fmt: skip
-    return _insert(
+    ids = _insert(
         Account._meta.db_table,
         ("name", "domain", "industry", "employees", "country", "source", "external_id",
          "created_at"),
         rows,
     )  # fmt: skip
+    # One event for the statement, as for the deals (not one per row).
+    if ids:
+        audit_record(
+            actor=actor, action="account.imported", data={"source": source, "count": len(ids)}
+        )
+    return ids
 
 
 @transaction.atomic
@@ -187,12 +193,17 @@ def products_import_create(
          source if p.external_id else "", p.external_id, now)
         for p in products
     ]  # fmt: skip
-    return _insert(
+    ids = _insert(
         Product._meta.db_table,
         ("name", "family", "list_price", "currency", "is_active", "source", "external_id",
          "created_at"),
         rows,
     )  # fmt: skip
+    if ids:
+        audit_record(
+            actor=actor, action="product.imported", data={"source": source, "count": len(ids)}
+        )
+    return ids
 
 
 def _check_deals(deals: Sequence[ImportedDeal], stages: dict[int, Stage]) -> None:

@@ -2,8 +2,10 @@
 
 Thin, like pipeline/views.py: read through a selector, validate with a form, call one
 service, redirect or re-render with the service's refusal at the field (422). Everyone
-signed in sees and edits accounts (as in the API); everyone sees the products, only
-administrators change them (others get a 403, as the service would answer).
+signed in sees accounts and adds them; a rep edits an account only while no one else's
+deal uses it (services.accounts_locked_for; managers, leaders and admins edit any);
+everyone sees the products, only administrators change them (others get a 403, as the
+service would answer).
 """
 
 from __future__ import annotations
@@ -60,7 +62,14 @@ def account_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "pipeline/account_list.html",
-        {"form": form, "page": page, "csv_query": csv_link_query(request.GET)},
+        {
+            "form": form,
+            "page": page,
+            "csv_query": csv_link_query(request.GET),
+            # No Edit button where the service would refuse the save.
+            "locked": services.accounts_locked_for(request.user, [a.pk for a in page.object_list]),
+            "shared_message": services.ACCOUNT_SHARED,
+        },
     )
 
 
@@ -85,10 +94,16 @@ def account_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     account = selectors.account_get(pk)
+    locked = not services.can_edit_account(request.user, account.pk)
     form = AccountForm(
         request.POST or None,
         initial={f: getattr(account, f) for f in AccountForm.base_fields},
     )
+    if locked and not form.is_bound:
+        # Shown, not editable: the reason is on the page before anything is typed. (A
+        # posted form stays as typed; the service's refusal is shown on it.)
+        for field in form.fields.values():
+            field.disabled = True
     status: int | None = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -102,7 +117,8 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Account “{account.name}” saved.")
             return redirect("pipeline:account_list")
-    return _render_form(request, "pipeline/account_form.html", {"account": account}, form, status)
+    context = {"account": account, "locked": locked, "shared_message": services.ACCOUNT_SHARED}
+    return _render_form(request, "pipeline/account_form.html", context, form, status)
 
 
 # --- products -----------------------------------------------------------------------------

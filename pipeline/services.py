@@ -8,6 +8,7 @@ states in its docstring what it refuses.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -68,6 +69,7 @@ from salesops.exceptions import (
     StaleVersion,
     ValidationFailed,
 )
+from salesops.locking import lock_then_get
 from salesops.models import User
 from salesops.services import audit_record
 from salesops.text import counted
@@ -79,12 +81,16 @@ MAX_TEXT = 10_000
 
 
 def _lock_for(actor: User, opportunity_id: int) -> Opportunity:
-    """Lock the opportunity for update, if `actor` may see it; else NotFound."""
-    opp = (
-        Opportunity.objects.select_for_update(of=("self",))
-        .select_related("stage", "pipeline", "owner", "account")
-        .filter(access.owner_scope_q(actor), pk=opportunity_id)
-        .first()
+    """Lock the opportunity for update, if `actor` may see it; else NotFound.
+
+    Locked by primary key, then read with its joins (salesops.locking): a move that
+    waited for another move of the same deal sees where the deal is now and is refused
+    with a Conflict, never a NotFound."""
+    opp = lock_then_get(
+        Opportunity.objects.select_related("stage", "pipeline", "owner", "account").filter(
+            access.owner_scope_q(actor)
+        ),
+        opportunity_id,
     )
     if opp is None:
         raise NotFound("No such opportunity.")
@@ -98,12 +104,24 @@ def _check_version(opp: Opportunity, expected_version: int | None) -> None:
         )
 
 
+def _current_state(opp: Opportunity) -> dict[str, Any]:
+    """Where the deal is now, in a Conflict's details: a client that lost a race (another
+    move committed first) learns what happened without another request."""
+    return {
+        "current_status": opp.status,
+        "current_stage": opp.stage_id,
+        "current_stage_name": opp.stage.name,
+        "current_version": opp.version,
+    }
+
+
 def _refuse_if_closed(opp: Opportunity) -> None:
     if opp.status != OpportunityStatus.OPEN:
         raise Conflict(
             f"This opportunity is closed ({opp.get_status_display().lower()}); "
             "it can no longer change.",
             code="opportunity_closed",
+            details=_current_state(opp),
         )
 
 
@@ -694,7 +712,11 @@ def opportunity_advance(
             }
         )
     if target.pk == opp.stage_id:
-        raise Conflict(f"The opportunity is already in '{target.name}'.", code="same_stage")
+        raise Conflict(
+            f"The opportunity is already in '{target.name}'.",
+            code="same_stage",
+            details=_current_state(opp),
+        )
     # Anything sent as a reason is an attempt to override, even only spaces: it is refused
     # with a message about the reason, never taken for "no override" in silence.
     override_attempted = bool(override_reason)
@@ -954,8 +976,9 @@ def opportunity_upsert_by_external_id(
     """Create or update the opportunity known to `source` as `external_id` — syncing the
     same record twice never makes a duplicate. Returns (opportunity, created).
 
-    Refuses like create/update; an existing record outside the actor's scope is a
-    Conflict (the id is taken), not a silent second copy.
+    Refuses like create/update. An existing record outside the actor's scope is NotFound,
+    worded as reading it by external id is (selectors.opportunity_get_by_external_id_for):
+    never a second copy, and no sign to an outsider that the record exists.
     """
     source = (source or "").strip()
     external_id = (external_id or "").strip()
@@ -973,11 +996,7 @@ def opportunity_upsert_by_external_id(
         opp = opportunity_create(actor=actor, source=source, external_id=external_id, **data)
         return opp, True
     if not Opportunity.objects.filter(access.owner_scope_q(actor), pk=existing.pk).exists():
-        raise Conflict(
-            f"External id '{external_id}' from '{source}' belongs to an opportunity you "
-            "cannot see.",
-            code="external_id_taken",
-        )
+        raise NotFound("No such opportunity.")
     data = {k: v for k, v in data.items() if k != "pipeline"}
     return opportunity_update(opportunity_id=existing.pk, actor=actor, **data), False
 
@@ -1225,6 +1244,12 @@ def activity_log(
         opp.last_activity_at = occurred_at
         opp.save(update_fields=["last_activity_at"])
         flags_refresh(now=now, opportunity_ids=[opp.pk])  # no_activity clears at once
+    audit_record(
+        actor=actor,
+        action="activity.logged",
+        target=opp,
+        data={"activity": activity.pk, "kind": kind},
+    )
     return activity
 
 
@@ -1275,11 +1300,44 @@ def account_create(*, actor: User, name: str, **data: Any) -> Account:
     return account
 
 
+ACCOUNT_SHARED = "This account is used by other people's deals; ask your manager to change it."
+
+
+def accounts_locked_for(user: User, account_ids: Iterable[int]) -> set[int]:
+    """Of `account_ids`, the accounts `user` may not change. Accounts are one catalogue
+    every deal shares (a rep renaming a customer renames it on everyone's deals): a rep
+    may change an account only while no deal of someone else uses it, open or closed;
+    managers, sales leaders and administrators change any (access.edits_any_account).
+    The one rule the service, the pages and the API follow. One query; none for those
+    who change any."""
+    ids = list(account_ids)
+    if not ids or access.edits_any_account(user):
+        return set()
+    return set(
+        Opportunity.objects.filter(account_id__in=ids)
+        .exclude(owner_id=user.pk)
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
+
+
+def can_edit_account(user: User, account_id: int) -> bool:
+    return account_id not in accounts_locked_for(user, [account_id])
+
+
 @transaction.atomic
 def account_update(*, account_id: int, actor: User, **data: Any) -> Account:
+    """Change an account's fields. Refuses an account that is gone (NotFound), a rep
+    changing an account someone else's deal uses (PermissionDenied, "account_shared";
+    before any value is checked), an empty name, too long text, a bad number of employees
+    and an external id another account has."""
+    # The row lock also holds back a deal being put on this account meanwhile (its
+    # foreign key check waits for the lock), so the check below stays true until commit.
     account = Account.objects.select_for_update().filter(pk=account_id).first()
     if account is None:
         raise NotFound("No such account.")
+    if not can_edit_account(actor, account.pk):
+        raise PermissionDenied(ACCOUNT_SHARED, code="account_shared")
     cleaned = _clean_account(data)
     for field, value in cleaned.items():
         setattr(account, field, value)

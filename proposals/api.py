@@ -116,6 +116,9 @@ class ProposalWriteFields(StrictInputSerializer):
 
 class ProposalCreateInput(ProposalWriteFields):
     opportunity = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    # Required to create (proposal_create refuses without); blank reaches the service.
+    title = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    valid_until = serializers.CharField(allow_blank=True)
 
 
 class ReviewInput(StrictInputSerializer):
@@ -124,6 +127,12 @@ class ReviewInput(StrictInputSerializer):
         child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
         required=False,
         help_text="Ids of the reviewer checklist items confirmed (all, to approve).",
+    )
+
+
+class RequestChangesInput(ReviewInput):
+    comment = serializers.CharField(
+        allow_blank=True, trim_whitespace=False, help_text="What to change (required)."
     )
 
 
@@ -183,7 +192,7 @@ class ProposalViewSet(ApiViewSet):
         "create": ProposalCreateInput,
         "partial_update": ProposalWriteFields,
         "approve": ReviewInput,
-        "request_changes": ReviewInput,
+        "request_changes": RequestChangesInput,
         "check_summary": CheckSummaryInput,
         "comments": CommentInput,
     }
@@ -251,8 +260,10 @@ class ProposalViewSet(ApiViewSet):
         proposal = service(actor=request.user, proposal_id=proposal.pk, **kwargs)
         return _response(request, proposal)
 
-    def _review(self, request: Request, pk: str, service: Any) -> Response:
-        data = _valid(ReviewInput, request)
+    def _review(
+        self, request: Request, pk: str, service: Any, serializer: type[ReviewInput] = ReviewInput
+    ) -> Response:
+        data = _valid(serializer, request)
         return self._transition(
             request, pk, service,
             comment=data.get("comment", ""), checked_items=data.get("checklist", []),
@@ -285,13 +296,15 @@ class ProposalViewSet(ApiViewSet):
     @extend_schema(
         operation_id="proposals_request_changes",
         parameters=[PROPOSAL_ID, IDEMPOTENCY_KEY],
-        request=ReviewInput,
+        request=RequestChangesInput,
         responses={200: ProposalOutput, **errors(400, 403, 404, 409)},
         description="Send back to the owner with a (required) comment.",
     )
     @action(detail=True, methods=["post"], url_path="request-changes")
     def request_changes(self, request: Request, pk: str) -> Response:
-        return self._review(request, pk, services.proposal_request_changes)
+        return self._review(
+            request, pk, services.proposal_request_changes, serializer=RequestChangesInput
+        )
 
     @extend_schema(
         operation_id="proposals_mark_sent",

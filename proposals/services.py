@@ -47,6 +47,7 @@ from salesops.exceptions import (
     Unprocessable,
     ValidationFailed,
 )
+from salesops.locking import lock_then_get
 from salesops.models import Role, User
 from salesops.services import audit_record, notification_send
 
@@ -275,11 +276,10 @@ def proposal_create(*, actor: User, opportunity_id: Any, **data: Any) -> Proposa
         opp_pk = int(opportunity_id)
     except (TypeError, ValueError):
         raise NotFound("No such opportunity.") from None
-    opp = (
-        Opportunity.objects.select_for_update(of=("self",))
-        .select_related("owner")
-        .filter(access.owner_scope_q(actor), pk=opp_pk)
-        .first()
+    # Locked by primary key, then read with the owner (salesops.locking): a deal handed
+    # over meanwhile is seen with its new owner, not lost.
+    opp = lock_then_get(
+        Opportunity.objects.select_related("owner").filter(access.owner_scope_q(actor)), opp_pk
     )
     if opp is None:
         raise NotFound("No such opportunity.")
@@ -581,6 +581,12 @@ def proposal_comment_add(
         raise ValidationFailed(details=errors)
     comment = ProposalComment.objects.create(
         proposal=proposal, section=section, author=actor, body=text
+    )
+    audit_record(
+        actor=actor,
+        action="proposal.comment_added",
+        target=proposal,
+        data={"comment": comment.pk, "section": section.pk if section else None},
     )
     if actor.pk != opp.owner_id:
         notification_send(

@@ -100,6 +100,17 @@ def configures_sales_process(user: User) -> bool:
     )
 
 
+def edits_any_account(user: User) -> bool:
+    """Accounts are one catalogue every deal shares: managers, sales leaders and
+    administrators change any account; a rep only one no one else's deal uses (the query
+    is pipeline.services.accounts_locked_for, which asks this first)."""
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and (user.sees_everything or user.role == Role.MANAGER)
+    )
+
+
 def can_assign_owner(actor: User, new_owner: User) -> bool:
     """Reps keep their own deals; managers assign within their teams; leaders anywhere."""
     if actor.sees_everything:

@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from salesops.forms import AdminLoginForm
 from salesops.models import ApiKey, AuditEvent, Team, User
+
+# The admin's sign-in obeys the same failed sign-in limits as the sign-in page.
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(User)

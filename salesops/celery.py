@@ -26,6 +26,11 @@ app.conf.beat_schedule = {
         "task": "salesops.purge_idempotency_records",
         "schedule": crontab(minute=17, hour=3),
     },
+    # Every minute: the tasks queued while the broker was away (salesops/outbox.py).
+    "drain-task-outbox": {
+        "task": "salesops.drain_task_outbox",
+        "schedule": crontab(),
+    },
 }
 
 
@@ -114,6 +119,17 @@ def _organisation_time_zone_off(task_id: str | None = None, **kwargs: Any) -> No
     override = _task_time_zones.pop(task_id or "", None)
     if override is not None:
         override.__exit__(None, None, None)
+
+
+@signals.worker_ready.connect
+def _drain_outbox_when_ready(sender: Any = None, **kwargs: Any) -> None:
+    """A worker that starts (after an outage, a deploy) has the tasks that waited in the
+    outbox sent at once rather than at beat's next minute: it queues the drain for itself
+    (run in the pool, with the tasks' retries; the broker is reachable: it just connected)."""
+    try:
+        app.send_task("salesops.drain_task_outbox", ignore_result=True)
+    except Exception:  # the broker went away again: beat's drain will do it
+        logger.warning("Worker ready: could not queue the outbox drain", exc_info=True)
 
 
 @signals.beat_init.connect

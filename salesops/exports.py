@@ -3,13 +3,14 @@
 Every export of records (people, accounts, products, opportunities — on pages and in the
 API) is a `csv_stream(...)`: the rows come from an iterator over a database cursor and go
 out in chunks, so a file of any size is written without holding it in memory. UTF-8 with a
-byte-order mark, so spreadsheet programs detect the encoding of names with accents; every
-text cell through `safe_cell`.
+byte-order mark, so spreadsheet programs detect the encoding of names with accents.
+
+`csv_row` writes every line of every CSV export (the page tables of forecasting.exports
+too): the one place where cells are made safe from formula injection and quoted.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,18 +21,41 @@ from django.db.models import QuerySet
 from django.http import QueryDict, StreamingHttpResponse
 
 from salesops import organisation
-from salesops.columns import PEOPLE_COLUMNS, Column, column_names, safe_cell
+from salesops.columns import PEOPLE_COLUMNS, SPLIT_AT, Column, column_names, safe_cell
 from salesops.models import User
 
 # Rows per chunk handed to the server: one write per row made a 100,000-row file ~100,000
 # tiny writes; a chunk of a few hundred rows is a few tens of KB.
 ROWS_PER_CHUNK = 500
 UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
+# A cell with one of these is quoted: the split characters of every locale (not only our
+# own ','), so a reader splitting at ';' or tab keeps a quoted first cell whole, and quotes.
+_QUOTE_IF_IN = frozenset(SPLIT_AT + '"')
+
+
+def csv_row(cells: Iterable[str]) -> str:
+    """One line of a CSV file (',' between cells, CRLF at the end) from the cells' text.
+
+    Every cell goes through `safe_cell` — nothing a spreadsheet would run as a formula, in
+    any locale — and a plain number ("-1200.50") stays a number a spreadsheet can sum. A
+    cell with , ; TAB, a line break or a quote is quoted, its quotes doubled."""
+    cells = list(cells)
+    written = []
+    for position, cell in enumerate(cells):
+        # A negative number that opens a row of several is written as text: a reader
+        # splitting at another character than ours would read "-1200.50,=1+1,…" as one
+        # cell, a formula. (Every export opens its rows with ids, names or dates.)
+        text = safe_cell(cell, numbers=position > 0 or len(cells) == 1)
+        if not _QUOTE_IF_IN.isdisjoint(text):
+            text = '"' + text.replace('"', '""') + '"'
+        written.append(text)
+    # A row of one empty cell is "" — an empty line would be read as no row at all.
+    return (",".join(written) if written != [""] else '""') + "\r\n"
 
 
 def export_cell(value: Any) -> str:
     """One value as the text of an export cell: None empty, yes/no, amounts with two
-    decimals and no separators, ISO dates, text safe from formula injection."""
+    decimals and no separators, ISO dates. (`csv_row` makes text safe when writing it.)"""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -46,23 +70,15 @@ def export_cell(value: Any) -> str:
         return organisation.current().localtime(value).date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    return safe_cell(str(value))
-
-
-class _Echo:
-    """A file that hands back what is written to it: csv.writer formats, we stream."""
-
-    def write(self, value: str) -> str:
-        return value
+    return str(value)
 
 
 def csv_lines(columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
     """The file as text chunks: the byte-order mark and header first, then the rows."""
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
-    yield "\ufeff" + writer.writerow(column_names(columns))
+    yield "\ufeff" + csv_row(column_names(columns))
     chunk: list[str] = []
     for row in rows:
-        chunk.append(writer.writerow([export_cell(value) for value in row]))
+        chunk.append(csv_row(export_cell(value) for value in row))
         if len(chunk) >= ROWS_PER_CHUNK:
             yield "".join(chunk)
             chunk = []

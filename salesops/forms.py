@@ -1,5 +1,6 @@
 """Forms of the account and setup pages (login, API keys, the organisation, the first
-administrator). Validation only; rules live in services."""
+administrator). Validation only; rules live in services (the sign-in limits in
+salesops.login_throttle)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import calendar
 
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 
-from salesops import organisation
+from salesops import login_throttle, organisation
 from salesops.exceptions import ApplicationError
 from salesops.models import ApiScope
 
@@ -32,7 +35,49 @@ def add_service_errors(form: forms.Form, exc: ApplicationError) -> None:
         form.add_error(None, exc.message)
 
 
-class LoginForm(AuthenticationForm):
+class ThrottledSignInMixin:
+    """For a sign-in form (ours, Django admin's): every attempt goes through
+    salesops.login_throttle — counted before the password is checked, refused while the
+    account or the address is locked (the lock's message, not the usual one), failures and
+    sign-ins recorded. `retry_after`: the seconds left of a lock that refused it."""
+
+    sign_in_via = "page"
+    retry_after: int | None = None
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is None or not password:
+            return super().clean()  # a missing field: the field's own error, nothing tried
+        try:
+            attempt = login_throttle.attempt_begin(
+                username=username, address=login_throttle.client_address(self.request)
+            )
+        except login_throttle.SignInLocked as exc:
+            raise self._locked(exc) from None
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            try:
+                login_throttle.attempt_failed(attempt)
+            except login_throttle.SignInLocked as exc:
+                raise self._locked(exc) from None
+            raise
+        login_throttle.attempt_succeeded(attempt, user=self.get_user(), via=self.sign_in_via)
+        return cleaned
+
+    def _locked(self, exc: login_throttle.SignInLocked) -> ValidationError:
+        self.retry_after = exc.wait_seconds
+        return ValidationError(exc.message, code=exc.code)
+
+
+class AdminLoginForm(ThrottledSignInMixin, AdminAuthenticationForm):
+    """/admin/login/ (salesops.admin sets it on the admin site): the same limits."""
+
+    sign_in_via = "admin"
+
+
+class LoginForm(ThrottledSignInMixin, AuthenticationForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["username"].widget.attrs.update({"autofocus": True, "autocomplete": "username"})

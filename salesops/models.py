@@ -11,6 +11,11 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from salesops import audit_context
+from salesops.audit_context import Channel
 
 
 class Role(models.TextChoices):
@@ -66,6 +71,9 @@ class User(AbstractUser):
     )
     # Runs hiring: sees every position and candidate (administrators always do).
     is_recruiter = models.BooleanField(default=False)
+    # Raised by "sign out everywhere" (salesops.services.user_sign_out_everywhere): it is
+    # part of the session auth hash, so every session made before stops at its next request.
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = SalesopsUserManager()
 
@@ -74,6 +82,30 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    # Django keeps in each session an HMAC of the password hash and ends the session when
+    # they differ; mixing the generation in ends them on demand too. Generation 0 keeps
+    # Django's own value, so sessions made before this existed stay valid.
+    def get_session_auth_hash(self) -> str:
+        return self._with_generation(super().get_session_auth_hash())
+
+    def get_session_auth_fallback_hash(self):
+        # Django's fallback hashes come one per SECRET_KEY_FALLBACKS entry, in its order.
+        fallbacks = zip(
+            settings.SECRET_KEY_FALLBACKS, super().get_session_auth_fallback_hash(), strict=True
+        )
+        for secret, password_hash in fallbacks:
+            yield self._with_generation(password_hash, secret=secret)
+
+    def _with_generation(self, password_hash: str, secret: str | None = None) -> str:
+        if not self.session_generation:
+            return password_hash
+        return salted_hmac(
+            "salesops.User.session_generation",
+            f"{password_hash}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def is_rep(self) -> bool:
@@ -184,7 +216,11 @@ class ApiKey(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Who did what, when: written by services, never edited."""
+    """Who did what, when, and by which path: written by services, never edited.
+
+    The path — `channel`, `api_key`, `request_id`, `origin` — defaults to the unit of work
+    running (salesops.audit_context: the request, task, import or command), so no service
+    passes it and no event, however it is built, goes without it."""
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -194,6 +230,24 @@ class AuditEvent(models.Model):
     target_id = models.BigIntegerField(null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    channel = models.CharField(
+        max_length=16, choices=Channel.choices, default=audit_context.current_channel
+    )
+    # The key of an "api_key" event; a revoked key stays, a deleted one leaves the channel.
+    api_key = models.ForeignKey(
+        ApiKey,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        default=audit_context.current_api_key_id,
+    )
+    # One request's events share it (the X-Request-ID the response carried).
+    request_id = models.CharField(
+        max_length=64, blank=True, default=audit_context.current_request_id
+    )
+    # The request ("POST /opportunities/3/advance/"), task, command or import.
+    origin = models.CharField(max_length=200, blank=True, default=audit_context.current_origin)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -275,3 +329,40 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class TaskOutbox(models.Model):
+    """A Celery task queued by a write, kept until the broker took it (salesops/outbox.py).
+
+    Written in the writer's transaction, so the intent to run the task commits with the
+    data or not at all; sent after the commit, and — while the broker (Redis) is away — by
+    the drain once it is back. Sent rows are kept a week (what ran when), then purged.
+    """
+
+    task_name = models.CharField(max_length=200)
+    # Plain JSON, as Celery sends them: arguments that are not JSON fail in the writer's
+    # transaction, not in the broker after the commit.
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "queued task"
+        constraints = [
+            models.CheckConstraint(condition=~Q(task_name=""), name="taskoutbox_task_named"),
+        ]
+        indexes = [
+            # The drain's question: what is still waiting, oldest first.
+            models.Index(
+                fields=["created_at", "id"],
+                condition=Q(sent_at__isnull=True),
+                name="taskoutbox_waiting",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name}{tuple(self.args)}"

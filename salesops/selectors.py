@@ -11,7 +11,7 @@ from django.db.models.lookups import GreaterThanOrEqual
 from salesops import access, organisation
 from salesops.cleaning import person_key
 from salesops.exceptions import PermissionDenied
-from salesops.models import ApiKey, Notification, Organisation, Team, User
+from salesops.models import ApiKey, AuditEvent, Notification, Organisation, Team, User
 
 
 def api_key_list_for(user: User) -> QuerySet[ApiKey]:
@@ -91,6 +91,19 @@ def people_list_for(user: User, filters: dict[str, Any] | None = None) -> QueryS
             | Q(email__icontains=term)
         )
     return qs
+
+
+def can_read_audit_trail(user: User) -> bool:
+    """The audit trail says what everyone did, by which path: administrators read it."""
+    return user.is_authenticated and user.is_active and user.is_admin_role
+
+
+def audit_event_list_for(user: User) -> QuerySet[AuditEvent]:
+    """Every audit event, newest first, with the actor and the API key joined (a page of
+    them is one query). Refuses anyone but an administrator (PermissionDenied)."""
+    if not can_read_audit_trail(user):
+        raise PermissionDenied("The audit trail is read by administrators.")
+    return AuditEvent.objects.select_related("actor", "api_key").order_by("-created_at", "-id")
 
 
 def users_exist() -> bool:

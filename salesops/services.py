@@ -125,6 +125,17 @@ def api_key_authenticate(raw_key: str) -> ApiKey | None:
     return key
 
 
+@transaction.atomic
+def user_sign_out_everywhere(*, user: User) -> None:
+    """End every session of `user`, in every browser, at its next request: raises the
+    user's session generation, which their sessions' auth hash includes
+    (User.get_session_auth_hash). API keys are not sessions: they keep working until
+    revoked. Refuses nothing."""
+    User.objects.filter(pk=user.pk).update(session_generation=models.F("session_generation") + 1)
+    user.refresh_from_db(fields=["session_generation"])
+    audit_record(actor=user, action="user.signed_out_everywhere", target=user)
+
+
 def idempotency_records_purge(*, older_than: dt.timedelta = IDEMPOTENCY_TTL) -> int:
     """Delete replay records past their lifetime; returns how many. Safe to run twice or
     concurrently (a plain set-based DELETE)."""

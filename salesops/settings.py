@@ -11,11 +11,13 @@ salesops/embedded.py).
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -37,16 +39,25 @@ TESTING = "pytest" in sys.modules or os.environ.get("SALESOPS_TESTING") == "1"
 DEBUG = env_bool("DEBUG", TESTING)
 DEV_SECRET_KEY = "dev-only-insecure-key-change-me-" + "x" * 32
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+_MAKE_A_KEY = (
+    "e.g. SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))'), or "
+    "set DEBUG=1 for a local development run."
+)
 if not SECRET_KEY:
     if not DEBUG:
-        raise RuntimeError(
-            "SECRET_KEY must be set when DEBUG is off (e.g. SECRET_KEY=$(python -c "
-            "'import secrets; print(secrets.token_urlsafe(50))')), or set DEBUG=1 for a "
-            "local development run."
-        )
+        raise ImproperlyConfigured(f"SECRET_KEY must be set when DEBUG is off ({_MAKE_A_KEY})")
     SECRET_KEY = DEV_SECRET_KEY
 elif SECRET_KEY == DEV_SECRET_KEY and not DEBUG:
-    raise RuntimeError("The development SECRET_KEY is only accepted with DEBUG on.")
+    raise ImproperlyConfigured("The development SECRET_KEY is only accepted with DEBUG on.")
+# Django's own bar (check --deploy, security.W009): a guessable key forges sessions,
+# password-reset links and signed values, so a server refuses to start with one.
+elif not DEBUG and (
+    len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is too weak: use at least 50 random characters, not a placeholder nor "
+        f"startproject's 'django-insecure-' key ({_MAKE_A_KEY})"
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -79,7 +90,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so static files get the policy too (and keep their own caching).
+    "salesops.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Every write of the request records its path in the audit trail.
+    "salesops.audit_context.AuditContextMiddleware",
     "salesops.api.middleware.ApiBodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "salesops.middleware.OrganisationTimeZoneMiddleware",
@@ -148,10 +163,17 @@ if TESTING and (_xdist_worker := os.environ.get("PYTEST_XDIST_WORKER", "")).star
     _db = (int(_redis.path.strip("/") or 0) + 1 + int(_xdist_worker[2:])) % 16
     REDIS_URL = urlunsplit(_redis._replace(path=f"/{_db}"))
 
+# Seconds one cache call may wait for Redis; while Redis is unreachable the cache answers
+# as an empty one (salesops/cache.py), so an outage slows pages down, never fails them.
+REDIS_CACHE_TIMEOUT = float(os.environ.get("REDIS_CACHE_TIMEOUT", 0.5))
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "salesops.cache.DegradingRedisCache",
         "LOCATION": REDIS_URL,
+        "OPTIONS": {
+            "socket_connect_timeout": REDIS_CACHE_TIMEOUT,
+            "socket_timeout": REDIS_CACHE_TIMEOUT,
+        },
         # A test run gets its own key space: throttle counters never leak between runs.
         # A real Celery worker started by a test shares its key space (SALESOPS_CACHE_PREFIX).
         "KEY_PREFIX": os.environ.get("SALESOPS_CACHE_PREFIX")
@@ -167,11 +189,31 @@ LOGOUT_REDIRECT_URL = "login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # 12, not Django's 8: length is what slows an offline guess of a leaked hash most.
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = ["salesops.auth.DemoAwareModelBackend"]
+# Failed sign-ins (salesops/login_throttle.py): after LOGIN_MAX_FAILURES failures for one
+# username, or LOGIN_MAX_FAILURES_PER_ADDRESS from one client address (also wrong API keys),
+# within LOGIN_LOCK_MINUTES, further attempts are refused for LOGIN_LOCK_MINUTES. 0 turns a
+# limit off. LOGIN_TRUSTED_PROXIES: how many proxies in front of the app append the
+# client's address to X-Forwarded-For (0: the connection's address is the client's).
+LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
+LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 20))
+LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", 15))
+LOGIN_TRUSTED_PROXIES = int(os.environ.get("LOGIN_TRUSTED_PROXIES", 0))
+if min(LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS, LOGIN_TRUSTED_PROXIES) < 0:
+    raise RuntimeError(
+        "LOGIN_MAX_FAILURES, LOGIN_MAX_FAILURES_PER_ADDRESS and LOGIN_TRUSTED_PROXIES must be "
+        "0 or more."
+    )
+if LOGIN_LOCK_MINUTES < 1:
+    raise RuntimeError("LOGIN_LOCK_MINUTES must be 1 or more.")
 if TESTING:
     # Hashing cost only slows the suite; production keeps the default hasher.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -216,8 +258,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "salesops.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["salesops.api.filters.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "salesops.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "salesops.api.errors.exception_handler",
+    # JSON deeper than salesops.api.parsers.MAX_DEPTH is a 400, never a RecursionError.
+    "DEFAULT_PARSER_CLASSES": [
+        "salesops.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + ([] if not DEBUG else ["rest_framework.renderers.BrowsableAPIRenderer"]),
     "DEFAULT_THROTTLE_CLASSES": ["salesops.api.throttling.PerKeyOrUserThrottle"],
@@ -225,10 +273,15 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# The OpenAPI schema and its docs need a signed-in user or an API key (read scope), as
+# every other API read does: the schema maps every endpoint and field. True: public.
+API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Salesops API",
+    "SERVE_PERMISSIONS": ["salesops.api.permissions.SchemaPermission"],
     "DESCRIPTION": "Pipeline, qualification and forecasting API. Authenticate with "
-    "`Authorization: Bearer <api key>`.",
+    "`Authorization: Bearer <api key>`. An empty query value (`?status=`) is the same as "
+    "leaving the parameter out.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -282,6 +335,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
     # The sweep lock; a worker killed while holding it must not block sweeps for 5 min.
     "unacked_mutex_expire": 15,
+    # A broker host that does not answer at all: a connection attempt gives up after 2 s
+    # (not the OS's 2 minutes). Tasks queued from requests are kept in the outbox meanwhile
+    # (salesops/outbox.py).
+    "socket_connect_timeout": float(os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", 2)),
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -381,14 +438,56 @@ if INVITATION_DAYS < 1:
 PASSWORD_RESET_TIMEOUT = INVITATION_DAYS * 24 * 3600
 
 # --- Security (production) ---------------------------------------------------
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# HTTPS only with DEBUG off (check --deploy is clean); a local run (DEBUG=1, `make run`)
+# serves plain http on 127.0.0.1. Each can be set from the environment.
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000))
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+# Whoever can reach the app directly can send "X-Forwarded-Proto: https" themselves, so the
+# header is believed only when configured: the name of the header that the TLS-terminating
+# proxy in front sets (overwriting the client's), e.g. TRUSTED_PROXY_SSL_HEADER=X-Forwarded-Proto.
+_proxy_header = os.environ.get("TRUSTED_PROXY_SSL_HEADER", "").strip()
+if _proxy_header and not re.fullmatch(r"[A-Za-z0-9-]+", _proxy_header):
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXY_SSL_HEADER={_proxy_header!r}: write the header's name only, "
+        "e.g. X-Forwarded-Proto (its value https marks a request as secure)."
+    )
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https") if _proxy_header else None
+)
 SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Sent on every response (salesops.middleware.SecurityHeadersMiddleware). Our own origin
+# only: scripts and styles are files under static/ (no inline <script>, on…= handler or
+# style=""; behaviour hangs off data- attributes in static/js/salesops.js), images may be
+# data: URIs (Bootstrap's and Swagger UI's icons are), nothing may frame the app.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+# Powerful browser features the app never uses, off for it and anything it could embed.
+# (clipboard-write stays: the API key page's Copy button.) Only names Chromium knows: an
+# unknown one is an error in the console.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in [
+        "accelerometer", "autoplay", "browsing-topics", "camera", "display-capture",
+        "geolocation", "gyroscope", "hid", "magnetometer", "microphone", "midi", "payment",
+        "serial", "usb", "xr-spatial-tracking",
+    ]
+)  # fmt: skip
 
 LOGGING = {
     "version": 1,

@@ -38,6 +38,8 @@ from typing import Any
 from celery import Task, bootsteps, shared_task
 from django.db import InterfaceError, OperationalError
 
+from salesops import audit_context
+
 logger = logging.getLogger(__name__)
 
 DB_ERRORS = (OperationalError, InterfaceError)
@@ -54,6 +56,13 @@ class ReliableTask(Task):
     retry_backoff_max = 60
     retry_jitter = True
     max_retries = 10
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # The task's writes are "task" events naming it (salesops.audit_context); reset
+        # after each run, so the next task of this worker starts clean. Celery's worker
+        # calls __call__ when a task class overrides it, and so does an eager call.
+        with audit_context.bound(audit_context.Channel.TASK, origin=self.name):
+            return super().__call__(*args, **kwargs)
 
 
 def reliable_task(*args: Any, **options: Any) -> Callable[..., Any]:

@@ -6,7 +6,7 @@ import socket
 
 from django.db import connection
 
-from salesops import services
+from salesops import outbox, services
 from salesops.celery import app
 from salesops.tasking import reliable_task
 
@@ -32,3 +32,10 @@ def send_notification_digest() -> int:
     """Daily at NOTIFICATION_DIGEST_HOUR: one email per recipient of what is not emailed yet.
     A rerun (or a redelivered message) sends nothing twice: the service claims first."""
     return services.notifications_send_digest()
+
+
+@reliable_task(name=outbox.DRAIN_TASK, max_retries=3)
+def drain_task_outbox() -> dict[str, int]:
+    """Every minute, and when a worker starts: send the tasks queued while the broker was
+    away (salesops/outbox.py). Two at once never send one task twice."""
+    return outbox.outbox_drain().as_dict()

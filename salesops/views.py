@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
@@ -42,6 +42,7 @@ from salesops.services import (
     notification_mark_read,
     notifications_mark_all_read,
     organisation_update,
+    user_sign_out_everywhere,
 )
 
 
@@ -59,6 +60,27 @@ class LoginView(auth_views.LoginView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         # On a laptop with the demo: its people, one click each (DEBUG only).
         return {**super().get_context_data(**kwargs), "demo_logins": demo_logins()}
+
+    def form_invalid(self, form: LoginForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if form.retry_after is not None:  # locked (salesops.login_throttle): say for how long
+            response.status_code = 429
+            response["Retry-After"] = str(form.retry_after)
+        return response
+
+
+@login_required
+@require_POST
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    """End all the user's sessions — other browsers and devices at their next request, this
+    one now — e.g. after signing in on a shared computer."""
+    user_sign_out_everywhere(user=request.user)
+    logout(request)
+    # After logout: the message travels in the messages cookie, not the ended session.
+    messages.success(
+        request, "Signed out everywhere: every browser signed in as you has to sign in again."
+    )
+    return redirect("login")
 
 
 def _own_keys(request: HttpRequest):

@@ -111,3 +111,30 @@ def running_worker(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextlib.contextmanager
+def broker_at(url: str) -> Iterator[None]:
+    """This process's Celery app sends (and pings, and inspects) through the broker at
+    `url` instead of the configured one, until the block ends; its connection pools are
+    dropped on the way in and out, so no connection to the other broker is reused."""
+    from salesops.celery import app
+
+    def drop_pools() -> None:
+        # kombu keeps one pool per broker URL in a process-wide registry, which app.pool
+        # is taken from again: closing only the app's pool would leave a closed one there
+        # for the next user of the configured broker. Reset the registry with it.
+        from kombu import pools
+
+        pools.reset()
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    before = app.conf.broker_url
+    drop_pools()
+    app.conf.broker_url = url
+    try:
+        yield
+    finally:
+        drop_pools()
+        app.conf.broker_url = before

@@ -1021,6 +1021,11 @@ PAGES: dict[str, list[Probe]] = {
     "accounts/logout/": [
         Probe("POST", lambda w: "/accounts/logout/", everyone(302, anon=302) | {"ro_key": 302})
     ],
+    # Ends every session of the signed-in user (this one too): back to the sign-in page.
+    "accounts/sign-out-everywhere/": [
+        Probe("GET", lambda w: "/accounts/sign-out-everywhere/", everyone(405)),
+        Probe("POST", lambda w: "/accounts/sign-out-everywhere/", everyone(302)),
+    ],
     # The link of an invitation to set a password (salesops.people.invitation_link): open to
     # anyone holding it; a wrong or used link shows a page that says so.
     "accounts/reset/<uidb64>/<token>/": [
@@ -1512,6 +1517,16 @@ PAGES: dict[str, list[Probe]] = {
             everyone(302),
             data=lambda w: {"name": "Unused Ltd", "country": "Austria"},
         ),
+        # world.account is on rep's deal: a teammate (a rep) may not change it; rep, the
+        # managers, leader and admin may. The page itself opens for everyone (read-only,
+        # with the reason, for the teammate).
+        Probe("GET", lambda w: f"/accounts/{w.account.pk}/edit/", everyone(200)),
+        Probe(
+            "POST",
+            lambda w: f"/accounts/{w.account.pk}/edit/",
+            everyone(302) | {"teammate": 403},
+            data=lambda w: {"name": "Matrix account", "country": "Austria"},
+        ),
     ],
     "products/": [
         Probe("GET", lambda w: "/products/", everyone(200)),
@@ -1537,6 +1552,11 @@ PAGES: dict[str, list[Probe]] = {
     ],
     "products/<int:pk>/delete/": [
         Probe("POST", lambda w: f"/products/{w.spare_product.pk}/delete/", page_admin_only(302))
+    ],
+    # The audit trail and its CSV: administrators only.
+    "audit/": [
+        Probe("GET", lambda w: "/audit/?channel=page", page_admin_only(200)),
+        Probe("GET", lambda w: "/audit/?format=csv", page_admin_only(200)),
     ],
     "people/": [
         Probe("GET", lambda w: "/people/", people_reader(200)),
@@ -1888,11 +1908,12 @@ API: dict[tuple[str, str], Probe] = {
         lambda w: "/api/v1/opportunities/by-external-id/crm/X1/",
         api_scoped(200, write=False),
     ),
-    # Another team's sync of a taken external id is a conflict, never a second record.
+    # Another team's sync of a taken external id is the 404 its GET answers (never a
+    # second record, and no sign that the record exists).
     ("/api/v1/opportunities/by-external-id/{source}/{external_id}/", "PUT"): Probe(
         "PUT",
         lambda w: "/api/v1/opportunities/by-external-id/crm/X1/",
-        api_scoped(200, write=True) | {"teammate": 409, "other_manager": 409},
+        api_scoped(200, write=True),
         data=lambda w: {
             "name": "Synced name",
             "account": w.account.pk,
@@ -1933,7 +1954,8 @@ API: dict[tuple[str, str], Probe] = {
     ("/api/v1/accounts/{id}/", "PATCH"): Probe(
         "PATCH",
         lambda w: f"/api/v1/accounts/{w.account.pk}/",
-        api_everyone(200, write=True),
+        # On rep's deal: a teammate may not change it (pipeline.services.accounts_locked_for).
+        api_everyone(200, write=True) | {"teammate": 403},
         data=lambda w: {"industry": "Logistics"},
     ),
     ("/api/v1/accounts/{id}/", "DELETE"): Probe(
@@ -2584,6 +2606,9 @@ API: dict[tuple[str, str], Probe] = {
     ("/api/v1/people/", "GET"): Probe(
         "GET", lambda w: "/api/v1/people/", people_reader(200, api=True)
     ),
+    ("/api/v1/audit-events/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/audit-events/?action=opportunity.", admin_only(200)
+    ),
     ("/api/v1/people/export.csv", "GET"): Probe(
         "GET", lambda w: "/api/v1/people/export.csv", people_reader(200, api=True)
     ),
@@ -2614,7 +2639,7 @@ API: dict[tuple[str, str], Probe] = {
 }
 
 # Routes under /api/v1/ that are not operations of the schema itself. The schema and
-# its docs describe the API, not anyone's data, so integrators may read them unauthenticated.
+# its docs need a session or a key, as any API read (public only with API_SCHEMA_PUBLIC).
 API["/api/v1/imports/", "GET"] = Probe("GET", lambda w: "/api/v1/imports/", importer_api(200))
 API["/api/v1/imports/", "POST"] = Probe(
     "POST",
@@ -2648,9 +2673,12 @@ API["/api/v1/imports/{id}/rejected.csv", "GET"] = Probe(
 
 
 API_EXTRA: dict[tuple[str, str], Probe] = {
-    ("/api/v1/schema/", "GET"): Probe("GET", lambda w: "/api/v1/schema/", everyone(200, anon=200)),
+    ("/api/v1/schema/", "GET"): Probe(
+        "GET", lambda w: "/api/v1/schema/", api_everyone(200, write=False)
+    ),
+    # A page for people: an anonymous visitor is sent to sign in.
     ("/api/v1/docs/", "GET"): Probe(
-        "GET", lambda w: "/api/v1/docs/", everyone(200, anon=200), accept="text/html"
+        "GET", lambda w: "/api/v1/docs/", everyone(200, ro=200), accept="text/html"
     ),
 }
 

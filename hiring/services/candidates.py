@@ -288,7 +288,10 @@ def candidates_anonymise(*, now: dt.datetime | None = None) -> int:
     due = Candidate.objects.filter(
         stage__in=rules.CLOSING_STAGES, anonymised_at__isnull=True, stage_changed_at__lt=cutoff
     ).values("pk")
-    return _anonymise(due, now)
+    count = _anonymise(due, now)
+    if count:  # one event for the run, no names: what it removed is gone
+        audit_record(actor=None, action="hiring.candidates_anonymised", data={"count": count})
+    return count
 
 
 @transaction.atomic

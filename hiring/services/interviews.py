@@ -153,6 +153,11 @@ def scorecard_save(
     scorecard.recommendation = chosen
     scorecard.summary = summary
     scorecard.save(update_fields=["recommendation", "summary", "updated_at"])
+    # No ratings' words: the evidence is the candidate's personal data (anonymised later).
+    audit_record(
+        actor=actor, action="hiring.scorecard_saved", target=scorecard,
+        data={"ratings": len(cleaned), "recommendation": chosen},
+    )  # fmt: skip
     return scorecard
 
 

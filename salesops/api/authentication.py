@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from salesops import audit_context, login_throttle
 from salesops.services import api_key_authenticate
 
 
@@ -24,7 +25,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             )
         key = api_key_authenticate(parts[1])
         if key is None:
+            # Wrong keys are limited per address (salesops.login_throttle.api_key_failed).
+            try:
+                login_throttle.api_key_failed(address=login_throttle.client_address(request))
+            except login_throttle.SignInLocked as exc:
+                throttled = exceptions.Throttled(detail=exc.message)
+                throttled.wait = exc.wait_seconds  # Retry-After, without DRF's extra sentence
+                raise throttled from None
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        audit_context.use_api_key(key.pk)  # the request's audit events name the key
         return key.user, key
 
     def authenticate_header(self, request):

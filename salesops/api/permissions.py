@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework import permissions
 
 from salesops import access
@@ -42,3 +43,12 @@ class ConfiguresSalesProcessOrReadOnly(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or access.configures_sales_process(
             request.user
         )
+
+
+class SchemaPermission(ApiKeyScopePermission):
+    """The OpenAPI schema and its docs: like any API read (a signed-in user, or a key with
+    the `read` scope) unless settings.API_SCHEMA_PUBLIC opens them to everyone (read at
+    each request, not when the views are defined)."""
+
+    def has_permission(self, request, view) -> bool:
+        return settings.API_SCHEMA_PUBLIC or super().has_permission(request, view)

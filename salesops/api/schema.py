@@ -1,16 +1,21 @@
-"""OpenAPI helpers shared by the API modules: common headers and error responses."""
+"""OpenAPI helpers shared by the API modules: common headers and error responses, and the
+project's AutoSchema (settings.REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"])."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
+from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.plumbing import is_patched_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_serializer
 
+from salesops.api import idempotency
 from salesops.api.serializers import ErrorOutput
+from salesops.api.viewsets import ApiViewSet
 
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
+    idempotency.HEADER,
     # What salesops.api.idempotency accepts: 1-255 visible ASCII characters.
     {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
     OpenApiParameter.HEADER,
@@ -52,8 +57,62 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
     }
 
 
+S = TypeVar("S")
+
+
+def one_object(serializer_class: S) -> S:
+    """Class decorator for the body of a `list` action that answers ONE object (a report
+    under a plural route, e.g. GET /forecast/summary/): drf-spectacular declares a `list`
+    action's response an array of its serializer unless the serializer says otherwise.
+    (The operation keeps its operationId, `…_list`.)"""
+    return extend_schema_serializer(many=False)(serializer_class)
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's AutoSchema with the rules every operation shares, here rather than
+    in each @extend_schema, so that no operation can forget one:
+
+    - every POST of a view that honours `Idempotency-Key` (IdempotentPostMixin: every
+      ApiViewSet) declares the header, and every operation that declares it documents
+      422 `idempotency_key_reused`;
+    - every query parameter allows an empty value, which means "not given" (ApiViewSet).
+    """
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())
+        if self.method == "POST" and isinstance(self.view, idempotency.IdempotentPostMixin):
+            parameters.append(IDEMPOTENCY_KEY)  # declared twice is once: keyed by (name, in)
+        return parameters
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        if isinstance(self.view, ApiViewSet):  # it drops empty query values
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query":
+                    parameter["allowEmptyValue"] = True
+        takes_key = any(
+            p.get("in") == "header" and p.get("name") == idempotency.HEADER
+            for p in operation.get("parameters", [])
+        )
+        responses = operation.get("responses", {})
+        if takes_key and "422" not in responses:
+            responses["422"] = {
+                "content": {
+                    "application/json": {
+                        "schema": self.resolve_serializer(ErrorOutput, "response").ref
+                    }
+                },
+                "description": _ERROR_TEXT[422],
+            }
+            operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+
 class StrictInputSerializerExtension(OpenApiSerializerExtension):
-    """StrictInputSerializer refuses unknown fields (400); the schema says so."""
+    """StrictInputSerializer refuses unknown fields (400); the schema says so. Its
+    `required_any_of` becomes `anyOf` required (not for PATCH: it requires nothing)."""
 
     target_class = "salesops.api.serializers.StrictInputSerializer"
     match_subclasses = True
@@ -61,4 +120,7 @@ class StrictInputSerializerExtension(OpenApiSerializerExtension):
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         schema = auto_schema._map_basic_serializer(self.target, direction)
         schema["additionalProperties"] = False
+        alternatives = getattr(self.target, "required_any_of", ())
+        if alternatives and not is_patched_serializer(self.target, direction):
+            schema["anyOf"] = [{"required": [name]} for name in alternatives]
         return schema

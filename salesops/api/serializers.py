@@ -28,6 +28,10 @@ class StrictInputSerializer(serializers.Serializer):
     """
 
     read_only_hints: dict[str, str] = {}
+    # Fields of which the service needs at least one (e.g. `account` or `new_account_name`):
+    # the schema states it as `anyOf` required; the service refuses without, with its own
+    # message. Not checked here, so the rule and its wording stay in one place.
+    required_any_of: tuple[str, ...] = ()
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, Mapping):

@@ -6,6 +6,7 @@ import time
 
 from rest_framework.throttling import SimpleRateThrottle
 
+from salesops.cache import CacheUnavailable
 from salesops.models import ApiKey
 
 
@@ -36,14 +37,19 @@ class PerKeyOrUserThrottle(SimpleRateThrottle):
         now = time.time()
         window = int(now // self.duration)
         window_key = f"{key}:{window}"
+        self._wait = (window + 1) * self.duration - now
         try:
             count = self.cache.incr(window_key)
         except ValueError:  # the window's first request
             if self.cache.add(window_key, 1, timeout=self.duration + 1):
                 count = 1
             else:  # another request created it meanwhile
-                count = self.cache.incr(window_key)
-        self._wait = (window + 1) * self.duration - now
+                try:
+                    count = self.cache.incr(window_key)
+                except CacheUnavailable:
+                    # Redis is down: nothing can be counted. Fail open — the API keeps
+                    # serving, unthrottled, until it is back (the cache logs the outage).
+                    return True
         return count <= self.num_requests
 
     def wait(self) -> float | None:

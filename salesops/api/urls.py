@@ -3,9 +3,10 @@
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from salesops.api.audit import AuditEventViewSet
+from salesops.api.docs import DocsView, SchemaView
 from salesops.api.errors import error_body
 from salesops.api.notifications import NotificationViewSet
 from salesops.api.organisation import OrganisationViewSet
@@ -30,6 +31,7 @@ urlpatterns = [
         name="organisation",
     ),
     path("people/", PeopleViewSet.as_view({"get": "list"}), name="people-list"),
+    path("audit-events/", AuditEventViewSet.as_view({"get": "list"}), name="audit-event-list"),
     path("people/export.csv", PeopleExportViewSet.as_view({"get": "list"}), name="people-export"),
     *router.urls,
     path("", include("pipeline.api_urls")),
@@ -39,7 +41,7 @@ urlpatterns = [
     path("", include("hiring.api_urls")),
     path("", include("insights.api_urls")),
     path("", include("exchange.api_urls")),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),
     re_path(r"^.*$", not_found),
 ]

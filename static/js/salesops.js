@@ -46,6 +46,40 @@
     }
   });
 
+  // A form that deletes for good asks first (data-confirm="the question"). Listening in
+  // the capture phase, before anything on the form itself (htmx), so a "Cancel" stops it.
+  document.addEventListener(
+    "submit",
+    function (event) {
+      const form = event.target;
+      if (form.matches && form.matches("form[data-confirm]") && !window.confirm(form.dataset.confirm)) {
+        event.preventDefault();
+        event.stopPropagation();
+      }
+    },
+    true
+  );
+
+  // A progress bar's width from data-progress (a percentage): set through the DOM, since
+  // the Content-Security-Policy refuses style="" in the markup. Again on every htmx swap.
+  function showProgress(root) {
+    if (!root || !root.querySelectorAll) {
+      return;
+    }
+    const bars = Array.from(root.querySelectorAll("[data-progress]"));
+    if (root.matches && root.matches("[data-progress]")) {
+      bars.push(root);
+    }
+    bars.forEach(function (bar) {
+      const percent = Math.max(0, Math.min(100, Number(bar.dataset.progress) || 0));
+      bar.style.width = percent + "%";
+    });
+  }
+  showProgress(document);
+  document.addEventListener("htmx:load", function (event) {
+    showProgress(event.detail && event.detail.elt);
+  });
+
   // Filter forms marked data-autosubmit submit when a field changes.
   document.addEventListener("change", function (event) {
     const form = event.target.closest("form[data-autosubmit]");

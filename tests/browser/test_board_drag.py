@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from pipeline import services
 from pipeline.models import MilestoneCompletion, OpportunityChange
@@ -96,10 +97,9 @@ def test_keyboard_moves_a_card_with_its_move_control(page, live_server, rep, pip
     page.keyboard.press("Enter")
 
     page.wait_for_selector(card_in(page, "Qualify", opp))
-    # Focus followed the card to its new column.
-    page.wait_for_function(
-        f"document.activeElement && document.activeElement.closest(\"[data-card='{opp.pk}']\")"
-    )
+    # Focus followed the card to its new column. (A locator, not wait_for_function: that
+    # evals its string while polling, which the page's CSP refuses.)
+    expect(page.locator(f"[data-card='{opp.pk}']:focus-within")).to_have_count(1)
     opp.refresh_from_db()
     assert opp.stage == pipeline.qualify
     assert OpportunityChange.objects.filter(opportunity=opp, field="stage").exists()

@@ -30,11 +30,9 @@ def _refused_blank(page) -> None:
     reason.fill("   ")
     reason.evaluate("el => { el.dataset.sent = '1' }")  # the answer replaces this textarea
     page.get_by_role("button", name="Override and move").click()
-    # The new reason has the focus (htmx focuses [autofocus] once the swap settles).
-    page.wait_for_function(
-        "document.activeElement && document.activeElement.id === 'override-reason'"
-        " && !document.activeElement.dataset.sent"
-    )
+    # The new reason has the focus (htmx focuses [autofocus] once the swap settles). A
+    # locator, not wait_for_function: that evals its string, which the page's CSP refuses.
+    expect(page.locator("#override-reason:not([data-sent])")).to_be_focused()
     error = page.get_by_test_id("override-error")
     assert BLANK_MESSAGE in error.inner_text()
     assert page.locator("#override-reason").input_value() == "   "  # what was typed is kept

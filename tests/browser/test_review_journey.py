@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from coaching.models import ActionItem, OpportunityReview
 from tests.factories import AccountFactory, OpportunityFactory, OpportunityFlagFactory
@@ -142,9 +143,8 @@ def test_a_long_agenda_is_folded_and_completing_asks_about_undiscussed_points(
     listed = confirm.locator("[data-testid=undiscussed-points] li")
     assert listed.count() == generated - 2
     assert page.url.endswith("#complete")  # scrolled to the question
-    page.wait_for_function(
-        "document.getElementById('complete').getBoundingClientRect().top < window.innerHeight"
-    )
+    # A locator, not wait_for_function: that evals its string, which the page's CSP refuses.
+    expect(page.locator("#complete")).to_be_in_viewport()
     review.refresh_from_db()
     assert review.status == "open"
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport[0]

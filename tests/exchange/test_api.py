@@ -88,13 +88,11 @@ def test_a_large_file_is_queued_for_the_worker(
     monkeypatch,
     django_capture_on_commit_callbacks,
 ):
-    from exchange import services
+    from salesops import outbox
 
     settings.IMPORT_BACKGROUND_ROWS = 10
     sent = []
-    monkeypatch.setattr(
-        services.current_app, "send_task", lambda name, args: sent.append((name, args))
-    )
+    monkeypatch.setattr(outbox, "publish", lambda name, args, kwargs: sent.append((name, args)))
     client = key_for(leader)
     body = upload(
         client, corpus.salesforce(corpus.true_deals(default_clock().date(), count=12))

@@ -265,3 +265,9 @@ def test_yes_no_and_whole_numbers():
 @given(st.text(max_size=40).filter(lambda text: text == text.strip()))
 def test_our_exports_protective_apostrophe_comes_off(text):
     assert clean_cell(safe_cell(text)) == text
+
+
+@pytest.mark.parametrize("text", ["x;=1+1", "Acme, -Discount", "a\n@b", "x;", "'=1", "-1200.50"])
+def test_the_apostrophes_inside_a_cell_come_off_too(text):
+    # Our export also puts one after a separator inside a cell ("x;'=1+1").
+    assert clean_cell(safe_cell(text)) == text

@@ -22,9 +22,12 @@ def test_cells_are_plain_values():
 
 
 def test_text_that_a_spreadsheet_would_run_stays_text():
-    for text in ("=1+1", "+CMD", "-2+3", "@SUM(A1)", "\tx"):
-        assert csv_cell(text) == "'" + text
-    assert csv_cell("Acme = good") == "Acme = good"
+    hostile = ("=1+1", "+CMD", "-2+3", "@SUM(A1)", "\tx", "x;=1")
+    response = csv_response("t.csv", [hostile, ["Acme = good", Decimal("-12000"), "-1.5"]])
+    assert response.content.decode("utf-8") == (
+        "\ufeff'=1+1,'+CMD,'-2+3,'@SUM(A1),\"'\tx\",\"x;'=1\"\r\n"
+        "Acme = good,-12000,-1.5\r\n"  # numbers stay numbers, also as text (stored figures)
+    )
 
 
 def test_filenames_are_safe():

@@ -703,13 +703,24 @@ def test_upsert_with_missing_fields_is_400(rep, pipeline, key_for):
     assert Opportunity.objects.count() == 0
 
 
-def test_upsert_of_a_record_outside_scope_is_refused(rep, other_rep, pipeline, key_for):
+def test_upsert_of_a_record_outside_scope_is_the_same_404_as_reading_it(
+    rep, other_rep, pipeline, key_for
+):
+    # Not a 409 "belongs to an opportunity you cannot see": that told an outsider the
+    # record exists, which GET does not.
     OpportunityFactory(owner=other_rep, stage=pipeline.discover, source="sf", external_id="X")
     before = list(Opportunity.objects.values("id", "name", "version"))
-    response = key_for(rep).put(f"{LIST}by-external-id/sf/X/", {"name": "Mine now"})
-    assert_error(response, 409, "external_id_taken")
+    client = key_for(rep)
+    put = client.put(f"{LIST}by-external-id/sf/X/", {"name": "Mine now"})
+    get = client.get(f"{LIST}by-external-id/sf/X/")
+    assert_error(get, 404, "not_found")
+    assert_error(put, 404, "not_found")
+    assert put.json() == get.json()
     assert list(Opportunity.objects.values("id", "name", "version")) == before
-    assert_error(key_for(rep).get(f"{LIST}by-external-id/sf/X/"), 404)
+    # The owner's sync still updates it.
+    mine = key_for(other_rep).put(f"{LIST}by-external-id/sf/X/", {"name": "Renamed at source"})
+    assert mine.status_code == 200, mine.content
+    assert Opportunity.objects.get().name == "Renamed at source"
 
 
 # --- Idempotency-Key ----------------------------------------------------------------------
@@ -808,6 +819,31 @@ def test_account_in_use_cannot_be_deleted(admin_user, opportunity, key_for):
     response = key_for(admin_user).delete(f"/api/v1/accounts/{opportunity.account_id}/")
     assert_error(response, 409, "account_in_use")
     assert Account.objects.filter(pk=opportunity.account_id).exists()
+
+
+def test_a_rep_may_not_change_an_account_someone_elses_deal_uses(
+    rep, teammate, manager, pipeline, key_for
+):
+    account = AccountFactory(name="Acme", industry="Retail")
+    OpportunityFactory(owner=teammate, stage=pipeline.discover, account=account)
+    path = f"/api/v1/accounts/{account.pk}/"
+    body = assert_error(key_for(rep).patch(path, {"name": "Renamed"}), 403, "account_shared")
+    assert body == {
+        "code": "account_shared",
+        "message": "This account is used by other people's deals; ask your manager to change it.",
+        "details": {},
+    }
+    assert Account.objects.values_list("name", "industry").get(pk=account.pk) == (
+        "Acme",
+        "Retail",
+    )
+    # The teammate (their own deal) and a manager may.
+    assert key_for(teammate).patch(path, {"industry": "Energy"}).status_code == 200
+    assert key_for(manager).patch(path, {"name": "Acme AG"}).status_code == 200
+    assert Account.objects.values_list("name", "industry").get(pk=account.pk) == (
+        "Acme AG",
+        "Energy",
+    )
 
 
 # --- pipeline framework ---------------------------------------------------------------------

@@ -144,8 +144,8 @@ def test_close_won_never_asks(rep, pipeline, key_for):
     assert response.json()["forecast_category"] == "closed"
 
 
-def test_the_schema_documents_the_question(api_client):
-    schema = api_client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+def test_the_schema_documents_the_question(rep, key_for):
+    schema = key_for(rep).get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
     operation = schema.json()["paths"]["/api/v1/opportunities/{id}/advance/"]["post"]
     assert "category_override_decision" in operation["description"]

@@ -47,6 +47,7 @@ def test_anyone_adds_and_edits_an_account(logged_in, rep):
     assert (account.domain, account.employees, account.country) == ("acme.example", 120, "Germany")
     page = client.get(url("account_edit", account.pk))
     assert page.status_code == 200 and 'value="Germany"' in page.content.decode()
+    assert 'data-testid="account-save"' in page.content.decode()
     response = client.post(url("account_edit", account.pk), {"name": "Acme", "country": "Austria"})
     assert response.status_code == 302
     account.refresh_from_db()
@@ -229,3 +230,49 @@ def test_the_edit_form_keeps_a_deactivated_product(logged_in, rep, pipeline):
     data = {**data, "version": 1, "product": suite.pk}
     assert client.post(url("opportunity_edit", opp.pk), data).status_code == 302
     assert Opportunity.objects.get(pk=opp.pk).product_id == suite.pk
+
+
+# --- an account other people's deals use --------------------------------------------------
+
+SHARED = "This account is used by other people&#x27;s deals; ask your manager to change it."
+
+
+@pytest.fixture
+def shared(rep, teammate, pipeline) -> Account:
+    """An account on a deal of `teammate` (someone else's, for `rep`)."""
+    account = AccountFactory(name="Acme", country="Germany")
+    OpportunityFactory(owner=teammate, stage=pipeline.discover, account=account)
+    return account
+
+
+def test_a_rep_saving_a_shared_account_sees_why_and_keeps_what_they_typed(logged_in, rep, shared):
+    before = rows(Account)
+    response = logged_in(rep).post(
+        url("account_edit", shared.pk), {"name": "Acme Renamed", "country": "Austria"}
+    )
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert SHARED in html
+    assert 'value="Acme Renamed"' in html and 'value="Austria"' in html
+    assert rows(Account) == before
+
+
+def test_a_rep_opening_a_shared_account_is_told_before_typing(logged_in, rep, shared):
+    page = logged_in(rep).get(url("account_edit", shared.pk))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert SHARED in html and 'value="Germany"' in html
+    assert 'data-testid="account-save"' not in html  # nothing to save
+
+
+def test_the_edit_button_shows_only_where_the_user_may_edit(
+    logged_in, rep, teammate, manager, shared, pipeline
+):
+    own = AccountFactory(name="Own")
+    OpportunityFactory(owner=rep, stage=pipeline.discover, account=own)
+    edit = url("account_edit", shared.pk)
+    for user, shown in ((rep, False), (teammate, True), (manager, True)):
+        html = logged_in(user).get(url("account_list")).content.decode()
+        assert (f'href="{edit}"' in html) is shown, user.username
+    html = logged_in(rep).get(url("account_list")).content.decode()
+    assert f'href="{url("account_edit", own.pk)}"' in html

@@ -526,9 +526,10 @@ def test_upsert_twice_makes_one_row(rep, pipeline):
     assert opp2.amount == Decimal("150.00")
 
 
-def test_upsert_of_invisible_record_is_conflict(opportunity, teammate):
+def test_upsert_of_invisible_record_is_not_found(opportunity, teammate):
+    # As if it did not exist (not a Conflict that would tell it does); see the API test.
     Opportunity.objects.filter(pk=opportunity.pk).update(source="crm", external_id="9")
-    with pytest.raises(Conflict):
+    with pytest.raises(NotFound):
         services.opportunity_upsert_by_external_id(
             actor=teammate, source="crm", external_id="9", data={"name": "hijack"}
         )

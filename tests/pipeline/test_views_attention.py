@@ -251,9 +251,7 @@ def test_what_to_do_first_is_the_default_order(logged_in, rep, pipeline):
     ]
 
 
-def test_what_to_do_first_never_compares_amounts_in_different_currencies(
-    logged_in, rep, pipeline
-):
+def test_what_to_do_first_never_compares_amounts_in_different_currencies(logged_in, rep, pipeline):
     """No exchange rates are kept: among deals as severe, those in the organisation's
     currency (EUR here) come first by amount, then each other currency's by amount — a
     JPY 9,000,000 deal is not "bigger" than a EUR 500,000 one."""

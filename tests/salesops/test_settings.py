@@ -128,3 +128,127 @@ def test_a_request_log_line_is_written_once():
         consoles += [h for h in logger.handlers if type(h) is logging.StreamHandler]
         logger = logger.parent if logger.propagate else None
     assert len(consoles) == 1
+
+
+# --- the secret key, the HTTPS settings and the proxy header --------------------------------
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "changeme",
+        "short-but-not-empty-0123456789",  # under 50 characters
+        "django-insecure-" + "k3y-0f-startproject-" * 3,  # startproject's throwaway prefix
+        "ab" * 40,  # long, but only two different characters
+    ],
+)
+def test_a_weak_secret_key_refuses_to_start_without_debug(tmp_path, key):
+    result = python("pass", {**PRODUCTION, "SECRET_KEY": key}, tmp_path)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY is too weak" in result.stderr
+    assert "secrets.token_urlsafe(50)" in result.stderr  # says how to make a good one
+
+
+def test_a_weak_secret_key_is_accepted_with_debug_on(tmp_path):
+    assert report({"DEBUG": "1", "SECRET_KEY": "changeme"}, tmp_path)["debug"] is True
+
+
+def test_no_secret_key_without_debug_is_an_improperly_configured(tmp_path):
+    result = python("pass", {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}, tmp_path)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+HTTPS_REPORT = (
+    "import json; from django.conf import settings as s; print(json.dumps({n: getattr(s, n) "
+    "for n in ['SECURE_SSL_REDIRECT', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', "
+    "'SECURE_HSTS_SECONDS', 'SECURE_HSTS_INCLUDE_SUBDOMAINS', 'SECURE_HSTS_PRELOAD', "
+    "'SECURE_PROXY_SSL_HEADER', 'SECURE_REFERRER_POLICY', 'SECURE_CONTENT_TYPE_NOSNIFF', "
+    "'API_SCHEMA_PUBLIC']}))"
+)
+
+
+def https_settings(env: dict[str, str], tmp_path: Path) -> dict:
+    result = python(HTTPS_REPORT, env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_defaults_are_https_only_and_trust_no_proxy_header(tmp_path):
+    assert https_settings(PRODUCTION, tmp_path) == {
+        "SECURE_SSL_REDIRECT": True,
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_HSTS_SECONDS": 31536000,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_HSTS_PRELOAD": True,
+        # A client could claim https itself: trusted only when a proxy is said to set it.
+        "SECURE_PROXY_SSL_HEADER": None,
+        "SECURE_REFERRER_POLICY": "same-origin",
+        "SECURE_CONTENT_TYPE_NOSNIFF": True,
+        "API_SCHEMA_PUBLIC": False,
+    }
+
+
+def test_a_local_run_with_debug_serves_plain_http(tmp_path):
+    """`make run` (DEBUG=1) on http://127.0.0.1: no redirect, cookies sent over http."""
+    settings = https_settings({"DEBUG": "1"}, tmp_path)
+    assert settings["SECURE_SSL_REDIRECT"] is False
+    assert settings["SESSION_COOKIE_SECURE"] is False and settings["CSRF_COOKIE_SECURE"] is False
+    assert settings["SECURE_HSTS_SECONDS"] == 0
+    assert settings["SECURE_PROXY_SSL_HEADER"] is None
+
+
+def test_the_https_settings_come_from_the_environment(tmp_path):
+    settings = https_settings(
+        {
+            **PRODUCTION,
+            "SECURE_SSL_REDIRECT": "0",
+            "SESSION_COOKIE_SECURE": "0",
+            "CSRF_COOKIE_SECURE": "0",
+            "SECURE_HSTS_SECONDS": "3600",
+            "SECURE_HSTS_INCLUDE_SUBDOMAINS": "0",
+            "SECURE_HSTS_PRELOAD": "0",
+            "TRUSTED_PROXY_SSL_HEADER": "X-Forwarded-Proto",
+            "API_SCHEMA_PUBLIC": "1",
+        },
+        tmp_path,
+    )
+    assert settings["SECURE_SSL_REDIRECT"] is False
+    assert settings["SESSION_COOKIE_SECURE"] is False and settings["CSRF_COOKIE_SECURE"] is False
+    assert settings["SECURE_HSTS_SECONDS"] == 3600
+    assert settings["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is False
+    assert settings["SECURE_HSTS_PRELOAD"] is False
+    assert settings["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert settings["API_SCHEMA_PUBLIC"] is True
+
+
+@pytest.mark.parametrize("header", ["X Forwarded Proto", "X-Forwarded-Proto: https", "é"])
+def test_a_malformed_proxy_header_name_is_refused(tmp_path, header):
+    result = python("pass", {**PRODUCTION, "TRUSTED_PROXY_SSL_HEADER": header}, tmp_path)
+    assert result.returncode != 0
+    assert "TRUSTED_PROXY_SSL_HEADER" in result.stderr
+
+
+@pytest.mark.parametrize("proxy", ["", "X-Forwarded-Proto"])
+def test_production_settings_have_no_deployment_warning_at_all(tmp_path, proxy):
+    """Nothing silenced either: the check is clean because the settings are."""
+    result = python(
+        "from django.core.management import call_command; "
+        "call_command('check', deploy=True, fail_level='WARNING')",
+        {**PRODUCTION, "TRUSTED_PROXY_SSL_HEADER": proxy},
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_the_production_examples_ship_no_key():
+    """docker compose takes SECRET_KEY from the environment or refuses to start, and the
+    image build (DEBUG off, so the key is checked) makes a random one for collectstatic."""
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert "SECRET_KEY: ${SECRET_KEY:?" in compose
+    build = (ROOT / "Dockerfile").read_text()
+    assert "SECRET_KEY=\"$(python -c 'import secrets; print(secrets.token_urlsafe(50))')\"" in build
+    assert build.count("SECRET_KEY=") == 1

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from demo.services import demo_remove
+from salesops import audit_context
 from salesops.exceptions import ApplicationError
 from salesops.models import User
 
@@ -18,6 +19,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--user", required=True, help="an administrator (not a demo one)")
 
+    @audit_context.as_command
     def handle(self, *args: Any, **options: Any) -> None:
         actor = User.objects.filter(username=options["user"], is_active=True).first()
         if actor is None:

@@ -93,7 +93,7 @@ from pipeline.models import (
     QualificationScore,
     Stage,
 )
-from salesops import organisation
+from salesops import audit_context, organisation
 from salesops.models import Role, Team, User
 
 # --- the command ---------------------------------------------------------------------
@@ -308,6 +308,7 @@ class Command(BaseCommand):
         )
 
     @organisation.in_time_zone
+    @audit_context.as_command
     def handle(self, *args: Any, reset: bool = False, **options: Any) -> None:
         if reset:
             if not settings.DEBUG:

@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from exchange import services
 from exchange.rules import DATE_FIELDS, FIELDS, ImportKind
 from pipeline import lookups
-from salesops import organisation
+from salesops import audit_context, organisation
 from salesops.cleaning import name_key
 from salesops.exceptions import ApplicationError
 from salesops.models import Role, User
@@ -75,6 +75,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="report; write nothing")
 
     @organisation.in_time_zone
+    @audit_context.as_command
     def handle(self, *args: Any, **options: Any) -> None:
         actor = self._actor(options["user"])
         content = self._read(options["file"])

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand
 
 from insights import facts
 from insights.models import DealFact, StageStay
+from salesops import audit_context
 
 
 class Command(BaseCommand):
@@ -27,6 +28,7 @@ class Command(BaseCommand):
             "--rebuild", action="store_true", help="compute every deal's facts from scratch"
         )
 
+    @audit_context.as_command
     def handle(self, *args: Any, rebuild: bool = False, **options: Any) -> None:
         started = time.perf_counter()
         if rebuild:

@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from pipeline.flags import flags_refresh
-from salesops import organisation
+from salesops import audit_context, organisation
 
 
 class Command(BaseCommand):
@@ -24,6 +24,7 @@ class Command(BaseCommand):
         )
 
     @organisation.in_time_zone
+    @audit_context.as_command
     def handle(self, *args, **options) -> None:
         started = time.perf_counter()
         result = flags_refresh(full=options["full"])

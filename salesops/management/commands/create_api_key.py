@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from salesops import audit_context
 from salesops.exceptions import ApplicationError
 from salesops.services import api_key_create
 
@@ -19,6 +20,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--name", default="", help="A label, e.g. the calling system.")
 
+    @audit_context.as_command
     def handle(self, *args, **options):
         username = options["user"]
         user = get_user_model().objects.filter(username=username).first()
