@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from salesops.forms import AdminLoginForm
-from salesops.models import ApiKey, AuditEvent, Team, User
+from salesops.models import ApiKey, AuditEvent, TaskOutbox, Team, User
 
 # The admin's sign-in obeys the same failed sign-in limits as the sign-in page.
 admin.site.login_form = AdminLoginForm
@@ -31,8 +31,26 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "actor", "action", "target_type", "target_id")
-    list_filter = ("action",)
+    list_display = ("created_at", "actor", "action", "target_type", "target_id", "channel")
+    list_filter = ("channel", "action")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TaskOutbox)
+class TaskOutboxAdmin(admin.ModelAdmin):
+    """What waits for the broker (after a Redis outage) and what went lately: read only —
+    the drain sends, nobody edits."""
+
+    list_display = ("created_at", "task_name", "sent_at", "attempts", "last_error")
+    list_filter = ("task_name",)
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -240,3 +240,18 @@ def test_a_worker_drains_as_soon_as_it_is_ready(monkeypatch):
     monkeypatch.setattr(app, "send_task", lambda name, **options: sent.append(name))
     signals.worker_ready.send(sender=None)
     assert sent == [outbox.DRAIN_TASK]
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_the_queue_read_only(client, admin_user):
+    """Operators see what waits for the broker, and cannot add, edit or delete rows."""
+    TaskOutbox.objects.create(task_name="exchange.import_batch_run", args=[7], attempts=2)
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    client.force_login(admin_user)
+    page = client.get("/admin/salesops/taskoutbox/")
+    assert page.status_code == 200 and "exchange.import_batch_run" in page.content.decode()
+    assert client.get("/admin/salesops/taskoutbox/add/").status_code == 403
+    row = TaskOutbox.objects.get()
+    assert client.post(f"/admin/salesops/taskoutbox/{row.pk}/delete/").status_code == 403
+    assert TaskOutbox.objects.filter(pk=row.pk).exists()
