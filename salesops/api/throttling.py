@@ -7,6 +7,7 @@ import time
 from rest_framework.throttling import SimpleRateThrottle
 
 from salesops.cache import CacheUnavailable
+from salesops.login_throttle import client_address
 from salesops.models import ApiKey
 
 
@@ -25,7 +26,10 @@ class PerKeyOrUserThrottle(SimpleRateThrottle):
         elif request.user and request.user.is_authenticated:
             ident = f"user:{request.user.pk}"
         else:
-            ident = f"ip:{self.get_ident(request)}"
+            # The sign-in throttle's rule for who the client is: X-Forwarded-For is believed
+            # only past LOGIN_TRUSTED_PROXIES proxies (DRF's get_ident believes it whenever
+            # NUM_PROXIES is unset, so a caller could pick their own bucket).
+            ident = f"ip:{client_address(request._request) or 'unknown'}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def allow_request(self, request, view) -> bool:

@@ -153,3 +153,22 @@ def test_throttle_is_per_key_and_answers_429_in_the_error_shape(
     assert body["code"] == "throttled" and body["details"]["retry_after_seconds"] > 0
     assert int(refused["Retry-After"]) > 0
     assert other.get("/api/v1/opportunities/").status_code == 200  # its own bucket
+
+
+def test_an_anonymous_caller_cannot_pick_their_throttle_bucket(db, monkeypatch, settings):
+    """Anonymous calls are counted per client address, and X-Forwarded-For is believed only
+    behind LOGIN_TRUSTED_PROXIES proxies: a forged header does not open a fresh bucket."""
+    from rest_framework.test import APIClient
+
+    from salesops.api.throttling import PerKeyOrUserThrottle
+
+    settings.LOGIN_TRUSTED_PROXIES = 0
+    settings.API_SCHEMA_PUBLIC = True  # the one API read an anonymous caller may make
+    monkeypatch.setattr(PerKeyOrUserThrottle, "THROTTLE_RATES", {"per_key_or_user": "1/min"})
+    monkeypatch.setattr("salesops.api.throttling.time.time", lambda: 1_800_000_090.0)
+    client = APIClient()
+    statuses = [
+        client.get("/api/v1/schema/", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
+        for n in range(3)
+    ]
+    assert statuses == [200, 429, 429], statuses  # one bucket whatever the header says
