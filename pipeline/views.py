@@ -85,6 +85,9 @@ def _board_columns(user, pipeline, filters: dict) -> list[selectors.BoardColumn]
         column.hidden = max(0, column.count - len(column.cards))
         # A card's "Move…" control offers the next column first.
         column.next_stage_id = columns[i + 1].stage.pk if i + 1 < len(columns) else None
+        # Every card of a column offers the same other stages: worked out once per column,
+        # not per card in the template (a column's cards are all in its stage).
+        column.move_targets = [c.stage for c in columns if c is not column]
     return columns
 
 
