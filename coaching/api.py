@@ -291,7 +291,8 @@ class CoverageOutput(serializers.Serializer):
     rows = CoverageRowOutput(many=True)
     totals = CoverageRowOutput()
 
-    @extend_schema_field(OpenApiTypes.INT)
+    # null when no `team` was asked for: the coverage of everyone in scope, not of one team.
+    @extend_schema_field({"type": "integer", "nullable": True})
     def get_team(self, coverage: selectors.Coverage) -> int | None:
         return coverage.team.pk if coverage.team else None
 

@@ -43,6 +43,7 @@ _ERROR_TEXT = {
     409: "Conflicts with the current state (e.g. `gate_not_met` lists `details.missing`).",
     412: "`stale_version`: the record changed since the ETag in If-Match.",
     413: "The request body is too large.",
+    415: "The request body's Content-Type is not one of those the operation accepts.",
     422: "`idempotency_key_reused`: the key was used for a different request.",
 }
 
@@ -75,7 +76,9 @@ class AutoSchema(openapi.AutoSchema):
     - every POST of a view that honours `Idempotency-Key` (IdempotentPostMixin: every
       ApiViewSet) declares the header, and every operation that declares it documents
       422 `idempotency_key_reused`;
-    - every query parameter allows an empty value, which means "not given" (ApiViewSet).
+    - every query parameter allows an empty value, which means "not given" (ApiViewSet);
+    - every operation with a request body documents 415: DRF refuses a body whose
+      Content-Type none of the view's parsers reads (or a body sent without one).
     """
 
     def get_override_parameters(self) -> list[Any]:
@@ -97,15 +100,20 @@ class AutoSchema(openapi.AutoSchema):
             for p in operation.get("parameters", [])
         )
         responses = operation.get("responses", {})
-        if takes_key and "422" not in responses:
-            responses["422"] = {
+        implied = {422} if takes_key else set()
+        if "requestBody" in operation:
+            implied.add(415)
+        missing = sorted(status for status in implied if str(status) not in responses)
+        for status in missing:
+            responses[str(status)] = {
                 "content": {
                     "application/json": {
                         "schema": self.resolve_serializer(ErrorOutput, "response").ref
                     }
                 },
-                "description": _ERROR_TEXT[422],
+                "description": _ERROR_TEXT[status],
             }
+        if missing:
             operation["responses"] = dict(sorted(responses.items()))
         return operation
 
