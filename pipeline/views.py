@@ -311,7 +311,8 @@ def _detail_context(request: HttpRequest, opp: Opportunity, **forms: Any) -> dic
             error=forms.get("issues_error", ""),
         ),
         "activities": selectors.activities_for(opp)[:50],
-        "activity_form": forms.get("activity_form") or ActivityForm(),
+        # None: the fold-out fetches its form when opened (see partials/fold_out_form.html).
+        "activity_form": forms.get("activity_form"),
         "history": selectors.history_for(opp),
         "stale": forms.get("stale"),
         "qualification": selectors.qualification_summary_for(opp),
@@ -681,9 +682,20 @@ def opportunity_close_lost(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def business_issue_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the add form (the fold-out's content; without htmx the page with it open)."""
     opp = selectors.opportunity_get_for(request.user, pk)
+    if request.method == "GET":
+        form = BusinessIssueForm()
+        return _fold_out_form(
+            request,
+            opp,
+            "partials/business_issue_form.html",
+            {"issue_form": form},
+            open_only=True,
+            issue_form=form,
+        )
     form = BusinessIssueForm(request.POST)
     if form.is_valid():
         try:
@@ -698,11 +710,33 @@ def business_issue_create(request: HttpRequest, pk: int) -> HttpResponse:
             if not request.htmx:
                 messages.success(request, "Business issue added.")
                 return redirect("pipeline:opportunity_detail", pk=opp.pk)
-            form = BusinessIssueForm()
-    status = INVALID if form.errors else 200
+            return _issues_card(request, opp, status=200)
     if not request.htmx:
-        return _render_detail(request, opp, issue_form=form, status=status)
-    return _issues_card(request, opp, status=status, issue_form=form)
+        return _render_detail(request, opp, issue_form=form)
+    return _issues_card(request, opp, status=INVALID, issue_form=form)
+
+
+def _fold_out_form(
+    request: HttpRequest,
+    opp: Opportunity,
+    template: str,
+    fragment: dict[str, Any],
+    *,
+    open_only: bool,
+    **page_forms: Any,
+) -> HttpResponse:
+    """A fold-out's form, unbound: the fragment htmx puts into the opened fold-out
+    (`template` with `fragment`), or without htmx the opportunity page with that fold-out
+    open (`page_forms`, as `_render_detail` takes them). A closed deal takes no new or
+    changed business issue (`open_only`): it says so instead of offering a form."""
+    if open_only and opp.status != OpportunityStatus.OPEN:
+        if request.htmx:
+            closed = '<p class="small text-secondary mt-2 mb-0">This deal is closed.</p>'
+            return HttpResponse(closed)
+        return redirect("pipeline:opportunity_detail", pk=opp.pk)
+    if not request.htmx:
+        return _render_detail(request, opp, status=200, **page_forms)
+    return render(request, template, {"opp": opp, **fragment})
 
 
 # --- business issues: edited and deleted in place ---------------------------------------
@@ -719,29 +753,29 @@ def _issues_context(
     editing: tuple[int, BusinessIssueForm] | None = None,
     error: str = "",
 ) -> dict[str, Any]:
-    """The business-issues card: each issue with its edit form (prefilled; the one whose
-    edit was refused keeps what was typed, with its errors), the add form, and a refusal
-    that belongs to no field (e.g. the deal was closed meanwhile)."""
+    """The business-issues card: the issues, the edit form of the one being edited (a
+    refused edit keeps what was typed, with its errors; the others' fold-outs fetch theirs
+    when opened), the add form when it is open, and a refusal that belongs to no field
+    (e.g. the deal was closed meanwhile)."""
     issues = list(selectors.business_issues_for(opp))
-    if opp.status == OpportunityStatus.OPEN:
+    if editing is not None and opp.status == OpportunityStatus.OPEN:
         for bi in issues:
-            if editing is not None and editing[0] == bi.pk:
+            if editing[0] == bi.pk:
                 bi.edit_form = editing[1]
-                continue
-            bi.edit_form = BusinessIssueForm(
-                prefix=_issue_prefix(bi.pk),
-                initial={
-                    "issue": bi.issue,
-                    "impact": bi.impact,
-                    "our_value": bi.our_value,
-                    "quantified_value": bi.quantified_value,
-                },
-            )
-    return {
-        "issues": issues,
-        "issue_form": issue_form or BusinessIssueForm(),
-        "issues_error": error,
-    }
+    return {"issues": issues, "issue_form": issue_form, "issues_error": error}
+
+
+def _issue_edit_form(issue) -> BusinessIssueForm:
+    """One issue's edit form, prefilled with what is stored."""
+    return BusinessIssueForm(
+        prefix=_issue_prefix(issue.pk),
+        initial={
+            "issue": issue.issue,
+            "impact": issue.impact,
+            "our_value": issue.our_value,
+            "quantified_value": issue.quantified_value,
+        },
+    )
 
 
 def _issues_card(request, opp: Opportunity, *, status: int, **context: Any) -> HttpResponse:
@@ -786,11 +820,22 @@ def _issue_of(request: HttpRequest, opp: Opportunity, issue_id: int):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def business_issue_edit(request: HttpRequest, pk: int, issue_id: int) -> HttpResponse:
-    """Change one business issue in place, e.g. map our value to one recorded without it."""
+    """Change one business issue in place, e.g. map our value to one recorded without it.
+    GET: its edit form, prefilled (the fold-out's content)."""
     opp = selectors.opportunity_get_for(request.user, pk)
     issue = _issue_of(request, opp, issue_id)
+    if request.method == "GET":
+        form = _issue_edit_form(issue)
+        return _fold_out_form(
+            request,
+            opp,
+            "partials/business_issue_edit_form.html",
+            {"bi": issue, "edit_form": form},
+            open_only=True,
+            issue_editing=(issue.pk, form),
+        )
     form = BusinessIssueForm(request.POST, prefix=_issue_prefix(issue.pk))
     error = ""
     if form.is_valid():
@@ -826,9 +871,20 @@ def business_issue_delete(request: HttpRequest, pk: int, issue_id: int) -> HttpR
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def activity_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the form (the fold-out's content; without htmx the page with it open)."""
     opp = selectors.opportunity_get_for(request.user, pk)
+    if request.method == "GET":
+        form = ActivityForm()
+        return _fold_out_form(
+            request,
+            opp,
+            "partials/activity_form.html",
+            {"activity_form": form},
+            open_only=False,
+            activity_form=form,
+        )
     form = ActivityForm(request.POST)
     if form.is_valid():
         try:
@@ -841,8 +897,8 @@ def activity_create(request: HttpRequest, pk: int) -> HttpResponse:
             if not request.htmx:
                 messages.success(request, "Activity logged.")
                 return redirect("pipeline:opportunity_detail", pk=opp.pk)
-            form = ActivityForm()
-    status = INVALID if form.errors else 200
+            form = None  # logged: the fold-out closes and fetches a fresh form when opened
+    status = INVALID if form is not None and form.errors else 200
     if not request.htmx:
         return _render_detail(request, opp, activity_form=form, status=status)
     return render(

@@ -732,14 +732,16 @@ PAGES: dict[str, list[Probe]] = {
         )
     ],
     OPP + "issues/new/": [
+        Probe("GET", opp_path("issues/new/"), scoped(200)),
         Probe(
             "POST",
             opp_path("issues/new/"),
             scoped(302),
             data=lambda w: {"issue": "Churn of 8 % a year"},
-        )
+        ),
     ],
     OPP + "issues/<int:issue_id>/edit/": [
+        Probe("GET", lambda w: f"/opportunities/{w.opp.pk}/issues/{w.issue.pk}/edit/", scoped(200)),
         Probe(
             "POST",
             lambda w: f"/opportunities/{w.opp.pk}/issues/{w.issue.pk}/edit/",
@@ -748,7 +750,7 @@ PAGES: dict[str, list[Probe]] = {
                 f"issue-{w.issue.pk}-issue": "Churn of 8 % a year",
                 f"issue-{w.issue.pk}-our_value": "Renewal playbook halves it",
             },
-        )
+        ),
     ],
     OPP + "issues/<int:issue_id>/delete/": [
         Probe(
@@ -758,12 +760,13 @@ PAGES: dict[str, list[Probe]] = {
         )
     ],
     OPP + "activities/new/": [
+        Probe("GET", opp_path("activities/new/"), scoped(200)),
         Probe(
             "POST",
             opp_path("activities/new/"),
             scoped(302),
             data=lambda w: {"kind": "call", "subject": "Intro call"},
-        )
+        ),
     ],
     OPP + "qualify/": [
         Probe("GET", opp_path("qualify/"), scoped(200)),

@@ -165,8 +165,17 @@ def test_each_issue_has_an_edit_form_with_its_values_and_a_confirmed_delete(
     client.force_login(rep)
     body = client.get(url("opportunity_detail", opportunity.pk)).content.decode()
     card = body.split('id="business-issues"', 1)[1].split('id="proposals', 1)[0]
-    edit = form_of(card, "issue-edit")
-    assert f'action="{url("business_issue_edit", opportunity.pk, unmapped.pk)}"' in edit
+    # The edit fold-out fetches its form when opened (the page renders no form nobody opens).
+    edit_url = url("business_issue_edit", opportunity.pk, unmapped.pk)
+    fold_out = card.split(f'id="issue-{unmapped.pk}"', 1)[1].split("</details>", 1)[0]
+    assert f'hx-get="{edit_url}"' in fold_out
+    assert 'hx-trigger="toggle from:closest details once"' in fold_out
+    assert f'href="{edit_url}#business-issues"' in fold_out  # without JavaScript
+    assert 'data-testid="issue-edit"' not in card
+    fragment = client.get(edit_url, **HTMX)
+    assert fragment.status_code == 200
+    edit = form_of(fragment.content.decode(), "issue-edit")
+    assert f'action="{edit_url}"' in edit
     assert f'name="issue-{unmapped.pk}-issue"' in edit
     assert 'value="Stock-outs cost 2 % of revenue"' in edit
     assert "Lost orders every month</textarea>" in edit
@@ -174,6 +183,43 @@ def test_each_issue_has_an_edit_form_with_its_values_and_a_confirmed_delete(
     assert f'action="{url("business_issue_delete", opportunity.pk, unmapped.pk)}"' in delete
     assert "Delete “Stock-outs cost 2 % of revenue”?" in delete  # the confirmation
     assert "<details" in card.split('data-testid="issue-delete"', 1)[0].rsplit("<li", 1)[1]
+
+
+def test_without_htmx_the_fold_out_link_opens_the_page_with_that_form_open(
+    client, rep, opportunity, unmapped
+):
+    client.force_login(rep)
+    for path, testid in (
+        (url("business_issue_edit", opportunity.pk, unmapped.pk), "issue-edit"),
+        (url("business_issue_create", opportunity.pk), "issue-create"),
+        (url("activity_create", opportunity.pk), "activity-create"),
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        body = response.content.decode()
+        assert body.count('data-testid="fold-out-form"') == 2  # the other two fold-outs
+        form = form_of(body, testid)
+        assert f'action="{path}"' in form
+        opened = body.split(f'data-testid="{testid}"', 1)[0].rsplit("<details", 1)[1]
+        assert opened.startswith(" open>"), path
+
+
+def test_a_closed_deal_offers_no_business_issue_form(client, rep, opportunity, unmapped):
+    services.opportunity_close_lost(
+        opportunity_id=opportunity.pk, actor=rep, loss_reason="Chose a competitor"
+    )
+    client.force_login(rep)
+    for path in (
+        url("business_issue_edit", opportunity.pk, unmapped.pk),
+        url("business_issue_create", opportunity.pk),
+    ):
+        fragment = client.get(path, **HTMX)
+        assert fragment.status_code == 200
+        assert "This deal is closed." in fragment.content.decode()
+        assert "<form" not in fragment.content.decode()
+        page = client.get(path)
+        assert page.status_code == 302
+        assert page["Location"] == url("opportunity_detail", opportunity.pk)
 
 
 def test_edit_with_htmx_maps_the_value_and_the_milestones_follow(
