@@ -318,6 +318,14 @@ class Opportunity(models.Model):
                 condition=Q(closed_at__isnull=False),
                 name="opportunity_closed_at_idx",
             ),
+            # The board's counts and totals per stage and currency of the open deals a user
+            # sees (owners resolved first), read from the index alone.
+            models.Index(
+                fields=["pipeline", "owner", "stage", "currency"],
+                include=["amount"],
+                condition=Q(status="open"),
+                name="opportunity_open_board_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -27,9 +27,8 @@ from django.db.models import (
     Sum,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import Coalesce, JSONObject, RowNumber
+from django.db.models.functions import Coalesce, JSONObject
 from django.http import Http404
 from django.utils import timezone
 
@@ -440,6 +439,24 @@ class BoardColumn:
 
 
 BOARD_CARDS_PER_COLUMN = 50
+# What a board card shows (templates/partials/board_columns.html) and its health needs.
+BOARD_CARD_FIELDS = (
+    "name",
+    "amount",
+    "currency",
+    "close_date",
+    "stage_entered_at",
+    "version",
+    "stage_id",
+    "owner_id",
+    "account__name",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+    "stage__order",
+    "stage__warn_days",
+    "stage__rot_days",
+)
 
 
 def board_for(
@@ -463,25 +480,34 @@ def board_for(
     for row in sorted(
         scoped.order_by()
         .values("stage_id", "currency")
-        .annotate(n=Count("id"), total=Sum("amount")),
+        .annotate(n=Count("*"), total=Sum("amount")),
         key=lambda row: (row["currency"] != default_currency, row["currency"]),
     ):
         counts[row["stage_id"]] = counts.get(row["stage_id"], 0) + row["n"]
         totals.setdefault(row["stage_id"], []).append(
             CurrencyTotal(currency=row["currency"], amount=row["total"])
         )
-    ranked = scoped.annotate(
-        rank=Window(
-            RowNumber(),
-            partition_by=[F("stage_id")],
-            order_by=[F("close_date").asc(), F("id").asc()],
-        ),
-        # The cards' flag badges come with the cards: no query of their own.
-        open_flags_json=_open_flags_json(),
+    # Each column's first cards by its own LIMIT (an index scan per stage that stops at
+    # `per_column`), then those cards with what they show; ranking every open deal in one
+    # window query read and annotated them all (80 ms for a manager at 100,000 deals).
+    firsts = [
+        scoped.filter(stage_id=s.id).order_by("close_date", "id").values("pk")[:per_column]
+        for s in stages
+    ]
+    card_ids = firsts[0].union(*firsts[1:], all=True) if firsts else []
+    # The cards' flag badges come with the cards: no query of their own. Only the columns a
+    # card shows are read (BOARD_CARD_FIELDS): building 100 cards with every column of the
+    # deal, its owner (password hash included), account, stage and pipeline took ~8 ms.
+    ranked = (
+        scoped.filter(pk__in=card_ids)
+        .select_related(None)
+        .select_related("account", "owner", "stage")
+        .only(*BOARD_CARD_FIELDS)
+        .annotate(open_flags_json=_open_flags_json())
     )
     now = timezone.now()
     cards: dict[int, list[Opportunity]] = {s.id: [] for s in stages}
-    for opp in ranked.filter(rank__lte=per_column).order_by("stage__order", "close_date", "id"):
+    for opp in ranked.order_by("stage__order", "close_date", "id"):
         opp.days_in_stage = rules.days_in_stage(stage_entered_at=opp.stage_entered_at, now=now)
         opp.health = rules.stage_health(
             days=opp.days_in_stage, warn_days=opp.stage.warn_days, rot_days=opp.stage.rot_days

@@ -16,6 +16,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import (
     HttpResponseClientRedirect,
@@ -51,6 +53,7 @@ from salesops.exceptions import (
 )
 from salesops.exports import csv_link_query
 from salesops.forms import add_service_errors
+from salesops.links import url_for_each
 from salesops.selectors import team_list_for
 
 BOARD_CARDS_PER_COLUMN = 20
@@ -81,13 +84,28 @@ def _board_columns(user, pipeline, filters: dict) -> list[selectors.BoardColumn]
         if pipeline
         else []
     )
+    detail_url = url_for_each("pipeline:opportunity_detail")
+    advance_url = url_for_each("pipeline:opportunity_advance")
+    show_owners = _sees_others(user)
     for i, column in enumerate(columns):
         column.hidden = max(0, column.count - len(column.cards))
-        # A card's "Move…" control offers the next column first.
-        column.next_stage_id = columns[i + 1].stage.pk if i + 1 < len(columns) else None
-        # Every card of a column offers the same other stages: worked out once per column,
-        # not per card in the template (a column's cards are all in its stage).
+        column.show_owners = show_owners
+        # Every card of a column offers the same other stages, the next column first: the
+        # options are written once per column, not per card (a column's cards are all in
+        # its stage).
+        next_stage_id = columns[i + 1].stage.pk if i + 1 < len(columns) else None
         column.move_targets = [c.stage for c in columns if c is not column]
+        column.move_options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (stage.pk, mark_safe(" selected") if stage.pk == next_stage_id else "", stage.name)
+                for stage in column.move_targets
+            ),
+        )
+        for card in column.cards:
+            card.detail_url = detail_url(card.pk)
+            card.advance_url = advance_url(card.pk)
     return columns
 
 

@@ -3,7 +3,7 @@ and money written one way everywhere: "EUR 60,500.00"."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 
 def counted(number: int, singular: str, plural: str | None = None) -> str:
@@ -22,5 +22,8 @@ def money(amount: Decimal | int | float | str | None, currency: str = "", places
         number = Decimal(str(amount))
     except InvalidOperation:
         return str(amount)
+    if number.is_finite():
+        # Half up, as people round (and as the `floatformat` filter does): 0.5 → 1.
+        number = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     text = f"{number:,.{places}f}"
     return f"{currency} {text}" if currency else text

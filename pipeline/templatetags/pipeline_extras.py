@@ -23,6 +23,12 @@ def money_filter(amount: object, currency: str = "") -> str:
 
 
 @register.filter
+def whole_money(amount: object, currency: str = "") -> str:
+    """{{ amount|whole_money:currency }} → "EUR 60,501" (rounded half up; a board card)."""
+    return money(amount, currency, places=0)  # type: ignore[arg-type]
+
+
+@register.filter
 def ago(value: dt.datetime | None) -> str:
     """'3 days ago' (the largest unit only) or 'just now'."""
     if value is None:

@@ -115,6 +115,42 @@ def test_board_more_link_when_column_is_full(logged_in, rep, pipeline):
     assert f"?stage={pipeline.discover.pk}&status=open" in body
 
 
+def test_board_columns_hold_their_first_cards_in_scope_in_four_queries(
+    rep, teammate, other_rep, manager, pipeline
+):
+    """Each column: the first `per_column` of the open deals the viewer sees in that stage,
+    soonest close first (ties by id), whatever the other columns hold; counts and totals
+    over all of them."""
+    from pipeline import selectors
+
+    today = timezone.localdate()
+    for i in range(7):
+        for owner in (rep, teammate, other_rep):  # other_rep is another manager's team
+            for stage in (pipeline.discover, pipeline.qualify):
+                OpportunityFactory(
+                    owner=owner,
+                    stage=stage,
+                    close_date=today + dt.timedelta(days=(i * 5) % 7),
+                    amount=Decimal("100"),
+                )
+    with CaptureQueriesContext(connection) as queries:
+        columns = selectors.board_for(manager, pipeline, per_column=4)
+        by_stage = {c.stage.pk: c for c in columns}
+    # The stages, the manager's teams, the counts and totals, the cards.
+    assert len(queries) == 4, [q["sql"][:80] for q in queries.captured_queries]
+    for stage in (pipeline.discover, pipeline.qualify):
+        expected = list(
+            Opportunity.objects.filter(
+                stage=stage, status="open", owner__in=[rep, teammate]
+            ).order_by("close_date", "id")
+        )
+        column = by_stage[stage.pk]
+        assert [o.pk for o in column.cards] == [o.pk for o in expected[:4]]
+        assert column.count == 14
+        assert column.totals[0].amount == Decimal("1400")
+    assert by_stage[pipeline.proposal.pk].cards == []
+
+
 def test_board_owner_filter_for_manager_not_for_rep(logged_in, rep, teammate, manager, pipeline):
     OpportunityFactory(owner=rep, stage=pipeline.discover, name="Rep deal")
     OpportunityFactory(owner=teammate, stage=pipeline.discover, name="Teammate deal")

@@ -25,7 +25,11 @@ def test_counted(number, singular, plural, expected):
     ("amount", "currency", "places", "expected"),
     [
         ("60500", "EUR", 2, "EUR 60,500.00"),
-        ("60500.5", "USD", 0, "USD 60,500"),
+        # Half up, as people (and the `floatformat` filter) round — not to even.
+        ("60500.5", "USD", 0, "USD 60,501"),
+        ("60501.5", "USD", 0, "USD 60,502"),
+        ("60500.49", "USD", 0, "USD 60,500"),
+        ("0.005", "EUR", 2, "EUR 0.01"),
         (1234567.891, "", 2, "1,234,567.89"),
         ("n/a", "EUR", 2, "n/a"),
         (None, "EUR", 2, ""),
