@@ -43,6 +43,7 @@ from pipeline.forms import (
 from pipeline.models import Opportunity, OpportunityStatus
 from proposals import selectors as proposal_selectors
 from proposals.models import IN_PROGRESS_STATUSES as PROPOSAL_IN_PROGRESS
+from salesops.cleaning import query_int
 from salesops.exceptions import (
     ApplicationError,
     Conflict,
@@ -934,9 +935,18 @@ def activity_create(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def milestones_panel(request: HttpRequest, pk: int) -> HttpResponse:
-    """The current stage's milestones, re-rendered when something outside them changed."""
+    """The current stage's milestones, re-rendered when something outside them changed;
+    with ?stage=<id>, that stage's milestones alone (another stage's, fetched when its
+    section is first opened)."""
     opp = selectors.opportunity_get_for(request.user, pk)
     groups = selectors.milestones_by_stage(opp)
+    if "stage" in request.GET:
+        stage_id = query_int(request.GET["stage"])
+        group = next((g for g in groups if g.stage.id == stage_id), None)
+        if group is None:
+            raise Http404("No such stage in this deal's pipeline.")
+        context = {"opp": opp, "group": group, "is_open": opp.status == OpportunityStatus.OPEN}
+        return render(request, "partials/milestone_group.html", context)
     current = next(g for g in groups if g.stage.id == opp.stage_id)
     return render(
         request,

@@ -359,3 +359,29 @@ def test_api_patch_maps_the_value_and_delete_unmaps_it(
     assert response.status_code == 400 and "issue" in response.json()["details"]
     assert client.delete(f"/api/v1/business-issues/{unmapped.pk}/").status_code == 204
     assert MAPPED_TITLE in blocks(opportunity, pipeline.qualify)
+
+
+def test_other_stages_milestones_are_fetched_when_their_section_opens(
+    client, rep, opportunity, pipeline
+):
+    """The page renders the current stage's milestones; another stage's section holds a
+    placeholder that fetches that stage's milestones (with their tick boxes) when opened."""
+    client.force_login(rep)
+    page = client.get(url("opportunity_detail", opportunity.pk)).content.decode()
+    qualify = pipeline.qualify.milestones.get()
+    panel = url("milestones_panel", opportunity.pk)
+    section = page.split(f'id="stage-{pipeline.qualify.pk}"', 1)[1].split("accordion-item", 1)[0]
+    assert f'hx-get="{panel}?stage={pipeline.qualify.pk}"' in section
+    assert "show.bs.collapse from:closest .accordion-collapse once" in section
+    assert f'id="ms-main-{qualify.pk}"' not in page
+    for m in pipeline.discover.milestones.all():  # the current stage: on the page
+        assert f'id="ms-main-{m.pk}"' in page
+
+    fragment = client.get(panel, {"stage": pipeline.qualify.pk}, **HTMX)
+    assert fragment.status_code == 200
+    body = fragment.content.decode()
+    assert f'id="ms-main-{qualify.pk}"' in body
+    assert f'id="ms-main-{qualify.pk}-done"' in body and "Decision process mapped" in body
+
+    assert client.get(panel, {"stage": 999999}, **HTMX).status_code == 404
+    assert client.get(panel, {"stage": "x"}, **HTMX).status_code == 404
