@@ -288,8 +288,19 @@ def configured_redis_url(
     """Where the embedded Redis of a var dir listens (or will), without starting it: the
     explicit port, else the port its first start recorded, else the default."""
     if not (port or os.environ.get("EMBEDDED_REDIS_PORT")):
+        record = var_dir(path) / "redis" / "port"
         with contextlib.suppress(OSError, ValueError):
-            port = int((var_dir(path) / "redis" / "port").read_text().strip())
+            port = int(record.read_text().strip())
+        if port is None:
+            # Never started here: when another checkout's embedded Redis holds the default
+            # port, choose (and record) this checkout's port now, so that the settings and
+            # the server the first `serve` starts agree (they used to differ: the first
+            # start stopped with "run the command again").
+            import redis
+
+            record.parent.mkdir(exist_ok=True)
+            with _locked(var_dir(path)):
+                port = _choose_redis_port(redis, record.parent)
     return f"redis://127.0.0.1:{redis_port(port)}/0"
 
 

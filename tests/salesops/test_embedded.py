@@ -187,3 +187,29 @@ def test_a_postmaster_pid_caught_half_written_is_read_again(monkeypatch, tmp_pat
 
     with pytest.raises(AssertionError):
         embedded._postgres_server_info(SimpleNamespace(get_server=always_broken), tmp_path)
+
+
+def test_settings_of_a_fresh_checkout_point_where_its_first_start_puts_redis(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The settings are built before `serve` starts anything: when another checkout's
+    embedded Redis holds the default port, the URL they read must already be the port
+    this checkout's Redis will get (the first `make run` used to stop with "run the
+    command again", and a CI smoke test failed that way)."""
+    first, fresh = tmp_path / "first", tmp_path / "fresh"
+    default = _free_port()
+    monkeypatch.delenv("EMBEDDED_REDIS_PORT", raising=False)
+    monkeypatch.setattr(embedded, "DEFAULT_REDIS_PORT", default)
+    try:
+        # Nothing on the default port: a fresh checkout's settings name it.
+        assert embedded.configured_redis_url(tmp_path / "alone") == (
+            f"redis://127.0.0.1:{default}/0"
+        )
+        embedded.redis_url(first)  # another checkout's Redis takes the default port
+        configured = embedded.configured_redis_url(fresh)
+        assert configured != f"redis://127.0.0.1:{default}/0"
+        assert embedded.redis_url(fresh) == configured  # the first start agrees
+        assert embedded.configured_redis_url(fresh) == configured
+    finally:
+        embedded.stop_all(first)
+        embedded.stop_all(fresh)
