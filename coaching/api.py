@@ -33,11 +33,12 @@ from coaching.models import (
     SkillAssessment,
     flag_kind_choices,
 )
-from pipeline.api import ApiViewSet, FrameworkViewSet, IdFilter, _int_or_404, _valid
+from pipeline.api import FrameworkViewSet
 from salesops import access, organisation
 from salesops.api.etag import expected_version, with_etag
 from salesops.api.schema import IDEMPOTENCY_KEY, IF_MATCH, errors, one_object
 from salesops.api.serializers import StrictInputSerializer
+from salesops.api.viewsets import ApiViewSet, IdFilter, int_or_404, valid
 
 ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
 MAX_ID = 2**63 - 1
@@ -163,7 +164,7 @@ class SkillViewSet(FrameworkViewSet):
 
     @extend_schema(parameters=[ID], responses={200: SkillOutput, **errors(404)})
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(SkillOutput(selectors.skill_get(_int_or_404(pk))).data)
+        return Response(SkillOutput(selectors.skill_get(int_or_404(pk))).data)
 
     @extend_schema(
         request=SkillWriteFields,
@@ -173,7 +174,7 @@ class SkillViewSet(FrameworkViewSet):
         "without `order` the skill goes last.",
     )
     def create(self, request: Request) -> Response:
-        data = _valid(SkillWriteFields, request)
+        data = valid(SkillWriteFields, request)
         skill = services.skill_create(actor=request.user, name=data.pop("name", ""), **data)
         return Response(SkillOutput(selectors.skill_get(skill.pk)).data, status=201)
 
@@ -184,8 +185,8 @@ class SkillViewSet(FrameworkViewSet):
         description="Administrators only. Deactivating keeps the skill's assessments.",
     )
     def partial_update(self, request: Request, pk: str) -> Response:
-        skill = selectors.skill_get(_int_or_404(pk))
-        data = _valid(SkillWriteFields, request, partial=True)
+        skill = selectors.skill_get(int_or_404(pk))
+        data = valid(SkillWriteFields, request, partial=True)
         services.skill_update(actor=request.user, skill_id=skill.pk, **data)
         return Response(SkillOutput(selectors.skill_get(skill.pk)).data)
 
@@ -208,7 +209,7 @@ class SkillAssessmentViewSet(ApiViewSet):
 
     @extend_schema(parameters=[ID], responses={200: AssessmentOutput, **errors(404)})
     def retrieve(self, request: Request, pk: str) -> Response:
-        assessment = selectors.assessment_get_for(request.user, _int_or_404(pk))
+        assessment = selectors.assessment_get_for(request.user, int_or_404(pk))
         return Response(AssessmentOutput(assessment).data)
 
     @extend_schema(
@@ -221,7 +222,7 @@ class SkillAssessmentViewSet(ApiViewSet):
         "without evidence 400.",
     )
     def create(self, request: Request) -> Response:
-        data = _valid(AssessmentInput, request)
+        data = valid(AssessmentInput, request)
         assessment = services.skill_assessment_create(
             actor=request.user,
             rep_id=data["rep"],
@@ -551,7 +552,7 @@ def _valid_session(request: Request) -> dict[str, Any]:
     the service as a list, one dict per item ({} for a good one). Clients get the list
     either way."""
     try:
-        return _valid(SessionCreateInput, request)
+        return valid(SessionCreateInput, request)
     except serializers.ValidationError as exc:
         detail = exc.detail if isinstance(exc.detail, dict) else None
         items = detail.get("action_items") if detail else None
@@ -587,7 +588,7 @@ class CoachingSessionViewSet(ApiViewSet):
 
     @extend_schema(parameters=[ID], responses={200: SessionOutput, **errors(404)})
     def retrieve(self, request: Request, pk: str) -> Response:
-        return _session_response(request, _int_or_404(pk))
+        return _session_response(request, int_or_404(pk))
 
     @extend_schema(
         request=SessionCreateInput,
@@ -621,8 +622,8 @@ class CoachingSessionViewSet(ApiViewSet):
         "who held the 1:1, or a leader (others who see it: 403).",
     )
     def partial_update(self, request: Request, pk: str) -> Response:
-        session = selectors.session_get_for(request.user, _int_or_404(pk))
-        data = _valid(SessionUpdateInput, request)
+        session = selectors.session_get_for(request.user, int_or_404(pk))
+        data = valid(SessionUpdateInput, request)
         services.session_update(
             actor=request.user,
             session_id=session.pk,
@@ -641,8 +642,8 @@ class CoachingSessionViewSet(ApiViewSet):
     )
     @action(detail=True, methods=["post"], url_path="action-items")
     def action_items(self, request: Request, pk: str) -> Response:
-        session = selectors.session_get_for(request.user, _int_or_404(pk))
-        data = _valid(SessionItemInput, request)
+        session = selectors.session_get_for(request.user, int_or_404(pk))
+        data = valid(SessionItemInput, request)
         item = services.session_add_action_item(
             actor=request.user,
             session_id=session.pk,
@@ -827,7 +828,7 @@ class OpportunityReviewViewSet(ApiViewSet):
 
     @extend_schema(parameters=[ID], responses={200: OpportunityReviewOutput, **errors(404)})
     def retrieve(self, request: Request, pk: str) -> Response:
-        return _review_response(request, _int_or_404(pk))
+        return _review_response(request, int_or_404(pk))
 
     @extend_schema(
         request=ReviewCreateInput,
@@ -839,7 +840,7 @@ class OpportunityReviewViewSet(ApiViewSet):
         "review in progress 409 (review_in_progress, details.review is its id).",
     )
     def create(self, request: Request) -> Response:
-        data = _valid(ReviewCreateInput, request)
+        data = valid(ReviewCreateInput, request)
         review = services.review_start(actor=request.user, opportunity_id=data["opportunity"])
         return _review_response(request, review.pk, status_code=201)
 
@@ -867,10 +868,10 @@ class OpportunityReviewViewSet(ApiViewSet):
         pagination_class=None, filter_backends=[],
     )  # fmt: skip
     def agenda(self, request: Request, pk: str) -> Response:
-        review = selectors.review_get_for(request.user, _int_or_404(pk))
+        review = selectors.review_get_for(request.user, int_or_404(pk))
         if request.method == "GET":
             return Response(ReviewAgendaItemOutput(review.agenda_items.all(), many=True).data)
-        data = _valid(AgendaItemInput, request)
+        data = valid(AgendaItemInput, request)
         item = services.agenda_item_add(
             actor=request.user, review_id=review.pk, title=data["title"],
             detail=data.get("detail", ""),
@@ -896,9 +897,9 @@ class OpportunityReviewViewSet(ApiViewSet):
         url_name="agenda-discussed",
     )
     def agenda_discussed(self, request: Request, pk: str, item_id: str) -> Response:
-        review = selectors.review_get_for(request.user, _int_or_404(pk))
-        data = _valid(AgendaDiscussedInput, request)
-        item = review.agenda_items.filter(pk=_int_or_404(item_id)).first()
+        review = selectors.review_get_for(request.user, int_or_404(pk))
+        data = valid(AgendaDiscussedInput, request)
+        item = review.agenda_items.filter(pk=int_or_404(item_id)).first()
         if item is None:
             raise Http404("No such agenda point in this review.")
         item = services.agenda_item_set_discussed(
@@ -915,8 +916,8 @@ class OpportunityReviewViewSet(ApiViewSet):
     )
     @action(detail=True, methods=["post"], url_path="findings")
     def findings(self, request: Request, pk: str) -> Response:
-        review = selectors.review_get_for(request.user, _int_or_404(pk))
-        data = _valid(FindingInput, request)
+        review = selectors.review_get_for(request.user, int_or_404(pk))
+        data = valid(FindingInput, request)
         finding = services.review_finding_add(
             actor=request.user, review_id=review.pk, text=data["text"]
         )
@@ -932,8 +933,8 @@ class OpportunityReviewViewSet(ApiViewSet):
     )
     @action(detail=True, methods=["post"], url_path="coaching-points")
     def coaching_points(self, request: Request, pk: str) -> Response:
-        review = selectors.review_get_for(request.user, _int_or_404(pk))
-        data = _valid(CoachingPointInput, request)
+        review = selectors.review_get_for(request.user, int_or_404(pk))
+        data = valid(CoachingPointInput, request)
         point = services.review_coaching_point_add(
             actor=request.user, review_id=review.pk, skill_id=data["skill"], text=data["text"]
         )
@@ -949,8 +950,8 @@ class OpportunityReviewViewSet(ApiViewSet):
     )
     @action(detail=True, methods=["post"], url_path="action-items")
     def action_items(self, request: Request, pk: str) -> Response:
-        review = selectors.review_get_for(request.user, _int_or_404(pk))
-        data = _valid(ReviewActionItemInput, request)
+        review = selectors.review_get_for(request.user, int_or_404(pk))
+        data = valid(ReviewActionItemInput, request)
         item = services.review_action_item_add(
             actor=request.user,
             review_id=review.pk,
@@ -972,8 +973,8 @@ class OpportunityReviewViewSet(ApiViewSet):
     )
     @action(detail=True, methods=["post"], url_path="complete")
     def complete(self, request: Request, pk: str) -> Response:
-        review = selectors.review_get_for(request.user, _int_or_404(pk))
-        data = _valid(ReviewCompleteInput, request)
+        review = selectors.review_get_for(request.user, int_or_404(pk))
+        data = valid(ReviewCompleteInput, request)
         services.review_complete(actor=request.user, review_id=review.pk, confirm=data["confirm"])
         return _review_response(request, review.pk)
 
@@ -1027,11 +1028,11 @@ class ActionItemViewSet(ApiViewSet):
 
     @extend_schema(parameters=[ID], responses={200: ActionItemOutput, **errors(404)})
     def retrieve(self, request: Request, pk: str) -> Response:
-        item = selectors.action_item_get_for(request.user, _int_or_404(pk))
+        item = selectors.action_item_get_for(request.user, int_or_404(pk))
         return Response(ActionItemOutput(item).data)
 
     def _set_done(self, request: Request, pk: str, done: bool) -> Response:
-        item = selectors.action_item_get_for(request.user, _int_or_404(pk))
+        item = selectors.action_item_get_for(request.user, int_or_404(pk))
         services.action_item_set_done(actor=request.user, item_id=item.pk, done=done)
         fresh = selectors.action_item_get_for(request.user, item.pk)
         return Response(ActionItemOutput(fresh).data)

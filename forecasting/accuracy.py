@@ -317,12 +317,12 @@ def forecast_accuracy(
     picked_team = picked_person = None
     subtree: set[int] | None = None
     if team_id not in (None, ""):
-        picked_team = forecasting_selectors._id_or_404(team_id, "team")
+        picked_team = forecasting_selectors.id_or_404(team_id, "team")
         if picked_team not in managed:
             raise Http404("No such team.")
         subtree = access.sub_teams_among(teams, picked_team)
     if person_id not in (None, ""):
-        picked_person = forecasting_selectors._id_or_404(person_id, "person")
+        picked_person = forecasting_selectors.id_or_404(person_id, "person")
         if picked_person != user.pk:
             if not (everything or managed):  # a rep sees no one else
                 raise Http404("No such person.")
@@ -721,7 +721,7 @@ def snapshot_rows_for(
     A team or person outside the scope is a 404; a bad week or period a ValidationFailed.
     Queries: up to three to check the scope, one for the default week; the rows are one
     more (plus the page count)."""
-    the_week = forecasting_selectors._wow_week(week)
+    the_week = forecasting_selectors.wow_week(week)
     the_period = None if period in (None, "") else forecasting_services.period_from_label(period)
     scope = forecasting_selectors.snapshot_scope(user, team_id, owner_id)
     if the_week is None:

@@ -19,11 +19,11 @@ from forecasting import rules as forecasting_rules  # week-over-week
 from forecasting import selectors as forecasting_selectors
 from forecasting import services as forecasting_services
 from forecasting.models import Quota
-from pipeline.api import ApiViewSet, IdFilter, _int_or_404, _valid
 from salesops import access
 from salesops.api.etag import expected_version, with_etag  # --- forecast meetings ---
 from salesops.api.schema import IDEMPOTENCY_KEY, IF_MATCH, errors, one_object
 from salesops.api.serializers import StrictInputSerializer
+from salesops.api.viewsets import ApiViewSet, IdFilter, int_or_404, valid
 
 # --- quotas ---
 # GET/POST /api/v1/quotas/, GET/PATCH/DELETE /api/v1/quotas/{id}/ and
@@ -137,7 +137,7 @@ class QuotaViewSet(ApiViewSet):
         "(exactly one) for `period`: 201 when it is new, 200 when it replaces the one there was.",
     )
     def create(self, request: Request) -> Response:
-        data = _valid(QuotaInput, request)
+        data = valid(QuotaInput, request)
         quota, created = forecasting_services.quota_set(
             actor=request.user,
             period=data["period"],
@@ -152,7 +152,7 @@ class QuotaViewSet(ApiViewSet):
 
     @extend_schema(responses={200: QuotaOutput, **errors(404)})
     def retrieve(self, request: Request, pk: str) -> Response:
-        quota = forecasting_selectors.quota_get_for(request.user, _int_or_404(pk))
+        quota = forecasting_selectors.quota_get_for(request.user, int_or_404(pk))
         return Response(QuotaOutput(quota).data)
 
     @extend_schema(
@@ -161,8 +161,8 @@ class QuotaViewSet(ApiViewSet):
         description="Administrators and sales leaders only: change the amount or the currency.",
     )
     def partial_update(self, request: Request, pk: str) -> Response:
-        quota = forecasting_selectors.quota_get_for(request.user, _int_or_404(pk))
-        data = _valid(QuotaUpdateInput, request)
+        quota = forecasting_selectors.quota_get_for(request.user, int_or_404(pk))
+        data = valid(QuotaUpdateInput, request)
         forecasting_services.quota_update(actor=request.user, quota_id=quota.pk, **data)
         return Response(
             QuotaOutput(forecasting_selectors.quota_get_for(request.user, quota.pk)).data
@@ -174,7 +174,7 @@ class QuotaViewSet(ApiViewSet):
         "sum of its reps'.",
     )
     def destroy(self, request: Request, pk: str) -> Response:
-        quota = forecasting_selectors.quota_get_for(request.user, _int_or_404(pk))
+        quota = forecasting_selectors.quota_get_for(request.user, int_or_404(pk))
         forecasting_services.quota_delete(actor=request.user, quota_id=quota.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -660,7 +660,7 @@ class ForecastSubmissionViewSet(ApiViewSet):
         "`adjustment_note`. A period already over: 409 `period_closed`.",
     )
     def create(self, request: Request) -> Response:
-        data = _valid(SubmissionInput, request)
+        data = valid(SubmissionInput, request)
         submission = forecasting_services.forecast_submit(
             actor=request.user,
             period=data["period"],
@@ -676,7 +676,7 @@ class ForecastSubmissionViewSet(ApiViewSet):
 
     @extend_schema(responses={200: SubmissionOutput, **errors(404)})
     def retrieve(self, request: Request, pk: str) -> Response:
-        submission = forecasting_selectors.submission_get_for(request.user, _int_or_404(pk))
+        submission = forecasting_selectors.submission_get_for(request.user, int_or_404(pk))
         return Response(SubmissionOutput(submission).data)
 
     @extend_schema(
@@ -1208,7 +1208,7 @@ class ForecastMeetingViewSet(ApiViewSet):
 
     @extend_schema(responses={200: MeetingOutput, **errors(404)})
     def retrieve(self, request: Request, pk: str) -> Response:
-        return _meeting_response(request, _int_or_404(pk))
+        return _meeting_response(request, int_or_404(pk))
 
     @extend_schema(
         request=MeetingInput,
@@ -1222,7 +1222,7 @@ class ForecastMeetingViewSet(ApiViewSet):
         "`duplicate_meeting`.",
     )
     def create(self, request: Request) -> Response:
-        data = _valid(MeetingInput, request)
+        data = valid(MeetingInput, request)
         meeting = forecasting_services.meeting_create(
             actor=request.user,
             period=data["period"],
@@ -1241,8 +1241,8 @@ class ForecastMeetingViewSet(ApiViewSet):
         "leader (a rep who attended: 403). The numbers never change.",
     )
     def partial_update(self, request: Request, pk: str) -> Response:
-        meeting = forecasting_selectors.meeting_get_for(request.user, _int_or_404(pk))
-        data = _valid(MeetingUpdateInput, request)
+        meeting = forecasting_selectors.meeting_get_for(request.user, int_or_404(pk))
+        data = valid(MeetingUpdateInput, request)
         changes = {"attendee_ids" if k == "attendees" else k: v for k, v in data.items()}
         forecasting_services.meeting_update(
             actor=request.user,

@@ -338,7 +338,7 @@ def _added(figures: Iterable[rules.ForecastFigures]) -> rules.ForecastFigures:
     return functools.reduce(operator.add, figures, rules.ZERO_FIGURES)
 
 
-def _id_or_404(value: Any, what: str) -> int:
+def id_or_404(value: Any, what: str) -> int:
     """A team or person id from a query string; anything else is a 404 (as if there were no
     such record), never a 500."""
     number = query_int(value)
@@ -465,12 +465,12 @@ def summary_scope(user: User, team_id: Any = None, owner_id: Any = None) -> Summ
     picked_team = picked_owner = None
     scope_teams: frozenset[int] | None = None  # None: every team (company)
     if team_id not in (None, ""):
-        picked_team = _id_or_404(team_id, "team")
+        picked_team = id_or_404(team_id, "team")
         if picked_team not in pickable:
             raise Http404("No such team.")
         scope_teams = subtree_of(picked_team)
     if owner_id not in (None, ""):
-        picked_owner = _id_or_404(owner_id, "person")
+        picked_owner = id_or_404(owner_id, "person")
         owner_row = User.objects.filter(pk=picked_owner).values("team_id").first()
         visible = owner_row is not None and (
             user.sees_everything
@@ -817,7 +817,7 @@ def snapshot_scope(user: User, team_id: Any = None, owner_id: Any = None) -> Sna
     managed = access.managed_team_ids(user) if user.is_manager and not everything else set()
     team_filter = None
     if team_id not in (None, ""):
-        pk = _id_or_404(team_id, "team")
+        pk = id_or_404(team_id, "team")
         if not everything and pk not in managed:
             raise Http404("No such team.")
         team_filter = sorted(access.team_subtree(pk))
@@ -825,7 +825,7 @@ def snapshot_scope(user: User, team_id: Any = None, owner_id: Any = None) -> Sna
             raise Http404("No such team.")
     owner = None
     if owner_id not in (None, ""):
-        owner = _id_or_404(owner_id, "person")
+        owner = id_or_404(owner_id, "person")
         if owner != user.pk:
             if not (everything or managed):  # a rep sees no one else
                 raise Http404("No such person.")
@@ -900,7 +900,7 @@ class WeekOverWeek:
 EARLIEST_COMPARED_WEEK = dt.date(1, 1, 8)  # the first Monday with a Monday before it
 
 
-def _wow_week(week: Any) -> dt.date | None:
+def wow_week(week: Any) -> dt.date | None:
     """`week` as a Monday; None stays None. Refuses a non-date, a day that is not a Monday
     and a week that has not begun (ValidationFailed, details.week)."""
     if week in (None, ""):
@@ -1020,7 +1020,7 @@ def week_over_week(
     snapshot is no error: `available` is False and the changes are empty. At most six
     queries, however many deals."""
     period = period_or_current(period_label)
-    week = _wow_week(week)
+    week = wow_week(week)
     scope = snapshot_scope(user, team_id, owner_id)
     current = rules.week_start(forecasting_services.local_today())
     if week is None:
@@ -1633,7 +1633,7 @@ def forecast_page_team(teams: list[Team], team_id: Any) -> Team:
         raise Http404("No team to show.")
     if team_id in (None, ""):
         return teams[0]
-    pk = _id_or_404(team_id, "team")
+    pk = id_or_404(team_id, "team")
     team = next((t for t in teams if t.pk == pk), None)
     if team is None:
         raise Http404("No such team.")
@@ -1992,10 +1992,10 @@ def _meeting_figures(summary: ForecastSummary) -> dict[str, Any]:
     code = summary.currency
     return {
         "currency": code,
-        "totals": forecasting_services._figures_json(summary.totals, code),
+        "totals": forecasting_services.figures_json(summary.totals, code),
         "by_owner": [
             {"id": row.id, "name": row.name, "team": row.team_id}
-            | forecasting_services._figures_json(row.figures, code)
+            | forecasting_services.figures_json(row.figures, code)
             for row in summary.by_owner
         ],
     }
@@ -2291,7 +2291,7 @@ def meeting_get_for(user: User, pk: Any) -> ForecastMeeting:
             ),
         )
     )
-    return get_object_or_404(meetings, pk=_id_or_404(pk, "meeting"))
+    return get_object_or_404(meetings, pk=id_or_404(pk, "meeting"))
 
 
 def meeting_period_label(meeting: ForecastMeeting) -> str:

@@ -479,7 +479,7 @@ FIGURE_FIELDS = (
 )  # fmt: skip
 
 
-def _figures_json(figures: rules.ForecastFigures, currency: str) -> dict[str, Any]:
+def figures_json(figures: rules.ForecastFigures, currency: str) -> dict[str, Any]:
     """forecast_summary totals as JSON: every number a string (Decimal, exact), None kept;
     amounts and coverage to the cent, attainment to 0.1 (as rules computes it)."""
     values: dict[str, Any] = {"currency": currency}
@@ -668,7 +668,7 @@ def forecast_submit(
         currency=code,
         notes=notes_text,
         adjustment_note=adjustment,
-        figures=_figures_json(summary.totals, code),
+        figures=figures_json(summary.totals, code),
         reps_calls=calls,
         submitted_at=now,
         supersedes=previous,

@@ -82,15 +82,6 @@ from salesops.api.viewsets import (
 from salesops.cleaning import MAX_SMALL_INT
 from salesops.models import User
 
-# --- helpers ---------------------------------------------------------------------
-# The viewset base and its helpers live in salesops/api/viewsets.py; the old names stay
-# importable from here (coaching, proposals and forecasting import them).
-
-_int_or_404 = int_or_404
-_get_or_404 = get_or_404
-_valid = valid
-
-
 # --- output serializers (no per-row queries: they read what the selectors joined) ---
 
 
@@ -1140,7 +1131,7 @@ class OpportunityViewSet(ApiViewSet):
         return selectors.opportunity_list_for(self.request.user)
 
     def _opp(self, pk: Any) -> Opportunity:
-        return selectors.opportunity_get_for(self.request.user, _int_or_404(pk))
+        return selectors.opportunity_get_for(self.request.user, int_or_404(pk))
 
     @extend_schema(responses={200: OpportunityOutput(many=True), **errors(403, 404)})
     def list(self, request: Request) -> Response:
@@ -1164,7 +1155,7 @@ class OpportunityViewSet(ApiViewSet):
         "`open_flags` already hold the deal's attention flags (e.g. `past_close_date`).",
     )
     def create(self, request: Request) -> Response:
-        data = _valid(OpportunityCreateInput, request)
+        data = valid(OpportunityCreateInput, request)
         opp = services.opportunity_create(
             actor=request.user,
             name=data.pop("name", None),
@@ -1177,7 +1168,7 @@ class OpportunityViewSet(ApiViewSet):
     @extend_schema(parameters=[OPP_ID], responses={200: OpportunityOutput, **errors(404)})
     def retrieve(self, request: Request, pk: str) -> Response:
         return _opportunity_response(
-            request, selectors.opportunity_api_get_for(request.user, _int_or_404(pk))
+            request, selectors.opportunity_api_get_for(request.user, int_or_404(pk))
         )
 
     @extend_schema(
@@ -1190,7 +1181,7 @@ class OpportunityViewSet(ApiViewSet):
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         opp = self._opp(pk)
-        data = _valid(OpportunityUpdateInput, request)
+        data = valid(OpportunityUpdateInput, request)
         opp = services.opportunity_update(
             opportunity_id=opp.pk, actor=request.user,
             expected_version=expected_version(request), **data,
@@ -1229,7 +1220,7 @@ class OpportunityViewSet(ApiViewSet):
     @action(detail=True, methods=["post"])
     def advance(self, request: Request, pk: str) -> Response:
         opp = self._opp(pk)
-        data = _valid(AdvanceInput, request)
+        data = valid(AdvanceInput, request)
         opp = services.opportunity_advance(
             opportunity_id=opp.pk, stage_id=data["stage"], actor=request.user,
             override_reason=data.get("override_reason", ""),
@@ -1248,7 +1239,7 @@ class OpportunityViewSet(ApiViewSet):
     @action(detail=True, methods=["post"], url_path="close-won")
     def close_won(self, request: Request, pk: str) -> Response:
         opp = self._opp(pk)
-        data = _valid(CloseWonInput, request)
+        data = valid(CloseWonInput, request)
         opp = services.opportunity_close_won(
             opportunity_id=opp.pk, actor=request.user,
             override_reason=data.get("override_reason", ""),
@@ -1266,7 +1257,7 @@ class OpportunityViewSet(ApiViewSet):
     @action(detail=True, methods=["post"], url_path="close-lost")
     def close_lost(self, request: Request, pk: str) -> Response:
         opp = self._opp(pk)
-        data = _valid(CloseLostInput, request)
+        data = valid(CloseLostInput, request)
         opp = services.opportunity_close_lost(
             opportunity_id=opp.pk, actor=request.user, loss_reason=data.get("loss_reason", ""),
             expected_version=expected_version(request),
@@ -1309,9 +1300,9 @@ class OpportunityViewSet(ApiViewSet):
     )  # fmt: skip
     def milestone_complete(self, request: Request, pk: str, milestone_id: str) -> Response:
         opp = self._opp(pk)
-        data = _valid(MilestoneCompleteInput, request)
+        data = valid(MilestoneCompleteInput, request)
         completion = services.milestone_complete(
-            opportunity_id=opp.pk, milestone_id=_int_or_404(milestone_id), actor=request.user,
+            opportunity_id=opp.pk, milestone_id=int_or_404(milestone_id), actor=request.user,
             evidence=data.get("evidence", ""),
         )  # fmt: skip
         return Response(CompletionOutput(completion, context=self.ctx()).data)
@@ -1331,7 +1322,7 @@ class OpportunityViewSet(ApiViewSet):
     def milestone_uncomplete(self, request: Request, pk: str, milestone_id: str) -> Response:
         opp = self._opp(pk)
         services.milestone_uncomplete(
-            opportunity_id=opp.pk, milestone_id=_int_or_404(milestone_id), actor=request.user
+            opportunity_id=opp.pk, milestone_id=int_or_404(milestone_id), actor=request.user
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -1365,7 +1356,7 @@ class OpportunityViewSet(ApiViewSet):
     @activities.mapping.post
     def activities_create(self, request: Request, pk: str) -> Response:
         opp = self._opp(pk)
-        data = _valid(ActivityInput, request)
+        data = valid(ActivityInput, request)
         activity = services.activity_log(
             opportunity_id=opp.pk, actor=request.user, kind=data.pop("kind"),
             subject=data.pop("subject", ""), **data,
@@ -1390,7 +1381,7 @@ class OpportunityViewSet(ApiViewSet):
     @business_issues.mapping.post
     def business_issues_create(self, request: Request, pk: str) -> Response:
         opp = self._opp(pk)
-        data = _valid(BusinessIssueInput, request)
+        data = valid(BusinessIssueInput, request)
         issue = services.business_issue_create(
             opportunity_id=opp.pk, actor=request.user, issue=data.pop("issue", ""), **data
         )
@@ -1430,7 +1421,7 @@ class OpportunityViewSet(ApiViewSet):
     @qualifications.mapping.post
     def qualifications_create(self, request: Request, pk: str) -> Response:
         opp = self._opp(pk)
-        data = _valid(QualificationInput, request)
+        data = valid(QualificationInput, request)
         qualification = services.qualification_create(
             opportunity_id=opp.pk, actor=request.user,
             scores=[dict(entry) for entry in data["scores"]], note=data.get("note", ""),
@@ -1473,7 +1464,7 @@ class OpportunityViewSet(ApiViewSet):
     )
     @by_external_id.mapping.put
     def by_external_id_upsert(self, request: Request, source: str, external_id: str) -> Response:
-        data = _valid(OpportunityUpsertInput, request)
+        data = valid(OpportunityUpsertInput, request)
         opp, created = services.opportunity_upsert_by_external_id(
             actor=request.user, source=source, external_id=external_id, data=data
         )
@@ -1519,7 +1510,7 @@ class BusinessIssueViewSet(ApiViewSet):
         return self.paginated(selectors.business_issue_list_for(request.user), BusinessIssueOutput)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        issue = selectors.business_issue_get_for(request.user, _int_or_404(pk))
+        issue = selectors.business_issue_get_for(request.user, int_or_404(pk))
         return Response(BusinessIssueOutput(issue, context=self.ctx()).data)
 
     @extend_schema(
@@ -1527,8 +1518,8 @@ class BusinessIssueViewSet(ApiViewSet):
         responses={200: BusinessIssueOutput, **errors(400, 403, 404, 409)},
     )
     def partial_update(self, request: Request, pk: str) -> Response:
-        issue = selectors.business_issue_get_for(request.user, _int_or_404(pk))
-        data = _valid(BusinessIssueInput, request, partial=True)
+        issue = selectors.business_issue_get_for(request.user, int_or_404(pk))
+        data = valid(BusinessIssueInput, request, partial=True)
         issue = services.business_issue_update(
             business_issue_id=issue.pk, actor=request.user, **data
         )
@@ -1536,7 +1527,7 @@ class BusinessIssueViewSet(ApiViewSet):
 
     @extend_schema(responses={204: None, **errors(403, 404, 409)})
     def destroy(self, request: Request, pk: str) -> Response:
-        issue = selectors.business_issue_get_for(request.user, _int_or_404(pk))
+        issue = selectors.business_issue_get_for(request.user, int_or_404(pk))
         services.business_issue_delete(business_issue_id=issue.pk, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -1580,13 +1571,13 @@ class AccountViewSet(ApiViewSet):
         responses={201: AccountOutput, **errors(400, 403, 413, 422)},
     )
     def create(self, request: Request) -> Response:
-        data = _valid(AccountInput, request)
+        data = valid(AccountInput, request)
         account = services.account_create(actor=request.user, name=data.pop("name", ""), **data)
         return Response(AccountOutput(account, context=self.ctx()).data, status=201)
 
     @extend_schema(responses={200: AccountOutput, **errors(404)})
     def retrieve(self, request: Request, pk: str) -> Response:
-        account = selectors.account_get(_int_or_404(pk))
+        account = selectors.account_get(int_or_404(pk))
         return Response(AccountOutput(account, context=self.ctx()).data)
 
     @extend_schema(
@@ -1596,8 +1587,8 @@ class AccountViewSet(ApiViewSet):
         "only one no one else's deal uses (else 403 `account_shared`).",
     )
     def partial_update(self, request: Request, pk: str) -> Response:
-        account = selectors.account_get(_int_or_404(pk))
-        data = _valid(AccountInput, request, partial=True)
+        account = selectors.account_get(int_or_404(pk))
+        data = valid(AccountInput, request, partial=True)
         account = services.account_update(account_id=account.pk, actor=request.user, **data)
         return Response(AccountOutput(account, context=self.ctx()).data)
 
@@ -1606,7 +1597,7 @@ class AccountViewSet(ApiViewSet):
         description="Administrators only; refused while opportunities use the account.",
     )
     def destroy(self, request: Request, pk: str) -> Response:
-        account = selectors.account_get(_int_or_404(pk))
+        account = selectors.account_get(int_or_404(pk))
         services.account_delete(account_id=account.pk, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -1642,7 +1633,7 @@ class ProductViewSet(ApiViewSet):
 
     @extend_schema(responses={200: ProductOutput, **errors(404)})
     def retrieve(self, request: Request, pk: str) -> Response:
-        product = selectors.product_get(_int_or_404(pk))
+        product = selectors.product_get(int_or_404(pk))
         return Response(ProductOutput(product, context=self.ctx()).data)
 
     @extend_schema(
@@ -1652,7 +1643,7 @@ class ProductViewSet(ApiViewSet):
         description="Administrators only. The name is unique whatever the case.",
     )
     def create(self, request: Request) -> Response:
-        data = _valid(ProductInput, request)
+        data = valid(ProductInput, request)
         product = services.product_create(actor=request.user, name=data.pop("name", ""), **data)
         return Response(ProductOutput(product, context=self.ctx()).data, status=201)
 
@@ -1662,8 +1653,8 @@ class ProductViewSet(ApiViewSet):
         description="Administrators only. `is_active: false` takes it off the offer.",
     )
     def partial_update(self, request: Request, pk: str) -> Response:
-        product = selectors.product_get(_int_or_404(pk))
-        data = _valid(ProductInput, request, partial=True)
+        product = selectors.product_get(int_or_404(pk))
+        data = valid(ProductInput, request, partial=True)
         product = services.product_update(product_id=product.pk, actor=request.user, **data)
         return Response(ProductOutput(product, context=self.ctx()).data)
 
@@ -1673,7 +1664,7 @@ class ProductViewSet(ApiViewSet):
         "product — deactivate it instead.",
     )
     def destroy(self, request: Request, pk: str) -> Response:
-        product = selectors.product_get(_int_or_404(pk))
+        product = selectors.product_get(int_or_404(pk))
         services.product_delete(product_id=product.pk, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -1763,7 +1754,7 @@ class PipelineViewSet(FrameworkViewSet):
 
     @extend_schema(responses={200: PipelineOutput, **errors(404)})
     def retrieve(self, request: Request, pk: str) -> Response:
-        pipeline = _get_or_404(selectors.pipeline_list(), pk)
+        pipeline = get_or_404(selectors.pipeline_list(), pk)
         return Response(PipelineOutput(pipeline, context=self.ctx()).data)
 
     @extend_schema(
@@ -1772,17 +1763,17 @@ class PipelineViewSet(FrameworkViewSet):
         responses={201: PipelineOutput, **errors(400, 403, 422)},
     )
     def create(self, request: Request) -> Response:
-        data = _valid(PipelineInput, request)
+        data = valid(PipelineInput, request)
         pipeline = services.pipeline_create(actor=request.user, name=data.pop("name", ""), **data)
-        pipeline = _get_or_404(selectors.pipeline_list(), pipeline.pk)
+        pipeline = get_or_404(selectors.pipeline_list(), pipeline.pk)
         return Response(PipelineOutput(pipeline, context=self.ctx()).data, status=201)
 
     @extend_schema(request=PipelineInput, responses={200: PipelineOutput, **errors(400, 403, 404)})
     def partial_update(self, request: Request, pk: str) -> Response:
-        pipeline = _get_or_404(selectors.pipeline_list(), pk)
-        data = _valid(PipelineInput, request, partial=True)
+        pipeline = get_or_404(selectors.pipeline_list(), pk)
+        data = valid(PipelineInput, request, partial=True)
         services.pipeline_update(pipeline_id=pipeline.pk, actor=request.user, **data)
-        pipeline = _get_or_404(selectors.pipeline_list(), pk)
+        pipeline = get_or_404(selectors.pipeline_list(), pk)
         return Response(PipelineOutput(pipeline, context=self.ctx()).data)
 
     @extend_schema(
@@ -1797,11 +1788,11 @@ class PipelineViewSet(FrameworkViewSet):
     )
     @action(detail=False, methods=["post"], url_path="from-template")
     def from_template(self, request: Request) -> Response:
-        data = _valid(PipelineTemplateInput, request)
+        data = valid(PipelineTemplateInput, request)
         pipeline = services.pipeline_create_from_template(
             actor=request.user, template=data["template"], name=data.get("name", "")
         )
-        pipeline = _get_or_404(selectors.pipeline_list(), pipeline.pk)
+        pipeline = get_or_404(selectors.pipeline_list(), pipeline.pk)
         return Response(PipelineOutput(pipeline, context=self.ctx()).data, status=201)
 
 
@@ -1821,7 +1812,7 @@ class StageViewSet(FrameworkViewSet):
 
     @extend_schema(responses={200: StageOutput, **errors(404)})
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(StageOutput(_get_or_404(selectors.stage_list(), pk)).data)
+        return Response(StageOutput(get_or_404(selectors.stage_list(), pk)).data)
 
     @extend_schema(
         request=StageCreateInput,
@@ -1829,7 +1820,7 @@ class StageViewSet(FrameworkViewSet):
         responses={201: StageOutput, **errors(400, 403, 422)},
     )
     def create(self, request: Request) -> Response:
-        data = _valid(StageCreateInput, request)
+        data = valid(StageCreateInput, request)
         stage = services.stage_create(
             actor=request.user, pipeline=data.pop("pipeline"), name=data.pop("name", ""),
             order=data.pop("order", None), probability=data.pop("probability", None), **data,
@@ -1838,8 +1829,8 @@ class StageViewSet(FrameworkViewSet):
 
     @extend_schema(request=StageUpdateInput, responses={200: StageOutput, **errors(400, 403, 404)})
     def partial_update(self, request: Request, pk: str) -> Response:
-        stage = _get_or_404(selectors.stage_list(), pk)
-        data = _valid(StageUpdateInput, request)
+        stage = get_or_404(selectors.stage_list(), pk)
+        data = valid(StageUpdateInput, request)
         stage = services.stage_update(stage_id=stage.pk, actor=request.user, **data)
         return Response(StageOutput(stage).data)
 
@@ -1848,7 +1839,7 @@ class StageViewSet(FrameworkViewSet):
         description="Refused (409 `stage_in_use`) while opportunities are in the stage.",
     )
     def destroy(self, request: Request, pk: str) -> Response:
-        stage = _get_or_404(selectors.stage_list(), pk)
+        stage = get_or_404(selectors.stage_list(), pk)
         services.stage_delete(stage_id=stage.pk, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -1863,12 +1854,12 @@ class StageViewSet(FrameworkViewSet):
     )
     @action(detail=True, methods=["post"])
     def move(self, request: Request, pk: str) -> Response:
-        stage = _get_or_404(selectors.stage_list(), pk)
-        data = _valid(StageMoveInput, request)
+        stage = get_or_404(selectors.stage_list(), pk)
+        data = valid(StageMoveInput, request)
         stage = services.stage_move(
             stage_id=stage.pk, actor=request.user, position=data["position"]
         )
-        return Response(StageOutput(_get_or_404(selectors.stage_list(), stage.pk)).data)
+        return Response(StageOutput(get_or_404(selectors.stage_list(), stage.pk)).data)
 
 
 @extend_schema(tags=["pipelines"])
@@ -1886,7 +1877,7 @@ class MilestoneViewSet(FrameworkViewSet):
 
     @extend_schema(responses={200: MilestoneOutput, **errors(404)})
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(MilestoneOutput(_get_or_404(selectors.milestone_list(), pk)).data)
+        return Response(MilestoneOutput(get_or_404(selectors.milestone_list(), pk)).data)
 
     @extend_schema(
         request=MilestoneCreateInput,
@@ -1894,7 +1885,7 @@ class MilestoneViewSet(FrameworkViewSet):
         responses={201: MilestoneOutput, **errors(400, 403, 422)},
     )
     def create(self, request: Request) -> Response:
-        data = _valid(MilestoneCreateInput, request)
+        data = valid(MilestoneCreateInput, request)
         milestone = services.milestone_create(
             actor=request.user, stage=data.pop("stage"), title=data.pop("title", ""),
             kind=data.pop("kind", ""), **data,
@@ -1905,14 +1896,14 @@ class MilestoneViewSet(FrameworkViewSet):
         request=MilestoneUpdateInput, responses={200: MilestoneOutput, **errors(400, 403, 404)}
     )
     def partial_update(self, request: Request, pk: str) -> Response:
-        milestone = _get_or_404(selectors.milestone_list(), pk)
-        data = _valid(MilestoneUpdateInput, request)
+        milestone = get_or_404(selectors.milestone_list(), pk)
+        data = valid(MilestoneUpdateInput, request)
         milestone = services.milestone_update(milestone_id=milestone.pk, actor=request.user, **data)
         return Response(MilestoneOutput(milestone).data)
 
     @extend_schema(responses={204: None, **errors(403, 404)})
     def destroy(self, request: Request, pk: str) -> Response:
-        milestone = _get_or_404(selectors.milestone_list(), pk)
+        milestone = get_or_404(selectors.milestone_list(), pk)
         services.milestone_delete(milestone_id=milestone.pk, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -1936,7 +1927,7 @@ class QualificationFrameworkViewSet(FrameworkViewSet):
 
     @extend_schema(responses={200: QualificationFrameworkOutput, **errors(404)})
     def retrieve(self, request: Request, pk: str) -> Response:
-        framework = _get_or_404(selectors.qualification_framework_list(), pk)
+        framework = get_or_404(selectors.qualification_framework_list(), pk)
         return Response(QualificationFrameworkOutput(framework, context=self.ctx()).data)
 
     @extend_schema(
@@ -1947,9 +1938,9 @@ class QualificationFrameworkViewSet(FrameworkViewSet):
         "/api/v1/framework-elements/.",
     )
     def create(self, request: Request) -> Response:
-        data = _valid(QualificationFrameworkInput, request)
+        data = valid(QualificationFrameworkInput, request)
         framework = services.framework_create(actor=request.user, name=data.pop("name", ""), **data)
-        framework = _get_or_404(selectors.qualification_framework_list(), framework.pk)
+        framework = get_or_404(selectors.qualification_framework_list(), framework.pk)
         return Response(QualificationFrameworkOutput(framework, context=self.ctx()).data, 201)
 
     @extend_schema(
@@ -1958,10 +1949,10 @@ class QualificationFrameworkViewSet(FrameworkViewSet):
         description="Administrators and sales leaders only.",
     )
     def partial_update(self, request: Request, pk: str) -> Response:
-        framework = _get_or_404(selectors.qualification_framework_list(), pk)
-        data = _valid(QualificationFrameworkInput, request, partial=True)
+        framework = get_or_404(selectors.qualification_framework_list(), pk)
+        data = valid(QualificationFrameworkInput, request, partial=True)
         services.framework_update(framework_id=framework.pk, actor=request.user, **data)
-        framework = _get_or_404(selectors.qualification_framework_list(), pk)
+        framework = get_or_404(selectors.qualification_framework_list(), pk)
         return Response(QualificationFrameworkOutput(framework, context=self.ctx()).data)
 
 
@@ -1981,7 +1972,7 @@ class FrameworkElementViewSet(FrameworkViewSet):
 
     @extend_schema(responses={200: FrameworkElementOutput, **errors(404)})
     def retrieve(self, request: Request, pk: str) -> Response:
-        element = _get_or_404(selectors.qualification_element_list(), pk)
+        element = get_or_404(selectors.qualification_element_list(), pk)
         return Response(FrameworkElementOutput(element).data)
 
     @extend_schema(
@@ -1991,7 +1982,7 @@ class FrameworkElementViewSet(FrameworkViewSet):
         description="Administrators and sales leaders only. Without `order` the element goes last.",
     )
     def create(self, request: Request) -> Response:
-        data = _valid(FrameworkElementCreateInput, request)
+        data = valid(FrameworkElementCreateInput, request)
         element = services.element_create(
             actor=request.user, framework=data.pop("framework"), name=data.pop("name", ""),
             **data,
@@ -2004,8 +1995,8 @@ class FrameworkElementViewSet(FrameworkViewSet):
         description="Administrators and sales leaders only.",
     )
     def partial_update(self, request: Request, pk: str) -> Response:
-        element = _get_or_404(selectors.qualification_element_list(), pk)
-        data = _valid(FrameworkElementUpdateInput, request)
+        element = get_or_404(selectors.qualification_element_list(), pk)
+        data = valid(FrameworkElementUpdateInput, request)
         element = services.element_update(element_id=element.pk, actor=request.user, **data)
         return Response(FrameworkElementOutput(element).data)
 
@@ -2015,6 +2006,6 @@ class FrameworkElementViewSet(FrameworkViewSet):
         "once qualifications scored the element or a milestone requires a level of it.",
     )
     def destroy(self, request: Request, pk: str) -> Response:
-        element = _get_or_404(selectors.qualification_element_list(), pk)
+        element = get_or_404(selectors.qualification_element_list(), pk)
         services.element_delete(element_id=element.pk, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -32,7 +32,7 @@ from django.db.models.functions import Coalesce, JSONObject
 from django.http import Http404
 from django.utils import timezone
 
-from pipeline import rules
+from pipeline import providers, rules
 from pipeline.models import (
     Account,
     Activity,
@@ -57,7 +57,6 @@ from pipeline.models import (
     StageRuleChange,
 )
 from pipeline.services import automatic_milestone_gaps, qualification_validity_days
-from proposals import selectors as proposal_selectors
 from salesops import access, organisation
 from salesops.cleaning import query_int
 from salesops.models import User
@@ -1142,7 +1141,7 @@ def navbar_counts_for(user: User) -> dict[str, int]:
         _open_flags_in_scope(user, one_query=True).order_by().values("opportunity_id").distinct()
     )
     unread = notification_list_for(user).filter(read_at__isnull=True).order_by().values("pk")
-    reviews = proposal_selectors.awaiting_review_for(user)
+    reviews = providers.review_queue(user)  # registered by proposals
     row = (
         User.objects.filter(pk=user.pk)
         .annotate(

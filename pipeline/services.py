@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from pipeline import rule_changes, rules
+from pipeline import providers, rule_changes, rules
 from pipeline.blueprints import BLUEPRINTS, Blueprint, MilestoneSeed
 from pipeline.flags import flags_refresh
 from pipeline.models import (
@@ -46,7 +46,6 @@ from pipeline.models import (
 )
 from pipeline.standard_frameworks import ELEMENTS as STANDARD_ELEMENTS
 from pipeline.standard_frameworks import FRAMEWORKS
-from proposals import selectors as proposal_selectors
 from salesops import access, organisation
 from salesops.cleaning import (
     MAX_INT,
@@ -246,7 +245,7 @@ def automatic_milestone_gaps(opp: Opportunity, milestones: list[Milestone]) -> d
                     "Record a business issue of the customer and the value we offer against it."
                 ]  # fmt: skip
     if any(m.auto_check == AutoCheck.PROPOSAL_APPROVED for m in auto):
-        approved = proposal_selectors.approved_proposal_count(opportunity_id=opp.pk)
+        approved = providers.approved_proposals(opp.pk)  # registered by proposals
         for m in auto:
             if m.auto_check == AutoCheck.PROPOSAL_APPROVED:
                 met = rules.auto_check_met(auto_check=m.auto_check, approved_proposals=approved)

@@ -26,7 +26,7 @@ from django_htmx.http import (
     trigger_client_event,
 )
 
-from pipeline import exports, selectors, services
+from pipeline import exports, providers, selectors, services
 from pipeline.forms import (
     ActivityForm,
     AdvanceForm,
@@ -41,8 +41,6 @@ from pipeline.forms import (
     QualificationForm,
 )
 from pipeline.models import Opportunity, OpportunityStatus
-from proposals import selectors as proposal_selectors
-from proposals.models import IN_PROGRESS_STATUSES as PROPOSAL_IN_PROGRESS
 from salesops.cleaning import query_int
 from salesops.exceptions import (
     ApplicationError,
@@ -287,8 +285,6 @@ def _detail_context(request: HttpRequest, opp: Opportunity, **forms: Any) -> dic
     user = request.user
     groups = selectors.milestones_by_stage(opp)
     current = next(g for g in groups if g.stage.id == opp.stage_id)
-    proposals = list(proposal_selectors.proposals_of_opportunity(opp.pk))
-    proposal_in_progress = next((p for p in proposals if p.status in PROPOSAL_IN_PROGRESS), None)
     panel = _panel_context(
         opp,
         user,
@@ -299,6 +295,7 @@ def _detail_context(request: HttpRequest, opp: Opportunity, **forms: Any) -> dic
         won_form=forms.pop("won_form", None),
         category_question=forms.pop("category_question", None),
     )
+    sections, section_context = providers.deal_sections(user, opp)
     return {
         **panel,
         "path": _stage_path(opp, groups),
@@ -336,29 +333,9 @@ def _detail_context(request: HttpRequest, opp: Opportunity, **forms: Any) -> dic
         "stale": forms.get("stale"),
         "qualification": selectors.qualification_summary_for(opp),
         "open_flags": selectors.open_flags_for(opp),
-        "proposals": proposals,
-        "proposal_in_progress": proposal_in_progress,
-        # The owner may start one; one at a time (the service decides, this hides the button).
-        "proposal_can_start": opp.status == OpportunityStatus.OPEN
-        and user.pk == opp.owner_id
-        and proposal_in_progress is None,
-        **_coaching_review_context(user, opp),
-    }
-
-
-def _coaching_review_context(user: Any, opp: Opportunity) -> dict[str, Any]:
-    """The "Coaching review" card: the deal's reviews the user may see (one query) and
-    whether they may start one (a manager of the owner; the service decides)."""
-    from coaching import selectors as coaching_selectors
-    from coaching import services as coaching_services
-
-    reviews = coaching_selectors.reviews_of_opportunity(user, opp.pk)
-    return {
-        "coaching_reviews": reviews,
-        "review_open": next((r for r in reviews if r.is_open), None),
-        "review_can_start": opp.status == OpportunityStatus.OPEN
-        and user.pk != opp.owner_id
-        and coaching_services.can_start_review(user),
+        # The cards of the apps above the pipeline (proposals, coaching review).
+        "deal_sections": sections,
+        **section_context,
     }
 
 

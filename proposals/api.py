@@ -16,12 +16,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from pipeline import selectors as pipeline_selectors
-from pipeline.api import ApiViewSet, IdFilter, _int_or_404, _valid
 from proposals import selectors, services
 from proposals.models import Proposal, ProposalStatus
 from salesops.api.etag import expected_version, with_etag
 from salesops.api.schema import IDEMPOTENCY_KEY, IF_MATCH, errors
 from salesops.api.serializers import StrictInputSerializer
+from salesops.api.viewsets import ApiViewSet, IdFilter, int_or_404, valid
 
 PROPOSAL_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
 
@@ -201,7 +201,7 @@ class ProposalViewSet(ApiViewSet):
         return selectors.proposal_list_for(self.request.user)
 
     def _get(self, pk: Any) -> Proposal:
-        return selectors.proposal_get_for(self.request.user, _int_or_404(pk))
+        return selectors.proposal_get_for(self.request.user, int_or_404(pk))
 
     @extend_schema(responses={200: ProposalListOutput(many=True), **errors(400, 403, 404)})
     def list(self, request: Request) -> Response:
@@ -215,7 +215,7 @@ class ProposalViewSet(ApiViewSet):
         "owner only). The executive summary need not pass its checks until /submit/.",
     )
     def create(self, request: Request) -> Response:
-        data = _sections(_valid(ProposalCreateInput, request))
+        data = _sections(valid(ProposalCreateInput, request))
         proposal = services.proposal_create(
             actor=request.user, opportunity_id=data.pop("opportunity"), **data
         )
@@ -236,7 +236,7 @@ class ProposalViewSet(ApiViewSet):
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         proposal = self._get(pk)
-        data = _sections(_valid(ProposalWriteFields, request))
+        data = _sections(valid(ProposalWriteFields, request))
         proposal = services.proposal_update(
             actor=request.user,
             proposal_id=proposal.pk,
@@ -263,7 +263,7 @@ class ProposalViewSet(ApiViewSet):
     def _review(
         self, request: Request, pk: str, service: Any, serializer: type[ReviewInput] = ReviewInput
     ) -> Response:
-        data = _valid(serializer, request)
+        data = valid(serializer, request)
         return self._transition(
             request, pk, service,
             comment=data.get("comment", ""), checked_items=data.get("checklist", []),
@@ -340,7 +340,7 @@ class ProposalViewSet(ApiViewSet):
     @action(detail=True, methods=["post"])
     def comments(self, request: Request, pk: str) -> Response:
         proposal = self._get(pk)
-        data = _valid(CommentInput, request)
+        data = valid(CommentInput, request)
         comment = services.proposal_comment_add(
             actor=request.user, proposal_id=proposal.pk, body=data["body"],
             section_id=data.get("section"),
@@ -357,7 +357,7 @@ class ProposalViewSet(ApiViewSet):
     )
     @action(detail=False, methods=["post"], url_path="check-summary")
     def check_summary(self, request: Request) -> Response:
-        data = _valid(CheckSummaryInput, request)
+        data = valid(CheckSummaryInput, request)
         opp = pipeline_selectors.opportunity_get_for(request.user, data["opportunity"])
         checks = services.summary_checks(opportunity=opp, text=data["executive_summary"])
         return Response(
