@@ -31,7 +31,6 @@ import platform
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -45,13 +44,7 @@ ENV = {"DEBUG": "0", "SECRET_KEY": "bench-only-secret-key-" + "x" * 40}
 
 
 def database_url() -> str:
-    if url := os.environ.get("BENCH_FLAGS_DATABASE_URL"):
-        return url
-    if url := os.environ.get("DATABASE_URL"):
-        return urlunsplit(urlsplit(url)._replace(path=f"/{BENCH_DB}"))
-    from salesops import embedded
-
-    return embedded.database_url(name=BENCH_DB)
+    return bench_seed.database_url_for(BENCH_DB, "BENCH_FLAGS_DATABASE_URL")
 
 
 def seed(rows: int) -> float:

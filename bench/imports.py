@@ -34,7 +34,6 @@ import time
 import tracemalloc
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -48,13 +47,7 @@ ENV = {"DEBUG": "0", "SECRET_KEY": "bench-only-secret-key-" + "x" * 40}
 
 
 def database_url() -> str:
-    if url := os.environ.get("BENCH_IMPORTS_DATABASE_URL"):
-        return url
-    if url := os.environ.get("DATABASE_URL"):
-        return urlunsplit(urlsplit(url)._replace(path=f"/{BENCH_DB}"))
-    from salesops import embedded
-
-    return embedded.database_url(name=BENCH_DB)
+    return bench_seed.database_url_for(BENCH_DB, "BENCH_IMPORTS_DATABASE_URL")
 
 
 def make_file(rows: int) -> bytes:

@@ -77,7 +77,6 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -112,13 +111,7 @@ def world_file(rows: int) -> Path:
 
 
 def database_url(rows: int = DEFAULT_ROWS) -> str:
-    if url := os.environ.get("BENCH_INSIGHTS_DATABASE_URL"):
-        return url
-    if url := os.environ.get("DATABASE_URL"):
-        return urlunsplit(urlsplit(url)._replace(path=f"/{database_name(rows)}"))
-    from salesops import embedded
-
-    return embedded.database_url(name=database_name(rows))
+    return bench_seed.database_url_for(database_name(rows), "BENCH_INSIGHTS_DATABASE_URL")
 
 
 _step = fc_bench._step

@@ -36,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -52,15 +51,7 @@ TARGET_P95_MS = {"page": 300, "write": 300, "api": 100}
 
 
 def database_url(explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    if url := os.environ.get("BENCH_LOAD_DATABASE_URL"):
-        return url
-    if url := os.environ.get("DATABASE_URL"):
-        return urlunsplit(urlsplit(url)._replace(path=f"/{BENCH_DB}"))
-    from salesops import embedded
-
-    return embedded.database_url(name=BENCH_DB)
+    return bench_seed.database_url_for(BENCH_DB, "BENCH_LOAD_DATABASE_URL", explicit)
 
 
 def write_plan(path: Path) -> None:

@@ -33,7 +33,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -46,15 +45,7 @@ TARGETS = {"board": 60, "detail": 60, "list": 60, "api_list": 15, "api_detail": 
 
 
 def database_url(explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    if url := os.environ.get("BENCH_PAGES_DATABASE_URL"):
-        return url
-    if url := os.environ.get("DATABASE_URL"):
-        return urlunsplit(urlsplit(url)._replace(path=f"/{BENCH_DB}"))
-    from salesops import embedded
-
-    return embedded.database_url(name=BENCH_DB)
+    return bench_seed.database_url_for(BENCH_DB, "BENCH_PAGES_DATABASE_URL", explicit)
 
 
 def ensure_data(rows: int) -> None:

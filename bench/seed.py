@@ -35,17 +35,26 @@ BATCH = 5_000
 ACCOUNTS = 2_000
 
 
-def bench_database_url() -> str:
-    """The URL of the benchmark database (which need not exist yet)."""
-    if url := os.environ.get("BENCH_DATABASE_URL"):
+def database_url_for(name: str, env_var: str, explicit: str | None = None) -> str:
+    """A benchmark's own database (which need not exist yet): `explicit`, else $`env_var`,
+    else the database of DATABASE_URL renamed to `name` (same server), else `name` in the
+    embedded PostgreSQL. Every benchmark keeps its data apart from the others' and the
+    tests'."""
+    if explicit:
+        return explicit
+    if url := os.environ.get(env_var):
         return url
     if url := os.environ.get("DATABASE_URL"):
-        parts = urlsplit(url)
-        return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+        return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
     sys.path.insert(0, str(ROOT))
     from salesops import embedded
 
-    return embedded.database_url(name=BENCH_DB)
+    return embedded.database_url(name=name)
+
+
+def bench_database_url() -> str:
+    """The URL of the benchmark database of run.py (which need not exist yet)."""
+    return database_url_for(BENCH_DB, "BENCH_DATABASE_URL")
 
 
 def ensure_database(url: str) -> None:
