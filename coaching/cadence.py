@@ -50,6 +50,7 @@ from coaching import flag_providers
 from coaching.flag_providers import FlagProvider
 from coaching.rules import Cadence
 from salesops import organisation
+from salesops.services import notifications_insert_sql
 
 # pg_advisory_xact_lock key of the cadence refresh ("cdnc" in ASCII).
 REFRESH_LOCK_KEY = 0x63646E63
@@ -224,6 +225,24 @@ SELECT (SELECT count(*) FROM cleared), (SELECT count(*) FROM updated)
 """
 
 
+# One notification per recipient: the flag's own title and explanation when it is their
+# only new one, else a count per kind (sent through the notification service's set form).
+_NOTIFICATIONS_SQL = """
+    SELECT g.recipient_id,
+           'coaching:' || g.recipient_id || ':' || g.first_id,
+           CASE WHEN g.n > 1 THEN g.n || ' coaching items overdue'
+                ELSE k.title || ': ' || g.subject END,
+           CASE WHEN g.n > 1 THEN (SELECT string_agg(pk.part, ' · ' ORDER BY pk.ord)
+                                   FROM per_kind pk WHERE pk.recipient_id = g.recipient_id)
+                ELSE g.explanation END,
+           CASE WHEN g.n = 1 AND g.kind = 'one_on_one_overdue'
+                THEN %(session_new_url)s || '?rep=' || g.rep_id
+                WHEN g.n = 1 AND g.link <> '' THEN g.link
+                ELSE %(home_url)s END
+    FROM per_recipient g
+    JOIN kinds k ON k.kind = g.kind"""
+
+
 def _raise_sql(providers: list[FlagProvider]) -> str:
     """Raise what is wanted and not open; one notification per recipient: the flag's own
     title and explanation when it is their only new one, else a count per kind."""
@@ -263,26 +282,7 @@ per_kind AS (
     FROM raised r JOIN kinds k ON k.kind = r.kind
     GROUP BY r.recipient_id, k.ord, k.plural
 ),
-notified AS (
-    INSERT INTO salesops_notification
-        (recipient_id, dedupe_key, title, body, link, created_at, read_at, emailed_at)
-    SELECT g.recipient_id,
-           'coaching:' || g.recipient_id || ':' || g.first_id,
-           CASE WHEN g.n > 1 THEN g.n || ' coaching items overdue'
-                ELSE left(k.title || ': ' || g.subject, 200) END,
-           CASE WHEN g.n > 1 THEN (SELECT string_agg(pk.part, ' · ' ORDER BY pk.ord)
-                                   FROM per_kind pk WHERE pk.recipient_id = g.recipient_id)
-                ELSE g.explanation END,
-           CASE WHEN g.n = 1 AND g.kind = 'one_on_one_overdue'
-                THEN %(session_new_url)s || '?rep=' || g.rep_id
-                WHEN g.n = 1 AND g.link <> '' THEN g.link
-                ELSE %(home_url)s END,
-           %(now)s, NULL, NULL
-    FROM per_recipient g
-    JOIN kinds k ON k.kind = g.kind
-    ON CONFLICT (dedupe_key) DO NOTHING
-    RETURNING id
-)
+notified AS ({notifications_insert_sql(_NOTIFICATIONS_SQL)})
 SELECT (SELECT count(*) FROM raised), (SELECT count(*) FROM notified)
 """
 

@@ -74,6 +74,8 @@ from django.utils import timezone
 from pipeline import rules
 from pipeline.models import FlagKind
 from salesops import organisation
+from salesops.links import url_parts
+from salesops.services import notifications_insert_sql
 
 # pg_advisory_xact_lock key of the global refresh ("flag" in ASCII); only this module takes it.
 REFRESH_LOCK_KEY = 0x666C6167
@@ -364,8 +366,29 @@ incomplete AS (
     WHERE i.gaps_text IS NOT NULL OR k.n IS NOT NULL
 )"""
 
+# The notification of an owner with new flags: the flag and its deal when it is the only new
+# one, else a count per kind with a link to the attention page.
+FLAG_NOTIFICATIONS_SQL = """
+    SELECT g.owner_id,
+           'flags:' || g.owner_id || ':' || g.first_id,
+           CASE WHEN g.n = 1 THEN (%(labels)s::jsonb ->> g.kind) || ': ' || g.opp_name
+                ELSE g.n || ' new attention flags on your deals' END,
+           CASE WHEN g.n = 1 THEN g.explanation ELSE g.summary END,
+           CASE WHEN g.n = 1 THEN %(deal_url_prefix)s || g.opportunity_id || %(deal_url_suffix)s
+                ELSE %(attention_url)s END
+    FROM (
+        SELECT k.owner_id, sum(k.n) AS n, min(k.first_id) AS first_id,
+               max(k.kind) AS kind, max(k.opportunity_id) AS opportunity_id,
+               max(k.opp_name) AS opp_name, max(k.explanation) AS explanation,
+               string_agg((%(labels)s::jsonb ->> k.kind) || ': ' || k.n, ' · '
+                          ORDER BY k.n DESC, %(labels)s::jsonb ->> k.kind) AS summary
+        FROM per_kind k
+        GROUP BY k.owner_id
+    ) g"""
+
 # The diff against the due deals' open flags, the schedule and the writes.
-WRITE_SQL = """
+WRITE_SQL = (
+    """
 changes AS MATERIALIZED (
     SELECT c.id AS flag_id,
            CASE WHEN c.id IS NULL
@@ -434,28 +457,10 @@ per_kind AS (
            OR ch.new_id IN (SELECT id FROM raised))
     GROUP BY ch.owner_id, ch.kind
 ),
-notified AS (
-    INSERT INTO salesops_notification
-        (recipient_id, dedupe_key, title, body, link, created_at, read_at, emailed_at)
-    SELECT g.owner_id,
-           'flags:' || g.owner_id || ':' || g.first_id,
-           CASE WHEN g.n = 1 THEN left((%(labels)s::jsonb ->> g.kind) || ': ' || g.opp_name, 200)
-                ELSE g.n || ' new attention flags on your deals' END,
-           CASE WHEN g.n = 1 THEN g.explanation ELSE g.summary END,
-           CASE WHEN g.n = 1 THEN '/opportunities/' || g.opportunity_id || '/'
-                ELSE %(attention_url)s END,
-           %(now)s, NULL, NULL
-    FROM (
-        SELECT k.owner_id, sum(k.n) AS n, min(k.first_id) AS first_id,
-               max(k.kind) AS kind, max(k.opportunity_id) AS opportunity_id,
-               max(k.opp_name) AS opp_name, max(k.explanation) AS explanation,
-               string_agg((%(labels)s::jsonb ->> k.kind) || ': ' || k.n, ' · '
-                          ORDER BY k.n DESC, %(labels)s::jsonb ->> k.kind) AS summary
-        FROM per_kind k
-        GROUP BY k.owner_id
-    ) g
-    ON CONFLICT (dedupe_key) DO NOTHING
-    RETURNING id
+notified AS ("""
+    # One notification per owner, through the notification service's set-based form.
+    + notifications_insert_sql(FLAG_NOTIFICATIONS_SQL)
+    + """
 ){state}
 SELECT (SELECT count(*) FROM raised),
        (SELECT count(*) FROM cleared),
@@ -463,6 +468,7 @@ SELECT (SELECT count(*) FROM raised),
        (SELECT count(*) FROM notified),
        (SELECT count(*) FROM deal)
 """
+)
 
 # The global run records what it ran with (see FlagRefreshState).
 STATE_SQL = """,
@@ -530,6 +536,7 @@ ON CONFLICT (opportunity_id) DO NOTHING
 
 
 def refresh_params(now: dt.datetime) -> dict[str, object]:
+    deal_url = url_parts("pipeline:opportunity_detail")
     return {
         "now": now,
         "tz": organisation.current().tz().key,
@@ -541,6 +548,9 @@ def refresh_params(now: dt.datetime) -> dict[str, object]:
         "requalify_critical": rules.REQUALIFY_CRITICAL_DAYS,
         "labels": json.dumps({kind.value: str(kind.label) for kind in FlagKind}),
         "attention_url": reverse("pipeline:attention") + "?sort=age",
+        # A deal's page, reversed once: SQL puts the id between prefix and suffix.
+        "deal_url_prefix": deal_url[0],
+        "deal_url_suffix": deal_url[1],
     }
 
 

@@ -248,6 +248,23 @@ def notification_send(
     return notification if created else None
 
 
+def notifications_insert_sql(rows_sql: str) -> str:
+    """`notification_send` for a job that notifies many people inside one statement (the
+    flag refresh, the coaching cadence): SQL inserting the rows of `rows_sql` — a SELECT
+    of (recipient_id, dedupe_key, title, body, link) — as unread notifications created at
+    the statement's `%(now)s`, once per dedupe key (a key sent before is skipped, as
+    `notification_send` does), title and link cut to their columns; RETURNING id. Used as
+    a CTE: `notified AS (<this>)`."""
+    return f"""
+    INSERT INTO salesops_notification
+        (recipient_id, dedupe_key, title, body, link, created_at, read_at, emailed_at)
+    SELECT n.recipient_id, n.dedupe_key, left(n.title, 200), n.body, left(n.link, 300),
+           %(now)s, NULL, NULL
+    FROM ({rows_sql}) AS n (recipient_id, dedupe_key, title, body, link)
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id"""
+
+
 # --- the organisation and the first administrator ------------------------------------------
 
 ORGANISATION_FIELDS = ("name", "default_currency", "fiscal_year_start_month", "time_zone")

@@ -146,3 +146,37 @@ def test_selectors_and_mark_read(rep, teammate, count, django_assert_max_num_que
     assert services.notifications_mark_all_read(actor=rep) == count - 1
     assert selectors.unread_notification_count(rep) == 0
     assert selectors.unread_notification_count(teammate) == 2
+
+
+@pytest.mark.django_db
+def test_the_set_based_form_notifies_once_per_key_like_notification_send(rep, manager):
+    """The flag refresh and the coaching cadence notify through
+    services.notifications_insert_sql: unread, at the statement's time, once per dedupe
+    key (a key sent before, one way or the other, is skipped), title and link cut."""
+    from django.db import connection
+
+    services.notification_send(recipient=rep, dedupe_key="job:1", title="Sent before")
+    rows = """
+        SELECT * FROM (VALUES
+            (%(rep)s, 'job:1', 'Again', '', '/a/'),
+            (%(rep)s, 'job:2', %(long_title)s, 'body', %(long_link)s),
+            (%(manager)s, 'job:3', 'For the manager', '', '/b/')
+        ) AS v"""
+    now = timezone.now().replace(microsecond=0)
+    params = {
+        "now": now, "rep": rep.pk, "manager": manager.pk,
+        "long_title": "T" * 250, "long_link": "/" + "l" * 400,
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(services.notifications_insert_sql(rows), params)
+        inserted = cursor.fetchall()
+    assert len(inserted) == 2
+    by_key = {n.dedupe_key: n for n in Notification.objects.all()}
+    assert by_key["job:1"].title == "Sent before"
+    assert len(by_key["job:2"].title) == 200 and len(by_key["job:2"].link) == 300
+    assert by_key["job:2"].created_at == now and by_key["job:2"].read_at is None
+    assert by_key["job:3"].recipient_id == manager.pk
+    with connection.cursor() as cursor:  # run again: nothing new
+        cursor.execute(services.notifications_insert_sql(rows), params)
+        assert cursor.fetchall() == []
+    assert Notification.objects.count() == 3
