@@ -12,8 +12,9 @@ with ``bench/seed.py`` until there are N (0, the default: the demo alone). Then
 Measured in-process with Django's test ``Client`` (``force_login``; ``DEBUG=0``, so Django
 keeps no query log of its own; static URLs from the plain storage, no manifest needed), for
 ``rep1`` and ``manager1``: the board (``/``), the opportunity page (the user's open deal with
-the most activities), the list page (``/opportunities/``), ``GET /api/v1/opportunities/`` and the
-API detail of the same deal (session auth, as a logged-in browser calls it). Per scenario:
+the most activities), the list page (``/opportunities/``), ``GET /api/v1/opportunities/``,
+the same from the middle of the user's list with ``?cursor=`` (``api_cursor``: no count)
+and the API detail of the same deal (session auth, as a logged-in browser calls it). Per scenario:
 p50 / p95 / mean of ``--iterations`` requests after ``--warmup``, the queries per request
 and the median time spent inside them (``connection.execute_wrapper``), so "outside SQL"
 is the Python part: middleware, view, templates. ``--profile board-rep`` (etc.) prints
@@ -41,7 +42,9 @@ from bench import seed as bench_seed
 BENCH_DB = "salesops_bench_pages"
 ENV = {"DEBUG": "0", "SECRET_KEY": "bench-only-secret-key-" + "x" * 40}
 PLAIN_STATIC = "django.contrib.staticfiles.storage.StaticFilesStorage"
-TARGETS = {"board": 60, "detail": 60, "list": 60, "api_list": 15, "api_detail": 15}
+TARGETS = {
+    "board": 60, "detail": 60, "list": 60, "api_list": 15, "api_cursor": 15, "api_detail": 15,
+}  # fmt: skip
 
 
 def database_url(explicit: str | None) -> str:
@@ -95,11 +98,18 @@ def scenarios(user) -> dict[str, str]:
         .order_by("-n", "pk")
         .first()
     )
+    # A cursor from the middle of the user's list: how deep a walk with ?cursor= gets.
+    from salesops.api.pagination import encode_cursor
+
+    mine = selectors.opportunity_list_for(user, {})
+    middle = mine.values("close_date", "id")[mine.count() // 2]
     return {
         "board": "/",
         "detail": f"/opportunities/{opp.pk}/",
         "list": "/opportunities/",
         "api_list": "/api/v1/opportunities/",
+        "api_cursor": "/api/v1/opportunities/?cursor="
+        + encode_cursor(middle["close_date"], middle["id"]),
         "api_detail": f"/api/v1/opportunities/{opp.pk}/",
     }
 

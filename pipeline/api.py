@@ -1126,6 +1126,8 @@ class OpportunityViewSet(ApiViewSet):
         "qualifications_create": QualificationInput,
     }
     filterset_class = OpportunityFilter
+    # The list's order (opportunity_list_for): `?cursor=` walks it by this key.
+    cursor_key = ("close_date", "id")
 
     def get_queryset(self) -> QuerySet[Opportunity]:
         return selectors.opportunity_list_for(self.request.user)
