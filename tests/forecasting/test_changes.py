@@ -305,7 +305,7 @@ def test_query_count_does_not_grow_with_deals(
 
 
 def test_the_items_listed_are_capped_but_the_count_is_not(rep, pipeline, leader, monkeypatch):
-    monkeypatch.setattr(selectors, "CHANGE_ITEMS_PER_KIND", 3)
+    monkeypatch.setattr(selectors.changes, "CHANGE_ITEMS_PER_KIND", 3)  # read in changes.py
     add_new_deals(rep, pipeline, 5)
 
     pulled = selectors.week_over_week(leader, PERIOD, week=W1).changes[1]
