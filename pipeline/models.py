@@ -1,6 +1,6 @@
 """Pipelines, stages, milestones, accounts and opportunities — fields and constraints only.
 
-Workflows (advancing, closing, history) live in pipeline/services.py.
+Workflows (advancing, closing, history) live in pipeline/services/.
 """
 
 from __future__ import annotations

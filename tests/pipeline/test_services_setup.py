@@ -15,6 +15,7 @@ from pipeline.models import (
     QualificationFramework,
     Stage,
 )
+from pipeline.services import templates as template_services
 from pipeline.standard_frameworks import ELEMENTS, FRAMEWORKS
 from salesops.exceptions import NotFound, PermissionDenied, ValidationFailed
 from salesops.models import AuditEvent
@@ -215,7 +216,8 @@ def test_template_failing_midway_writes_nothing(admin_user, monkeypatch):
             raise ValidationFailed(details={"title": ["Refused for the test."]})
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "milestone_create", failing)
+    # Patched where pipeline_create_from_template looks it up.
+    monkeypatch.setattr(template_services, "milestone_create", failing)
     with pytest.raises(ValidationFailed):
         services.pipeline_create_from_template(
             actor=admin_user, template="new_business", name="Half"
