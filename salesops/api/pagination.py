@@ -119,11 +119,15 @@ class PageNumberPagination(pagination.PageNumberPagination):
         after = _decode_cursor(request, self.cursor_query_param)
         date_field, id_field = self.cursor_key  # type: ignore[misc]
         size = self.get_page_size(request)
-        rows = queryset.filter(
+        ordered = queryset.order_by(date_field, id_field)
+        keys = ordered.filter(
             RowAfter(F(date_field), F(id_field), Value(after[0]), Value(after[1]))
-        ).order_by(date_field, id_field)
+        ).values("pk")[: size + 1]
+        # The page's keys first, then their rows (as DeferredJoinPaginator does): planning
+        # the range scan together with the row's five joins took ~9 ms, running it 1 ms.
+        rows = ordered.filter(_EqualsAny(F("pk"), ArraySubquery(keys)))
         rows = rows.values(*self.page_columns) if self.page_columns else rows
-        page = list(rows[: size + 1])
+        page = list(rows)
         more = len(page) > size
         page = page[:size]
         self.next_cursor = self._cursor_after(page[-1]) if more else None
