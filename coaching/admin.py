@@ -1,6 +1,6 @@
 """Admin: the skills framework is configuration that administrators edit here.
 
-Assessments are not registered: who may assess whom lives in coaching/services.py, and an
+Assessments are not registered: who may assess whom lives in coaching/services/, and an
 admin form would go around it."""
 
 from django.contrib import admin

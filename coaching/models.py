@@ -2,7 +2,7 @@
 reviews (coaching about one deal), 1:1 coaching sessions, their action items, and the
 cadence flags that say when a 1:1 or an action item is overdue.
 
-Who may do what lives in coaching/services.py; reads in coaching/selectors.py; the
+Who may do what lives in coaching/services/; reads in coaching/selectors.py; the
 cadence refresh (set-based SQL) in coaching/cadence.py. These models only hold state and
 its invariants.
 """
