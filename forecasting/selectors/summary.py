@@ -291,11 +291,58 @@ def forecast_summary(
         raise ValidationFailed(details=errors)
 
     scope = summary_scope(user, team_id, owner_id)
-    teams, team_names, pickable = scope.teams, scope.team_names, scope.pickable
-    subtree_of, in_scope = scope.subtree_of, scope.in_scope
-    picked_team, picked_owner = scope.picked_team, scope.picked_owner
-    scope_teams = scope.scope_teams
+    owners, quotas = _owners_and_quotas(scope, period, code)
+    quota = _scope_quota(user, scope, quotas)
+    totals = _added(o["figures"] for o in owners.values()).with_quota(quota)
+    by_owner = _by_owner(owners, quotas)
+    by_team = _by_team(user, scope, owners, quotas) if scope.picked_owner is None else []
+    return ForecastSummary(
+        period=period,
+        currency=code,
+        team_id=scope.picked_team,
+        owner_id=scope.picked_owner,
+        totals=totals,
+        by_team=by_team,
+        by_owner=by_owner,
+    )
 
+
+# The steps of forecast_summary. An owner of the summary: their name, team and figures
+# (the sums of their deals), by id.
+_Owners = dict[int, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _Quotas:
+    """The period's quotas in the summary's currency — each rep's (with the rep's team
+    now) and each team's own — and their roll-ups (see forecast_summary)."""
+
+    rep_quotas: dict[int, tuple[Decimal, int | None]]
+    team_quotas: dict[int, Decimal]
+    teams: list[Team]
+    subtree_of: Callable[[int], frozenset[int]]
+
+    def rep_quota(self, pk: int) -> Decimal | None:
+        return self.rep_quotas[pk][0] if pk in self.rep_quotas else None
+
+    def reps_sum(self, member_of: Callable[[int | None], bool]) -> Decimal | None:
+        return rules.sum_quotas(a for a, team in self.rep_quotas.values() if member_of(team))
+
+    def team_quota(self, pk: int) -> Decimal | None:
+        if pk in self.team_quotas:
+            return self.team_quotas[pk]
+        members = self.subtree_of(pk)
+        return self.reps_sum(lambda team: team in members)
+
+    def top_teams_sum(self, ids: set[int] | frozenset[int]) -> Decimal | None:
+        return rules.sum_quotas(
+            self.team_quota(t.pk) for t in self.teams if t.pk in ids and t.parent_id not in ids
+        )
+
+
+def _summary_deal_rows(scope: SummaryScope, period: rules.Period, code: str) -> QuerySet:
+    """The scope's deals in `code` summed per owner, one figure a FILTERed sum (not read
+    yet)."""
     figure_q = summary_figure_filters(period)
     won = figure_q["closed_won"]
     zero = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
@@ -322,6 +369,16 @@ def forecast_summary(
         )
         .order_by()
     )
+    return deal_rows
+
+
+def _owners_and_quotas(
+    scope: SummaryScope, period: rules.Period, code: str
+) -> tuple[_Owners, _Quotas]:
+    """The owners with deals in the scope (their sums) or a quota in it, and the period's
+    quotas in `code`: two queries, the deals' then the quotas'."""
+    in_scope = scope.in_scope
+    deal_rows = _summary_deal_rows(scope, period, code)
     quota_rows = Quota.objects.filter(
         period_kind=period.kind.value, period_start=period.start, currency=code
     ).values(
@@ -365,24 +422,21 @@ def forecast_summary(
                 "team": row["rep__team_id"],
                 "figures": rules.ZERO_FIGURES,
             }
+    quotas = _Quotas(
+        rep_quotas=rep_quotas,
+        team_quotas=team_quotas,
+        teams=scope.teams,
+        subtree_of=scope.subtree_of,
+    )
+    return owners, quotas
 
-    def rep_quota(pk: int) -> Decimal | None:
-        return rep_quotas[pk][0] if pk in rep_quotas else None
 
-    def reps_sum(member_of: Callable[[int | None], bool]) -> Decimal | None:
-        return rules.sum_quotas(a for a, team in rep_quotas.values() if member_of(team))
-
-    def team_quota(pk: int) -> Decimal | None:
-        if pk in team_quotas:
-            return team_quotas[pk]
-        members = subtree_of(pk)
-        return reps_sum(lambda team: team in members)
-
-    def top_teams_sum(ids: set[int] | frozenset[int]) -> Decimal | None:
-        return rules.sum_quotas(
-            team_quota(t.pk) for t in teams if t.pk in ids and t.parent_id not in ids
-        )
-
+def _scope_quota(user: User, scope: SummaryScope, quotas: _Quotas) -> Decimal | None:
+    """The scope's quota (see forecast_summary)."""
+    picked_owner, picked_team = scope.picked_owner, scope.picked_team
+    team_names, pickable = scope.team_names, scope.pickable
+    rep_quota, team_quota, reps_sum = quotas.rep_quota, quotas.team_quota, quotas.reps_sum
+    top_teams_sum, rep_quotas = quotas.top_teams_sum, quotas.rep_quotas
     # The scope's quota.
     if picked_owner is not None:
         quota = rep_quota(picked_owner)
@@ -397,8 +451,12 @@ def forecast_summary(
         own = rep_quotas.get(user.pk)
         if own is not None and own[1] not in pickable:
             quota = rules.sum_quotas([quota, own[0]])
+    return quota
 
-    totals = _added(o["figures"] for o in owners.values()).with_quota(quota)
+
+def _by_owner(owners: _Owners, quotas: _Quotas) -> list[SummaryRow]:
+    """A row per owner, by name, with their quota."""
+    rep_quota = quotas.rep_quota
     by_owner = sorted(
         (
             SummaryRow(
@@ -411,37 +469,36 @@ def forecast_summary(
         ),
         key=lambda r: (r.name.lower(), r.id),
     )
+    return by_owner
+
+
+def _by_team(user: User, scope: SummaryScope, owners: _Owners, quotas: _Quotas) -> list[SummaryRow]:
+    """A row per team in the scope, by name, each rolled up with its sub-teams; then "No
+    team" on the company scope when owners without a team have figures."""
+    scope_teams, pickable, team_names = scope.scope_teams, scope.pickable, scope.team_names
+    subtree_of, team_quota, reps_sum = scope.subtree_of, quotas.team_quota, quotas.reps_sum
     by_team: list[SummaryRow] = []
-    if picked_owner is None:
-        row_teams = scope_teams if scope_teams is not None else pickable
-        for pk in sorted(row_teams, key=lambda pk: (team_names[pk].lower(), pk)):
-            members = subtree_of(pk)
-            figures = _added(o["figures"] for o in owners.values() if o["team"] in members)
-            by_team.append(
-                SummaryRow(
-                    id=pk,
-                    name=team_names[pk],
-                    team_id=pk,
-                    figures=figures.with_quota(team_quota(pk)),
-                )
+    row_teams = scope_teams if scope_teams is not None else pickable
+    for pk in sorted(row_teams, key=lambda pk: (team_names[pk].lower(), pk)):
+        members = subtree_of(pk)
+        figures = _added(o["figures"] for o in owners.values() if o["team"] in members)
+        by_team.append(
+            SummaryRow(
+                id=pk,
+                name=team_names[pk],
+                team_id=pk,
+                figures=figures.with_quota(team_quota(pk)),
             )
-        teamless = [o["figures"] for o in owners.values() if o["team"] is None]
-        if user.sees_everything and scope_teams is None and teamless:
-            no_team_quota = reps_sum(lambda team: team is None)
-            by_team.append(
-                SummaryRow(
-                    id=None,
-                    name="No team",
-                    team_id=None,
-                    figures=_added(teamless).with_quota(no_team_quota),
-                )
+        )
+    teamless = [o["figures"] for o in owners.values() if o["team"] is None]
+    if user.sees_everything and scope_teams is None and teamless:
+        no_team_quota = reps_sum(lambda team: team is None)
+        by_team.append(
+            SummaryRow(
+                id=None,
+                name="No team",
+                team_id=None,
+                figures=_added(teamless).with_quota(no_team_quota),
             )
-    return ForecastSummary(
-        period=period,
-        currency=code,
-        team_id=picked_team,
-        owner_id=picked_owner,
-        totals=totals,
-        by_team=by_team,
-        by_owner=by_owner,
-    )
+        )
+    return by_team

@@ -35,7 +35,7 @@ SERVICE_MODULES = [
 
 # Modules that open a transaction but hold no service writes of their own.
 NOT_SERVICE_MODULES = {
-    "coaching.selectors": "a read: SET LOCAL jit for one query needs a transaction",
+    "coaching.selectors.review_queue": "a read: SET LOCAL jit for one query needs a transaction",
     "demo.management.commands.seed_demo": "writes the demo company's made-up history",
     "exchange.deal_import": "each row through pipeline.services, which record the events",
     "hiring.api": "saves and submits a scorecard in one transaction through the services",
@@ -88,7 +88,9 @@ NOT_AUDITED = {
     # tests (tests/pipeline/test_flags.py, tests/forecasting/test_services.py).
     "pipeline.flags.flags_refresh": "derived: attention flags, every few minutes",
     "coaching.cadence.cadence_refresh": "derived: coaching cadence flags, every few minutes",
-    "forecasting.services.pipeline_snapshot_take": "derived: the week's pipeline snapshot",
+    "forecasting.services.snapshots.pipeline_snapshot_take": (
+        "derived: the week's pipeline snapshot"
+    ),
     "insights.facts.refresh": "derived: behaviour facts of changed deals, every minute",
     "insights.facts.rebuild": "derived: the same facts from scratch (a command)",
 }
