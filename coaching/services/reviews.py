@@ -24,6 +24,7 @@ from coaching.models import (
 )
 from coaching.services.action_items import MAX_ACTION_TITLE, action_item_add
 from coaching.services.common import MAX_TEXT
+from pipeline.models import Opportunity, OpportunityStatus
 from salesops import access
 from salesops.cleaning import MAX_SMALL_INT, clean_text
 from salesops.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -100,7 +101,6 @@ def review_start(*, actor: User, opportunity_id: Any) -> OpportunityReview:
     details {"review": id}). Nothing is saved when refused."""
     from coaching import rules
     from coaching.selectors import deal_snapshot, last_review_of, open_review_of, review_since
-    from pipeline.models import Opportunity, OpportunityStatus
 
     if not can_start_review(actor):
         raise PermissionDenied(
