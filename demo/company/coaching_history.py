@@ -9,6 +9,10 @@ from typing import Any
 
 from django.utils import timezone
 
+from coaching import services as coaching
+from coaching.models import ActionItem, CoachingSession, OpportunityReview, Skill
+from coaching.rules import fold_agenda
+from coaching.selectors import review_queue_for
 from demo.company.cast import PEOPLE, TEAMS
 from salesops.models import Role, User
 
@@ -35,9 +39,6 @@ def _backdate(model: Any, pk: int, **fields: Any) -> None:
 def build_coaching(users: dict[str, User], rng: random.Random) -> dict[str, int]:
     """Skill assessments (two rounds, so the matrix has trends), 1:1s with action items,
     and opportunity reviews — through the coaching services, then moved to their past."""
-    from coaching import services as coaching
-    from coaching.models import ActionItem, CoachingSession, OpportunityReview, Skill
-
     today = timezone.localdate()
     now = timezone.now()
     skills = list(Skill.objects.filter(is_active=True).order_by("order", "id"))
@@ -95,9 +96,6 @@ def build_coaching(users: dict[str, User], rng: random.Random) -> dict[str, int]
                 )
     # Reviews: each manager's riskiest deal gets one completed review; the next one is in
     # progress, for the review page to show an agenda.
-    from coaching.rules import fold_agenda
-    from coaching.selectors import review_queue_for
-
     for manager in (users[m] for m in TEAMS.values()):
         for position, row in enumerate(review_queue_for(manager).rows[:2]):
             review = coaching.review_start(actor=manager, opportunity_id=row.opportunity.pk)

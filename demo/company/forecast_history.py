@@ -314,10 +314,7 @@ def build_forecasting(
 ) -> dict[str, int]:
     """Quotas, the weekly snapshots and the forecast calls — after the deals exist (see
     add_quarter_history for the deals of past quarters)."""
-    admin = users["admin"]
-    reps = {u: users[u] for u, p in PEOPLE.items() if p[2] == Role.REP}
-    teams = {t.name: t for t in Team.objects.filter(name__in=TEAMS).select_related("manager")}
-    current = current_quarter(now)
+    calls = ForecastCalls(users, rng, now)
     quarters = past_quarters(now)
     won = won_by_rep_and_quarter(
         Opportunity.objects.filter(status=OpportunityStatus.WON).values_list(
@@ -325,15 +322,66 @@ def build_forecasting(
         ),
         quarters,
     )
-    counts: Counter[str] = Counter()
+    calls.set_quotas(quarters, won)
+    calls.counts["snapshot_rows"] = build_snapshot_history(now)
+    calls.past_quarters_calls(quarters, won)
+    calls.this_quarter_calls()
+    calls.last_weeks_meetings()
+    calls.counts["changed_since_meeting"] = _since_last_meeting(calls.teams.values(), calls.current)
+    # This week's snapshot is the job's of this Monday, after those changes: taken again.
+    this_week = forecast_rules.week_start(forecast_services.local_today(now))
+    PipelineSnapshot.objects.filter(week=this_week).delete()
+    forecast_services.pipeline_snapshot_take(now=now)
+    return {"snapshot_weeks": SNAPSHOT_WEEKS, **calls.counts}
 
-    def set_quota(period: forecast_rules.Period, amount: Decimal, **whose: int) -> None:
+
+class ForecastCalls:
+    """The steps of build_forecasting: the quotas, the reps' and managers' forecast calls
+    and last week's meetings, through the forecasting services; what each made is counted
+    in `counts`."""
+
+    def __init__(self, users: dict[str, User], rng: random.Random, now: dt.datetime) -> None:
+        self.rng, self.now = rng, now
+        self.admin = users["admin"]
+        self.reps = {u: users[u] for u, p in PEOPLE.items() if p[2] == Role.REP}
+        self.teams = {
+            t.name: t for t in Team.objects.filter(name__in=TEAMS).select_related("manager")
+        }
+        self.current = current_quarter(now)
+        self.counts: Counter[str] = Counter()
+
+    def set_quotas(
+        self, quarters: list[forecast_rules.Period], won: Counter[tuple[int, dt.date]]
+    ) -> None:
+        """Each rep's and team's quota of the past quarters and this one: a past quarter's
+        raised when the rep won far more than it (ATTAINMENT_CAP)."""
+        rng, reps = self.rng, self.reps
+        for back, period in zip(
+            range(HISTORY_QUARTERS, -1, -1), [*quarters, self.current], strict=True
+        ):
+            amounts = {}
+            for username, rep in reps.items():
+                amount = quarter_quota(username, back)
+                actual = won[(rep.pk, period.start)]
+                if back and actual > amount * ATTAINMENT_CAP:
+                    attained = ratio(rng.uniform(*RAISED_ATTAINMENT))
+                    amount = round_to(actual / attained, 10_000, up=True)
+                amounts[username] = amount
+                self.set_quota(period, amount, rep_id=rep.pk)
+            for name, team in self.teams.items():
+                together = sum(a for u, a in amounts.items() if PEOPLE[u][3] == name)
+                self.set_quota(
+                    period, round_to(together * TEAM_QUOTA_SHARE, 10_000), team_id=team.pk
+                )
+
+    def set_quota(self, period: forecast_rules.Period, amount: Decimal, **whose: int) -> None:
         """The quarter's quota and, for the current quarter, its months' (MONTH_SHARES)."""
+        admin, counts = self.admin, self.counts
         forecast_services.quota_set(
             actor=admin, period=period, amount=amount, currency=DEMO_CURRENCY, **whose
         )
         counts["quotas"] += 1
-        if period != current:
+        if period != self.current:
             return
         month = forecast_services.fiscal_calendar().period_of(period.start, "month")
         left = amount
@@ -346,31 +394,23 @@ def build_forecasting(
             left -= part
             month = month.next()
 
-    for back, period in zip(range(HISTORY_QUARTERS, -1, -1), [*quarters, current], strict=True):
-        amounts = {}
-        for username, rep in reps.items():
-            amount = quarter_quota(username, back)
-            actual = won[(rep.pk, period.start)]
-            if back and actual > amount * ATTAINMENT_CAP:
-                attained = ratio(rng.uniform(*RAISED_ATTAINMENT))
-                amount = round_to(actual / attained, 10_000, up=True)
-            amounts[username] = amount
-            set_quota(period, amount, rep_id=rep.pk)
-        for name, team in teams.items():
-            together = sum(a for u, a in amounts.items() if PEOPLE[u][3] == name)
-            set_quota(period, round_to(together * TEAM_QUOTA_SHARE, 10_000), team_id=team.pk)
-
-    counts["snapshot_rows"] = build_snapshot_history(now)
-
-    def rep_call(username: str, period: forecast_rules.Period, at: dt.datetime,
-                 basis: Decimal, spread: float) -> None:  # fmt: skip
+    def rep_call(
+        self,
+        username: str,
+        period: forecast_rules.Period,
+        at: dt.datetime,
+        basis: Decimal,
+        spread: float,
+    ) -> None:
+        """A rep's call: `basis` with noise of `spread` and the rep's bias (CALL_BIAS)."""
+        rng = self.rng
         step = 5_000 if PEOPLE[username][3] == "Enterprise" else 1_000
         # Within 2.5 standard deviations: no wild outlier in a small demo.
         noise = min(max(rng.gauss(1, spread), 1 - 2.5 * spread), 1 + 2.5 * spread)
         factor = noise * CALL_BIAS.get(username, 1.0)
         commit = round_to(basis * ratio(factor), step)
         forecast_services.forecast_submit(
-            actor=reps[username],
+            actor=self.reps[username],
             period=period.label,
             commit=commit,
             best_case=round_to(commit * ratio(rng.uniform(1.15, 1.45)), step),
@@ -378,19 +418,19 @@ def build_forecasting(
             notes=rng.choice(CALL_NOTES),
             now=at,
         )
-        counts["forecast_calls"] += 1
+        self.counts["forecast_calls"] += 1
 
-    def team_call(team: Team, period: forecast_rules.Period, at: dt.datetime) -> None:
+    def team_call(self, team: Team, period: forecast_rules.Period, at: dt.datetime) -> None:
         """The manager's call: the reps' latest calls added up, adjusted most of the time."""
         calls = forecast_services.team_reps_calls(team, period)
         commit, best = forecast_services.reps_calls_sum(calls, DEMO_CURRENCY)
         biased, (low, high), text = ADJUSTMENTS[team.name]
         note = ""
-        if rng.random() < ADJUSTED_SHARE:
-            adjusted = round_to(commit * ratio(rng.uniform(low, high)), 5_000)
+        if self.rng.random() < ADJUSTED_SHARE:
+            adjusted = round_to(commit * ratio(self.rng.uniform(low, high)), 5_000)
             if adjusted != commit:
                 delta = f"{abs(adjusted - commit):,.0f} {DEMO_CURRENCY}"
-                note = text.format(delta=delta, name=reps[biased].first_name)
+                note = text.format(delta=delta, name=self.reps[biased].first_name)
                 commit, best = adjusted, max(best, adjusted)
         forecast_services.forecast_submit(
             actor=team.manager,
@@ -402,72 +442,74 @@ def build_forecasting(
             currency=DEMO_CURRENCY,
             now=at,
         )
-        counts["forecast_calls"] += 1
+        self.counts["forecast_calls"] += 1
 
-    # Past quarters: the calls go by what each rep finally won there.
-    for quarter in quarters:
-        early = rng.sample(list(reps), 2)
-        late = [rng.choice(list(reps))]
-        for week, callers in ((1, list(reps)), (3, early), (6, list(reps)), (10, late)):
-            for i, username in enumerate(callers):
-                at = _call_moment(quarter, week, 9) + dt.timedelta(minutes=10 * i)
-                basis = won[(reps[username].pk, quarter.start)]
-                rep_call(username, quarter, at, basis, CALL_SPREAD[week])
-            if week in (1, 6):
-                for j, team in enumerate(teams.values()):
-                    at = _call_moment(quarter, week, 16) + dt.timedelta(minutes=10 * j)
-                    team_call(team, quarter, at)
+    def past_quarters_calls(
+        self, quarters: list[forecast_rules.Period], won: Counter[tuple[int, dt.date]]
+    ) -> None:
+        """Past quarters: the calls go by what each rep finally won there."""
+        rng, reps, teams = self.rng, self.reps, self.teams
+        for quarter in quarters:
+            early = rng.sample(list(reps), 2)
+            late = [rng.choice(list(reps))]
+            for week, callers in ((1, list(reps)), (3, early), (6, list(reps)), (10, late)):
+                for i, username in enumerate(callers):
+                    at = _call_moment(quarter, week, 9) + dt.timedelta(minutes=10 * i)
+                    basis = won[(reps[username].pk, quarter.start)]
+                    self.rep_call(username, quarter, at, basis, CALL_SPREAD[week])
+                if week in (1, 6):
+                    for j, team in enumerate(teams.values()):
+                        at = _call_moment(quarter, week, 16) + dt.timedelta(minutes=10 * j)
+                        self.team_call(team, quarter, at)
 
-    # This quarter: the calls go by the system's numbers now (closed won + commit + half
-    # the best case); weeks 1 and 6 when they are over, then this week.
-    system = {
-        row.id: row.figures
-        for row in forecast_summary(admin, current.label, currency=DEMO_CURRENCY).by_owner
-    }
-    basis = {}
-    for username, rep in reps.items():
-        figures = system.get(rep.pk)
-        expected = figures.commit_cumulative + figures.best_case / 2 if figures else Decimal(0)
-        basis[username] = expected or quarter_quota(username, 0) * Decimal("0.6")
-    this_week = forecast_rules.week_start(forecast_services.local_today(now))
-    for week in (1, 6):
-        if _call_moment(current, week, 0) >= dt.datetime.combine(
-            this_week, dt.time.min, tzinfo=organisation.current().tz()
-        ):
-            continue
-        for i, username in enumerate(reps):
-            at = _call_moment(current, week, 9) + dt.timedelta(minutes=10 * i)
-            rep_call(username, current, at, basis[username], CALL_SPREAD[week])
-        for j, team in enumerate(teams.values()):
-            at = _call_moment(current, week, 16) + dt.timedelta(minutes=10 * j)
-            team_call(team, current, at)
-    callers = [u for u in reps if u not in NOT_CALLED_THIS_WEEK]
-    moments = _this_week_moments(this_week, now, len(callers) + len(teams), rng)
-    for username, at in zip(callers, moments, strict=False):
-        rep_call(username, current, at, basis[username], 0.05)
-    for team, at in zip(teams.values(), moments[len(callers) :], strict=True):
-        team_call(team, current, at)
-    # Each team's forecast meeting of last week, so a manager who records this week's sees
-    # the changes since it.
-    held_on = forecast_services.local_today(now) - dt.timedelta(days=7)
-    for team in teams.values():
-        people = User.objects.filter(team=team, is_active=True).values_list("id", flat=True)
-        forecast_services.meeting_create(
-            actor=team.manager,
-            period=current.label,
-            team_id=team.pk,
-            held_on=held_on,
-            attendee_ids=sorted({team.manager_id, *people}),
-            notes="Walked the commit deals; two close dates to confirm with the buyers.",
-            now=now,
-        )
-        counts["forecast_meetings"] += 1
-    counts["changed_since_meeting"] = _since_last_meeting(teams.values(), current)
-    # This week's snapshot is the job's of this Monday, after those changes: taken again.
-    this_week = forecast_rules.week_start(forecast_services.local_today(now))
-    PipelineSnapshot.objects.filter(week=this_week).delete()
-    forecast_services.pipeline_snapshot_take(now=now)
-    return {"snapshot_weeks": SNAPSHOT_WEEKS, **counts}
+    def this_quarter_calls(self) -> None:
+        """This quarter: the calls go by the system's numbers now (closed won + commit + half
+        the best case); weeks 1 and 6 when they are over, then this week."""
+        rng, now, reps, teams, current = self.rng, self.now, self.reps, self.teams, self.current
+        system = {
+            row.id: row.figures
+            for row in forecast_summary(self.admin, current.label, currency=DEMO_CURRENCY).by_owner
+        }
+        basis = {}
+        for username, rep in reps.items():
+            figures = system.get(rep.pk)
+            expected = figures.commit_cumulative + figures.best_case / 2 if figures else Decimal(0)
+            basis[username] = expected or quarter_quota(username, 0) * Decimal("0.6")
+        this_week = forecast_rules.week_start(forecast_services.local_today(now))
+        for week in (1, 6):
+            if _call_moment(current, week, 0) >= dt.datetime.combine(
+                this_week, dt.time.min, tzinfo=organisation.current().tz()
+            ):
+                continue
+            for i, username in enumerate(reps):
+                at = _call_moment(current, week, 9) + dt.timedelta(minutes=10 * i)
+                self.rep_call(username, current, at, basis[username], CALL_SPREAD[week])
+            for j, team in enumerate(teams.values()):
+                at = _call_moment(current, week, 16) + dt.timedelta(minutes=10 * j)
+                self.team_call(team, current, at)
+        callers = [u for u in reps if u not in NOT_CALLED_THIS_WEEK]
+        moments = _this_week_moments(this_week, now, len(callers) + len(teams), rng)
+        for username, at in zip(callers, moments, strict=False):
+            self.rep_call(username, current, at, basis[username], 0.05)
+        for team, at in zip(teams.values(), moments[len(callers) :], strict=True):
+            self.team_call(team, current, at)
+
+    def last_weeks_meetings(self) -> None:
+        """Each team's forecast meeting of last week, so a manager who records this week's
+        sees the changes since it."""
+        held_on = forecast_services.local_today(self.now) - dt.timedelta(days=7)
+        for team in self.teams.values():
+            people = User.objects.filter(team=team, is_active=True).values_list("id", flat=True)
+            forecast_services.meeting_create(
+                actor=team.manager,
+                period=self.current.label,
+                team_id=team.pk,
+                held_on=held_on,
+                attendee_ids=sorted({team.manager_id, *people}),
+                notes="Walked the commit deals; two close dates to confirm with the buyers.",
+                now=self.now,
+            )
+            self.counts["forecast_meetings"] += 1
 
 
 def _since_last_meeting(teams: Iterable[Team], period: forecast_rules.Period) -> int:

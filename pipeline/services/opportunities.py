@@ -16,6 +16,7 @@ from pipeline.models import (
     Account,
     ChangeField,
     ForecastCategory,
+    Milestone,
     Opportunity,
     OpportunityChange,
     OpportunityStatus,
@@ -425,6 +426,62 @@ def opportunity_advance(
     opp = lock_for(actor, opportunity_id)
     check_version(opp, expected_version)
     refuse_if_closed(opp)
+    # Anything sent as a reason is an attempt to override, even only spaces: it is refused
+    # with a message about the reason, never taken for "no override" in silence.
+    override_attempted = bool(override_reason)
+    override_reason = (override_reason or "").strip()
+    loss_reason = (loss_reason or "").strip()
+    target = _advance_target(opp, stage_id, override_reason, loss_reason)
+    category_decision = _clean_category_on_move(forecast_category_on_move)
+
+    missing = gate_missing(opp, target)
+    used_override = _gate_override(opp, target, missing, actor, override_reason, override_attempted)
+    # After the gate, so a move that fails the gate answers the gate first; closing never asks.
+    on_move = None if target.is_closed else _category_on_move(opp, target, category_decision)
+
+    now = timezone.now()
+    old_stage = opp.stage
+    history, fields = _move_to_stage(
+        opp, target, missing, actor=actor, now=now, used_override=used_override
+    )
+    _follow_target(
+        opp, target, on_move, history, fields, actor=actor, now=now, loss_reason=loss_reason
+    )
+    opp.version += 1
+    opp.save(update_fields=fields)
+    OpportunityChange.objects.bulk_create(history)
+    _void_qualifications(
+        opp,
+        rules.qualification_void_reason(
+            old_stage_order=old_stage.order, new_stage_order=target.order
+        ),
+        now=now,
+    )
+    # Its flags follow the new stage at once; closing clears them all.
+    flags_refresh(now=now, opportunity_ids=[opp.pk])
+    audit_record(
+        actor=actor,
+        action="opportunity.advanced",
+        target=opp,
+        data={
+            "from": old_stage.pk,
+            "to": target.pk,
+            "override_reason": used_override,
+            "forecast_category_on_move": category_decision or "",
+        },
+    )
+    return opp
+
+
+# --- pipeline: the steps of a stage move ---
+
+
+def _advance_target(
+    opp: Opportunity, stage_id: int, override_reason: str, loss_reason: str
+) -> Stage:
+    """The stage `opp` is to move to; refuses a missing stage, a stage of another pipeline,
+    the current stage, a move to a lost stage without a loss reason and reasons over
+    MAX_TEXT."""
     target = Stage.objects.filter(pk=stage_id).first()
     if target is None:
         raise ValidationFailed(details={"stage": [f"No stage with id {stage_id}."]})
@@ -443,11 +500,6 @@ def opportunity_advance(
             code="same_stage",
             details=current_state(opp),
         )
-    # Anything sent as a reason is an attempt to override, even only spaces: it is refused
-    # with a message about the reason, never taken for "no override" in silence.
-    override_attempted = bool(override_reason)
-    override_reason = (override_reason or "").strip()
-    loss_reason = (loss_reason or "").strip()
     if target.is_lost and not loss_reason:
         raise ValidationFailed(
             "Say why the opportunity was lost.",
@@ -456,9 +508,20 @@ def opportunity_advance(
     for field, text in (("override_reason", override_reason), ("loss_reason", loss_reason)):
         if len(text) > MAX_TEXT:
             raise ValidationFailed(details={field: [f"Use at most {MAX_TEXT} characters."]})
-    category_decision = _clean_category_on_move(forecast_category_on_move)
+    return target
 
-    missing = gate_missing(opp, target)
+
+def _gate_override(
+    opp: Opportunity,
+    target: Stage,
+    missing: list[Milestone],
+    actor: User,
+    override_reason: str,
+    override_attempted: bool,
+) -> str:
+    """The override reason the move uses ("" when the gate is met); refuses a move with
+    `missing` milestones unless `actor` may override and gave a reason (PermissionDenied,
+    GateNotMet)."""
     may_override = access.can_override_gate(actor, opp.owner)
     used_override = ""
     if missing:
@@ -489,10 +552,20 @@ def opportunity_advance(
                 details["override_reason"] = [OVERRIDE_REASON_BLANK]
             raise GateNotMet(message, details=details)
         used_override = override_reason
-    # After the gate, so a move that fails the gate answers the gate first; closing never asks.
-    on_move = None if target.is_closed else _category_on_move(opp, target, category_decision)
+    return used_override
 
-    now = timezone.now()
+
+def _move_to_stage(
+    opp: Opportunity,
+    target: Stage,
+    missing: list[Milestone],
+    *,
+    actor: User,
+    now: dt.datetime,
+    used_override: str,
+) -> tuple[list[OpportunityChange], list[str]]:
+    """Puts `opp` in `target` (not saved): the history entries and the fields to save so
+    far, the stage change first."""
     old_stage = opp.stage
     history = [
         change_entry(
@@ -513,6 +586,23 @@ def opportunity_advance(
     fields = ["stage", "stage_entered_at", "version", "updated_at"]
     opp.stage = target
     opp.stage_entered_at = now
+    return history, fields
+
+
+def _follow_target(
+    opp: Opportunity,
+    target: Stage,
+    on_move: rules.CategoryOnMove | None,
+    history: list[OpportunityChange],
+    fields: list[str],
+    *,
+    actor: User,
+    now: dt.datetime,
+    loss_reason: str,
+) -> None:
+    """The forecast category after the move (closed/omitted on closing, else `on_move`'s)
+    and, on a move to a closed stage, the won or lost status: added to `history` and
+    `fields` when they change."""
     new_category = opp.forecast_category
     category_note = f"Follows stage '{target.name}'"
     if target.is_won:
@@ -551,30 +641,6 @@ def opportunity_advance(
         opp.loss_reason = loss_reason if target.is_lost else ""
         opp.forecast_category_override_reason = ""
         fields += ["status", "closed_at", "loss_reason", "forecast_category_override_reason"]
-    opp.version += 1
-    opp.save(update_fields=fields)
-    OpportunityChange.objects.bulk_create(history)
-    _void_qualifications(
-        opp,
-        rules.qualification_void_reason(
-            old_stage_order=old_stage.order, new_stage_order=target.order
-        ),
-        now=now,
-    )
-    # Its flags follow the new stage at once; closing clears them all.
-    flags_refresh(now=now, opportunity_ids=[opp.pk])
-    audit_record(
-        actor=actor,
-        action="opportunity.advanced",
-        target=opp,
-        data={
-            "from": old_stage.pk,
-            "to": target.pk,
-            "override_reason": used_override,
-            "forecast_category_on_move": category_decision or "",
-        },
-    )
-    return opp
 
 
 # --- pipeline: category override on stage moves ---

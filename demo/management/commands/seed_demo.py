@@ -50,7 +50,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from coaching.cadence import cadence_refresh
-from coaching.models import CoachingFlag
+from coaching.models import (
+    ActionItem,
+    CoachingFlag,
+    CoachingSession,
+    OpportunityReview,
+    SkillAssessment,
+)
 from demo.company.cast import (
     ACCOUNTS,
     DEMO_USERNAMES,
@@ -77,6 +83,7 @@ from demo.company.forecast_history import (
 )
 from demo.company.hiring_demo import build_hiring, delete_hiring_demo
 from demo.company.history import History, Rows, build_proposals, write_qualifications
+from forecasting.models import ForecastMeeting, ForecastSubmission, PipelineSnapshot, Quota
 from insights.services import suggestions_refresh
 from pipeline.flags import flags_refresh
 from pipeline.models import (
@@ -93,6 +100,7 @@ from pipeline.models import (
     QualificationScore,
     Stage,
 )
+from proposals.models import Proposal
 from salesops import audit_context, organisation
 from salesops.models import Role, Team, User
 
@@ -109,15 +117,6 @@ def demo_data_exists() -> bool:
 def delete_demo_data() -> None:
     """All pipeline data (every opportunity, account and pipeline), proposals and the demo
     users/teams."""
-    from coaching.models import (
-        ActionItem,
-        CoachingFlag,
-        CoachingSession,
-        OpportunityReview,
-        SkillAssessment,
-    )
-    from proposals.models import Proposal
-
     delete_hiring_demo(
         list(User.objects.filter(username__in=DEMO_USERNAMES).values_list("pk", flat=True))
     )
@@ -125,8 +124,6 @@ def delete_demo_data() -> None:
         CoachingFlag, ActionItem, CoachingSession, OpportunityReview, SkillAssessment,
     ):  # fmt: skip
         coaching_model.objects.all().delete()
-    from forecasting.models import ForecastMeeting, ForecastSubmission, PipelineSnapshot, Quota
-
     # Forecast calls are immutable (a trigger refuses DELETE): only TRUNCATE clears them.
     # Forecast meetings (with their attendees) point at the demo teams and users, so they
     # go too. (Deferred foreign-key checks of rows written in this transaction must fire
