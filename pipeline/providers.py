@@ -21,6 +21,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from salesops.models import User
+
 
 @dataclass(frozen=True)
 class DealSection:
@@ -57,8 +59,6 @@ def approved_proposals(opportunity_id: int) -> int:
 
 def review_queue(user: Any) -> QuerySet:
     if _review_queue is None:
-        from salesops.models import User
-
         return User.objects.none().values("pk")
     return _review_queue(user)
 

@@ -6,7 +6,11 @@
   there is how cycles used to be dodged). A lower app that needs a fact of a higher one
   gets it through a provider the higher app registers (pipeline/providers.py);
 - no module imports another module's private (`_name`) names, nor reads them as
-  `module._name`: what crosses a module boundary has a public name.
+  `module._name`: what crosses a module boundary has a public name;
+- another app is imported at the top of a module, never inside a function (but in
+  `AppConfig.ready`, where Django wants the registrations made);
+- a module stays under MODULE_LINES lines (past it, it becomes a package by entity) and a
+  function under FUNCTION_LINES (past it, it is split into steps that read top-down).
 """
 
 from __future__ import annotations
@@ -134,3 +138,40 @@ def test_no_module_uses_another_modules_private_names():
             ):
                 found.append(f"{name}:{node.lineno} reads {aliases[node.value.id]}.{node.attr}")
     assert not found, "private names used across modules:\n" + "\n".join(found)
+
+
+MODULE_LINES = 800
+FUNCTION_LINES = 150
+
+
+def test_another_app_is_imported_at_the_top_of_a_module():
+    found = []
+    for app, name, tree in modules():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or (
+                node.name == "ready" and name.endswith(".apps")
+            ):
+                continue
+            for module, _names, line in imported_modules(node):
+                target = module.split(".")[0]
+                if target in APPS and target != app:
+                    found.append(f"{name}:{line} imports {module} inside {node.name}()")
+    assert not found, "imports of another app inside a function:\n" + "\n".join(sorted(set(found)))
+
+
+def test_modules_and_functions_stay_readable_in_one_sitting():
+    too_long = []
+    for app in APPS:
+        for path in sorted((ROOT / app).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            text = path.read_text()
+            where = path.relative_to(ROOT)
+            if (lines := text.count("\n")) > MODULE_LINES:
+                too_long.append(f"{where}: {lines} lines (a package by entity past {MODULE_LINES})")
+            for node in ast.walk(ast.parse(text)):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    length = node.end_lineno - node.lineno + 1
+                    if length > FUNCTION_LINES:
+                        too_long.append(f"{where}:{node.lineno} {node.name}() is {length} lines")
+    assert not too_long, "\n".join(too_long)
