@@ -1,6 +1,6 @@
 """The account and product pages: the customers and the catalogue, with their CSV exports.
 
-Thin, like pipeline/views.py: read through a selector, validate with a form, call one
+Thin, like the views of pipeline/views/: read through a selector, validate with a form, call one
 service, redirect or re-render with the service's refusal at the field (422). Everyone
 signed in sees accounts and adds them; a rep edits an account only while no one else's
 deal uses it (services.accounts_locked_for; managers, leaders and admins edit any);

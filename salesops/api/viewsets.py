@@ -1,8 +1,6 @@
 """The base every app's API views share: strict query strings, ids that are never a 500,
 input validation in one call, pagination, and CSV exports that fall back to JSON errors.
-
-(Moved here from pipeline/api.py once the shared kernel needed it too; pipeline.api still
-exports the old names for the apps that import them from there.)
+Every app's API imports them from here.
 """
 
 from __future__ import annotations
