@@ -59,11 +59,13 @@ not rewritten as days pass; only a severity crossing a threshold is.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
+import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -76,6 +78,8 @@ from pipeline.models import FlagKind
 from salesops import organisation
 from salesops.links import url_parts
 from salesops.services import notifications_insert_sql
+
+logger = logging.getLogger(__name__)
 
 # pg_advisory_xact_lock key of the global refresh ("flag" in ASCII); only this module takes it.
 REFRESH_LOCK_KEY = 0x666C6167
@@ -90,6 +94,13 @@ TEST_DELAY_ENV = "SALESOPS_FLAGS_REFRESH_TEST_DELAY"
 WORK_MEM = "256MB"
 # A global run that decided at least this many deals vacuums the schedule afterwards.
 VACUUM_AFTER = 50_000
+# A global run with more deals to decide than this decides them in batches of this many
+# (in opportunity id order), each batch in its own transaction, and logs its progress. A
+# user's change to a deal (a targeted run, which locks the deal's schedule row) then waits
+# at most for the batch holding that row, never for the whole run: the first run on a
+# million existing deals takes ~45 s, past gunicorn's 30 s timeout for the page that
+# ticked a milestone meanwhile (bench/flags.py "during").
+BATCH_DEALS = 50_000
 
 
 @dataclass(frozen=True)
@@ -502,19 +513,59 @@ DUE = {
 }
 
 
-def _refresh_sql(due: str) -> str:
+# A batch of a global run: its due deals with ids from %(lo)s (NULL: the first) up to
+# before %(hi)s (NULL: the last).
+IN_BATCH = (
+    "SELECT opportunity_id, version FROM ({due}) d"
+    " WHERE (%(lo)s::bigint IS NULL OR opportunity_id >= %(lo)s)"
+    " AND (%(hi)s::bigint IS NULL OR opportunity_id < %(hi)s)"
+)
+
+# The first id of each batch of a global run's due deals (every BATCH_DEALS-th id).
+BATCH_STARTS_SQL = """
+SELECT opportunity_id FROM (
+    SELECT opportunity_id, row_number() OVER (ORDER BY opportunity_id) AS n FROM ({due}) d
+) numbered
+WHERE mod(n - 1, %(batch)s) = 0
+ORDER BY opportunity_id
+"""
+
+# The global run's first statement: the lock, this transaction's settings, the last run's
+# fingerprint, and how many deals are due (scheduled) and have a schedule row (full).
+# JIT-compiling the refresh's many expressions costs more than it saves; the hash joins
+# of a million deals fit in WORK_MEM, not in the default 4 MB.
+LOCK_SQL = """
+SELECT pg_advisory_xact_lock(%(lock)s), set_config('jit', 'off', true),
+       set_config('work_mem', %(work_mem)s, true),
+       (SELECT rules_fingerprint FROM pipeline_flagrefreshstate WHERE id = 1),
+       (SELECT ARRAY[count(*) FILTER (WHERE due_at <= %(now)s), count(*)]
+        FROM pipeline_flagschedule)
+"""
+# Each batch's first statement: the lock and the settings again.
+BATCH_LOCK_SQL = """
+SELECT pg_advisory_xact_lock(%(lock)s), set_config('jit', 'off', true),
+       set_config('work_mem', %(work_mem)s, true)
+"""
+
+
+@functools.cache
+def refresh_sql(due: str, *, batch: bool = False, state: bool = True) -> str:
+    """The refresh statement over the `due` deals (DUE), of one batch of them, and
+    recording the run (STATE_SQL; a targeted run never does, a batched run in its last
+    batch only)."""
+    due_sql = IN_BATCH.format(due=DUE[due]) if batch else DUE[due]
     return (
-        f"WITH due AS MATERIALIZED ({DUE[due]}),\n"
+        f"WITH due AS MATERIALIZED ({due_sql}),\n"
         f"deal AS MATERIALIZED ({DEAL_SQL}),\n"
         f"{IMPORT_SQL},\n"
         f"desired AS ({DESIRED_SQL}),\n"
-        + WRITE_SQL.format(state="" if due == "targeted" else STATE_SQL)
+        + WRITE_SQL.format(state=STATE_SQL if state and due != "targeted" else "")
     )
 
 
-SCHEDULED_SQL = _refresh_sql("scheduled")
-FULL_SQL = _refresh_sql("full")
-TARGETED_SQL = _refresh_sql("targeted")
+SCHEDULED_SQL = refresh_sql("scheduled")
+FULL_SQL = refresh_sql("full")
+TARGETED_SQL = refresh_sql("targeted")
 
 # A targeted run's first statement: take (or make) the deals' schedule rows, in id order,
 # and bump their versions — so a global run that read them earlier leaves these deals to us.
@@ -578,6 +629,7 @@ def flags_refresh(
     now: dt.datetime | None = None,
     opportunity_ids: Iterable[int] | None = None,
     full: bool = False,
+    progress: Callable[[FlagRefreshResult, int, int], None] | None = None,
 ) -> FlagRefreshResult:
     """Bring the open attention flags in line with the rules: of the deals due for a look
     (see the module docstring), of every deal (`full`, or when the rules' settings
@@ -590,9 +642,12 @@ def flags_refresh(
     again. Refuses nothing.
 
     Global run: two statements in one transaction (three when full) — the advisory lock
-    with this transaction's settings and the last run's fingerprint, (mending missing
-    schedule rows,) the refresh. Targeted run: two — claim the deals' schedule rows, then
-    the refresh — in the caller's transaction if any (no savepoint).
+    with this transaction's settings, the last run's fingerprint and the number of deals
+    due, (mending missing schedule rows,) the refresh. With more than BATCH_DEALS deals to
+    decide, the refresh runs in batches instead, each in its own transaction (the lock,
+    the refresh of its deals; the last one records the run), and `progress(result so
+    far, batch, batches)` is called after each. Targeted run: two — claim the deals'
+    schedule rows, then the refresh — in the caller's transaction if any (no savepoint).
     """
     now = now or timezone.now()
     params = refresh_params(now)
@@ -605,25 +660,26 @@ def flags_refresh(
             cursor.execute(TARGETED_SQL, {**params, "ids": ids})
             return _result(cursor.fetchone())
     fingerprint = rules_fingerprint(params)
+    locking = {"lock": REFRESH_LOCK_KEY, "work_mem": WORK_MEM, "now": now}
+    run = {**params, "fingerprint": fingerprint}
     with transaction.atomic(), connection.cursor() as cursor:
-        # JIT-compiling these statements' many expressions costs more than it saves; the
-        # hash joins of a million deals fit in WORK_MEM, not in the default 4 MB.
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s), set_config('jit', 'off', true),"
-            " set_config('work_mem', %s, true),"
-            " (SELECT rules_fingerprint FROM pipeline_flagrefreshstate WHERE id = 1)",
-            [REFRESH_LOCK_KEY, WORK_MEM],
-        )
-        full = full or cursor.fetchone()[3] != fingerprint
+        cursor.execute(LOCK_SQL, locking)
+        last_fingerprint, (due, scheduled) = cursor.fetchone()[3:]
+        full = full or last_fingerprint != fingerprint
+        run["full"] = full
         if full:
             cursor.execute(MEND_SQL)
-        cursor.execute(
-            FULL_SQL if full else SCHEDULED_SQL,
-            {**params, "fingerprint": fingerprint, "full": full},
-        )
-        result = _result(cursor.fetchone(), full=full)
-        if settings.TESTING and (delay := os.environ.get(TEST_DELAY_ENV)):
-            time.sleep(float(delay))
+        starts: list[int] = []
+        if (scheduled if full else due) > BATCH_DEALS:
+            mode = "full" if full else "scheduled"
+            cursor.execute(BATCH_STARTS_SQL.format(due=DUE[mode]), {**params, "batch": BATCH_DEALS})
+            starts = [row[0] for row in cursor.fetchall()]
+        if len(starts) <= 1:
+            cursor.execute(FULL_SQL if full else SCHEDULED_SQL, run)
+            result = _result(cursor.fetchone(), full=full)
+            _test_delay()
+    if len(starts) > 1:
+        result = _refresh_in_batches(starts, run, locking, progress=progress)
     if result.checked >= VACUUM_AFTER and not connection.in_atomic_block:
         # A run that rewrote many schedule rows leaves their old versions behind: the next
         # run's scan would pay for them (up to 2 s after a million-deal run, setting hint
@@ -631,3 +687,50 @@ def flags_refresh(
         with connection.cursor() as cursor:
             cursor.execute("VACUUM (ANALYZE) pipeline_flagschedule")
     return result
+
+
+def _test_delay() -> None:
+    if settings.TESTING and (delay := os.environ.get(TEST_DELAY_ENV)):
+        time.sleep(float(delay))
+
+
+def _refresh_in_batches(
+    starts: list[int],
+    run: dict[str, object],
+    locking: dict[str, object],
+    *,
+    progress: Callable[[FlagRefreshResult, int, int], None] | None,
+) -> FlagRefreshResult:
+    """The global run's refresh, batch by batch: the deals from each of `starts` up to the
+    next, each batch committed on its own (its deals' schedule rows locked only while it
+    runs). Only the last batch records the run's fingerprint: a run that stops half-way
+    (a deploy, a killed worker) leaves the next run to decide everything again."""
+    full = bool(run["full"])
+    mode = "full" if full else "scheduled"
+    bounds = list(zip([None, *starts[1:]], [*starts[1:], None], strict=True))
+    total = FlagRefreshResult(raised=0, cleared=0, updated=0, notified=0, full=full)
+    for number, (lo, hi) in enumerate(bounds, start=1):
+        last = number == len(bounds)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(BATCH_LOCK_SQL, locking)
+            cursor.execute(refresh_sql(mode, batch=True, state=last), {**run, "lo": lo, "hi": hi})
+            batch = _result(cursor.fetchone(), full=full)
+            _test_delay()
+        total = FlagRefreshResult(
+            raised=total.raised + batch.raised,
+            cleared=total.cleared + batch.cleared,
+            updated=total.updated + batch.updated,
+            notified=total.notified + batch.notified,
+            checked=total.checked + batch.checked,
+            full=full,
+        )
+        logger.info(
+            "attention flags: batch %d of %d done, %d deals decided, %d flags raised so far",
+            number,
+            len(bounds),
+            total.checked,
+            total.raised,
+        )
+        if progress is not None:
+            progress(total, number, len(bounds))
+    return total

@@ -6,7 +6,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from pipeline.flags import flags_refresh
+from pipeline.flags import FlagRefreshResult, flags_refresh
 from salesops import audit_context, organisation
 
 
@@ -27,7 +27,15 @@ class Command(BaseCommand):
     @audit_context.as_command
     def handle(self, *args, **options) -> None:
         started = time.perf_counter()
-        result = flags_refresh(full=options["full"])
+
+        def batch_done(total: FlagRefreshResult, number: int, batches: int) -> None:
+            # A first run on a large database goes in batches: say how far it is.
+            self.stdout.write(
+                f"batch {number} of {batches}: {total.checked} deals decided, "
+                f"{total.raised} flags raised"
+            )
+
+        result = flags_refresh(full=options["full"], progress=batch_done)
         elapsed = time.perf_counter() - started
         self.stdout.write(
             f"raised {result.raised}, cleared {result.cleared}, updated {result.updated}, "
