@@ -16,7 +16,10 @@ At each size, with the flags and notifications emptied first:
   full      `refresh_flags --full` at the same moment: every deal decided, nothing changed;
   next day  a refresh 24 h later (what the first hourly run after midnight does): only
             what a day changes — flags newly due, severities crossing a threshold;
-  1 deal    the targeted refresh of one open deal, as the services run it after a change.
+  1 deal    the targeted refresh of one open deal, as the services run it after a change;
+  during    a cold run again while a "user" runs targeted refreshes (a page's write) of
+            random open deals every 0.1 s: how long each waits — the run in batches of
+            BATCH_DEALS (the code) and, for comparison, in one transaction.
 Each is timed (wall clock) with its query count (CaptureQueriesContext). Prints a table
 and writes JSON to bench/results/flags-<timestamp>.json.
 """
@@ -216,6 +219,59 @@ def measure(
     }
 
 
+def during(now: dt.datetime, open_ids: list[int]) -> list[dict]:
+    """A user's change to a deal while a cold run goes: the main thread runs the targeted
+    refresh a page's write runs (a random open deal, every 0.1 s) until the run ends, and
+    times each. Twice: the run in batches (the code), and in one transaction (BATCH_DEALS
+    above the number of deals: as before batches)."""
+    import random
+    import statistics
+    import threading
+
+    from django.db import connections
+
+    from pipeline import flags
+
+    rows = []
+    batch_deals = flags.BATCH_DEALS
+    for label, batch in (("during, batched", batch_deals), ("during, 1 txn", 10**9)):
+        empty_flags()
+        flags.BATCH_DEALS = batch
+        done, outcome = threading.Event(), {}
+
+        def cold_run(done: threading.Event = done, outcome: dict = outcome) -> None:
+            t0 = time.perf_counter()
+            outcome["result"] = flags.flags_refresh(now=now)
+            outcome["seconds"] = time.perf_counter() - t0
+            connections.close_all()
+            done.set()
+
+        runner = threading.Thread(target=cold_run)
+        runner.start()
+        rng, waits = random.Random(7), []
+        time.sleep(0.2)
+        while not done.is_set():
+            t0 = time.perf_counter()
+            flags.flags_refresh(now=now, opportunity_ids=[rng.choice(open_ids)])
+            waits.append(time.perf_counter() - t0)
+            time.sleep(0.1)
+        runner.join()
+        flags.BATCH_DEALS = batch_deals
+        waits.sort()
+        rows.append(
+            {
+                "scenario": label,
+                "seconds": round(outcome["seconds"], 3),
+                "checked": outcome["result"].checked,
+                "user_writes": len(waits),
+                "wait_median_s": round(statistics.median(waits), 3) if waits else None,
+                "wait_p95_s": round(waits[int(0.95 * (len(waits) - 1))], 3) if waits else None,
+                "wait_max_s": round(waits[-1], 3) if waits else None,
+            }
+        )
+    return rows
+
+
 def table_counts() -> dict[str, int]:
     from django.db import connection
 
@@ -276,6 +332,8 @@ def main(argv: list[str] | None = None) -> None:
             .values_list("id", flat=True)[size // 2]
         )
         rows.append(measure("1 deal", now + dt.timedelta(days=1), opportunity_ids=[one]))
+        open_ids = list(Opportunity.objects.filter(status="open").values_list("id", flat=True))
+        waits = during(now, open_ids)
         counts = table_counts()
         for row in rows:
             row["target_s"] = TARGETS_S.get((row["scenario"], size))
@@ -295,6 +353,16 @@ def main(argv: list[str] | None = None) -> None:
                 f"{r['checked']:>9,} {r['raised']:>9,} {r['cleared']:>8,} {r['updated']:>9,} "
                 f"{r['notified']:>9,}"
             )
+        print(
+            f"\n{'a page write during the cold run':<20} {'run s':>8} {'writes':>7} "
+            f"{'median s':>9} {'p95 s':>7} {'max s':>7}"
+        )
+        for w in waits:
+            print(
+                f"{w['scenario']:<32} {w['seconds']:>8.3f} {w['user_writes']:>7} "
+                f"{w['wait_median_s']:>9} {w['wait_p95_s']:>7} {w['wait_max_s']:>7}"
+            )
+        runs[-1]["during"] = waits
     with connection.cursor() as cur:
         cur.execute("SHOW server_version")
         server = cur.fetchone()[0]

@@ -58,6 +58,7 @@ not rewritten as days pass; only a severity crossing a threshold is.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -100,7 +101,7 @@ VACUUM_AFTER = 50_000
 # at most for the batch holding that row, never for the whole run: the first run on a
 # million existing deals takes ~45 s, past gunicorn's 30 s timeout for the page that
 # ticked a milestone meanwhile (bench/flags.py "during").
-BATCH_DEALS = 50_000
+BATCH_DEALS = 10_000
 
 
 @dataclass(frozen=True)
@@ -461,7 +462,7 @@ per_kind AS (
            max(ch.opportunity_id) AS opportunity_id, max(ch.opp_name) AS opp_name,
            max(ch.explanation) AS explanation
     FROM todo ch
-    WHERE ch.action = 'raise'
+    WHERE ch.action = 'raise' AND %(notify)s
       -- Only flags really inserted. Usually all were: then the count settles it and the
       -- hashed subplan over RETURNING is never built (1 s for a million raises).
       AND ((SELECT count(*) FROM raised) = (SELECT count(*) FROM todo WHERE action = 'raise')
@@ -478,6 +479,28 @@ SELECT (SELECT count(*) FROM raised),
        (SELECT count(*) FROM updated),
        (SELECT count(*) FROM notified),
        (SELECT count(*) FROM deal)
+"""
+)
+
+# A batched run notifies once at its end, about every flag it raised (its batches notify
+# nobody): per owner, the flags raised at the run's moment and still open — grouped as one
+# run's `per_kind`, so the same notifications as one statement would have made.
+BATCH_NOTIFICATIONS_SQL = (
+    """
+WITH per_kind AS (
+    SELECT o.owner_id, f.kind, count(*) AS n, min(f.id) AS first_id,
+           max(f.opportunity_id) AS opportunity_id, max(o.name) AS opp_name,
+           max(f.explanation) AS explanation
+    FROM pipeline_opportunityflag f
+    JOIN pipeline_opportunity o ON o.id = f.opportunity_id
+    WHERE f.raised_at = %(now)s AND f.cleared_at IS NULL
+    GROUP BY o.owner_id, f.kind
+),
+notified AS ("""
+    + notifications_insert_sql(FLAG_NOTIFICATIONS_SQL)
+    + """
+)
+SELECT count(*) FROM notified
 """
 )
 
@@ -657,11 +680,11 @@ def flags_refresh(
             return FlagRefreshResult(raised=0, cleared=0, updated=0, notified=0)
         with transaction.atomic(savepoint=False), connection.cursor() as cursor:
             cursor.execute(CLAIM_SQL, {"ids": ids})
-            cursor.execute(TARGETED_SQL, {**params, "ids": ids})
+            cursor.execute(TARGETED_SQL, {**params, "ids": ids, "notify": True})
             return _result(cursor.fetchone())
     fingerprint = rules_fingerprint(params)
     locking = {"lock": REFRESH_LOCK_KEY, "work_mem": WORK_MEM, "now": now}
-    run = {**params, "fingerprint": fingerprint}
+    run = {**params, "fingerprint": fingerprint, "notify": True}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(LOCK_SQL, locking)
         last_fingerprint, (due, scheduled) = cursor.fetchone()[3:]
@@ -703,8 +726,10 @@ def _refresh_in_batches(
 ) -> FlagRefreshResult:
     """The global run's refresh, batch by batch: the deals from each of `starts` up to the
     next, each batch committed on its own (its deals' schedule rows locked only while it
-    runs). Only the last batch records the run's fingerprint: a run that stops half-way
-    (a deploy, a killed worker) leaves the next run to decide everything again."""
+    runs). Only the last batch records the run's fingerprint and notifies the owners of
+    every flag the run raised (BATCH_NOTIFICATIONS_SQL): a run that stops half-way (a
+    deploy, a killed worker) leaves the next run to decide everything again — the flags
+    its batches raised stay, unannounced."""
     full = bool(run["full"])
     mode = "full" if full else "scheduled"
     bounds = list(zip([None, *starts[1:]], [*starts[1:], None], strict=True))
@@ -713,8 +738,14 @@ def _refresh_in_batches(
         last = number == len(bounds)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(BATCH_LOCK_SQL, locking)
-            cursor.execute(refresh_sql(mode, batch=True, state=last), {**run, "lo": lo, "hi": hi})
+            cursor.execute(
+                refresh_sql(mode, batch=True, state=last),
+                {**run, "lo": lo, "hi": hi, "notify": False},
+            )
             batch = _result(cursor.fetchone(), full=full)
+            if last:
+                cursor.execute(BATCH_NOTIFICATIONS_SQL, run)
+                batch = dataclasses.replace(batch, notified=cursor.fetchone()[0])
             _test_delay()
         total = FlagRefreshResult(
             raised=total.raised + batch.raised,

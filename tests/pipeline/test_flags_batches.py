@@ -66,8 +66,10 @@ def test_a_batched_run_leaves_the_flags_one_run_would(monkeypatch, neglected):
     assert result.full and result.checked == 7 and result.raised >= 14
     assert flagged_deals() == {o.pk for o in neglected}
     assert OpportunityFlag.objects.filter(cleared_at__isnull=True).count() == result.raised
-    # Each batch notifies the owners of the flags it raised once: one owner, three batches.
-    assert Notification.objects.count() == result.notified == 3
+    # The run notifies once, at its end, about every flag it raised: one owner, one
+    # notification counting all of them.
+    assert Notification.objects.count() == result.notified == 1
+    assert Notification.objects.get().title == f"{result.raised} new attention flags on your deals"
     # One unbatched full run afterwards finds nothing to change: the batches decided every
     # deal as one run would have.
     monkeypatch.setattr(flags, "BATCH_DEALS", 1000)
@@ -87,9 +89,10 @@ def test_a_run_stopped_half_way_is_not_recorded_so_the_next_decides_everything(
 
     with pytest.raises(RuntimeError):
         flags_refresh(progress=killed_after_the_second_batch)
-    # The two batches done are committed; the run is not recorded.
+    # The two batches done are committed; the run is not recorded, nobody is notified.
     assert flagged_deals() == {o.pk for o in neglected[:6]}
     assert not FlagRefreshState.objects.exists()
+    assert not Notification.objects.exists()
     result = flags_refresh()
     assert result.full and result.checked == 7
     assert flagged_deals() == {o.pk for o in neglected}
@@ -109,7 +112,7 @@ def test_the_command_prints_each_batch(monkeypatch, neglected):
     lines = out.getvalue().splitlines()
     assert lines[0] == "batch 1 of 2: 4 deals decided, 8 flags raised"
     assert lines[1] == "batch 2 of 2: 7 deals decided, 14 flags raised"
-    assert lines[2].startswith("raised 14, cleared 0, updated 0, notified 2 in ")
+    assert lines[2].startswith("raised 14, cleared 0, updated 0, notified 1 in ")
 
 
 def test_a_users_change_waits_for_one_batch_not_the_whole_run(
