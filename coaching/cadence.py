@@ -40,6 +40,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -292,7 +293,7 @@ def cadence_params(
     now: dt.datetime,
     rep_ids: list[int] | None = None,
     cadence: Cadence | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """The parameters of REP_CADENCE_SQL (and TODAY_SQL)."""
     cadence = cadence or cadence_from_settings()
     return {
@@ -312,16 +313,16 @@ OWN_KINDS = [
 ]
 
 
-def _ids(values: Iterable[object] | None) -> list[int] | None:
+def _ids(values: Iterable[int | str] | None) -> list[int] | None:
     return None if values is None else sorted({int(v) for v in values})
 
 
 def cadence_refresh(
     *,
     now: dt.datetime | None = None,
-    rep_ids: Iterable[object] | None = None,
-    action_item_ids: Iterable[object] | None = None,
-    provided: Mapping[str, Iterable[object]] | None = None,
+    rep_ids: Iterable[int | str] | None = None,
+    action_item_ids: Iterable[int | str] | None = None,
+    provided: Mapping[str, Iterable[int | str]] | None = None,
 ) -> CadenceResult:
     """Bring the open coaching flags in line with the cadence (see the module docstring):
     raise what is overdue, clear what no longer is (or moved to another recipient, who
@@ -345,7 +346,7 @@ def cadence_refresh(
     if not (do_reps or do_items or any(do_provided)):
         return NOTHING
     kinds = [*OWN_KINDS, *((p.kind, p.label, p.plural) for p in providers)]
-    params: dict[str, object] = {
+    params: dict[str, Any] = {
         # A part left alone gets an empty id list, so its CTEs read no rows at all.
         **cadence_params(now=now, rep_ids=reps if do_reps else []),
         "item_ids": items if do_items else [],

@@ -8,7 +8,7 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils import timezone
 
-from coaching.models import LEVELS
+from coaching.models import LEVELS, Skill
 from coaching.services import (
     MAX_ACTION_TITLE,
     MAX_EVIDENCE,
@@ -39,6 +39,8 @@ class AssessmentForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="What you saw: the deal, call or document, and when. Needed for level 4 and 5.",
     )
+    # The view keeps the skills offered here, for the guide shown next to the chosen one.
+    skills: list[Skill]
 
     def __init__(self, *args, people, skills, **kwargs):
         super().__init__(*args, **kwargs)
@@ -187,7 +189,7 @@ class BaseSessionItemFormSet(forms.BaseFormSet):
                     form.add_error(field if field in form.fields else None, str(message))
 
 
-SessionItemFormSet = forms.formset_factory(
+SessionItemFormSet: type[BaseSessionItemFormSet] = forms.formset_factory(  # type: ignore[assignment]  # the stubs drop the formset= class
     SessionItemForm,
     formset=BaseSessionItemFormSet,
     extra=SESSION_ITEM_ROWS,
@@ -201,7 +203,7 @@ def session_items_formset(data=None, initial=None) -> BaseSessionItemFormSet:
     if data is not None:
         return SessionItemFormSet(data, prefix=SESSION_ITEMS_PREFIX)
     rows = list(initial or [])
-    factory = forms.formset_factory(
+    factory: type[BaseSessionItemFormSet] = forms.formset_factory(  # type: ignore[assignment]  # as above
         SessionItemForm, formset=BaseSessionItemFormSet, extra=SESSION_ITEM_ROWS - len(rows),
         max_num=SESSION_ITEM_ROWS,
     )  # fmt: skip
@@ -287,9 +289,10 @@ class SessionFilterForm(forms.Form):
 
 
 def _plain(form: forms.Form) -> None:
-    form.helper = FormHelper()
-    form.helper.form_tag = False
-    form.helper.disable_csrf = True  # the template renders {% csrf_token %}
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True  # the template renders {% csrf_token %}
+    form.helper = helper  # type: ignore[attr-defined]  # crispy reads a `helper` set on the form
 
 
 class AgendaItemForm(forms.Form):

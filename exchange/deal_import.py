@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -253,11 +253,13 @@ class DealImport(ImportPass):
         self.outcome.counts["created"] += len(creates)
         if not self.write:
             return
+        # Writing, _accounts_for has found or created every deal's account: no None left.
+        written_account_ids = cast("list[int]", account_ids)
         deals = [
             bulk.ImportedDeal(
                 external_id=d.external_id,
                 name=d.name,
-                account_id=account_ids[i],
+                account_id=written_account_ids[i],
                 owner_id=d.owner_id,
                 stage_id=d.stage_id,
                 status=d.status.value,

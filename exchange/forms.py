@@ -205,7 +205,8 @@ class ConfigureForm(forms.Form):
             for name in names:
                 target = self.cleaned_data.get(name)
                 if target is not None:
-                    maps.setdefault(field_name, {})[self.fields[name].label] = target
+                    # The label is the file's value (a str), set by _value_fields.
+                    maps.setdefault(field_name, {})[self.fields[name].label] = target  # type: ignore[index]  # label typed str | _StrPromise | None
         return maps
 
     def options(self) -> dict[str, Any]:

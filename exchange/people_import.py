@@ -506,8 +506,12 @@ class PeopleImport(ImportPass):
         team = plan.names.get(p.team_key or "", "") if p.team_key else ""
         parent = plan.parents.get(p.team_key) if p.team_key else None
         manager = managers.get(p.team_key) if p.team_key else None
-        if manager is None and p.team_key in self.teams and self.teams[p.team_key].manager_id:
-            manager = ("user", self.teams[p.team_key].manager_id)
+        if (
+            manager is None
+            and p.team_key in self.teams
+            and (manager_id := self.teams[p.team_key].manager_id)
+        ):
+            manager = ("user", manager_id)
         return {
             "line": p.line,
             "action": action,

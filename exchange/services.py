@@ -29,7 +29,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from exchange import catalogue_import, deal_import, people_import
-from exchange.engine import Outcome
+from exchange.engine import ImportPass, Outcome
 from exchange.models import BatchStatus, ImportBatch, ImportMapping
 from exchange.options import parse_options
 from exchange.reading import FileShape, file_shape, read_rows
@@ -271,12 +271,7 @@ class Report:
 
 def _engine(
     batch: ImportBatch, actor: User, *, write: bool, progress: Callable[[int], None] | None
-) -> (
-    deal_import.DealImport
-    | people_import.PeopleImport
-    | catalogue_import.AccountImport
-    | catalogue_import.ProductImport
-):
+) -> ImportPass:
     """The import of the batch's kind; each has the same constructor and `run() ->
     Outcome`, one pass for the preview (write=False) and the import."""
     engine = {

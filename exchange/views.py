@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -20,10 +20,11 @@ from exchange.models import BatchStatus, ImportBatch
 from exchange.rules import FIELDS, ImportKind
 from salesops.exceptions import ApplicationError
 from salesops.forms import add_service_errors
+from salesops.http import AuthenticatedRequest
 from salesops.models import User
 
 
-def _importer(request: HttpRequest) -> User:
+def _importer(request: AuthenticatedRequest) -> User:
     """Admins and sales leaders import; anyone else gets 403, as the services answer."""
     if not selectors.may_import(request.user):
         raise DjangoPermissionDenied("Imports are for administrators and sales leaders.")
@@ -32,7 +33,7 @@ def _importer(request: HttpRequest) -> User:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def batch_list(request: HttpRequest) -> HttpResponse:
+def batch_list(request: AuthenticatedRequest) -> HttpResponse:
     """The imports so far, and a new one."""
     user = _importer(request)
     form = UploadForm(request.POST or None, request.FILES or None)
@@ -74,7 +75,9 @@ def _configure_form(batch: ImportBatch, data: Any = None) -> ConfigureForm:
     return ConfigureForm(batch, data, **choices)
 
 
-def _detail_context(request: HttpRequest, batch: ImportBatch, form: ConfigureForm | None = None):
+def _detail_context(
+    request: AuthenticatedRequest, batch: ImportBatch, form: ConfigureForm | None = None
+):
     kind = ImportKind(batch.kind)
     context: dict[str, Any] = {
         "batch": batch,
@@ -90,7 +93,7 @@ def _detail_context(request: HttpRequest, batch: ImportBatch, form: ConfigureFor
 
 @login_required
 @require_GET
-def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def batch_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user = _importer(request)
     batch = selectors.batch_get_for(user, pk)
     return render(request, "exchange/batch_detail.html", _detail_context(request, batch))
@@ -98,7 +101,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def batch_configure(request: HttpRequest, pk: int) -> HttpResponse:
+def batch_configure(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Save the mapping and read the file again (the preview); with "import", start."""
     user = _importer(request)
     batch = selectors.batch_get_for(user, pk)
@@ -141,7 +144,7 @@ def _done_message(batch: ImportBatch) -> str:
 
 @login_required
 @require_GET
-def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
+def batch_progress(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The progress bar (htmx polls it while the import runs; once done it asks the page to
     reload so the report shows)."""
     user = _importer(request)
@@ -158,7 +161,7 @@ def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def batch_undo(request: HttpRequest, pk: int) -> HttpResponse:
+def batch_undo(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user = _importer(request)
     batch = selectors.batch_get_for(user, pk)
     try:
@@ -172,7 +175,7 @@ def batch_undo(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def batch_rejected_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+def batch_rejected_csv(request: AuthenticatedRequest, pk: int) -> StreamingHttpResponse:
     """The refused rows as the file had them, with a `problem` column — fix and import."""
     user = _importer(request)
     return services.rejected_rows_download(selectors.batch_get_for(user, pk))

@@ -376,7 +376,7 @@ def stacked_bars(
     plot = default_plot(width, height)
     tops, bottoms = [], []
     for i in range(len(categories)):
-        column = [s.values[i] for s in series if i < len(s.values) and s.values[i] is not None]
+        column = [v for s in series if i < len(s.values) and (v := s.values[i]) is not None]
         tops.append(sum((v for v in column if v > 0), ZERO))
         bottoms.append(sum((v for v in column if v < 0), ZERO))
     scale, ticks = value_axis(min([ZERO, *bottoms]), max([ZERO, *tops]), plot, formatter)
@@ -493,6 +493,7 @@ def line_chart(
 
     lines = []
     for s in series:
+        current: list[str]
         points, segments, current = [], [], []
         for i, category in enumerate(categories):
             value = s.values[i] if i < len(s.values) else None

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -25,6 +25,7 @@ from forecasting import services as forecasting_services
 from forecasting.forms import QuotaGridForm
 from salesops import access, organisation
 from salesops.exceptions import PermissionDenied, ValidationFailed
+from salesops.http import AuthenticatedRequest
 
 INVALID = 422
 
@@ -58,7 +59,7 @@ def _summary(result: forecasting_services.QuotaChangesResult) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def quota_list(request: HttpRequest) -> HttpResponse:
+def quota_list(request: AuthenticatedRequest) -> HttpResponse:
     """GET: the grid of `period` (a label; default the current quarter). POST
     (administrators and sales leaders; anyone else 403): save the changed cells of the
     posted period; a refusal comes back at its cells with what was typed (422). Three

@@ -9,6 +9,7 @@ with a form, call ONE service, then redirect (PRG) or re-render with the service
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -27,6 +28,7 @@ from pipeline.models import ForecastCategory
 from salesops.cleaning import query_int
 from salesops.exceptions import ApplicationError, NotFound, ValidationFailed
 from salesops.forms import add_service_errors
+from salesops.http import AuthenticatedRequest
 
 # Re-rendered forms with errors answer 422; base.html tells htmx to swap 422 responses.
 INVALID = 422
@@ -68,7 +70,7 @@ def _scope_slug(team_id, owner_id=None, *, company: bool = False) -> str:
 
 @login_required
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     """The forecast dashboard: `period` (a label; default the current quarter), `team`
     (one of the user's teams; default all they see), `format=csv&table=<name>` (see
     forecasting.dashboard.DASHBOARD_TABLES). Reps are redirected to their forecast page."""
@@ -122,7 +124,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def deals(request: HttpRequest) -> HttpResponse:
+def deals(request: AuthenticatedRequest) -> HttpResponse:
     """The deals behind one number of the dashboard (or of any forecast page): exactly one
     of `figure` (a summary figure; with `period`, `team`, `owner`), `change` (a
     week-over-week change; with `week`, `period`, `team`, `owner`) or `category` (a trend
@@ -151,7 +153,7 @@ def deals(request: HttpRequest) -> HttpResponse:
                     ]
                 },
             )
-        common = {"page": q.get("page"), "page_size": size}
+        common: dict[str, Any] = {"page": q.get("page"), "page_size": size}
         if given == ["figure"]:
             found = forecast_dashboard.figure_deals(
                 user, q["figure"], q.get("period"), q.get("team"), q.get("owner"), **common
@@ -349,7 +351,7 @@ def _calls_csv_rows(page):
 
 @login_required
 @require_GET
-def forecast_home(request: HttpRequest) -> HttpResponse:
+def forecast_home(request: AuthenticatedRequest) -> HttpResponse:
     """The signed-in person's forecast page (see above): `period` (a label; default the
     current quarter; a bad one shows the current quarter with the error, 422), `team` (the
     team shown to a manager or leader; outside their teams, or any for a rep: 404),
@@ -375,7 +377,7 @@ def forecast_home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def forecast_call_submit(request: HttpRequest) -> HttpResponse:
+def forecast_call_submit(request: AuthenticatedRequest) -> HttpResponse:
     """Submit a call (forecast_submit): a rep's own, or with `team` a team's. Success:
     back to the page of the period (and team) with a message. Refused: the page again with
     the errors on the form and what was typed (422; 403 when the service refuses the
@@ -397,7 +399,7 @@ def forecast_call_submit(request: HttpRequest) -> HttpResponse:
             status = INVALID if isinstance(exc, ValidationFailed) else exc.status
         else:
             label = selectors.submission_period_label(call)
-            whose = f"{call.team.name}'s" if call.team_id else "Your"
+            whose = f"{call.team.name}'s" if call.team is not None else "Your"
             messages.success(
                 request,
                 f"{whose} call for {label} is saved: commit {call.commit:,.2f}, best case "
@@ -440,7 +442,7 @@ MEETING_CSV_TABLES = ("figures", "risks", "changes")
 
 @login_required
 @require_GET
-def meeting_list(request: HttpRequest) -> HttpResponse:
+def meeting_list(request: AuthenticatedRequest) -> HttpResponse:
     """The forecast meetings the user may see, latest first; filters period and team."""
     user = request.user
     teams = selectors.meeting_teams_for(user)
@@ -472,7 +474,7 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _meeting_form_state(request: HttpRequest, data=None):
+def _meeting_form_state(request: AuthenticatedRequest, data=None):
     """The form of a new meeting with the chosen team's people, the team, the period
     whose numbers are shown and, when the period asked for is not one, why (the current
     quarter is shown instead)."""
@@ -529,7 +531,7 @@ def _render_meeting_form(request, form, team, period, period_error="", status=20
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def meeting_create(request: HttpRequest) -> HttpResponse:
+def meeting_create(request: AuthenticatedRequest) -> HttpResponse:
     """Record a forecast meeting: choose the team and period (the numbers that will be
     frozen are shown), date, attendees and notes."""
     user = request.user
@@ -616,7 +618,7 @@ def _meeting_csv(meeting, table: str) -> HttpResponse:
 def _risk_rows(risks: list[dict]) -> list[dict]:
     """The frozen risks as the page shows them: the category's label, the close date as a
     date (the JSON keeps codes and ISO dates)."""
-    labels = dict(ForecastCategory.choices)
+    labels: dict[str | None, str] = dict(ForecastCategory.choices)
     return [
         {
             **risk,
@@ -627,7 +629,7 @@ def _risk_rows(risks: list[dict]) -> list[dict]:
     ]
 
 
-def _render_meeting_detail(request: HttpRequest, meeting, *, edit_form=None, status=200):
+def _render_meeting_detail(request: AuthenticatedRequest, meeting, *, edit_form=None, status=200):
     user = request.user
     can_change = forecasting_services.can_hold_forecast_meeting(user, meeting.team_id)
     if can_change and edit_form is None:
@@ -671,7 +673,7 @@ def _meeting_people(meeting) -> list:
 
 @login_required
 @require_GET
-def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def meeting_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """A meeting: its frozen numbers with the deltas against the previous meeting, the deal
     changes, the risks, the notes; links to the previous and next meeting."""
     meeting = selectors.meeting_get_for(request.user, pk)
@@ -689,7 +691,7 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def meeting_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def meeting_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Change the notes, attendees or date (a manager of the team, or a leader). `version`
     (hidden) refuses overwriting someone else's change."""
     meeting = selectors.meeting_get_for(request.user, pk)

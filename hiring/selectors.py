@@ -181,6 +181,13 @@ class DecisionGrid:
         return [line for line in self.lines if line.disagreement]
 
 
+def _recommendation_label(card: Scorecard) -> str:
+    """A submitted scorecard's call, which it always has (the constraint
+    scorecard_submitted_has_recommendation)."""
+    assert card.recommendation is not None
+    return Recommendation(card.recommendation).label
+
+
 def decision_grid_for(user: User, candidate_id: object) -> DecisionGrid:
     """The decision page's grid, for those who decide (recruiters, the hiring manager);
     refused (NotFound) to anyone else and to a decider who still owes a scorecard."""
@@ -201,7 +208,7 @@ def decision_grid_for(user: User, candidate_id: object) -> DecisionGrid:
             interview_id=s.interview_id,
             interviewer=str(s.interview.interviewer),
             kind=s.interview.get_kind_display(),
-            recommendation=Recommendation(s.recommendation).label,
+            recommendation=_recommendation_label(s),
         )
         for s in submitted
     )
@@ -407,7 +414,7 @@ def ramp_for(user: User) -> tuple[list[RampRow], list[Cohort]]:
     for label in sorted({r.cohort for r in rows}, reverse=True):
         members = [r for r in rows if r.cohort == label]
         reached = {
-            k: [r.days[k] for r in members if r.days[k] is not None] for k in rules.RAMP_MILESTONES
+            k: [d for r in members if (d := r.days[k]) is not None] for k in rules.RAMP_MILESTONES
         }
         cohorts.append(
             Cohort(
@@ -455,9 +462,11 @@ def quality_of_hire(user: User) -> list[AttributeQuality]:
         ).select_related("hired_user")
     )
     # Hires starting in the same month share a window: two queries per start month.
-    by_start: dict[dt.date, list[Candidate]] = {}
+    by_start: dict[dt.date, list[tuple[Candidate, int]]] = {}  # (hire, their account's id)
     for hire in hires:
-        started = hire.hired_user.started_on
+        person = hire.hired_user
+        assert person is not None  # hired_user__isnull=False above
+        started = person.started_on
         if started is None:
             continue
         start = (
@@ -466,10 +475,10 @@ def quality_of_hire(user: User) -> list[AttributeQuality]:
             else (started.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
         )
         if (end - start).days + 1 >= RESULTS_DAYS:
-            by_start.setdefault(start, []).append(hire)
+            by_start.setdefault(start, []).append((hire, person.pk))
     attainment: dict[int, float] = {}
     for start, group in by_start.items():
-        people = [h.hired_user_id for h in group]
+        people = [person_id for _, person_id in group]
         quotas = forecasting_selectors.rep_quotas_within(
             people, start=start, end=end, currency=org.default_currency
         )
@@ -478,10 +487,10 @@ def quality_of_hire(user: User) -> list[AttributeQuality]:
             ends_before=org.start_of(end + dt.timedelta(days=1)),
             currency=org.default_currency,
         )  # fmt: skip
-        for hire in group:
-            quota = quotas.get(hire.hired_user_id)
+        for hire, person_id in group:
+            quota = quotas.get(person_id)
             if quota:
-                attainment[hire.pk] = float(won.get(hire.hired_user_id, 0)) / float(quota)
+                attainment[hire.pk] = float(won.get(person_id, 0)) / float(quota)
     ratings: dict[int, dict[int, list[int]]] = {}
     names: dict[int, tuple[str, str]] = {}
     for r in AttributeRating.objects.filter(
@@ -535,10 +544,12 @@ def onboarding_template_rows() -> list[tuple[OnboardingTemplate, list[tuple[str,
 
 
 def onboarding_template(pk: object) -> OnboardingTemplate | None:
-    return OnboardingTemplate.objects.filter(pk=query_int(pk)).first()
+    return OnboardingTemplate.objects.filter(pk=query_int(pk) or 0).first()
 
 
 def onboarding_template_task(pk: object) -> OnboardingTemplateTask | None:
     return (
-        OnboardingTemplateTask.objects.select_related("template").filter(pk=query_int(pk)).first()
+        OnboardingTemplateTask.objects.select_related("template")
+        .filter(pk=query_int(pk) or 0)
+        .first()
     )

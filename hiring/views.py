@@ -37,6 +37,7 @@ from hiring.models import (
 from hiring.rules import OPEN_STAGES, RAMP_LABELS, RAMP_MILESTONES, runs_hiring
 from salesops import organisation
 from salesops.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
+from salesops.http import AuthenticatedRequest
 from salesops.models import Role
 
 
@@ -45,7 +46,7 @@ def _not_found(exc: NotFound) -> HttpResponse:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     positions = list(selectors.position_list_for(user))
     candidates = list(selectors.candidate_list_for(user).filter(position__in=positions))
@@ -72,7 +73,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def candidate_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def candidate_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         candidate = selectors.candidate_for(request.user, pk)
     except NotFound as exc:
@@ -98,7 +99,7 @@ def candidate_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def candidate_move(request: HttpRequest, pk: int) -> HttpResponse:
+def candidate_move(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         services.candidate_move(
             actor=request.user,
@@ -132,7 +133,7 @@ def _ratings_from(post: Any, focus: list[Any]) -> dict[int, dict[str, str]]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
+def scorecard(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         card = selectors.scorecard_for(request.user, pk)
     except NotFound as exc:
@@ -201,7 +202,7 @@ HIRE_INPUTS = ("started_on", "role", "team", "full_quota", "reason")
 
 @login_required
 def decision(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     pk: int,
     *,
     errors: dict[str, list[str]] | None = None,
@@ -242,7 +243,7 @@ def decision(
 
 @login_required
 @require_POST
-def hire(request: HttpRequest, pk: int) -> HttpResponse:
+def hire(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     values = {k: request.POST.get(k, "") for k in HIRE_INPUTS}
     try:
         candidate = services.candidate_hire(actor=request.user, candidate_id=pk, **values)
@@ -256,6 +257,7 @@ def hire(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("hiring:candidate", pk=pk)
     person = candidate.hired_user
+    assert person is not None  # candidate_hire returns the candidate with their account
     messages.success(
         request,
         f"{candidate.name} is hired: their account ({person.username}) starts on "
@@ -268,7 +270,7 @@ def hire(request: HttpRequest, pk: int) -> HttpResponse:
 # --- what recruiters (and hiring managers) set up ----------------------------------------
 
 
-def _refuse_unless_recruiter(request: HttpRequest) -> None:
+def _refuse_unless_recruiter(request: AuthenticatedRequest) -> None:
     if not runs_hiring(request.user):
         raise DjangoPermissionDenied("Only recruiters and administrators manage this.")
 
@@ -305,7 +307,7 @@ def _form_page(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def template_list(request: HttpRequest) -> HttpResponse:
+def template_list(request: AuthenticatedRequest) -> HttpResponse:
     _refuse_unless_recruiter(request)
     form = _post(
         request,
@@ -325,7 +327,7 @@ ATTRIBUTE_INPUTS = ("category", "name", "guidance", "questions", "skill")
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def template_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     _refuse_unless_recruiter(request)
     template = selectors.template_list().filter(pk=pk).first()
     if template is None:
@@ -354,7 +356,7 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def attribute_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def attribute_remove(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     _refuse_unless_recruiter(request)
     template_id = selectors.attribute_template_id(pk)
     try:
@@ -372,7 +374,7 @@ def attribute_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def position_new(request: HttpRequest) -> HttpResponse:
+def position_new(request: AuthenticatedRequest) -> HttpResponse:
     _refuse_unless_recruiter(request)
     form = _post(
         request,
@@ -396,7 +398,7 @@ def position_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def position_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def position_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     position = selectors.position_list_for(request.user).filter(pk=pk).first()
     if position is None:
         raise Http404("No such position.")
@@ -427,7 +429,7 @@ def position_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def interview_new(request: HttpRequest, pk: int) -> HttpResponse:
+def interview_new(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         services.interview_schedule(
             actor=request.user,
@@ -467,7 +469,7 @@ def parse_datetime_local(text: str) -> dt.datetime | None:
 
 
 @login_required
-def candidate_export(request: HttpRequest, pk: int) -> HttpResponse:
+def candidate_export(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Everything stored about the candidate, as a JSON download (recruiters)."""
     try:
         data = selectors.candidate_export(request.user, pk)
@@ -480,7 +482,7 @@ def candidate_export(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def candidate_erase(request: HttpRequest, pk: int) -> HttpResponse:
+def candidate_erase(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         selectors.candidate_for(request.user, pk, audit=False)
         services.candidate_erase(actor=request.user, candidate_id=pk)
@@ -499,7 +501,7 @@ def candidate_erase(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def onboarding(request: HttpRequest, rep_id: int) -> HttpResponse:
+def onboarding(request: AuthenticatedRequest, rep_id: int) -> HttpResponse:
     try:
         found = selectors.onboarding_for(request.user, rep_id)
     except NotFound as exc:
@@ -519,7 +521,7 @@ def onboarding(request: HttpRequest, rep_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def onboarding_task_done(request: HttpRequest, pk: int) -> HttpResponse:
+def onboarding_task_done(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         task = services.onboarding_task_done(actor=request.user, task_id=pk)
     except NotFound as exc:
@@ -535,7 +537,7 @@ def onboarding_task_done(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def ramp(request: HttpRequest) -> HttpResponse:
+def ramp(request: AuthenticatedRequest) -> HttpResponse:
     """New hires' ramp from their real activity, and cohorts by start quarter (managers:
     their teams; leaders and admins: everyone)."""
     if request.user.is_rep:
@@ -644,7 +646,7 @@ def _onboarding_template_page(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def onboarding_template_list(request: HttpRequest) -> HttpResponse:
+def onboarding_template_list(request: AuthenticatedRequest) -> HttpResponse:
     _refuse_unless_recruiter(request)
     form = _post(
         request,
@@ -666,7 +668,7 @@ def onboarding_template_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def onboarding_template_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def onboarding_template_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     _refuse_unless_recruiter(request)
     template = _template_or_404(pk)
     if request.method != "POST":
@@ -689,7 +691,7 @@ def onboarding_template_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def onboarding_template_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def onboarding_template_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     _refuse_unless_recruiter(request)
     try:
         services.onboarding_template_delete(actor=request.user, template_id=pk)
@@ -704,7 +706,7 @@ def onboarding_template_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def onboarding_template_task_add(request: HttpRequest, pk: int) -> HttpResponse:
+def onboarding_template_task_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     _refuse_unless_recruiter(request)
     template = _template_or_404(pk)
     try:
@@ -729,7 +731,7 @@ def _task_anchor(template_id: int, task_id: int) -> str:
 
 @login_required
 @require_POST
-def onboarding_template_task_update(request: HttpRequest, pk: int) -> HttpResponse:
+def onboarding_template_task_update(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     _refuse_unless_recruiter(request)
     task = selectors.onboarding_template_task(pk)
     if task is None:
@@ -752,7 +754,7 @@ def onboarding_template_task_update(request: HttpRequest, pk: int) -> HttpRespon
 
 @login_required
 @require_POST
-def onboarding_template_task_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def onboarding_template_task_remove(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     _refuse_unless_recruiter(request)
     task = selectors.onboarding_template_task(pk)
     if task is None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -247,7 +248,7 @@ def experiments(*, owner_ids: tuple[int, ...], now: dt.datetime | None = None) -
                 start = max(start, stage_changes[i - 1].changed_at)
             windows[change.pk] = (start, after_end)
             horizons[change.pk] = min(FOLLOW_UP, (after_end - change.changed_at) / 2)
-    params = {
+    params: dict[str, Any] = {
         "ids": [c.pk for c in changes],
         "stages": [c.stage_id for c in changes],
         "starts": [windows[c.pk][0] for c in changes],

@@ -172,7 +172,7 @@ def results(scope: Scope, *, group_by: str = "rep") -> Results:
     Rows are ordered by won amount, then win rate, then label."""
     if group_by not in GROUPINGS:
         raise ValueError(group_by)
-    params = {
+    params: dict[str, Any] = {
         "owners": list(scope.owner_ids),
         "start": scope.starts_at,
         "end": scope.ends_before,

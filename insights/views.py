@@ -5,6 +5,8 @@ writes through insights.services. Bad input is a 422 page saying what is wrong."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -21,7 +23,8 @@ from insights.scope import can_study_others, scope_from_query
 from insights.templatetags.insights_tags import days, pct
 from salesops import access
 from salesops.exceptions import ApplicationError, ValidationFailed
-from salesops.models import Team
+from salesops.http import AuthenticatedRequest
+from salesops.models import Team, User
 
 INVALID = 422
 # The page shows the clearest gaps; the API has them all.
@@ -78,7 +81,7 @@ def _results_csv(table: Results) -> HttpResponse:
         "Quota",
         "Attainment",
     ]
-    rows = [header]
+    rows: list[Sequence[object]] = [header]
     for r in [*table.rows, table.total]:
         rows.append(
             [
@@ -106,7 +109,7 @@ def _results_csv(table: Results) -> HttpResponse:
 
 @login_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     """?start=&end=&team=&group_by=&rank_by=&min_closed=&sort=&format=csv. A rep sees their
     own results and stage flow; managers (their teams), leaders and admins see the study."""
     user = request.user
@@ -140,7 +143,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "rank_by": rank_by,
         "min_closed": scope.min_closed,
     }
-    context = {
+    context: dict[str, Any] = {
         "scope": scope,
         "table": table,
         "rows": rows,
@@ -182,7 +185,7 @@ def _my_figures(table: Results) -> list[tuple[str, str]]:
     ]
 
 
-def _teams_for(user) -> list[Team]:
+def _teams_for(user: User) -> list[Team]:
     if user.sees_everything:
         return list(Team.objects.order_by("name"))
     if user.is_manager:
@@ -192,7 +195,7 @@ def _teams_for(user) -> list[Team]:
 
 @login_required
 @require_POST
-def suggestion_accept(request: HttpRequest, pk: int) -> HttpResponse:
+def suggestion_accept(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         found = selectors.suggestion_get_for(request.user, pk)
         done = services.suggestion_accept(suggestion_id=found.pk, actor=request.user)
@@ -211,7 +214,7 @@ def suggestion_accept(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def suggestion_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+def suggestion_dismiss(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         found = selectors.suggestion_get_for(request.user, pk)
         services.suggestion_dismiss(

@@ -100,7 +100,7 @@ class CoachingFlagOutput(serializers.ModelSerializer):
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_action_item_title(self, flag: CoachingFlag) -> str | None:
-        return flag.action_item.title if flag.action_item_id else None
+        return flag.action_item.title if flag.action_item_id else None  # type: ignore[union-attr]  # set when action_item_id is
 
 
 class CoachingFlagFilter(django_filters.FilterSet):

@@ -206,6 +206,7 @@ def _valid_session(request: Request) -> dict[str, Any]:
         items = detail.get("action_items") if detail else None
         sent = request.data.get("action_items") if isinstance(request.data, dict) else None
         if isinstance(items, dict) and isinstance(sent, list):
+            assert detail is not None  # `items` came from it
             detail["action_items"] = [items.get(i, items.get(str(i), {})) for i in range(len(sent))]
         raise
 

@@ -233,7 +233,9 @@ def _one_on_ones(where: str, extra: dict[str, Any], *, rep_ids: Any = None) -> l
     sql = ONE_ON_ONES_SQL.format(rep_cadence=REP_CADENCE_SQL, where=where)
     with connection.cursor() as cursor:
         cursor.execute(sql, {**cadence_params(now=now, rep_ids=rep_ids), **extra})
-        return [OneOnOneDue(*row, today=today) for row in cursor.fetchall()]
+        # The five columns of ONE_ON_ONES_SQL; OneOnOneDue's last field is `today`.
+        rows: list[tuple[int, str, Any, Any, Any]] = cursor.fetchall()
+        return [OneOnOneDue(*row, today=today) for row in rows]
 
 
 def one_on_ones_due_for(manager: User) -> list[OneOnOneDue]:

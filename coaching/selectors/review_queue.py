@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -222,7 +223,7 @@ def _risk_score_sql(now: dt.datetime) -> tuple[str, list[Any]]:
         ended_on=("(rv.ended AT TIME ZONE %s)::date", [org.tz().key]),
         step=rules.REVIEW_AGE_STEP_DAYS,
     )
-    column = lambda sql: (sql, [])  # noqa: E731
+    column: Callable[[str], tuple[str, list[Any]]] = lambda sql: (sql, [])  # noqa: E731
     return _fill(
         RISK_SCORE_SQL,
         flags_cap=rules.RISK_FLAGS_CAP,

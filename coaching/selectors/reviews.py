@@ -181,7 +181,8 @@ def deal_snapshot(opp: Any, since: Any) -> rules.DealSnapshot:
         for f in pipeline_selectors.open_flags_for(opp)
     )
     proposal = proposal_selectors.proposals_of_opportunity(opp.pk).first()
-    summary_state, failures = "no_proposal", ()
+    summary_state = "no_proposal"
+    failures: tuple[str, ...] = ()
     if proposal is not None:
         checks = proposal_services.summary_checks(opportunity=opp, text=proposal.executive_summary)
         failures = tuple(c.message for c in checks if not c.passed)

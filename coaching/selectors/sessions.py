@@ -17,7 +17,7 @@ from coaching.models import (
     ActionItem,
     CoachingSession,
 )
-from coaching.selectors.skills import latest_levels
+from coaching.selectors.skills import LevelRow, latest_levels
 from coaching.selectors.visibility import sessions_visible_q
 from salesops import access
 from salesops.models import Role, User
@@ -135,7 +135,7 @@ def session_reps_for(user: User) -> QuerySet[User]:
     ).order_by("first_name", "last_name", "username")
 
 
-def rep_latest_levels(rep: User) -> dict[int, dict[str, Any]]:
+def rep_latest_levels(rep: User) -> dict[int, LevelRow]:
     """Skill id → the rep's latest level on it (with previous level, trend and date), for
     the active skills: one query. The caller has checked `rep` is in scope."""
     return {row["skill_id"]: row for row in latest_levels(User.objects.filter(pk=rep.pk))}

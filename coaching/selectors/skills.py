@@ -3,8 +3,9 @@ matrix (each rep's latest level per skill, with its trend)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import (
     Case,
@@ -141,11 +142,23 @@ def picked_team(teams: list[Team], team_id: Any) -> tuple[Team, set[int]]:
     return team, access.sub_teams_among(teams, team.pk)
 
 
-def latest_levels(reps: QuerySet[User]) -> QuerySet[SkillAssessment]:
+class LevelRow(TypedDict):
+    """One row of `latest_levels`: a rep's latest level on a skill, the one before it
+    (None for the first assessment), the trend between them and the latest one's date."""
+
+    rep_id: int
+    skill_id: int
+    level: int
+    previous: int | None
+    trend: str
+    assessed_on: dt.date
+
+
+def latest_levels(reps: QuerySet[User]) -> QuerySet[SkillAssessment, LevelRow]:
     """Per rep (of `reps`) and active skill: the latest level, the one before it and the
     trend between them (up/down/same, or new with no earlier one) — one query, with the
     latest two found by window functions over the (rep, skill, -assessed_on, -id) index."""
-    window = {
+    window: dict[str, Any] = {
         "partition_by": [F("rep_id"), F("skill_id")],
         "order_by": [F("assessed_on").desc(), F("id").desc()],
     }
@@ -184,6 +197,7 @@ def skills_matrix_for(user: User, team_id: Any = None) -> SkillsMatrix:
     else:
         reps = reps.filter(role=Role.REP)
         if user.is_manager:
+            assert managed is not None  # set above for a manager
             reps = reps.filter(team_id__in=managed)
     if team_id not in (None, ""):
         team, ids = picked_team(teams, team_id)
@@ -191,7 +205,7 @@ def skills_matrix_for(user: User, team_id: Any = None) -> SkillsMatrix:
     reps = reps.order_by("first_name", "last_name", "username")
     skills = list(skill_list(active_only=True))
     rep_list = list(reps.select_related("team"))
-    cells: dict[tuple[int, int], dict[str, Any]] = {
+    cells: dict[tuple[int, int], LevelRow] = {
         (row["rep_id"], row["skill_id"]): row for row in latest_levels(reps)
     }
     rows = []

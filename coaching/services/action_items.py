@@ -63,7 +63,8 @@ def clean_action_item(
             owner_pk: int | None = int(owner_id)
         except (TypeError, ValueError):
             owner_pk = None
-        owner = {rep.pk: rep, manager.pk: manager}.get(owner_pk)
+        by_pk: dict[int | None, User] = {rep.pk: rep, manager.pk: manager}
+        owner = by_pk.get(owner_pk)
         if owner is None:
             errors.setdefault("owner", []).append(
                 f"The owner is {rep} (the rep) or {manager} (the manager)."
@@ -93,6 +94,8 @@ def action_item_add(
     )
     if errors:
         raise ValidationFailed(details=errors)
+    # clean_action_item gives None only with an error recorded (raised just now).
+    assert owner is not None and due is not None
     item = ActionItem.objects.create(
         review=parent if isinstance(parent, OpportunityReview) else None,
         session=parent if isinstance(parent, CoachingSession) else None,
@@ -123,6 +126,7 @@ def can_complete_action_item(actor: User, item: ActionItem) -> bool:
     if not actor.is_authenticated:
         return False
     parent = item.review or item.session
+    assert parent is not None  # an item belongs to a review or a 1:1 (a CheckConstraint)
     return actor.sees_everything or actor.pk in (item.owner_id, parent.manager_id)
 
 

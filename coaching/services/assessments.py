@@ -60,6 +60,7 @@ def skill_assessment_create(
         errors.setdefault("skill", []).append("Choose a skill of the skills framework.")
     level_value = clean_int(errors, "level", level, required=True, minimum=1, maximum=5)
     today = organisation.current().today()
+    on: dt.date | None
     if assessed_on in (None, ""):
         on = today
     else:
@@ -76,6 +77,8 @@ def skill_assessment_create(
         )
     if errors:
         raise ValidationFailed(details=errors)
+    # Each is None only with its error recorded above (raised just now).
+    assert skill is not None and level_value is not None and on is not None
     assessment = SkillAssessment.objects.create(
         rep=rep,
         skill=skill,

@@ -5,7 +5,7 @@ it (frozen from then on).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db import transaction
 from django.db.models import Max
@@ -258,6 +258,7 @@ def review_coaching_point_add(
     body = clean_text(errors, "text", text, required=True, max_length=MAX_TEXT)
     if errors:
         raise ValidationFailed(details=errors)
+    assert skill is not None  # else its error was recorded above (raised just now)
     point = CoachingPoint.objects.create(review=review, skill=skill, text=body, created_by=actor)
     audit_record(
         actor=actor, action="review.coaching_point_added", target=point, data={"skill": skill.pk}
@@ -280,7 +281,14 @@ def review_action_item_add(
     )
 
 
-def _undiscussed_points(review: OpportunityReview) -> list[dict[str, Any]]:
+class UndiscussedPoint(TypedDict):
+    """An agenda point not ticked as discussed, as review_complete's Conflict lists it."""
+
+    id: int
+    title: str
+
+
+def _undiscussed_points(review: OpportunityReview) -> list[UndiscussedPoint]:
     """The agenda points not ticked as discussed, in agenda order."""
     return list(
         review.agenda_items.filter(discussed=False).order_by("order", "id").values("id", "title")

@@ -214,6 +214,8 @@ def session_create(
     items = _clean_session_items(errors, action_items, rep=rep, manager=actor)
     if errors:
         raise ValidationFailed(details=errors)
+    # Each is None only with its error recorded above (raised just now).
+    assert on is not None and first is not None
     if CoachingSession.objects.filter(rep=rep, manager=actor, held_on=on).exists():
         raise Conflict(
             f"You already recorded a 1:1 with {rep} on {on:%d %b %Y}.",
@@ -318,7 +320,11 @@ def session_update(
             errors,
             changes.get("focus_skill_id", session.focus_skill_id),
             changes.get("second_focus_skill_id", session.second_focus_skill_id),
-            keep=frozenset({session.focus_skill_id, session.second_focus_skill_id} - {None}),
+            keep=frozenset(
+                pk
+                for pk in (session.focus_skill_id, session.second_focus_skill_id)
+                if pk is not None
+            ),
         )
         cleaned["focus_skill"], cleaned["second_focus_skill"] = first, second
     if errors:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from coaching import selectors, services
 from coaching.views.common import INVALID
 from salesops.exceptions import ApplicationError, NotFound
+from salesops.http import AuthenticatedRequest
 
 
 @login_required
 @require_POST
-def action_item_done(request: HttpRequest, pk: int) -> HttpResponse:
+def action_item_done(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Mark an action item done (done=1) or open again (done=0). htmx gets the item's
     partial (templates/coaching/partials/action_item.html) back — with the refusal in it
     and status 422 when refused, so htmx swaps it in; a plain POST redirects to the review

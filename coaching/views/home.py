@@ -8,7 +8,7 @@ they set. A leader: the coverage table per manager (team filter, 30/90-day windo
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 from coaching import selectors
 from coaching.views.common import INVALID
 from salesops.exceptions import ValidationFailed
+from salesops.http import AuthenticatedRequest
 
 HOME_LIST_LIMIT = 50
 HOME_WINDOWS = (30, 90)
@@ -24,7 +25,7 @@ HOME_WINDOWS = (30, 90)
 
 @login_required
 @require_GET
-def coaching_home(request: HttpRequest) -> HttpResponse:
+def coaching_home(request: AuthenticatedRequest) -> HttpResponse:
     """The coaching home page (see above). `team` (a leader's or manager's filter; outside
     the user's teams: 404) and `days` (the window, 7–365; the page offers 30 and 90). A bad
     `days` shows the default window with the error, status 422. A fixed number of queries

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +25,7 @@ from pipeline import selectors as pipeline_selectors
 from salesops.cleaning import query_int
 from salesops.exceptions import ApplicationError, NotFound, ValidationFailed
 from salesops.forms import add_service_errors
+from salesops.http import AuthenticatedRequest
 
 REVIEW_PAGE_SIZE = 50
 REVIEW_SECTIONS = ("agenda", "findings", "points", "actions")
@@ -32,7 +33,7 @@ REVIEW_SECTIONS = ("agenda", "findings", "points", "actions")
 
 @login_required
 @require_GET
-def review_list(request: HttpRequest) -> HttpResponse:
+def review_list(request: AuthenticatedRequest) -> HttpResponse:
     """The reviews the user may see (a rep: of their deals), latest first; filters rep and
     status. An unknown filter value is ignored rather than refused: it is a link."""
 
@@ -60,7 +61,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: AuthenticatedRequest) -> HttpResponse:
     """The manager's review queue: their teams' open deals, riskiest first, with the reasons
     and a "Start review" button ("Reviewing now" when a review is open). A rep gets a page
     saying who reviews (not a 403). `team` outside the user's teams: 404."""
@@ -75,7 +76,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_start(request: HttpRequest, pk: int) -> HttpResponse:
+def review_start(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Start a review of the deal and open it. A refusal is a message on the page the
     button was on (the deal, or the queue); a review in progress is opened instead; a deal
     the user may not see is a 404."""
@@ -115,7 +116,7 @@ def _chosen_guide_skill(skills: list, raw) -> object | None:
     return next((s for s in skills if s.pk == pk), None)
 
 
-def _review_context(request: HttpRequest, review, **forms) -> dict:
+def _review_context(request: AuthenticatedRequest, review, **forms) -> dict:
     skills = list(selectors.skill_list(active_only=True))
     point_form = forms.get("point_form") or CoachingPointForm(skills=skills)
     agenda = selectors.review_agenda_layout(review)
@@ -139,7 +140,7 @@ def _review_context(request: HttpRequest, review, **forms) -> dict:
 
 @login_required
 @require_GET
-def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def review_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The review: the generated agenda (source badge, discussed), findings, coaching points
     (skill picker with the skill's coaching guide), action items, Complete. The rep reads
     it; the manager holding it (or a leader) writes while it is in progress. htmx asking
@@ -156,7 +157,7 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _section_response(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     pk: int,
     section: str,
     *,
@@ -181,7 +182,7 @@ def _section_response(
     return render(request, "coaching/review_detail.html", context, status=status)
 
 
-def _review_write(request: HttpRequest, pk: int, section: str, form_name: str, form, call):
+def _review_write(request: AuthenticatedRequest, pk: int, section: str, form_name: str, form, call):
     """Validate `form`, call the service (`call(form)`), answer with the section."""
     if not form.is_valid():
         return _section_response(request, pk, section, status=INVALID, **{form_name: form})
@@ -203,7 +204,7 @@ def _review_write(request: HttpRequest, pk: int, section: str, form_name: str, f
 
 @login_required
 @require_POST
-def review_agenda_add(request: HttpRequest, pk: int) -> HttpResponse:
+def review_agenda_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     selectors.review_get_for(request.user, pk)  # 404 before anything else
     return _review_write(
         request,
@@ -217,7 +218,7 @@ def review_agenda_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_agenda_discussed(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
+def review_agenda_discussed(request: AuthenticatedRequest, pk: int, item_id: int) -> HttpResponse:
     """Tick an agenda point discussed (discussed=1) or not (0). htmx gets the agenda."""
     review = selectors.review_get_for(request.user, pk)
     if item_id not in {i.pk for i in review.agenda_items.all()}:
@@ -247,7 +248,7 @@ def review_agenda_discussed(request: HttpRequest, pk: int, item_id: int) -> Http
 
 @login_required
 @require_POST
-def review_finding_add(request: HttpRequest, pk: int) -> HttpResponse:
+def review_finding_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     selectors.review_get_for(request.user, pk)
     return _review_write(
         request,
@@ -263,7 +264,7 @@ def review_finding_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_point_add(request: HttpRequest, pk: int) -> HttpResponse:
+def review_point_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     selectors.review_get_for(request.user, pk)
     form = CoachingPointForm(request.POST, skills=list(selectors.skill_list(active_only=True)))
     return _review_write(
@@ -283,7 +284,7 @@ def review_point_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_action_add(request: HttpRequest, pk: int) -> HttpResponse:
+def review_action_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     review = selectors.review_get_for(request.user, pk)
     form = ActionItemForm(request.POST, people=_owner_choices(review))
     return _review_write(
@@ -300,7 +301,7 @@ def review_action_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_complete(request: HttpRequest, pk: int) -> HttpResponse:
+def review_complete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Complete the review (the rep is notified with the action items). With agenda points
     not discussed the page asks first (409): it lists them, and completes on the confirming
     POST (confirm=1). Another refusal is shown on the review page with its status (403 not

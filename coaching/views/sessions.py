@@ -13,7 +13,7 @@ import copy
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +25,7 @@ from coaching.views.common import INVALID
 from salesops.cleaning import query_int
 from salesops.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed
 from salesops.forms import add_service_errors
+from salesops.http import AuthenticatedRequest
 
 SESSION_PAGE_SIZE = 50
 SESSION_CONTEXT_TARGET = "session-context"
@@ -32,7 +33,7 @@ SESSION_CONTEXT_TARGET = "session-context"
 
 @login_required
 @require_GET
-def session_list(request: HttpRequest) -> HttpResponse:
+def session_list(request: AuthenticatedRequest) -> HttpResponse:
     """The 1:1s the user may see (a rep: their own), latest first; filter by rep."""
     user = request.user
     form = coaching_forms.SessionFilterForm(
@@ -55,7 +56,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _session_context(request: HttpRequest, form) -> dict:
+def _session_context(request: AuthenticatedRequest, form) -> dict:
     """The panel next to the form: the chosen rep's previous 1:1 and its open action
     items, their latest skill levels, and the guide of each chosen focus skill."""
     rep_id = query_int(form["rep"].value())
@@ -85,7 +86,7 @@ def _session_context(request: HttpRequest, form) -> dict:
     }
 
 
-def _session_forms(request: HttpRequest, data=None):
+def _session_forms(request: AuthenticatedRequest, data=None):
     user = request.user
     initial: dict = {"held_on": timezone.localdate()}
     rows: list[dict] = []
@@ -124,7 +125,9 @@ def _session_forms(request: HttpRequest, data=None):
     return form, formset
 
 
-def _render_session_form(request: HttpRequest, form, formset, status: int = 200) -> HttpResponse:
+def _render_session_form(
+    request: AuthenticatedRequest, form, formset, status: int = 200
+) -> HttpResponse:
     return render(
         request,
         "coaching/session_form.html",
@@ -143,7 +146,7 @@ def _split_item_errors(exc: ApplicationError) -> tuple[ApplicationError, object]
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def session_create(request: HttpRequest) -> HttpResponse:
+def session_create(request: AuthenticatedRequest) -> HttpResponse:
     """Record a 1:1. Reps record none: they are sent to their 1:1s (GET), and the service
     refuses what they post (403). An htmx GET aimed at the context panel gets only it."""
     user = request.user
@@ -189,7 +192,7 @@ def _edit_skills(session) -> list:
 
 
 def _render_session_detail(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     session,
     *,
     edit_form=None,
@@ -232,7 +235,7 @@ def _render_session_detail(
 
 @login_required
 @require_GET
-def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def session_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """A 1:1: notes, practice assignment, focus skills with their guide, its action items
     (ticked off in place) and the previous 1:1's open ones. Outside the user's scope: 404."""
     return _render_session_detail(request, selectors.session_get_for(request.user, pk))
@@ -240,7 +243,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def session_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Change the notes, practice assignment or focus skills (the manager who held it, or
     a leader). `version` (hidden) refuses overwriting someone else's change."""
     session = selectors.session_get_for(request.user, pk)
@@ -266,7 +269,7 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def session_action_item_add(request: HttpRequest, pk: int) -> HttpResponse:
+def session_action_item_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Add an action item to a 1:1 (the manager who held it, or a leader). htmx gets the
     action-items card back (with the form's errors and 422 when refused)."""
     user = request.user

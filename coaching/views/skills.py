@@ -3,9 +3,11 @@ matrix of a team, and the form a manager assesses a rep's skill with."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,15 +17,17 @@ from coaching import selectors, services
 from coaching.forms import (
     AssessmentForm,
 )
+from coaching.models import Skill
 from coaching.views.common import INVALID
 from salesops.cleaning import query_int
 from salesops.exceptions import ApplicationError, NotFound, ValidationFailed
 from salesops.forms import add_service_errors
+from salesops.http import AuthenticatedRequest
 
 
 @login_required
 @require_GET
-def skill_framework(request: HttpRequest) -> HttpResponse:
+def skill_framework(request: AuthenticatedRequest) -> HttpResponse:
     """The skills framework: each active skill with its level descriptors and the coaching
     guide (questions, what good looks like, common mistakes)."""
     return render(
@@ -38,7 +42,7 @@ def skill_framework(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def skills_matrix(request: HttpRequest) -> HttpResponse:
+def skills_matrix(request: AuthenticatedRequest) -> HttpResponse:
     """Reps × skills of a team: the latest level of each, with the trend since the
     previous assessment. A rep sees their own row."""
     user = request.user
@@ -54,10 +58,10 @@ def skills_matrix(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _form(request: HttpRequest, data=None) -> AssessmentForm:
+def _form(request: AuthenticatedRequest, data=None) -> AssessmentForm:
     people = list(selectors.assessable_people_for(request.user))
     skills = list(selectors.skill_list(active_only=True))
-    initial = {"assessed_on": timezone.localdate()}
+    initial: dict[str, dt.date | int] = {"assessed_on": timezone.localdate()}
     for name in ("rep", "skill"):
         if (value := query_int(request.GET.get(name))) is not None:
             initial[name] = value
@@ -66,7 +70,7 @@ def _form(request: HttpRequest, data=None) -> AssessmentForm:
     return form
 
 
-def _chosen_skill(form: AssessmentForm):
+def _chosen_skill(form: AssessmentForm) -> Skill | None:
     """The skill whose levels and guide the page shows next to the form."""
     raw = form["skill"].value()
     try:
@@ -76,11 +80,11 @@ def _chosen_skill(form: AssessmentForm):
     return next((s for s in form.skills if s.pk == pk), None)
 
 
-def _render(request: HttpRequest, form: AssessmentForm, status: int = 200) -> HttpResponse:
+def _render(request: AuthenticatedRequest, form: AssessmentForm, status: int = 200) -> HttpResponse:
     skill = _chosen_skill(form)
     if skill is not None:
         # Each level says what it means for this skill, right where it is chosen.
-        form.fields["level"].choices = [(n, f"{n} — {text}") for n, text in skill.levels]
+        form.fields["level"].choices = [(n, f"{n} — {text}") for n, text in skill.levels]  # type: ignore[attr-defined]  # a TypedChoiceField
     return render(
         request,
         "coaching/assessment_form.html",
@@ -91,7 +95,7 @@ def _render(request: HttpRequest, form: AssessmentForm, status: int = 200) -> Ht
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def assessment_create(request: HttpRequest) -> HttpResponse:
+def assessment_create(request: AuthenticatedRequest) -> HttpResponse:
     """Assess a rep's skill. Reps assess nobody: they are sent to their matrix (GET), and
     the service refuses what they post (403)."""
     if request.method == "GET":

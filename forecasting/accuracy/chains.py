@@ -304,7 +304,7 @@ def closed_won_by_chain(
             .order_by()
         )
         for row in deal_rows:
-            sums = [row[f"p{i}"] for i in range(len(the_periods))]
+            sums = [row[f"p{i}"] for i in range(len(the_periods))]  # type: ignore[literal-required]  # p0.. come from **annotate()
             won_by_owner[row["owner_id"]] = sums
             if row["owner__team_id"] is not None:
                 team_sums = won_by_team.setdefault(

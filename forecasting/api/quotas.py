@@ -44,7 +44,7 @@ class QuotaOutput(serializers.ModelSerializer):
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_team_name(self, quota: Quota) -> str | None:
-        return quota.team.name if quota.team_id else None
+        return quota.team.name if quota.team is not None else None
 
 
 class QuotaInput(StrictInputSerializer):

@@ -48,7 +48,7 @@ def csv_table(dash: Dashboard, table: str) -> list[list[Any]]:
     if table in ("by_team", "by_owner"):
         rows = dash.summary.by_team if table == "by_team" else dash.summary.by_owner
         header = ["Team" if table == "by_team" else "Owner", "Currency"]
-        out = [header + [label for _, label in FIGURE_COLUMNS]]
+        out: list[list[Any]] = [header + [label for _, label in FIGURE_COLUMNS]]
         for row in rows:
             out.append(
                 [row.name, code] + [getattr(row.figures, field) for field, _ in FIGURE_COLUMNS]
@@ -61,11 +61,11 @@ def csv_table(dash: Dashboard, table: str) -> list[list[Any]]:
             + [CATEGORY_LABELS[c] for c in TREND_CATEGORIES]
             + ["Open pipeline"]
         ]
-        for row in trend_table(dash):
+        for week_row in trend_table(dash):
             out.append(
-                [row["week"], row["has_snapshot"], code]
-                + [row["amounts"][c] for c in TREND_CATEGORIES]
-                + [row["total"]]
+                [week_row["week"], week_row["has_snapshot"], code]
+                + [week_row["amounts"][c] for c in TREND_CATEGORIES]
+                + [week_row["total"]]
             )
         return out
     if table == "changes":

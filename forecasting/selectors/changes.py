@@ -191,7 +191,7 @@ ORDER BY c.id
 
 def week_over_week(
     user: User,
-    period_label: str | None,
+    period_label: str | rules.Period | None,  # a Period passes through (period_from_label)
     week: Any = None,
     team_id: Any = None,
     owner_id: Any = None,
@@ -271,7 +271,7 @@ ORDER BY g.week, t.forecast_category, t.currency
 
 def snapshot_trend(
     user: User,
-    period_label: str | None,
+    period_label: str | rules.Period | None,
     weeks: int = 13,
     team_id: Any = None,
     owner_id: Any = None,

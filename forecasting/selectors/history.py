@@ -129,7 +129,7 @@ def history_rates(now: dt.datetime | None = None) -> list[tuple]:
     now = now or timezone.now()
     start, end = history_window(now)
     as_of = end + dt.timedelta(days=HISTORY_MATURITY_DAYS)
-    params = {
+    params: dict[str, Any] = {
         "as_of": as_of,
         "start": start,
         "end": end,

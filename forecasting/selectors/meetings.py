@@ -132,8 +132,10 @@ def figure_deltas(current: dict[str, Any], previous: dict[str, Any]) -> dict[str
     deltas: dict[str, str | None] = {}
     for name in forecasting_services.FIGURE_FIELDS:
         a, b = now.get(name), before.get(name)
-        known = same and a is not None and b is not None
-        deltas[name] = str(Decimal(a) - Decimal(b)) if known else None
+        if same and a is not None and b is not None:
+            deltas[name] = str(Decimal(a) - Decimal(b))
+        else:
+            deltas[name] = None
     return deltas
 
 
@@ -385,7 +387,7 @@ def meetings_for(user: User, *, period: Any = None, team: Any = None) -> QuerySe
                 .order_by()
                 .values("forecastmeeting_id")
                 .annotate(n=Count("*"))
-                .values("n")[:1]
+                .values("n")[:1]  # type: ignore[misc]  # the plugin misses `n` annotated on the through model
             )
         )
         .order_by("-held_on", "-id")

@@ -101,7 +101,10 @@ def rep_forecast_page(
         figures=summary.totals,
         history=history,
         calls=calls,
-        latest_call=next((c for c in calls if c.next_id is None), None),
+        latest_call=next(
+            (c for c in calls if c.next_id is None),  # type: ignore[attr-defined]  # next_id: submissions_for's annotate()
+            None,
+        ),
         submitted_this_week=not any(
             p.level == SubmissionLevel.REP and p.person_id == user.pk for p in missing.people
         ),
@@ -207,6 +210,7 @@ def team_forecast_page(
         )
     for row in summary.by_owner:
         if row.id in figures:  # an owner who is not an active rep of the team
+            assert row.id is not None  # by_owner's rows are owners (only by_team's may be None)
             rows.append(
                 RollupRow(
                     person_id=row.id,
@@ -221,7 +225,7 @@ def team_forecast_page(
                 )
             )
     rows.sort(key=lambda r: (r.name.lower(), r.person_id))
-    manager = team.manager if team.manager_id and team.manager.is_active else None
+    manager = team.manager if team.manager is not None and team.manager.is_active else None
     return TeamForecastPage(
         period=period,
         currency=code,
@@ -237,7 +241,8 @@ def team_forecast_page(
         calls=calls,
         latest_call=calls[0] if calls else None,
         my_latest_call=next(
-            (c for c in calls if c.submitter_id == user.pk and c.next_id is None), None
+            (c for c in calls if c.submitter_id == user.pk and c.next_id is None),  # type: ignore[attr-defined]  # next_id: submissions_for's annotate()
+            None,
         ),
         manager_name=str(manager) if manager else None,
         manager_submitted_this_week=None if manager is None else not team_not_called,

@@ -154,7 +154,7 @@ def quota_grid_for(user: User, period: rules.Period) -> QuotaGrid:
     if not (user.is_authenticated and user.is_active):
         return QuotaGrid(period=period, people=[], teams=[])
     teams = list(Team.objects.only("id", "name", "parent_id", "manager_id").order_by("name", "id"))
-    names = {t.pk: t.name for t in teams}
+    names: dict[int | None, str] = {t.pk: t.name for t in teams}
     quotas = list(
         Quota.objects.filter(period_kind=period.kind.value, period_start=period.start)
         .select_related("rep")
@@ -206,7 +206,7 @@ def _quota_team_rows(
     children: dict[int | None, list[Team]] = {}
     for team in teams:
         children.setdefault(team.parent_id, []).append(team)
-    names = {t.pk: t.name for t in teams}
+    names: dict[int | None, str] = {t.pk: t.name for t in teams}
     rep_quotas = [q for q in quotas if q.rep_id]
     rows: list[QuotaRow] = []
     seen: set[int] = set()
@@ -219,6 +219,7 @@ def _quota_team_rows(
             subtree = access.sub_teams_among(teams, team.pk)
             sums: dict[str, Decimal] = {}
             for q in rep_quotas:
+                assert q.rep is not None  # rep_quotas are the quotas with a rep
                 if q.rep.team_id in subtree:
                     sums[q.currency] = sums.get(q.currency, Decimal("0")) + q.amount
             rows.append(

@@ -171,7 +171,11 @@ def summary_scope(user: User, team_id: Any = None, owner_id: Any = None) -> Summ
             or picked_owner == user.pk
             or (user.is_manager and owner_row["team_id"] in pickable)
         )
-        if not visible or (scope_teams is not None and owner_row["team_id"] not in scope_teams):
+        if (
+            owner_row is None  # never visible; said again for the checker
+            or not visible
+            or (scope_teams is not None and owner_row["team_id"] not in scope_teams)
+        ):
             raise Http404("No such owner.")
 
     # Who is in the scope: a filter on deals and the same rule on (owner, owner's team).

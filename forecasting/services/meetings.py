@@ -147,6 +147,7 @@ def _meeting_team(actor: User, team_id: Any) -> Team:
     pk = clean_int(errors, "team", team_id, required=True, minimum=1, maximum=MAX_ID)
     if errors:
         raise ValidationFailed(details=errors)
+    assert pk is not None  # required: its None comes with an error (raised above)
     if not can_hold_forecast_meeting(actor, pk):
         raise NotFound("No such team.")
     team = Team.objects.select_for_update().filter(pk=pk).first()
@@ -257,7 +258,8 @@ def meeting_update(
     from forecasting import selectors as forecasting_selectors  # it imports this module
 
     pk = clean_int({}, "id", meeting_id, required=False, minimum=1, maximum=MAX_ID)
-    visible = forecasting_selectors.meetings_for(actor).filter(pk=pk).values("pk")
+    # A bad id (None) matches nothing, so it is NotFound below; the stubs refuse pk=None.
+    visible = forecasting_selectors.meetings_for(actor).filter(pk=pk).values("pk")  # type: ignore[misc]
     meeting = (
         ForecastMeeting.objects.select_for_update(of=("self",))
         .select_related("team")

@@ -177,7 +177,8 @@ def quota_ramp_set(
         )
     if errors:
         raise ValidationFailed(details=errors)
-    assert rep is not None and value is not None
+    # Without a rep, its start date or a valid amount `errors` is not empty (raised above).
+    assert rep is not None and rep.started_on is not None and value is not None
     months = rules.ramp_quotas(
         value, percents or settings.NEW_HIRE_RAMP_PERCENTS, rep.started_on, fiscal_calendar()
     )
@@ -217,6 +218,7 @@ def quota_update(*, actor: User, quota_id: int, amount: Any = None, currency: An
     code = clean_currency(errors, currency or quota.currency)
     if errors:
         raise ValidationFailed(details=errors)
+    assert value is not None  # clean_amount's None comes with an error (raised above)
     previous = {"amount": str(quota.amount), "currency": quota.currency}
     quota.amount, quota.currency = value, code
     quota.save(update_fields=["amount", "currency", "updated_at"])

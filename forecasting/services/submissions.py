@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
@@ -22,6 +22,9 @@ from salesops.cleaning import clean_amount, clean_currency, clean_int, clean_tex
 from salesops.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from salesops.models import Role, Team, User
 from salesops.services import audit_record
+
+if TYPE_CHECKING:
+    from django.db.models.expressions import Combinable, NegatedExpression
 
 SUBMISSION_NOTE_MAX = 4000
 # pg_advisory_xact_lock(class, key): the two-int form, a key space apart from the
@@ -46,7 +49,7 @@ def figures_json(figures: rules.ForecastFigures, currency: str) -> dict[str, Any
     return values
 
 
-def latest_submissions_q() -> Exists:
+def latest_submissions_q() -> NegatedExpression[Combinable]:
     """Keeps the submissions nothing supersedes — the latest of each chain (an anti-join on
     the unique index of `supersedes`)."""
     return ~Exists(ForecastSubmission.objects.filter(supersedes_id=OuterRef("pk")))
@@ -150,6 +153,7 @@ def forecast_submit(
         pk = clean_int(errors, "team", team_id, required=True, minimum=1, maximum=MAX_ID)
         if errors:
             raise ValidationFailed(details=errors)
+        assert pk is not None  # required: its None comes with an error (raised above)
         team = Team.objects.filter(pk=pk).first()
         if team is None or not (actor.sees_everything or pk in access.managed_team_ids(actor)):
             raise NotFound("No such team.")

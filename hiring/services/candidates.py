@@ -210,9 +210,9 @@ def candidate_hire(
     errors: dict[str, list[str]] = {}
     start = clean_date(errors, "started_on", started_on, required=True)
     reason = clean_text(errors, "reason", reason, required=True, max_length=MAX_TEXT)
-    chosen_team = candidate.position.team
+    chosen_team: Team | None = candidate.position.team
     if team not in (None, ""):
-        chosen_team = Team.objects.filter(pk=query_int(team)).first()
+        chosen_team = Team.objects.filter(pk=query_int(team) or 0).first()
         if chosen_team is None:
             errors["team"] = ["Choose a team."]
     wants_ramp = full_quota not in (None, "")
@@ -220,6 +220,7 @@ def candidate_hire(
         clean_amount(errors, "full_quota", full_quota)
     if errors:
         raise ValidationFailed(details=errors)
+    assert start is not None  # required: clean_date recorded an error otherwise
     first, _, last = candidate.name.partition(" ")
     person = user_create_invited(
         actor=actor, first_name=first, last_name=last, email=candidate.email, role=role,

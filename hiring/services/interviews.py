@@ -49,7 +49,7 @@ def interview_schedule(
     if candidate.is_final:
         raise Conflict("The candidate's process has ended.", code="candidate_closed")
     errors: dict[str, list[str]] = {}
-    person = User.objects.filter(pk=query_int(interviewer), is_active=True).first()
+    person = User.objects.filter(pk=query_int(interviewer) or 0, is_active=True).first()
     if person is None:
         errors["interviewer"] = ["Choose an active colleague."]
     if kind not in InterviewKind.values:
@@ -68,6 +68,8 @@ def interview_schedule(
         errors["focus"] = ["Choose attributes of this position's scorecard."]
     if errors:
         raise ValidationFailed(details=errors)
+    # Both were checked above: an error was recorded otherwise.
+    assert person is not None and scheduled_at is not None
     interview = Interview.objects.create(
         candidate=candidate, interviewer=person, kind=kind, scheduled_at=scheduled_at
     )

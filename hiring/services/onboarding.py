@@ -75,7 +75,7 @@ def onboarding_start(
 
 
 def can_sign_off(actor: User, rep: User) -> bool:
-    return actor.is_admin_role or (rep.team_id is not None and rep.team.manager_id == actor.pk)
+    return actor.is_admin_role or (rep.team is not None and rep.team.manager_id == actor.pk)
 
 
 @transaction.atomic

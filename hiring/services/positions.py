@@ -31,12 +31,12 @@ def _clean_position(data: dict[str, Any]) -> dict[str, Any]:
     if "title" in data:
         cleaned["title"] = clean_text(errors, "title", data["title"], required=True, max_length=120)
     if "team" in data:
-        cleaned["team"] = Team.objects.filter(pk=query_int(data["team"])).first()
+        cleaned["team"] = Team.objects.filter(pk=query_int(data["team"]) or 0).first()
         if cleaned["team"] is None:
             errors["team"] = ["Choose a team."]
     if "hiring_manager" in data:
         manager = User.objects.filter(
-            pk=query_int(data["hiring_manager"]),
+            pk=query_int(data["hiring_manager"]) or 0,
             is_active=True,
             role__in=[Role.MANAGER, Role.LEADER, Role.ADMIN],
         ).first()
@@ -45,7 +45,7 @@ def _clean_position(data: dict[str, Any]) -> dict[str, Any]:
         cleaned["hiring_manager"] = manager
     if "template" in data:
         cleaned["template"] = ScorecardTemplate.objects.filter(
-            pk=query_int(data["template"])
+            pk=query_int(data["template"]) or 0
         ).first()
         if cleaned["template"] is None:
             errors["template"] = ["Choose a scorecard template."]

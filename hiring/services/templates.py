@@ -87,7 +87,7 @@ def _clean_attribute(
         else:
             skill = (
                 coaching_selectors.skill_list(active_only=True)
-                .filter(pk=query_int(skill_id))
+                .filter(pk=query_int(skill_id) or 0)
                 .first()
             )
             if skill is None:
