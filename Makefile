@@ -33,7 +33,7 @@ DEMO ?= $(if $(SALESOPS_DEMO),$(SALESOPS_DEMO),1)
 # `make run VERBOSE=1` streams the web server's and Celery's logs (else in var/log/).
 VERBOSE ?= $(if $(SALESOPS_VERBOSE),$(SALESOPS_VERBOSE),0)
 
-.PHONY: install lock run services stop test lint format migrations-check bench bench-load tour backup restore clean
+.PHONY: install lock run services stop test lint typecheck format migrations-check bench bench-load tour backup restore clean
 
 install: $(DEV_STAMP)
 
@@ -75,6 +75,10 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Types: mypy with the Django plugin over the apps (settings in pyproject.toml).
+typecheck: install
+	DEBUG=1 $(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import ProtectedError, Q, RestrictedError
+from django.db.models import Model, ProtectedError, Q, RestrictedError
 
 from coaching.models import (
     ActionItem,
@@ -44,7 +44,7 @@ def demo_present() -> bool:
     return User.objects.filter(username__in=DEMO_USERNAMES).exists()
 
 
-def _count(deleted: tuple[int, dict[str, int]], model: type) -> int:
+def _count(deleted: tuple[int, dict[str, int]], model: type[Model]) -> int:
     return deleted[1].get(model._meta.label, 0)
 
 
@@ -113,7 +113,7 @@ def demo_remove(*, actor: User) -> DemoRemoved:
     try:
         deleted_people = _count(User.objects.filter(pk__in=ids).delete(), User)
     except (ProtectedError, RestrictedError) as exc:
-        needed = getattr(exc, "protected_objects", None) or getattr(exc, "restricted_objects", ())
+        needed = getattr(exc, "protected_objects", ()) or getattr(exc, "restricted_objects", ())
         blocking = sorted({f"{obj._meta.verbose_name} “{obj}”" for obj in needed})[:5]
         raise Conflict(
             "The demo's people are still needed by your own records"

@@ -5,17 +5,18 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from demo.services import demo_present, demo_remove
 from salesops.exceptions import ApplicationError
+from salesops.http import AuthenticatedRequest
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def remove(request: HttpRequest) -> HttpResponse:
+def remove(request: AuthenticatedRequest) -> HttpResponse:
     """GET: what will go and what stays; POST: remove it. Administrators only (403);
     a 404 once there is no demo."""
     if not request.user.is_admin_role:

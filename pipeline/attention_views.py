@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -26,6 +26,7 @@ from pipeline.forms import ActivityForm, AttentionFilterForm, NextStepForm
 from pipeline.models import ActivityKind, FlagKind, Opportunity
 from salesops.exceptions import ApplicationError, NotFound, StaleVersion
 from salesops.forms import add_service_errors
+from salesops.http import AuthenticatedRequest
 
 ATTENTION_PAGE_SIZE = 50
 # Re-rendered forms with errors answer 422; base.html tells htmx to swap 422 responses.
@@ -37,8 +38,9 @@ BACK_KEYS = ("kind", "severity", "owner", "sort", "group", "page")
 def _back_query(query: QueryDict) -> QueryDict:
     back = QueryDict(mutable=True)
     for key in BACK_KEYS:
-        if query.get(key):
-            back[key] = query[key][:100]
+        value = query.get(key)  # query[key]: the same last value
+        if value:
+            back[key] = value[:100]
     return back
 
 
@@ -50,12 +52,14 @@ def _list_url(back: QueryDict) -> str:
 def _prepare(deal: Opportunity) -> Opportunity:
     """Its open flags as chips (AttentionFlag), most severe first; whether one of them
     asks for a re-qualification (the card's Re-qualify button stands out)."""
-    deal.flags_shown = selectors.attention_flags(deal.flag_items)
-    deal.requalify_due = any(f.kind == FlagKind.REQUALIFY_DUE for f in deal.flags_shown)
+    # flag_items: annotated by the attention selectors; flags_shown and requalify_due: for
+    # the template only.
+    deal.flags_shown = selectors.attention_flags(deal.flag_items)  # type: ignore[attr-defined]
+    deal.requalify_due = any(f.kind == FlagKind.REQUALIFY_DUE for f in deal.flags_shown)  # type: ignore[attr-defined]
     return deal
 
 
-def _list_context(request: HttpRequest, query: QueryDict, *, refused: Any = None) -> dict:
+def _list_context(request: AuthenticatedRequest, query: QueryDict, *, refused: Any = None) -> dict:
     """The page for `query` (the list's GET parameters). `refused`: a deal whose action
     was refused, shown with its forms in place of its card (first, if not on the page)."""
     user = request.user
@@ -77,7 +81,7 @@ def _list_context(request: HttpRequest, query: QueryDict, *, refused: Any = None
     owners = selectors.attention_owners_for(user, filters)
     by_owner = {owner.owner_id: owner for owner in owners}
     for deal in rows:
-        deal.owner_summary = by_owner.get(deal.owner_id)
+        deal.owner_summary = by_owner.get(deal.owner_id)  # type: ignore[attr-defined]  # for the template only
     page.object_list = rows
     return {
         "form": form,
@@ -98,7 +102,7 @@ def _list_context(request: HttpRequest, query: QueryDict, *, refused: Any = None
 
 @login_required
 @require_GET
-def attention(request: HttpRequest) -> HttpResponse:
+def attention(request: AuthenticatedRequest) -> HttpResponse:
     """The open deals the user may see that have open flags (a rep: their own; a manager:
     their teams'; a leader: all), one card per deal. Filter by kind, severity and rep,
     sort, group by rep; act on a deal in place."""
@@ -108,7 +112,14 @@ def attention(request: HttpRequest) -> HttpResponse:
 # --- quick actions ----------------------------------------------------------------------------
 
 
-def _card(request: HttpRequest, deal: Opportunity, back: QueryDict, *, status: int = 200, **extra):
+def _card(
+    request: AuthenticatedRequest,
+    deal: Opportunity,
+    back: QueryDict,
+    *,
+    status: int = 200,
+    **extra: Any,
+) -> HttpResponse:
     return render(
         request,
         "partials/attention_deal.html",
@@ -123,13 +134,18 @@ def _card(request: HttpRequest, deal: Opportunity, back: QueryDict, *, status: i
     )
 
 
-def _done(request: HttpRequest, before: Opportunity, back: QueryDict, text: str) -> HttpResponse:
+def _done(
+    request: AuthenticatedRequest, before: Opportunity, back: QueryDict, text: str
+) -> HttpResponse:
     """After an action: the card again (htmx), saying which flags the action cleared, or
     back to the list where the deal was."""
     after = selectors.attention_deal_for(request.user, before.pk)
-    open_now = {flag.kind for flag in selectors.attention_flags(after.flag_items)}
+    # flag_items: annotated by selectors.attention_deal_for.
+    open_now = {flag.kind for flag in selectors.attention_flags(after.flag_items)}  # type: ignore[attr-defined]
     cleared = [
-        f.label for f in selectors.attention_flags(before.flag_items) if f.kind not in open_now
+        f.label
+        for f in selectors.attention_flags(before.flag_items)  # type: ignore[attr-defined]
+        if f.kind not in open_now
     ]
     if cleared:
         text += f" Cleared: {', '.join(cleared)}."
@@ -139,7 +155,9 @@ def _done(request: HttpRequest, before: Opportunity, back: QueryDict, text: str)
     return redirect(f"{_list_url(back)}#deal-{after.pk}")
 
 
-def _refused(request: HttpRequest, deal: Opportunity, back: QueryDict, **forms) -> HttpResponse:
+def _refused(
+    request: AuthenticatedRequest, deal: Opportunity, back: QueryDict, **forms
+) -> HttpResponse:
     """The refusal in the deal's card, what was typed kept (422)."""
     for name, form in forms.items():
         setattr(deal, name, form)
@@ -152,7 +170,7 @@ def _refused(request: HttpRequest, deal: Opportunity, back: QueryDict, **forms) 
 
 @login_required
 @require_POST
-def attention_activity(request: HttpRequest, pk: int) -> HttpResponse:
+def attention_activity(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Log a call, meeting, email or note on the deal (services.activity_log): a customer
     contact clears "No customer activity" at once."""
     deal = selectors.attention_deal_for(request.user, pk)
@@ -173,7 +191,7 @@ def attention_activity(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def attention_next_step(request: HttpRequest, pk: int) -> HttpResponse:
+def attention_next_step(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Set the deal's next step and its date (services.opportunity_update, with the
     version the page showed): a date ahead clears "Next step overdue" at once."""
     deal = selectors.attention_deal_for(request.user, pk)

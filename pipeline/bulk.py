@@ -431,7 +431,7 @@ MAX_EMPLOYEES = 2_147_483_647  # Account.employees, a PostgreSQL integer
 
 
 def _check_external_ids(
-    model: type, rows: Sequence[AccountUpdate] | Sequence[ProductUpdate], label: str
+    model: type[Account | Product], rows: Sequence[AccountUpdate | ProductUpdate], label: str
 ) -> dict[str, list[str]]:
     """(source, external_id) stays unique: among the rows, and against the other records."""
     errors: dict[str, list[str]] = {}
@@ -599,7 +599,9 @@ def products_import_update(*, actor: User, products: Sequence[ProductUpdate]) ->
     return updated
 
 
-def _delete_unused(actor: User, model: type, ids: Sequence[int], what: str) -> int:
+def _delete_unused(
+    actor: User, model: type[Account | Product], ids: Sequence[int], what: str
+) -> int:
     refuse_unless_importer(actor)
     records = model.objects.filter(pk__in=list(ids))
     used = records.filter(opportunities__isnull=False).distinct().count()

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as Forbidden
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -26,13 +26,14 @@ from pipeline.models import Product
 from salesops.exceptions import ApplicationError, NotFound, ValidationFailed
 from salesops.exports import csv_link_query
 from salesops.forms import add_service_errors
+from salesops.http import AuthenticatedRequest
 
 PAGE_SIZE = 50
 INVALID = 422  # a re-rendered form with errors (base.html lets htmx swap it)
 
 
 def _render_form(
-    request: HttpRequest, template: str, context: dict[str, Any], form, status: int | None
+    request: AuthenticatedRequest, template: str, context: dict[str, Any], form, status: int | None
 ) -> HttpResponse:
     """The form page; `status`: a service's refusal (else 422 when the form has errors)."""
     if status is None:
@@ -51,7 +52,7 @@ def _refused(form, exc: ApplicationError) -> int:
 
 @login_required
 @require_GET
-def account_list(request: HttpRequest) -> HttpResponse:
+def account_list(request: AuthenticatedRequest) -> HttpResponse | StreamingHttpResponse:
     """Every account, searchable by name; `?format=csv` with the same search downloads all
     of them in the import's columns."""
     form = CatalogueFilterForm(request.GET or None, with_active=False)
@@ -75,7 +76,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account_create(request: HttpRequest) -> HttpResponse:
+def account_create(request: AuthenticatedRequest) -> HttpResponse:
     form = AccountForm(request.POST or None)
     status: int | None = None
     if request.method == "POST" and form.is_valid():
@@ -92,7 +93,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def account_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     account = selectors.account_get(pk)
     locked = not services.can_edit_account(request.user, account.pk)
     form = AccountForm(
@@ -126,7 +127,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def product_list(request: HttpRequest) -> HttpResponse:
+def product_list(request: AuthenticatedRequest) -> HttpResponse | StreamingHttpResponse:
     """The catalogue with how many deals each product is on; `?format=csv` with the same
     filters downloads it in the import's columns."""
     form = CatalogueFilterForm(request.GET or None, with_active=True)
@@ -136,7 +137,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = selectors.product_deal_counts([p.pk for p in page.object_list])
     for product in page.object_list:
-        product.deal_count = counts.get(product.pk, 0)
+        product.deal_count = counts.get(product.pk, 0)  # type: ignore[attr-defined]  # for the template only
     return render(
         request,
         "pipeline/product_list.html",
@@ -149,7 +150,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _refuse_unless_admin(request: HttpRequest) -> None:
+def _refuse_unless_admin(request: AuthenticatedRequest) -> None:
     if not services.can_manage_products(request.user):
         raise Forbidden("Only an administrator can change the products.")
 
@@ -160,7 +161,7 @@ def _product_initial(product: Product) -> dict[str, Any]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def product_create(request: HttpRequest) -> HttpResponse:
+def product_create(request: AuthenticatedRequest) -> HttpResponse:
     _refuse_unless_admin(request)
     form = ProductForm(request.POST or None)
     status: int | None = None
@@ -178,7 +179,7 @@ def product_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def product_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     _refuse_unless_admin(request)
     product = selectors.product_get(pk)
     form = ProductForm(request.POST or None, initial=_product_initial(product))
@@ -202,7 +203,7 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def product_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def product_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Delete a product no deal uses; otherwise say to deactivate it (back to its page)."""
     _refuse_unless_admin(request)
     product = selectors.product_get(pk)

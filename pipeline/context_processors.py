@@ -5,11 +5,15 @@ proposals waiting for the user's review; and whether the user sets up the sales 
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from django.http import HttpRequest
 
 from pipeline import selectors
 from salesops import access
+
+if TYPE_CHECKING:
+    from pipeline.selectors.attention import NavbarCounts
 
 
 class NavCounts:
@@ -20,7 +24,7 @@ class NavCounts:
         self._user = user
 
     @cached_property
-    def _counts(self) -> dict[str, int]:
+    def _counts(self) -> NavbarCounts:
         return selectors.navbar_counts_for(self._user)
 
     @property

@@ -68,6 +68,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -609,7 +610,7 @@ ON CONFLICT (opportunity_id) DO NOTHING
 """
 
 
-def refresh_params(now: dt.datetime) -> dict[str, object]:
+def refresh_params(now: dt.datetime) -> dict[str, Any]:
     deal_url = url_parts("pipeline:opportunity_detail")
     return {
         "now": now,
@@ -628,7 +629,7 @@ def refresh_params(now: dt.datetime) -> dict[str, object]:
     }
 
 
-def rules_fingerprint(params: dict[str, object]) -> str:
+def rules_fingerprint(params: dict[str, Any]) -> str:
     """What every decision and due date depends on besides the deals themselves."""
     inputs = {k: v for k, v in params.items() if k not in ("now", "ids")}
     inputs["rules_version"] = RULES_VERSION
@@ -683,7 +684,7 @@ def flags_refresh(
             cursor.execute(TARGETED_SQL, {**params, "ids": ids, "notify": True})
             return _result(cursor.fetchone())
     fingerprint = rules_fingerprint(params)
-    locking = {"lock": REFRESH_LOCK_KEY, "work_mem": WORK_MEM, "now": now}
+    locking: dict[str, Any] = {"lock": REFRESH_LOCK_KEY, "work_mem": WORK_MEM, "now": now}
     run = {**params, "fingerprint": fingerprint, "notify": True}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(LOCK_SQL, locking)
@@ -719,8 +720,8 @@ def _test_delay() -> None:
 
 def _refresh_in_batches(
     starts: list[int],
-    run: dict[str, object],
-    locking: dict[str, object],
+    run: dict[str, Any],
+    locking: dict[str, Any],
     *,
     progress: Callable[[FlagRefreshResult, int, int], None] | None,
 ) -> FlagRefreshResult:

@@ -8,24 +8,30 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Field, Layout, Row
 from django import forms
+from django.db.models import QuerySet
 
 from pipeline.models import (
+    Account,
     ActivityKind,
     EvidenceSource,
     FlagKind,
     FlagSeverity,
     ForecastCategory,
     OpportunityStatus,
+    Pipeline,
+    Product,
+    Stage,
 )
 from pipeline.rules import SCORE_LEVELS, format_day
 from pipeline.selectors import ATTENTION_SORTS
 from salesops import organisation
 from salesops.exceptions import ApplicationError
-from salesops.models import Team
+from salesops.models import Team, User
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -49,8 +55,12 @@ class OpportunityFilterForm(forms.Form):
         max_length=100,
         widget=forms.TextInput(attrs={"placeholder": "Name or account", "type": "search"}),
     )
-    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="All owners")
-    stage = forms.ModelChoiceField(queryset=None, required=False, empty_label="All stages")
+    owner: forms.ModelChoiceField[User] = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="All owners"
+    )
+    stage: forms.ModelChoiceField[Stage] = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="All stages"
+    )
     status = forms.ChoiceField(
         required=False,
         initial=OpportunityStatus.OPEN,
@@ -58,7 +68,7 @@ class OpportunityFilterForm(forms.Form):
     )
     close_date_from = forms.DateField(required=False, widget=DATE, label="Closes from")
     close_date_to = forms.DateField(required=False, widget=DATE, label="to")
-    team = forms.ModelChoiceField(
+    team: forms.ModelChoiceField[Team] = forms.ModelChoiceField(
         queryset=None, required=False, empty_label="All teams", help_text="Sub-teams included."
     )
     source = forms.CharField(
@@ -73,10 +83,10 @@ class OpportunityFilterForm(forms.Form):
 
     def __init__(self, *args, owners, stages, show_owner: bool, teams=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = owners
-        self.fields["stage"].queryset = stages
-        self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline.name} · {s.name}"
-        self.fields["team"].queryset = teams if teams is not None else Team.objects.none()
+        self.fields["owner"].queryset = owners  # type: ignore[attr-defined]  # fields[...] is typed Field; this one is the ModelChoiceField above
+        self.fields["stage"].queryset = stages  # type: ignore[attr-defined]  # fields[...] is typed Field; this one is the ModelChoiceField above
+        self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline.name} · {s.name}"  # type: ignore[attr-defined]  # fields[...] is typed Field; this one is the ModelChoiceField above
+        self.fields["team"].queryset = teams if teams is not None else Team.objects.none()  # type: ignore[attr-defined]  # fields[...] is typed Field; this one is the ModelChoiceField above
         if not show_owner:
             del self.fields["owner"]
             del self.fields["team"]
@@ -121,13 +131,17 @@ class OpportunityFilterForm(forms.Form):
 
 
 class BoardFilterForm(forms.Form):
-    pipeline = forms.ModelChoiceField(queryset=None, required=False, empty_label=None)
-    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="Everyone I can see")
+    pipeline: forms.ModelChoiceField[Pipeline] = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label=None
+    )
+    owner: forms.ModelChoiceField[User] = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Everyone I can see"
+    )
 
     def __init__(self, *args, pipelines, owners, show_owner: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["pipeline"].queryset = pipelines
-        self.fields["owner"].queryset = owners
+        self.fields["pipeline"].queryset = pipelines  # type: ignore[attr-defined]  # fields[...] is typed Field; this one is the ModelChoiceField above
+        self.fields["owner"].queryset = owners  # type: ignore[attr-defined]  # fields[...] is typed Field; this one is the ModelChoiceField above
         self.fields["owner"].widget.attrs["class"] = "form-select form-select-sm"
         if not show_owner:
             del self.fields["owner"]
@@ -179,7 +193,7 @@ class OpportunityCreateForm(PastCloseDateConfirmation):
     confirmation_position = 3  # under the amount, currency and close date
 
     name = forms.CharField(max_length=200, label="Opportunity name")
-    account = forms.ModelChoiceField(
+    account: forms.ModelChoiceField[Account] = forms.ModelChoiceField(
         queryset=None,
         required=False,
         empty_label="— choose an existing account —",
@@ -193,16 +207,20 @@ class OpportunityCreateForm(PastCloseDateConfirmation):
     amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2, initial=0)
     currency = forms.CharField(max_length=3)
     close_date = forms.DateField(widget=DATE, label="Expected close date")
-    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="Me")
-    product = forms.ModelChoiceField(queryset=None, required=False, empty_label="— none —")
+    owner: forms.ModelChoiceField[User] = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Me"
+    )
+    product: forms.ModelChoiceField[Product] = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="— none —"
+    )
     next_step = forms.CharField(max_length=300, required=False)
 
     def __init__(self, *args, accounts, owners, show_owner: bool, products, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["currency"].initial = organisation.current().default_currency
-        self.fields["account"].queryset = accounts
-        self.fields["owner"].queryset = owners
-        self.fields["product"].queryset = products
+        self.fields["account"].queryset = accounts  # type: ignore[attr-defined]  # fields[...] is typed Field; this one is the ModelChoiceField above
+        self.fields["owner"].queryset = owners  # type: ignore[attr-defined]  # fields[...] is typed Field; this one is the ModelChoiceField above
+        self.fields["product"].queryset = products  # type: ignore[attr-defined]  # fields[...] is typed Field; this one is the ModelChoiceField above
         if not show_owner:
             del self.fields["owner"]
         self.helper = _helper()
@@ -243,7 +261,9 @@ class OpportunityEditForm(PastCloseDateConfirmation):
     version = forms.IntegerField(widget=forms.HiddenInput)
     amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)
     close_date = forms.DateField(widget=DATE)
-    product = forms.ModelChoiceField(queryset=None, required=False, empty_label="— none —")
+    product: forms.ModelChoiceField[Product] = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="— none —"
+    )
     next_step = forms.CharField(max_length=300, required=False)
     next_step_date = forms.DateField(widget=DATE, required=False)
     forecast_category = forms.ChoiceField(
@@ -256,9 +276,9 @@ class OpportunityEditForm(PastCloseDateConfirmation):
         help_text="Needed when the category differs from the stage's default.",
     )
 
-    def __init__(self, *args, products, **kwargs):
+    def __init__(self, *args: Any, products: QuerySet[Product], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["product"].queryset = products
+        self.fields["product"].queryset = products  # type: ignore[attr-defined]  # fields[...] is typed Field; this one is the ModelChoiceField above
         self.helper = _helper()
         self.helper.layout = Layout(
             "version",
@@ -333,7 +353,7 @@ class ActivityForm(forms.Form):
 
 
 class AdvanceForm(forms.Form):
-    stage = forms.ModelChoiceField(
+    stage: forms.ModelChoiceField[Stage] = forms.ModelChoiceField(
         queryset=None,
         empty_label=None,
         label="Move to",
@@ -357,9 +377,9 @@ class AdvanceForm(forms.Form):
     # the service validates it (one rule for the page, the board, the API and imports).
     forecast_category_on_move = forms.CharField(required=False, max_length=20)
 
-    def __init__(self, *args, stages, **kwargs):
+    def __init__(self, *args: Any, stages: QuerySet[Stage], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["stage"].queryset = stages
+        self.fields["stage"].queryset = stages  # type: ignore[attr-defined]  # fields[...] is typed Field; this one is the ModelChoiceField above
 
 
 class CloseWonForm(forms.Form):
@@ -523,7 +543,9 @@ class AttentionFilterForm(forms.Form):
             (FlagSeverity.WARNING, "With a warning"),
         ],
     )
-    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="All reps")
+    owner: forms.ModelChoiceField[User] = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="All reps"
+    )
     sort = forms.ChoiceField(
         required=False, choices=[(key, label) for key, (label, _) in ATTENTION_SORTS.items()]
     )
@@ -533,7 +555,7 @@ class AttentionFilterForm(forms.Form):
 
     def __init__(self, *args, owners, show_owner: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = owners
+        self.fields["owner"].queryset = owners  # type: ignore[attr-defined]  # fields[...] is typed Field; this one is the ModelChoiceField above
         if not show_owner:
             del self.fields["owner"]
             del self.fields["group"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -27,6 +27,7 @@ from pipeline.models import QualificationFramework
 from pipeline.setup_views import configurers_only
 from salesops.exceptions import ApplicationError, NotFound
 from salesops.forms import add_service_errors
+from salesops.http import AuthenticatedRequest
 
 INVALID = 400  # a form with field errors, what was typed kept
 REFUSED = 409  # a removal the service refuses (the element is in use)
@@ -51,7 +52,7 @@ def _not_found(exc: NotFound) -> Http404:
 
 @configurers_only
 @require_http_methods(["GET", "POST"])
-def framework_setup_list(request: HttpRequest) -> HttpResponse:
+def framework_setup_list(request: AuthenticatedRequest) -> HttpResponse:
     """The frameworks (active, elements, the pipelines and stages using them) and "New
     framework": POST creates one (framework_create) and opens its page; a refusal comes
     back at its field with what was typed (400)."""
@@ -81,7 +82,7 @@ def framework_setup_list(request: HttpRequest) -> HttpResponse:
 
 
 def _render_detail(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     framework: QualificationFramework,
     *,
     framework_form: FrameworkForm | None = None,
@@ -94,7 +95,7 @@ def _render_detail(
     """The framework's page: `framework` from selectors.framework_setup_get; a bound form
     (with its errors) in place of the one of the framework, of element `element_id`, or of
     the new element; `element_error` on element `element_id`'s card."""
-    for element in framework.setup_elements:
+    for element in framework.setup_elements:  # type: ignore[attr-defined]  # set by selectors.framework_setup_get
         if element.pk == element_id and element_form is not None:
             element.form = element_form
         else:
@@ -114,7 +115,7 @@ def _render_detail(
 
 @configurers_only
 @require_http_methods(["GET", "POST"])
-def framework_setup_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def framework_setup_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The framework's page. POST saves its name, description and whether it is active
     (framework_update): back to the page, or the page again with the refusal at its
     field (400)."""
@@ -142,7 +143,7 @@ def framework_setup_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @configurers_only
 @require_POST
-def element_setup_create(request: HttpRequest, pk: int) -> HttpResponse:
+def element_setup_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Add an element (element_create; without an order it goes last). A refusal comes
     back in the "Add an element" form with what was typed (400)."""
     framework = selectors.framework_setup_get(pk)
@@ -162,7 +163,7 @@ def element_setup_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @configurers_only
 @require_POST
-def element_setup_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def element_setup_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Save an element's name, weight, order and guidance (element_update), edited in its
     place on the framework's page. A refusal comes back in that place with what was typed
     (400)."""
@@ -188,7 +189,7 @@ def element_setup_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @configurers_only
 @require_http_methods(["GET", "POST"])
-def element_setup_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def element_setup_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """GET: the confirmation page. POST: remove the element (element_delete); refused on
     the element's card while qualifications scored it or a milestone requires a level of
     it (409)."""

@@ -68,7 +68,7 @@ class PipelineTemplateForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = _helper()
-        self.fields["template"].choices = [
+        self.fields["template"].choices = [  # type: ignore[attr-defined]  # fields[...] is typed Field; this one is a ChoiceField
             (b.key, f"{b.label} — {b.summary}") for b in BLUEPRINTS.values()
         ]
 
@@ -83,7 +83,7 @@ class PipelineForm(forms.Form):
         label="Active",
         help_text="Only active pipelines are offered for new deals and on the board.",
     )
-    framework = forms.ModelChoiceField(
+    framework: forms.ModelChoiceField[QualificationFramework] = forms.ModelChoiceField(
         queryset=QualificationFramework.objects.none(),
         required=False,
         empty_label="No qualification framework",
@@ -93,7 +93,7 @@ class PipelineForm(forms.Form):
 
     def __init__(self, *args: Any, frameworks: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["framework"].queryset = frameworks
+        self.fields["framework"].queryset = frameworks  # type: ignore[attr-defined]  # fields[...] is typed Field; this one is the ModelChoiceField above
         self.helper = _helper()
 
     def service_fields(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -35,6 +35,7 @@ from pipeline.setup_forms import (
 from salesops import access
 from salesops.exceptions import ApplicationError, NotFound, ValidationFailed
 from salesops.forms import add_service_errors
+from salesops.http import AuthenticatedRequest
 
 # Re-rendered forms with errors (and refusals shown in place) answer 422; base.html tells
 # htmx to swap 422 responses.
@@ -50,7 +51,7 @@ def configurers_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
 
     @login_required
     @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not access.configures_sales_process(request.user):
             return render(request, "pipeline/setup/forbidden.html", status=403)
         return view(request, *args, **kwargs)
@@ -72,7 +73,7 @@ def _not_found(exc: NotFound) -> Http404:
 
 @configurers_only
 @require_http_methods(["GET", "POST"])
-def pipeline_setup_list(request: HttpRequest) -> HttpResponse:
+def pipeline_setup_list(request: AuthenticatedRequest) -> HttpResponse:
     """The pipelines (framework, stages, milestones, open deals) and "New pipeline from
     template": POST creates one (pipeline_create_from_template) and opens its editor;
     a refusal comes back at its field (422)."""
@@ -114,7 +115,7 @@ def _stages_context(
 ) -> dict[str, Any]:
     stages = list(pipeline.stages.all())
     for stage in stages:  # a refusal is shown on the card of the stage it concerns
-        stage.setup_error = (stage_errors or {}).get(stage.pk, "")
+        stage.setup_error = (stage_errors or {}).get(stage.pk, "")  # type: ignore[attr-defined]  # for the template only
     return {
         "pipeline": pipeline,
         "stages": stages,
@@ -125,7 +126,7 @@ def _stages_context(
 
 
 def _render_editor(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     pipeline: Pipeline,
     *,
     pipeline_form: PipelineForm | None = None,
@@ -147,7 +148,7 @@ def _render_editor(
 
 
 def _stages_changed(
-    request: HttpRequest, pipeline_id: int, text: str, *, anchor: str = ""
+    request: AuthenticatedRequest, pipeline_id: int, text: str, *, anchor: str = ""
 ) -> HttpResponse:
     """After a change: the stage list again (htmx, wherever the request aimed), else a
     redirect to the editor with a message."""
@@ -162,7 +163,7 @@ def _stages_changed(
 
 
 def _refused_in_place(
-    request: HttpRequest, pipeline_id: int, stage_id: int, message: str
+    request: AuthenticatedRequest, pipeline_id: int, stage_id: int, message: str
 ) -> HttpResponse:
     """A refusal of a change to a stage (delete, move), shown on that stage's card."""
     pipeline = selectors.pipeline_setup_get(pipeline_id)
@@ -179,7 +180,7 @@ def _refused_in_place(
 
 @configurers_only
 @require_http_methods(["GET", "POST"])
-def pipeline_setup_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def pipeline_setup_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The editor. POST saves the pipeline's own fields (pipeline_update): back to the
     editor, or the editor again with the refusal at its field (422)."""
     pipeline = selectors.pipeline_setup_get(pk)
@@ -206,7 +207,7 @@ def pipeline_setup_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @configurers_only
 @require_http_methods(["GET", "POST"])
-def stage_setup_create(request: HttpRequest, pk: int) -> HttpResponse:
+def stage_setup_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Add a stage (stage_create: an open stage goes before the closed ones). GET: the
     form on a page of its own (the editor shows it too). A refusal comes back at its
     field with what was typed: in the stage list (htmx), else on the editor (422)."""
@@ -236,7 +237,9 @@ def stage_setup_create(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_editor(request, pipeline, new_stage_form=form, status=INVALID)
 
 
-def _render_stage_form(request: HttpRequest, stage: Stage, form: StageForm, status: int = 200):
+def _render_stage_form(
+    request: AuthenticatedRequest, stage: Stage, form: StageForm, status: int = 200
+) -> HttpResponse:
     context = {"pipeline": stage.pipeline, "stage": stage, "form": form}
     if request.htmx:
         return render(
@@ -247,7 +250,7 @@ def _render_stage_form(request: HttpRequest, stage: Stage, form: StageForm, stat
 
 @configurers_only
 @require_http_methods(["GET", "POST"])
-def stage_setup_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def stage_setup_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Edit a stage (stage_update). GET: its form — in place of its card (htmx), else on a
     page of its own. A refusal comes back in the form with what was typed (422)."""
     stage = selectors.stage_setup_get(pk)
@@ -274,7 +277,7 @@ def stage_setup_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @configurers_only
 @require_POST
-def stage_setup_move(request: HttpRequest, pk: int) -> HttpResponse:
+def stage_setup_move(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Move a stage one place `direction=up|down` (stage_move; the stages are numbered
     1…n). A move past either end is refused on the stage's card (422)."""
     stage = selectors.stage_setup_get(pk)
@@ -308,7 +311,7 @@ def stage_setup_move(request: HttpRequest, pk: int) -> HttpResponse:
 
 @configurers_only
 @require_http_methods(["GET", "POST"])
-def stage_setup_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def stage_setup_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """GET: the confirmation page (without JavaScript; htmx asks in a dialog). POST:
     delete the stage with its milestones (stage_delete); refused on the stage's card while
     deals are in it (422)."""
@@ -354,7 +357,7 @@ def _milestone_form(
 
 
 def _render_milestone_form(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     stage: Stage,
     form: MilestoneForm,
     *,
@@ -372,7 +375,7 @@ def _render_milestone_form(
 
 @configurers_only
 @require_http_methods(["GET", "POST"])
-def milestone_setup_create(request: HttpRequest, pk: int) -> HttpResponse:
+def milestone_setup_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Add a milestone to a stage (milestone_create; it goes last). GET: the form — under
     the stage's milestones (htmx), else on a page of its own. A refusal comes back in the
     form with what was typed (422)."""
@@ -399,7 +402,7 @@ def milestone_setup_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @configurers_only
 @require_http_methods(["GET", "POST"])
-def milestone_setup_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def milestone_setup_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Edit a milestone (milestone_update). GET: its form — in its place (htmx), else on a
     page of its own. A refusal comes back in the form with what was typed (422)."""
     milestone = selectors.milestone_setup_get(pk)
@@ -429,7 +432,7 @@ def milestone_setup_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @configurers_only
 @require_http_methods(["GET", "POST"])
-def milestone_setup_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def milestone_setup_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """GET: the confirmation page (without JavaScript). POST: delete the milestone with
     the ticks deals have on it (milestone_delete)."""
     milestone = selectors.milestone_setup_get(pk)

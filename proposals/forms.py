@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Field, Layout, Row
@@ -22,6 +22,9 @@ from proposals.models import ProposalStatus
 from proposals.services import MAX_COMMENT, MAX_SECTION_BODY, MAX_SECTIONS, MAX_SUMMARY, MAX_TITLE
 from salesops.exceptions import ApplicationError
 from salesops.forms import add_service_errors
+
+if TYPE_CHECKING:
+    from salesops.models import User
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 # How long a new proposal is valid by default.
@@ -45,11 +48,13 @@ class ProposalFilterForm(forms.Form):
     status = forms.ChoiceField(
         required=False, choices=[("", "Any status"), *ProposalStatus.choices]
     )
-    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="All owners")
+    owner: forms.ModelChoiceField[User] = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="All owners"
+    )
 
     def __init__(self, *args, owners, show_owner: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = owners
+        self.fields["owner"].queryset = owners  # type: ignore[attr-defined]  # fields[...] is typed Field; this one is the ModelChoiceField above
         if not show_owner:
             del self.fields["owner"]
         for field in self.fields.values():
@@ -188,15 +193,15 @@ class BaseSectionFormSet(forms.BaseFormSet):
                 "body": form.cleaned_data.get("body", ""),
             }
             for form in self.forms
-            if not self._should_delete_form(form) and not form.is_blank
+            if not self._should_delete_form(form) and not form.is_blank  # type: ignore[attr-defined]  # Django's BaseFormSet method, missing from the stubs
         ]
 
     def kept_forms(self) -> list[SectionForm]:
-        return [f for f in self.forms if not (self.can_delete and self._should_delete_form(f))]
+        return [f for f in self.forms if not (self.can_delete and self._should_delete_form(f))]  # type: ignore[attr-defined]  # Django's BaseFormSet method, missing from the stubs
 
 
 def _section_formset(*, extra: int) -> type[BaseSectionFormSet]:
-    return forms.formset_factory(
+    return forms.formset_factory(  # type: ignore[return-value]  # it subclasses `formset=`; the stubs say only BaseFormSet
         SectionForm,
         formset=BaseSectionFormSet,
         extra=extra,
@@ -288,7 +293,7 @@ class ReviewForm(forms.Form):
         """The items shown as ticked: what was posted."""
         if not self.is_bound:
             return set()
-        return {str(v) for v in self.data.getlist("checklist")}
+        return {str(v) for v in self.data.getlist("checklist")}  # type: ignore[attr-defined]  # bound only to request.POST, a QueryDict
 
 
 class CommentForm(forms.Form):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -63,7 +64,7 @@ def review_queue_for(user: User) -> QuerySet[Proposal]:
     )
 
 
-def awaiting_review_for(user: User) -> QuerySet[Proposal]:
+def awaiting_review_for(user: User) -> QuerySet[Proposal, Mapping[str, Any]]:
     """The review queue as a subquery of keys (team scope resolved in SQL), for counting
     inside another query — the navbar's."""
     if not (user.is_authenticated and (user.sees_everything or user.is_manager)):

@@ -228,7 +228,9 @@ def _reviewers_of(owner: User) -> list[User]:
     while team is not None and team.pk not in seen:
         seen.add(team.pk)
         if team.manager_id and team.manager_id != owner.pk:
-            managers.append(team.manager)
+            manager = team.manager
+            assert manager is not None  # manager_id is set
+            managers.append(manager)
         team = team.parent
     if managers:
         return managers[:1]

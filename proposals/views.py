@@ -11,12 +11,13 @@ the views only decide which buttons to show.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -25,6 +26,7 @@ from pipeline import selectors as pipeline_selectors
 from pipeline.models import Opportunity
 from proposals import selectors, services
 from proposals.forms import (
+    BaseSectionFormSet,
     CommentForm,
     ProposalFilterForm,
     ProposalForm,
@@ -37,17 +39,21 @@ from proposals.models import Proposal, ProposalStatus
 from salesops import access
 from salesops.exceptions import ApplicationError, NotFound, StaleVersion, ValidationFailed
 from salesops.forms import add_service_errors
+from salesops.http import AuthenticatedRequest
+
+if TYPE_CHECKING:
+    from salesops.models import User
 
 LIST_PAGE_SIZE = 50
 # Re-rendered forms with errors answer 422; base.html tells htmx to swap 422 responses.
 INVALID = 422
 
 
-def _sees_others(user) -> bool:
+def _sees_others(user: User) -> bool:
     return not user.is_rep
 
 
-def _is_reviewer(user) -> bool:
+def _is_reviewer(user: User) -> bool:
     return user.is_manager or user.sees_everything
 
 
@@ -56,7 +62,7 @@ def _is_reviewer(user) -> bool:
 
 @login_required
 @require_GET
-def proposal_list(request: HttpRequest) -> HttpResponse:
+def proposal_list(request: AuthenticatedRequest) -> HttpResponse:
     """Proposals of the deals the user may see, filterable by status (and owner)."""
     user = request.user
     form = ProposalFilterForm(
@@ -82,7 +88,7 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: AuthenticatedRequest) -> HttpResponse:
     """Proposals waiting for the user's review, oldest submission first. A rep reviews
     nothing: they get a page saying who does (not a 403)."""
     user = request.user
@@ -121,7 +127,7 @@ def _passed(check) -> bool:
 
 @login_required
 @require_POST
-def check_summary(request: HttpRequest) -> HttpResponse:
+def check_summary(request: AuthenticatedRequest) -> HttpResponse:
     """The checklist of the summary typed so far (htmx, debounced). Reads only."""
     form = SummaryCheckForm(request.POST)
     if not form.is_valid():
@@ -138,12 +144,12 @@ def check_summary(request: HttpRequest) -> HttpResponse:
 
 
 def _render_form(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     *,
     opp: Opportunity,
     proposal: Proposal | None,
     form: ProposalForm,
-    formset,
+    formset: BaseSectionFormSet,
     checklist: dict[str, Any] | None = None,
     status: int = 200,
     **extra: Any,
@@ -172,7 +178,9 @@ def _render_form(
     )
 
 
-def _add_section(request: HttpRequest, *, opp: Opportunity, proposal: Proposal | None):
+def _add_section(
+    request: AuthenticatedRequest, *, opp: Opportunity, proposal: Proposal | None
+) -> HttpResponse:
     """The same form with one more, empty section; nothing is saved, nothing refused."""
     formset = sections_formset(request.POST, add=True)
     if formset.forms:
@@ -191,7 +199,9 @@ def _add_section(request: HttpRequest, *, opp: Opportunity, proposal: Proposal |
     return _render_form(request, opp=opp, proposal=proposal, form=form, formset=formset)
 
 
-def _save(request: HttpRequest, *, opp: Opportunity, proposal: Proposal | None) -> HttpResponse:
+def _save(
+    request: AuthenticatedRequest, *, opp: Opportunity, proposal: Proposal | None
+) -> HttpResponse:
     """Create or update the draft; with action=submit, then submit it for review. A refused
     submission re-renders the form of the saved draft, with everything as typed."""
     if "add_section" in request.POST:
@@ -224,6 +234,8 @@ def _save(request: HttpRequest, *, opp: Opportunity, proposal: Proposal | None) 
     except NotFound as exc:
         raise Http404(exc.message) from exc
     except StaleVersion:
+        # Only an update checks a revision, so there is a proposal: it is not a creation.
+        assert proposal is not None
         # Keep what the user typed; the next save is deliberate.
         proposal = selectors.proposal_get_for(user, proposal.pk)
         form, formset = _rebound(request, proposal)
@@ -277,7 +289,9 @@ def _save(request: HttpRequest, *, opp: Opportunity, proposal: Proposal | None) 
     )
 
 
-def _rebound(request: HttpRequest, proposal: Proposal):
+def _rebound(
+    request: AuthenticatedRequest, proposal: Proposal
+) -> tuple[ProposalForm, BaseSectionFormSet]:
     """The form and sections as posted, at the proposal's current revision."""
     data = request.POST.copy()
     data["revision"] = str(proposal.revision)
@@ -289,7 +303,7 @@ def _rebound(request: HttpRequest, proposal: Proposal):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def proposal_create(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     opp = pipeline_selectors.opportunity_get_for(request.user, pk)
     if request.method == "POST":
         return _save(request, opp=opp, proposal=None)
@@ -316,7 +330,7 @@ def proposal_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     proposal = selectors.proposal_get_for(request.user, pk)
     opp = proposal.opportunity
     if request.method == "POST":
@@ -336,7 +350,9 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # --- the proposal page -------------------------------------------------------------------
 
 
-def _detail_context(request: HttpRequest, proposal: Proposal, **forms: Any) -> dict[str, Any]:
+def _detail_context(
+    request: AuthenticatedRequest, proposal: Proposal, **forms: Any
+) -> dict[str, Any]:
     user = request.user
     opp = proposal.opportunity
     is_owner = user.pk == opp.owner_id
@@ -384,12 +400,12 @@ def _detail_context(request: HttpRequest, proposal: Proposal, **forms: Any) -> d
 
 @login_required
 @require_GET
-def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     proposal = selectors.proposal_get_for(request.user, pk)
     return render(request, "proposals/proposal_detail.html", _detail_context(request, proposal))
 
 
-def _render_detail(request: HttpRequest, proposal: Proposal, **forms: Any) -> HttpResponse:
+def _render_detail(request: AuthenticatedRequest, proposal: Proposal, **forms: Any) -> HttpResponse:
     return render(
         request,
         "proposals/proposal_detail.html",
@@ -398,7 +414,12 @@ def _render_detail(request: HttpRequest, proposal: Proposal, **forms: Any) -> Ht
     )
 
 
-def _action(request: HttpRequest, pk: int, call, success) -> HttpResponse:
+def _action(
+    request: AuthenticatedRequest,
+    pk: int,
+    call: Callable[[Proposal], Any],
+    success: Callable[[Any, Proposal], tuple[str, str]],
+) -> HttpResponse:
     """One shape for the page's buttons: call the one service, then redirect with
     `success(result, proposal)` → (message, url), or show the page again with the refusal."""
     proposal = selectors.proposal_get_for(request.user, pk)
@@ -419,7 +440,7 @@ def _detail_url(proposal: Proposal) -> str:
 
 @login_required
 @require_POST
-def proposal_submit(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_submit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _action(
         request, pk,
         lambda p: services.proposal_submit(actor=request.user, proposal_id=p.pk),
@@ -432,7 +453,7 @@ def proposal_submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def proposal_mark_sent(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_mark_sent(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _action(
         request, pk,
         lambda p: services.proposal_mark_sent(actor=request.user, proposal_id=p.pk),
@@ -446,7 +467,7 @@ def proposal_mark_sent(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def proposal_new_version(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_new_version(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _action(
         request, pk,
         lambda p: services.proposal_new_version(actor=request.user, proposal_id=p.pk),
@@ -459,7 +480,7 @@ def proposal_new_version(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def proposal_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _action(
         request, pk,
         lambda p: services.proposal_delete(actor=request.user, proposal_id=p.pk),
@@ -470,7 +491,7 @@ def proposal_delete(request: HttpRequest, pk: int) -> HttpResponse:
     )  # fmt: skip
 
 
-def _review(request: HttpRequest, pk: int, *, approve: bool) -> HttpResponse:
+def _review(request: AuthenticatedRequest, pk: int, *, approve: bool) -> HttpResponse:
     proposal = selectors.proposal_get_for(request.user, pk)
     form = ReviewForm(request.POST, items=selectors.checklist_items())
     if form.is_valid():
@@ -498,19 +519,19 @@ def _review(request: HttpRequest, pk: int, *, approve: bool) -> HttpResponse:
 
 @login_required
 @require_POST
-def proposal_approve(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_approve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _review(request, pk, approve=True)
 
 
 @login_required
 @require_POST
-def proposal_request_changes(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_request_changes(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _review(request, pk, approve=False)
 
 
 @login_required
 @require_POST
-def proposal_comment(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_comment(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     proposal = selectors.proposal_get_for(request.user, pk)
     form = CommentForm(request.POST)
     if form.is_valid():
@@ -540,7 +561,7 @@ def proposal_comment(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def proposal_print(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_print(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The proposal as the customer reads it, for the browser's "Save as PDF"."""
     proposal = selectors.proposal_get_for(request.user, pk)
     return render(

@@ -9,7 +9,7 @@ Selectors apply these rules; a record outside the scope is a 404, never a 403.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
@@ -36,7 +36,9 @@ def sub_teams_among(teams: Iterable[Team], root: int) -> set[int]:
     return _with_sub_teams([(t.pk, t.parent_id, t.manager_id) for t in teams], [root])
 
 
-def _with_sub_teams(rows: list[tuple[int, int | None, int | None]], roots: list[int]) -> set[int]:
+def _with_sub_teams(
+    rows: Sequence[tuple[int, int | None, int | None]], roots: list[int]
+) -> set[int]:
     """`roots` and every team below them; a cycle of parents stops where it closes."""
     children: dict[int | None, list[int]] = {}
     for team_id, parent_id, _ in rows:

@@ -11,7 +11,7 @@ admin.site.login_form = AdminLoginForm
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *BaseUserAdmin.fieldsets,  # type: ignore[misc]  # set on UserAdmin; Optional on ModelAdmin
         ("Salesops", {"fields": ("role", "team", "started_on", "is_recruiter")}),
     )
     list_display = ("username", "email", "role", "team", "is_active")

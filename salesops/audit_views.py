@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as Forbidden
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -14,13 +14,14 @@ from salesops.api.pagination import DeferredJoinPaginator
 from salesops.audit import AuditEventFilter, audit_export, data_text, target_link
 from salesops.exceptions import PermissionDenied
 from salesops.exports import csv_link_query
+from salesops.http import AuthenticatedRequest
 
 PAGE_SIZE = 50
 
 
 @login_required
 @require_GET
-def audit_events(request: HttpRequest) -> HttpResponse:
+def audit_events(request: AuthenticatedRequest) -> HttpResponse | StreamingHttpResponse:
     try:
         events = selectors.audit_event_list_for(request.user)
     except PermissionDenied as exc:

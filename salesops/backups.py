@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ class Target:
 
     @classmethod
     def of(cls, alias: str = "default", *, name: str | None = None) -> Target:
-        db: dict[str, Any] = settings.DATABASES[alias]
+        db: Mapping[str, Any] = settings.DATABASES[alias]
         return cls(
             name=name or db["NAME"],
             host=str(db.get("HOST") or ""),

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -70,6 +70,8 @@ class DegradingRedisCache(RedisCache):
     # is used again within seconds of Redis coming back.
     retry_after_seconds = 5.0
     warn_every_seconds = 60.0
+
+    _servers: Sequence[str]  # set by RedisCache.__init__ (missing from the stubs)
 
     @property
     def _server_key(self) -> tuple[str, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -50,7 +51,7 @@ class Team(models.Model):
         return self.name
 
 
-class SalesopsUserManager(UserManager):
+class SalesopsUserManager(UserManager["User"]):
     """`createsuperuser` (and any superuser made in code) gets the administrator role: a
     superuser shown as "Sales rep" would be told by every page that it is a rep."""
 
@@ -75,7 +76,7 @@ class User(AbstractUser):
     # part of the session auth hash, so every session made before stops at its next request.
     session_generation = models.PositiveIntegerField(default=0, editable=False)
 
-    objects = SalesopsUserManager()
+    objects: ClassVar[SalesopsUserManager] = SalesopsUserManager()
 
     class Meta:
         ordering = ["username"]

@@ -559,9 +559,9 @@ def _would_also_delete(
         collector.collect(list(objects))
     except (ProtectedError, RestrictedError) as exc:
         kinds = (
-            sorted({o._meta.verbose_name_plural for o in exc.protected_objects})
+            sorted({str(o._meta.verbose_name_plural) for o in exc.protected_objects})
             if isinstance(exc, ProtectedError)
-            else sorted({o._meta.verbose_name_plural for o in exc.restricted_objects})
+            else sorted({str(o._meta.verbose_name_plural) for o in exc.restricted_objects})
         )
         raise ValidationFailed(
             "The import cannot be undone: what it created is used since.",

@@ -8,14 +8,15 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as Forbidden
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from salesops import selectors
 from salesops.exceptions import PermissionDenied
 from salesops.exports import csv_link_query, people_export
-from salesops.models import Role
+from salesops.http import AuthenticatedRequest
+from salesops.models import Role, Team
 
 PAGE_SIZE = 50
 
@@ -29,7 +30,9 @@ class PeopleFilterForm(forms.Form):
         max_length=100,
         widget=forms.TextInput(attrs={"placeholder": "Name, username or email", "type": "search"}),
     )
-    team = forms.ModelChoiceField(queryset=None, required=False, empty_label="All teams")
+    team: forms.ModelChoiceField[Team] = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="All teams"
+    )
     role = forms.ChoiceField(required=False, choices=[("", "Any role"), *Role.choices])
 
     def __init__(self, *args, teams, **kwargs):
@@ -55,7 +58,7 @@ class PeopleFilterForm(forms.Form):
 
 @login_required
 @require_GET
-def people(request: HttpRequest) -> HttpResponse:
+def people(request: AuthenticatedRequest) -> HttpResponse | StreamingHttpResponse:
     user = request.user
     form = PeopleFilterForm(request.GET or None, teams=selectors.team_list_for(user))
     try:

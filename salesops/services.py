@@ -415,6 +415,7 @@ def first_admin_create(*, username: str, email: str, password: str) -> User:
     else:
         try:
             username_field.run_validators(username)
+            assert username_field.max_length is not None  # AbstractUser: max_length=150
             if len(username) > username_field.max_length:
                 raise DjangoValidationError(f"Use at most {username_field.max_length} characters.")
         except DjangoValidationError as exc:

@@ -104,7 +104,7 @@ class VisibilityLease(bootsteps.StartStopStep):
 
     def renew(self, c: Any) -> int:
         consumer = getattr(c, "task_consumer", None)
-        channel = getattr(consumer, "channel", None)
+        channel: Any = getattr(consumer, "channel", None)  # kombu's channel: untyped
         qos = getattr(channel, "qos", None)
         if qos is None or not hasattr(channel, "unacked_index_key"):
             return 0

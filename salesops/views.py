@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -29,6 +29,7 @@ from salesops.forms import (
     OrganisationForm,
     add_service_errors,
 )
+from salesops.http import AuthenticatedRequest
 from salesops.selectors import (
     api_key_list_for,
     notification_list_for,
@@ -44,6 +45,11 @@ from salesops.services import (
     organisation_update,
     user_sign_out_everywhere,
 )
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from salesops.models import ApiKey
 
 
 class LoginView(auth_views.LoginView):
@@ -61,7 +67,7 @@ class LoginView(auth_views.LoginView):
         # On a laptop with the demo: its people, one click each (DEBUG only).
         return {**super().get_context_data(**kwargs), "demo_logins": demo_logins()}
 
-    def form_invalid(self, form: LoginForm) -> HttpResponse:
+    def form_invalid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]  # authentication_form: always a LoginForm
         response = super().form_invalid(form)
         if form.retry_after is not None:  # locked (salesops.login_throttle): say for how long
             response.status_code = 429
@@ -71,7 +77,7 @@ class LoginView(auth_views.LoginView):
 
 @login_required
 @require_POST
-def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+def sign_out_everywhere(request: AuthenticatedRequest) -> HttpResponse:
     """End all the user's sessions — other browsers and devices at their next request, this
     one now — e.g. after signing in on a shared computer."""
     user_sign_out_everywhere(user=request.user)
@@ -83,13 +89,13 @@ def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
     return redirect("login")
 
 
-def _own_keys(request: HttpRequest):
+def _own_keys(request: AuthenticatedRequest) -> QuerySet[ApiKey]:
     return api_key_list_for(request.user)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def api_keys(request: HttpRequest) -> HttpResponse:
+def api_keys(request: AuthenticatedRequest) -> HttpResponse:
     form = ApiKeyCreateForm(request.POST or None)
     created = raw_key = None
     status = 200
@@ -122,7 +128,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def api_key_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+def api_key_revoke_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         key = api_key_revoke(key_id=pk, actor=request.user)
     except NotFound as exc:
@@ -148,32 +154,32 @@ def _safe_link(request: HttpRequest, link: str) -> str:
 
 @login_required
 @require_GET
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: AuthenticatedRequest) -> HttpResponse:
     page = Paginator(notification_list_for(request.user), NOTIFICATIONS_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     for notification in page.object_list:
-        notification.safe_link = _safe_link(request, notification.link)
+        notification.safe_link = _safe_link(request, notification.link)  # type: ignore[attr-defined]  # for the template only
     return render(request, "salesops/notifications.html", {"page": page})
 
 
 @login_required
 @require_POST
-def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+def notification_read(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         notification = notification_mark_read(notification_id=pk, actor=request.user)
     except NotFound as exc:
         raise Http404(exc.message) from exc
     if not request.htmx:
         return redirect("notifications")
-    notification.safe_link = _safe_link(request, notification.link)
+    notification.safe_link = _safe_link(request, notification.link)  # type: ignore[attr-defined]  # for the template only
     # The row, read now, and the bell's count (out of band).
     return render(request, "partials/notification.html", {"n": notification, "oob": True})
 
 
 @login_required
 @require_POST
-def notifications_read_all(request: HttpRequest) -> HttpResponse:
+def notifications_read_all(request: AuthenticatedRequest) -> HttpResponse:
     count = notifications_mark_all_read(actor=request.user)
     messages.success(
         request,
@@ -191,7 +197,7 @@ CALENDAR_FIELDS = ("fiscal_year_start_month", "time_zone")
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def setup_hub(request: HttpRequest) -> HttpResponse:
+def setup_hub(request: AuthenticatedRequest) -> HttpResponse:
     """The setup page of those who configure the sales process (administrators and sales
     leaders): the way to the other setup pages, and the organisation's settings — a form
     for an administrator, read-only for a leader (a leader's POST: 403). Anyone else: a
@@ -270,6 +276,7 @@ def first_admin(request: HttpRequest) -> HttpResponse:
 def favicon(request: HttpRequest) -> HttpResponse:
     """/favicon.ico, which browsers ask for whatever the page says: the logo (an SVG)."""
     path = finders.find("favicon.svg")
+    assert path is not None  # static/favicon.svg ships with the project
     response = HttpResponse(Path(path).read_bytes(), content_type="image/svg+xml")
     response["Cache-Control"] = "public, max-age=86400"
     return response

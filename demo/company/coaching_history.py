@@ -50,9 +50,11 @@ def build_coaching(users: dict[str, User], rng: random.Random) -> dict[str, int]
     User.objects.filter(pk=reps[NEW_HIRE].pk).update(
         started_on=today - dt.timedelta(days=NEW_HIRE_DAYS)
     )
-    counts = Counter()
+    counts: Counter[str] = Counter()
     for username, rep in reps.items():
-        manager = users[TEAMS[PEOPLE[username][3]]]
+        team = PEOPLE[username][3]
+        assert team is not None  # every demo rep is in a team
+        manager = users[TEAMS[team]]
         for skill in rng.sample(skills, 4):
             level = rng.randint(1, 4)
             for days_ago, step in ((75, 0), (12, rng.choice((0, 1, 1, -1)))):
@@ -125,8 +127,8 @@ def build_coaching(users: dict[str, User], rng: random.Random) -> dict[str, int]
             # The manager went through the points in view (the top of the ranked agenda)
             # and confirmed completing with the folded ones left undiscussed.
             shown, _ = fold_agenda(list(review.agenda_items.order_by("order", "id")))
-            for item in shown:
-                coaching.agenda_item_set_discussed(actor=manager, item_id=item.pk, discussed=True)
+            for point in shown:
+                coaching.agenda_item_set_discussed(actor=manager, item_id=point.pk, discussed=True)
             coaching.review_complete(actor=manager, review_id=review.pk, confirm=True)
             _backdate(
                 OpportunityReview,

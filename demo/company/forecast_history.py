@@ -129,7 +129,8 @@ def quarter_quota(username: str, quarters_back: int) -> Decimal:
 
 
 def won_by_rep_and_quarter(
-    deals: Iterable[tuple[int, Decimal, dt.datetime]], quarters: list[forecast_rules.Period]
+    deals: Iterable[tuple[int, Decimal, dt.datetime | None]],
+    quarters: list[forecast_rules.Period],
 ) -> Counter[tuple[int, dt.date]]:
     """Σ amount of won deals (owner id, amount, closed_at) per (owner, quarter start), by
     the day they closed in the organisation's timezone — forecast_summary's closed won."""
@@ -139,7 +140,7 @@ def won_by_rep_and_quarter(
         day = timezone.localtime(closed_at, tz).date()
         for quarter in quarters:
             if day in quarter:
-                won[(owner_id, quarter.start)] += amount
+                won[(owner_id, quarter.start)] += amount  # type: ignore[assignment]  # Decimal amounts: typeshed's Counter holds only int
     return won
 
 
@@ -173,7 +174,7 @@ def add_quarter_history(
             target = quarter_quota(username, back) * ratio(rng.uniform(*habits.attainment))
             while won[(rep.pk, quarter.start)] < target:
                 deal = new_deal(rep, outcome="won", end=_moment_in(quarter, rng))
-                won[(rep.pk, quarter.start)] += deal.amount
+                won[(rep.pk, quarter.start)] += deal.amount  # type: ignore[assignment]  # Decimal amounts: typeshed's Counter holds only int
                 added["won_added"] += 1
                 # lost_per_won is often above one: the whole part, then the rest by chance.
                 lost = int(habits.lost_per_won)
@@ -432,6 +433,7 @@ class ForecastCalls:
                 delta = f"{abs(adjusted - commit):,.0f} {DEMO_CURRENCY}"
                 note = text.format(delta=delta, name=self.reps[biased].first_name)
                 commit, best = adjusted, max(best, adjusted)
+        assert team.manager is not None  # every demo team has a manager
         forecast_services.forecast_submit(
             actor=team.manager,
             period=period.label,
@@ -456,7 +458,7 @@ class ForecastCalls:
                 for i, username in enumerate(callers):
                     at = _call_moment(quarter, week, 9) + dt.timedelta(minutes=10 * i)
                     basis = won[(reps[username].pk, quarter.start)]
-                    self.rep_call(username, quarter, at, basis, CALL_SPREAD[week])
+                    self.rep_call(username, quarter, at, basis, CALL_SPREAD[week])  # type: ignore[arg-type]  # Decimal amounts: typeshed's Counter holds only int
                 if week in (1, 6):
                     for j, team in enumerate(teams.values()):
                         at = _call_moment(quarter, week, 16) + dt.timedelta(minutes=10 * j)
@@ -500,6 +502,7 @@ class ForecastCalls:
         held_on = forecast_services.local_today(self.now) - dt.timedelta(days=7)
         for team in self.teams.values():
             people = User.objects.filter(team=team, is_active=True).values_list("id", flat=True)
+            assert team.manager is not None  # every demo team has a manager
             forecast_services.meeting_create(
                 actor=team.manager,
                 period=self.current.label,

@@ -255,6 +255,8 @@ def _rep8_onboarding(users: dict[str, User], now: dt.datetime) -> int:
     signed off by her manager."""
     rep8, manager = users["rep8"], users["manager2"]
     candidate = Candidate.objects.get(hired_user=rep8)
+    # Set by the coaching history (build_coaching runs first), read back by _past_hires.
+    assert rep8.started_on is not None
     services.onboarding_start(
         rep=rep8, started_on=rep8.started_on,
         focus_skills=services.weakest_selling_skills(candidate),

@@ -351,6 +351,7 @@ class History(QualificationHistory, ActivityHistory, JourneyHistory):
         """The forecast category the rep put the open deal in by hand, if any: the one asked
         for, else now and then the stage's usual override (CATEGORY_OVERRIDES). Returns how
         many changes it recorded (0 or 1)."""
+        override: tuple[str, str] | None
         if category_override is not None:
             override = category_override
             wanted = override[0] != opp.forecast_category
@@ -443,6 +444,7 @@ class History(QualificationHistory, ActivityHistory, JourneyHistory):
                 old_display=old.name,
                 new_display=target.name,
             )
+        category: str
         if target.is_won:
             category = ForecastCategory.CLOSED
         elif target.is_lost:

@@ -51,6 +51,7 @@ def build_proposals(users: dict[str, User]) -> int:
     items = [i.pk for i in proposal_selectors.checklist_items()]
     for opp in deals:
         issue = opp.business_issues.exclude(quantified_value=None).order_by("id").first()
+        assert issue is not None  # `deals` keeps only deals with a quantified issue
         if issue.issue in seen_issues or opp.owner.team is None:
             continue
         seen_issues.add(issue.issue)
@@ -70,6 +71,7 @@ def build_proposals(users: dict[str, User]) -> int:
             proposal_services.proposal_submit(actor=opp.owner, proposal_id=proposal.pk)
         if made == 0:
             manager = opp.owner.team.manager
+            assert manager is not None  # every demo team has a manager (cast.TEAMS)
             proposal_services.proposal_approve(
                 actor=manager, proposal_id=proposal.pk, checked_items=items
             )

@@ -198,7 +198,7 @@ def _opportunity_row(opp: Opportunity) -> dict[str, Any]:
         row[column] = value
     row["open_flags"] = [
         {name: getattr(flag, name) for name in selectors.OPEN_FLAG_COLUMNS}
-        for flag in opp.open_flags
+        for flag in opp.open_flags  # type: ignore[attr-defined]  # with_attention's Prefetch(to_attr=)
     ]
     return row
 

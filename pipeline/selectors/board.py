@@ -3,12 +3,13 @@ in each currency."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from pipeline import rules
 from pipeline.models import Opportunity, OpportunityStatus, Pipeline, Stage
@@ -32,6 +33,12 @@ class BoardColumn:
     # One per currency, the organisation's first: amounts in different currencies are never
     # added together. An empty column has the organisation's currency at zero.
     totals: list[CurrencyTotal]
+    # Filled in by the board page (pipeline.views.board_page) for its template: the cards
+    # not shown, whether cards name their owner, and the stages a card may move to.
+    hidden: int = 0
+    show_owners: bool = False
+    move_targets: list[Stage] = field(default_factory=list)
+    move_options: SafeString = field(default_factory=SafeString)
 
 
 BOARD_CARDS_PER_COLUMN = 50
@@ -97,7 +104,7 @@ def board_for(
     # card shows are read (BOARD_CARD_FIELDS): building 100 cards with every column of the
     # deal, its owner (password hash included), account, stage and pipeline took ~8 ms.
     ranked = (
-        scoped.filter(pk__in=card_ids)
+        scoped.filter(pk__in=card_ids)  # type: ignore[misc]  # a values("pk") subquery: valid for __in
         .select_related(None)
         .select_related("account", "owner", "stage")
         .only(*BOARD_CARD_FIELDS)
@@ -105,12 +112,15 @@ def board_for(
     )
     now = timezone.now()
     cards: dict[int, list[Opportunity]] = {s.id: [] for s in stages}
+    # days_in_stage, health and flag_badges: for the board's template only.
     for opp in ranked.order_by("stage__order", "close_date", "id"):
-        opp.days_in_stage = rules.days_in_stage(stage_entered_at=opp.stage_entered_at, now=now)
-        opp.health = rules.stage_health(
-            days=opp.days_in_stage, warn_days=opp.stage.warn_days, rot_days=opp.stage.rot_days
+        opp.days_in_stage = rules.days_in_stage(stage_entered_at=opp.stage_entered_at, now=now)  # type: ignore[attr-defined]
+        opp.health = rules.stage_health(  # type: ignore[attr-defined]
+            days=opp.days_in_stage,  # type: ignore[attr-defined]
+            warn_days=opp.stage.warn_days,
+            rot_days=opp.stage.rot_days,
         )
-        opp.flag_badges = flag_badges(opp.open_flags_json)
+        opp.flag_badges = flag_badges(opp.open_flags_json)  # type: ignore[attr-defined]
         cards.setdefault(opp.stage_id, []).append(opp)
     return [
         BoardColumn(

@@ -184,7 +184,7 @@ def opportunity_api_get_for(user: User, pk: Any) -> Opportunity:
 def attention_load(opp: Opportunity) -> Opportunity:
     """Give an opportunity read without `with_attention` (e.g. returned by a service) the
     same attributes: two queries."""
-    opp.open_flags = list(
+    opp.open_flags = list(  # type: ignore[attr-defined]  # what with_attention's Prefetch(to_attr=) sets
         OpportunityFlag.objects.filter(opportunity=opp, cleared_at__isnull=True).order_by(
             "-raised_at", "-id"
         )

@@ -129,7 +129,7 @@ def qualification_summary_for(opp: Opportunity, *, now=None) -> QualificationSum
         else:
             state = "expired"
     return QualificationSummary(
-        framework_name=opp.pipeline.framework.name if opp.pipeline.framework_id else None,
+        framework_name=opp.pipeline.framework.name if opp.pipeline.framework_id else None,  # type: ignore[union-attr]  # set when framework_id is
         latest=latest,
         state=state,
         expires_at=expires_at,

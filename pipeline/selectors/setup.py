@@ -177,14 +177,14 @@ def framework_setup_list() -> list[QualificationFramework]:
     """Every qualification framework for the setup list, by name, each with
     `element_count` and `uses` (FrameworkUse) — three queries however many frameworks."""
     elements = QualificationElement.objects.filter(framework=OuterRef("pk")).order_by()
-    frameworks = list(
+    frameworks: list[QualificationFramework] = list(
         QualificationFramework.objects.annotate(
             element_count=CountOf(elements.values("pk"))
         ).order_by("name", "id")
     )
     uses = _framework_uses()
     for framework in frameworks:
-        framework.uses = uses.get(framework.pk, [])
+        framework.uses = uses.get(framework.pk, [])  # type: ignore[attr-defined]  # for the setup list (see the docstring)
     return frameworks
 
 
@@ -218,12 +218,14 @@ def framework_setup_get(pk: Any) -> QualificationFramework:
         )
     )
     requirements: dict[int, list[ElementRequirement]] = {}
-    for element_id, *requirement in levels:
-        requirements.setdefault(element_id, []).append(ElementRequirement(*requirement))
+    for element_id, milestone_id, title, stage_name, pipeline_id, pipeline_name, level in levels:
+        requirements.setdefault(element_id, []).append(
+            ElementRequirement(milestone_id, title, stage_name, pipeline_id, pipeline_name, level)
+        )
     for element in elements:
-        element.requirements = requirements.get(element.pk, [])
-    framework.setup_elements = elements
-    framework.uses = _framework_uses(framework.pk).get(framework.pk, [])
+        element.requirements = requirements.get(element.pk, [])  # type: ignore[attr-defined]  # for the setup page (see the docstring)
+    framework.setup_elements = elements  # type: ignore[attr-defined]  # for the setup page (see the docstring)
+    framework.uses = _framework_uses(framework.pk).get(framework.pk, [])  # type: ignore[attr-defined]  # as above
     return framework
 
 

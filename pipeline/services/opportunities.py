@@ -107,7 +107,7 @@ def opportunity_create(
         )
     if errors:
         raise ValidationFailed(details=errors)
-    stage = first_open_stage(pipeline)
+    stage = first_open_stage(pipeline)  # type: ignore[arg-type]  # None: an error above
     category, reason = _resolve_category(
         errors, stage=stage, requested=forecast_category, reason=forecast_category_override_reason
     )
@@ -120,7 +120,7 @@ def opportunity_create(
     now = timezone.now()
     try:
         with transaction.atomic():
-            opp = Opportunity.objects.create(
+            opp = Opportunity.objects.create(  # type: ignore[misc]  # pipeline, amount, close: None is an error above
                 name=name,
                 account=account,
                 owner=owner,

@@ -65,7 +65,7 @@ def _clean_pipeline_framework(
     framework = None
     if value is not None:
         framework_id = value.pk if isinstance(value, QualificationFramework) else value
-        framework = QualificationFramework.objects.filter(
+        framework = QualificationFramework.objects.filter(  # type: ignore[misc]  # pk=None: no row
             pk=framework_id
             if isinstance(framework_id, int) and not isinstance(framework_id, bool)
             else None
@@ -475,7 +475,7 @@ def _clean_element_levels(
             )
         if not mine:
             del problems[key]
-            levels[element_id] = level  # type: ignore[index]
+            levels[element_id] = level  # type: ignore[index, assignment]  # no problem: an element id of the framework, a level 1–3
     if problems:
         errors["element_levels"] = problems
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -14,13 +14,15 @@ from pipeline.views.common import INVALID
 from pipeline.views.opportunities import fold_out_form, render_detail
 from salesops.exceptions import ApplicationError, NotFound
 from salesops.forms import add_service_errors
+from salesops.http import AuthenticatedRequest
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def activity_create(request: HttpRequest, pk: int) -> HttpResponse:
+def activity_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """GET: the form (the fold-out's content; without htmx the page with it open)."""
     opp = selectors.opportunity_get_for(request.user, pk)
+    form: ActivityForm | None
     if request.method == "GET":
         form = ActivityForm()
         return fold_out_form(

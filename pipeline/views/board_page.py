@@ -4,9 +4,12 @@ again, or the move dialog with what blocks it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html_join
@@ -16,14 +19,16 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from pipeline import selectors
 from pipeline.forms import AdvanceForm, BoardFilterForm
-from pipeline.models import Opportunity
+from pipeline.models import Opportunity, Pipeline
 from pipeline.views.common import INVALID, form_messages, sees_others
+from salesops.http import AuthenticatedRequest
 from salesops.links import url_for_each
+from salesops.models import User
 
 BOARD_CARDS_PER_COLUMN = 20
 
 
-def _board_filter_form(user, data) -> BoardFilterForm:
+def _board_filter_form(user: User, data: Mapping[str, Any]) -> BoardFilterForm:
     return BoardFilterForm(
         data or None,
         pipelines=selectors.pipeline_list().filter(is_active=True).prefetch_related(None),
@@ -32,7 +37,9 @@ def _board_filter_form(user, data) -> BoardFilterForm:
     )
 
 
-def _board_columns(user, pipeline, filters: dict) -> list[selectors.BoardColumn]:
+def _board_columns(
+    user: User, pipeline: Pipeline | None, filters: dict[str, Any]
+) -> list[selectors.BoardColumn]:
     columns = (
         selectors.board_for(user, pipeline, filters, per_column=BOARD_CARDS_PER_COLUMN)
         if pipeline
@@ -58,14 +65,14 @@ def _board_columns(user, pipeline, filters: dict) -> list[selectors.BoardColumn]
             ),
         )
         for card in column.cards:
-            card.detail_url = detail_url(card.pk)
-            card.advance_url = advance_url(card.pk)
+            card.detail_url = detail_url(card.pk)  # type: ignore[attr-defined]  # for the template only
+            card.advance_url = advance_url(card.pk)  # type: ignore[attr-defined]  # for the template only
     return columns
 
 
 @login_required
 @require_GET
-def board(request: HttpRequest) -> HttpResponse:
+def board(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     # The switcher needs names only, not the prefetched stages and milestones.
     pipelines = [p for p in selectors.pipeline_list().prefetch_related(None) if p.is_active]
@@ -95,7 +102,7 @@ def board(request: HttpRequest) -> HttpResponse:
 # page; only the response differs. Without htmx the fallbacks are the page's own.
 
 
-def board_owner_filter(request) -> int | None:
+def board_owner_filter(request: AuthenticatedRequest) -> int | None:
     """The owner filter the board was showing, validated like the board's own form."""
     form = _board_filter_form(request.user, {"owner": request.POST.get("owner", "")})
     form.is_valid()
@@ -103,7 +110,7 @@ def board_owner_filter(request) -> int | None:
     return owner.pk if owner else None
 
 
-def board_after_move(request, opp: Opportunity, text: str) -> HttpResponse:
+def board_after_move(request: AuthenticatedRequest, opp: Opportunity, text: str) -> HttpResponse:
     owner = board_owner_filter(request)
     if not request.htmx:
         messages.success(request, text)
@@ -124,13 +131,13 @@ def board_after_move(request, opp: Opportunity, text: str) -> HttpResponse:
 
 
 def board_move_dialog(
-    request,
-    opp,
+    request: AuthenticatedRequest,
+    opp: Opportunity,
     form: AdvanceForm,
     *,
-    gate: dict | None = None,
-    category_question: dict | None = None,
-):
+    gate: dict[str, Any] | None = None,
+    category_question: dict[str, Any] | None = None,
+) -> HttpResponse:
     """The board's move dialog: what blocks the move (the gate, with the controls to
     complete it), the forecast category question, or why the move was refused. The card
     stays in its column."""

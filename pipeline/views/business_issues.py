@@ -7,23 +7,24 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from pipeline import selectors, services
 from pipeline.forms import BusinessIssueForm
-from pipeline.models import Opportunity, OpportunityStatus
+from pipeline.models import BusinessIssue, Opportunity, OpportunityStatus
 from pipeline.views.common import INVALID
 from pipeline.views.opportunities import fold_out_form, issues_context, render_detail
 from salesops.exceptions import ApplicationError, NotFound
 from salesops.forms import add_service_errors
+from salesops.http import AuthenticatedRequest
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def business_issue_create(request: HttpRequest, pk: int) -> HttpResponse:
+def business_issue_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """GET: the add form (the fold-out's content; without htmx the page with it open)."""
     opp = selectors.opportunity_get_for(request.user, pk)
     if request.method == "GET":
@@ -63,7 +64,7 @@ def _issue_prefix(issue_id: int) -> str:
     return f"issue-{issue_id}"  # one edit form per issue on the page: ids stay unique
 
 
-def _issue_edit_form(issue) -> BusinessIssueForm:
+def _issue_edit_form(issue: BusinessIssue) -> BusinessIssueForm:
     """One issue's edit form, prefilled with what is stored."""
     return BusinessIssueForm(
         prefix=_issue_prefix(issue.pk),
@@ -76,7 +77,9 @@ def _issue_edit_form(issue) -> BusinessIssueForm:
     )
 
 
-def _issues_card(request, opp: Opportunity, *, status: int, **context: Any) -> HttpResponse:
+def _issues_card(
+    request: AuthenticatedRequest, opp: Opportunity, *, status: int, **context: Any
+) -> HttpResponse:
     response = render(
         request,
         "partials/business_issues.html",
@@ -94,7 +97,7 @@ def _issues_card(request, opp: Opportunity, *, status: int, **context: Any) -> H
     return response
 
 
-def _issue_changed(request, opp: Opportunity, text: str) -> HttpResponse:
+def _issue_changed(request: AuthenticatedRequest, opp: Opportunity, text: str) -> HttpResponse:
     if not request.htmx:
         messages.success(request, text)
         return redirect(
@@ -103,14 +106,14 @@ def _issue_changed(request, opp: Opportunity, text: str) -> HttpResponse:
     return _issues_card(request, opp, status=200)
 
 
-def _issue_refused(request, opp: Opportunity, **context: Any) -> HttpResponse:
+def _issue_refused(request: AuthenticatedRequest, opp: Opportunity, **context: Any) -> HttpResponse:
     if not request.htmx:
         names = {"editing": "issue_editing", "error": "issues_error"}
         return render_detail(request, opp, **{names[k]: v for k, v in context.items()})
     return _issues_card(request, opp, status=INVALID, **context)
 
 
-def _issue_of(request: HttpRequest, opp: Opportunity, issue_id: int):
+def _issue_of(request: AuthenticatedRequest, opp: Opportunity, issue_id: int) -> BusinessIssue:
     issue = selectors.business_issue_get_for(request.user, issue_id)  # outside scope: 404
     if issue.opportunity_id != opp.pk:
         raise Http404("No such business issue on this opportunity.")
@@ -119,7 +122,7 @@ def _issue_of(request: HttpRequest, opp: Opportunity, issue_id: int):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def business_issue_edit(request: HttpRequest, pk: int, issue_id: int) -> HttpResponse:
+def business_issue_edit(request: AuthenticatedRequest, pk: int, issue_id: int) -> HttpResponse:
     """Change one business issue in place, e.g. map our value to one recorded without it.
     GET: its edit form, prefilled (the fold-out's content)."""
     opp = selectors.opportunity_get_for(request.user, pk)
@@ -155,7 +158,7 @@ def business_issue_edit(request: HttpRequest, pk: int, issue_id: int) -> HttpRes
 
 @login_required
 @require_POST
-def business_issue_delete(request: HttpRequest, pk: int, issue_id: int) -> HttpResponse:
+def business_issue_delete(request: AuthenticatedRequest, pk: int, issue_id: int) -> HttpResponse:
     """Delete one business issue (the page asks for a confirmation first)."""
     opp = selectors.opportunity_get_for(request.user, pk)
     issue = _issue_of(request, opp, issue_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -16,16 +16,17 @@ from pipeline.views.common import INVALID
 from pipeline.views.opportunities import rows_by_id
 from salesops.cleaning import query_int
 from salesops.exceptions import ApplicationError, NotFound
+from salesops.http import AuthenticatedRequest
 
 
 @login_required
 @require_POST
-def milestone_toggle(request: HttpRequest, pk: int, milestone_id: int) -> HttpResponse:
+def milestone_toggle(request: AuthenticatedRequest, pk: int, milestone_id: int) -> HttpResponse:
     opp = selectors.opportunity_get_for(request.user, pk)
     form = MilestoneToggleForm(request.POST)
     error = ""
     if not form.is_valid():
-        error = "; ".join(m for msgs in form.errors.values() for m in msgs)
+        error = "; ".join(m for msgs in form.errors.values() for m in msgs)  # type: ignore[misc]  # an ErrorList yields its messages as str; the stubs say ValidationError | str
     else:
         try:
             if form.cleaned_data["done"]:
@@ -79,7 +80,7 @@ def milestone_toggle(request: HttpRequest, pk: int, milestone_id: int) -> HttpRe
 
 @login_required
 @require_GET
-def milestones_panel(request: HttpRequest, pk: int) -> HttpResponse:
+def milestones_panel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The current stage's milestones, re-rendered when something outside them changed;
     with ?stage=<id>, that stage's milestones alone (another stage's, fetched when its
     section is first opened)."""

@@ -4,9 +4,12 @@ refusal, the forecast category question, or the form's errors."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -20,10 +23,17 @@ from pipeline.views.common import INVALID
 from pipeline.views.opportunities import panel_context, render_detail, rows_by_id
 from salesops.exceptions import ApplicationError, Conflict, GateNotMet, NotFound, PermissionDenied
 from salesops.forms import add_service_errors
+from salesops.http import AuthenticatedRequest
 
 
 def _gate_refused(
-    request, opp, exc: ApplicationError, *, action: str, board: bool = False, **forms
+    request: AuthenticatedRequest,
+    opp: Opportunity,
+    exc: ApplicationError,
+    *,
+    action: str,
+    board: bool = False,
+    **forms,
 ) -> HttpResponse:
     """Re-render the advance panel (htmx), the board's move dialog (htmx from the board)
     or the page with what blocks the move."""
@@ -57,7 +67,9 @@ def _gate_refused(
     return render_detail(request, opp, gate=gate, **forms)
 
 
-def _after_move(request, opp: Opportunity, text: str, *, board: bool = False) -> HttpResponse:
+def _after_move(
+    request: AuthenticatedRequest, opp: Opportunity, text: str, *, board: bool = False
+) -> HttpResponse:
     if board:
         return board_after_move(request, opp, text)
     messages.success(request, text)
@@ -65,7 +77,9 @@ def _after_move(request, opp: Opportunity, text: str, *, board: bool = False) ->
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
-def _panel_error(request, opp, form_name: str, form, *, board: bool = False) -> HttpResponse:
+def _panel_error(
+    request: AuthenticatedRequest, opp: Opportunity, form_name: str, form, *, board: bool = False
+) -> HttpResponse:
     if board and request.htmx:
         return board_move_dialog(request, opp, form)
     if request.htmx:
@@ -75,7 +89,17 @@ def _panel_error(request, opp, form_name: str, form, *, board: bool = False) -> 
     return render_detail(request, opp, **{form_name: form})
 
 
-def _move(request, opp, form, *, action: str, form_name: str, move, success, board: bool = False):
+def _move(
+    request: AuthenticatedRequest,
+    opp: Opportunity,
+    form,
+    *,
+    action: str,
+    form_name: str,
+    move: Callable[[dict[str, Any]], Opportunity],
+    success: Callable[[Opportunity], str],
+    board: bool = False,
+) -> HttpResponse:
     """One shape for every stage move: validate the form, call the one service, then
     redirect — or show what blocks the move (the gate panel) or the form's errors.
     `board`: the move came from the board, which answers with its own partials."""
@@ -110,7 +134,12 @@ def _move(request, opp, form, *, action: str, form_name: str, move, success, boa
 
 
 def _category_question(
-    request, opp: Opportunity, exc: Conflict, *, form: AdvanceForm, board: bool = False
+    request: AuthenticatedRequest,
+    opp: Opportunity,
+    exc: Conflict,
+    *,
+    form: AdvanceForm,
+    board: bool = False,
 ) -> HttpResponse:
     question = {
         "message": exc.message,
@@ -134,7 +163,7 @@ def _category_question(
 
 @login_required
 @require_POST
-def opportunity_advance(request: HttpRequest, pk: int) -> HttpResponse:
+def opportunity_advance(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     opp = selectors.opportunity_get_for(request.user, pk)
     stages = selectors.stage_list(opp.pipeline_id).filter(is_won=False, is_lost=False)
     board = request.POST.get("board") == "1"  # the board answers with its own partials
@@ -156,7 +185,7 @@ def opportunity_advance(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def opportunity_close_won(request: HttpRequest, pk: int) -> HttpResponse:
+def opportunity_close_won(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     opp = selectors.opportunity_get_for(request.user, pk)
     return _move(
         request, opp, CloseWonForm(request.POST), action="close_won", form_name="won_form",
@@ -170,7 +199,7 @@ def opportunity_close_won(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def opportunity_close_lost(request: HttpRequest, pk: int) -> HttpResponse:
+def opportunity_close_lost(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     opp = selectors.opportunity_get_for(request.user, pk)
     return _move(
         request, opp, CloseLostForm(request.POST), action="close_lost", form_name="lost_form",

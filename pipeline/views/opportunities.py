@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -28,6 +28,7 @@ from pipeline.views.common import INVALID, form_messages, sees_others
 from salesops.exceptions import ApplicationError, NotFound, StaleVersion
 from salesops.exports import csv_link_query
 from salesops.forms import add_service_errors
+from salesops.http import AuthenticatedRequest
 from salesops.selectors import team_list_for
 
 LIST_PAGE_SIZE = 50
@@ -35,7 +36,7 @@ LIST_PAGE_SIZE = 50
 
 @login_required
 @require_GET
-def opportunity_list(request: HttpRequest) -> HttpResponse:
+def opportunity_list(request: AuthenticatedRequest) -> HttpResponse | StreamingHttpResponse:
     """The deals the user may see, filtered — the open ones unless another status is
     chosen; `?format=csv` with the same filters downloads every one of them (not just the
     page) in the import's columns."""
@@ -69,7 +70,7 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def opportunity_create(request: HttpRequest) -> HttpResponse:
+def opportunity_create(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     form = OpportunityCreateForm(
         request.POST or None,
@@ -164,7 +165,9 @@ def panel_context(
     }
 
 
-def _detail_context(request: HttpRequest, opp: Opportunity, **forms: Any) -> dict[str, Any]:
+def _detail_context(
+    request: AuthenticatedRequest, opp: Opportunity, **forms: Any
+) -> dict[str, Any]:
     user = request.user
     groups = selectors.milestones_by_stage(opp)
     current = next(g for g in groups if g.stage.id == opp.stage_id)
@@ -224,12 +227,14 @@ def _detail_context(request: HttpRequest, opp: Opportunity, **forms: Any) -> dic
 
 @login_required
 @require_GET
-def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def opportunity_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     opp = selectors.opportunity_get_for(request.user, pk)
     return render(request, "pipeline/opportunity_detail.html", _detail_context(request, opp))
 
 
-def render_detail(request, opp, *, status: int = INVALID, **forms) -> HttpResponse:
+def render_detail(
+    request: AuthenticatedRequest, opp, *, status: int = INVALID, **forms
+) -> HttpResponse:
     return render(
         request,
         "pipeline/opportunity_detail.html",
@@ -240,7 +245,7 @@ def render_detail(request, opp, *, status: int = INVALID, **forms) -> HttpRespon
 
 @login_required
 @require_POST
-def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def opportunity_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     opp = selectors.opportunity_get_for(request.user, pk)
     products = selectors.product_choices(opp.product_id)
     form = OpportunityEditForm(request.POST, products=products, stored_close_date=opp.close_date)
@@ -278,7 +283,7 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def fold_out_form(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     opp: Opportunity,
     template: str,
     fragment: dict[str, Any],
@@ -315,5 +320,5 @@ def issues_context(
     if editing is not None and opp.status == OpportunityStatus.OPEN:
         for bi in issues:
             if editing[0] == bi.pk:
-                bi.edit_form = editing[1]
+                bi.edit_form = editing[1]  # type: ignore[attr-defined]  # for the template only
     return {"issues": issues, "issue_form": issue_form, "issues_error": error}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -14,13 +14,14 @@ from pipeline.forms import QualificationForm
 from pipeline.models import OpportunityStatus
 from pipeline.views.common import INVALID
 from salesops.exceptions import ApplicationError, NotFound
+from salesops.http import AuthenticatedRequest
 
 # --- qualification -------------------------------------------------------------------------
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def opportunity_qualify(request: HttpRequest, pk: int) -> HttpResponse:
+def opportunity_qualify(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Score every element of the deal's framework: one row per element with its guidance
     and the current score as the starting value. One service call; a refusal keeps every
     row as typed and puts each message next to its row (422)."""

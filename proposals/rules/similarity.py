@@ -3,7 +3,7 @@ customers' names masked so a template reused for another customer still matches.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from functools import lru_cache
 
 from proposals.rules.names import NAME, Form, name_forms
@@ -31,7 +31,7 @@ def shingles(text: str, size: int = 3) -> set[tuple[str, ...]]:
     return shingles_of(words(text), size)
 
 
-def jaccard(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> float:
+def jaccard(a: Set[tuple[str, ...]], b: Set[tuple[str, ...]]) -> float:
     if not a or not b:
         return 0.0  # nothing to compare: an empty text is a copy of nothing
     common = len(a & b)  # iterates the smaller set: linear

@@ -48,6 +48,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         ):
             body["message"] = _summary(exc.details)  # name the fields, as for serializer errors
         return Response(body, status=exc.status)
+    details: dict[str, Any]
     if isinstance(exc, DjangoValidationError):
         details = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -67,7 +68,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return response
     code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), "error")
     message = str(exc.detail) if isinstance(exc, exceptions.APIException) else str(exc)
-    details: dict[str, Any] = {}
+    details = {}
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         details["retry_after_seconds"] = int(exc.wait)
     response.data = error_body(code, message, details)

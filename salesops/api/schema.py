@@ -3,6 +3,7 @@ project's AutoSchema (settings.REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"])."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from drf_spectacular import openapi
@@ -58,7 +59,7 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
     }
 
 
-S = TypeVar("S")
+S = TypeVar("S", bound=Callable[..., Any])
 
 
 def one_object(serializer_class: S) -> S:

@@ -169,6 +169,7 @@ def seed(*, opportunities: int = 300, seed_value: int = SEED) -> dict[str, int]:
     pipeline = create_pipeline()
     experiment = record_experiment(pipeline, users["admin"], now)
     stages = list(pipeline.stages.order_by("order"))
+    assert pipeline.framework is not None  # create_pipeline gives it the demo's framework
     elements = list(pipeline.framework.elements.all())
     milestones: dict[int, list[Milestone]] = {s.pk: [] for s in stages}
     for m in Milestone.objects.filter(stage__pipeline=pipeline).order_by("order", "id"):
@@ -236,7 +237,9 @@ def seed(*, opportunities: int = 300, seed_value: int = SEED) -> dict[str, int]:
     demo_reps = {u: users[u] for u, p in PEOPLE.items() if p[2] == Role.REP}
 
     def new_rep_deal(rep: User, **outcome: Any) -> Opportunity:
-        return new_deal(quarter_history, PEOPLE[rep.username][3], rep, **outcome)
+        team = PEOPLE[rep.username][3]
+        assert team is not None  # every demo rep is in a team
+        return new_deal(quarter_history, team, rep, **outcome)
 
     added = add_quarter_history(rows.opportunities, demo_reps, now, forecast_rng, new_rep_deal)
     added["late_added"] = add_late_deals(demo_reps, now, forecast_rng, new_rep_deal)
