@@ -115,6 +115,16 @@ class FlagRefreshResult:
     full: bool = field(default=False, compare=False)  # every deal, not only the due ones
 
 
+def in_range(column: str) -> str:
+    """SQL: `column` within the batch being decided, from %(lo)s up to before %(hi)s (NULL:
+    unbounded; an unbatched run passes both NULL). Written on every table a batch reads or
+    writes by opportunity id, so that it reads its own rows by index, not whole tables."""
+    return (
+        f"(%(lo)s::bigint IS NULL OR {column} >= %(lo)s)"
+        f" AND (%(hi)s::bigint IS NULL OR {column} < %(hi)s)"
+    )
+
+
 def _n_days(expr: str) -> str:
     """SQL for rules.n_days."""
     return f"(CASE WHEN {expr} = 1 THEN '1 day' ELSE ({expr})::text || ' days' END)"
@@ -429,6 +439,9 @@ sched AS (
     UPDATE pipeline_flagschedule s SET due_at = v.next_check
     FROM deal v
     WHERE s.opportunity_id = v.opportunity_id AND s.version = v.version
+      AND """
+    + in_range("s.opportunity_id")
+    + """
       AND (s.due_at IS DISTINCT FROM v.next_check
            OR v.opportunity_id IN (SELECT opportunity_id FROM changes))
     RETURNING s.opportunity_id
@@ -520,30 +533,24 @@ state AS (
 
 DUE = {
     "scheduled": (
-        "SELECT opportunity_id, version FROM pipeline_flagschedule WHERE due_at <= %(now)s"
+        "SELECT opportunity_id, version FROM pipeline_flagschedule"
+        f" WHERE due_at <= %(now)s AND {in_range('opportunity_id')}"
     ),
     # Every open deal, and any other with a check pending or a flag still open.
     "full": (
         "SELECT s.opportunity_id, s.version FROM pipeline_flagschedule s"
         " JOIN pipeline_opportunity o ON o.id = s.opportunity_id"
-        " WHERE o.status = 'open' OR s.due_at IS NOT NULL OR EXISTS ("
+        f" WHERE {in_range('s.opportunity_id')} AND {in_range('o.id')}"
+        " AND (o.status = 'open' OR s.due_at IS NOT NULL OR EXISTS ("
         "SELECT 1 FROM pipeline_opportunityflag f"
-        " WHERE f.opportunity_id = s.opportunity_id AND f.cleared_at IS NULL)"
+        " WHERE f.opportunity_id = s.opportunity_id AND f.cleared_at IS NULL"
+        f" AND {in_range('f.opportunity_id')}))"
     ),
     "targeted": (
         "SELECT opportunity_id, version FROM pipeline_flagschedule"
         " WHERE opportunity_id = ANY(%(ids)s)"
     ),
 }
-
-
-# A batch of a global run: its due deals with ids from %(lo)s (NULL: the first) up to
-# before %(hi)s (NULL: the last).
-IN_BATCH = (
-    "SELECT opportunity_id, version FROM ({due}) d"
-    " WHERE (%(lo)s::bigint IS NULL OR opportunity_id >= %(lo)s)"
-    " AND (%(hi)s::bigint IS NULL OR opportunity_id < %(hi)s)"
-)
 
 # The first id of each batch of a global run's due deals (every BATCH_DEALS-th id).
 BATCH_STARTS_SQL = """
@@ -573,13 +580,11 @@ SELECT pg_advisory_xact_lock(%(lock)s), set_config('jit', 'off', true),
 
 
 @functools.cache
-def refresh_sql(due: str, *, batch: bool = False, state: bool = True) -> str:
-    """The refresh statement over the `due` deals (DUE), of one batch of them, and
-    recording the run (STATE_SQL; a targeted run never does, a batched run in its last
-    batch only)."""
-    due_sql = IN_BATCH.format(due=DUE[due]) if batch else DUE[due]
+def refresh_sql(due: str, *, state: bool = True) -> str:
+    """The refresh statement over the `due` deals (DUE, within %(lo)s…%(hi)s), recording
+    the run (STATE_SQL; a targeted run never does, a batched run in its last batch only)."""
     return (
-        f"WITH due AS MATERIALIZED ({due_sql}),\n"
+        f"WITH due AS MATERIALIZED ({DUE[due]}),\n"
         f"deal AS MATERIALIZED ({DEAL_SQL}),\n"
         f"{IMPORT_SQL},\n"
         f"desired AS ({DESIRED_SQL}),\n"
@@ -681,11 +686,13 @@ def flags_refresh(
             return FlagRefreshResult(raised=0, cleared=0, updated=0, notified=0)
         with transaction.atomic(savepoint=False), connection.cursor() as cursor:
             cursor.execute(CLAIM_SQL, {"ids": ids})
-            cursor.execute(TARGETED_SQL, {**params, "ids": ids, "notify": True})
+            cursor.execute(
+                TARGETED_SQL, {**params, "ids": ids, "notify": True, "lo": None, "hi": None}
+            )
             return _result(cursor.fetchone())
     fingerprint = rules_fingerprint(params)
     locking: dict[str, Any] = {"lock": REFRESH_LOCK_KEY, "work_mem": WORK_MEM, "now": now}
-    run = {**params, "fingerprint": fingerprint, "notify": True}
+    run = {**params, "fingerprint": fingerprint, "notify": True, "lo": None, "hi": None}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(LOCK_SQL, locking)
         last_fingerprint, (due, scheduled) = cursor.fetchone()[3:]
@@ -696,7 +703,7 @@ def flags_refresh(
         starts: list[int] = []
         if (scheduled if full else due) > BATCH_DEALS:
             mode = "full" if full else "scheduled"
-            cursor.execute(BATCH_STARTS_SQL.format(due=DUE[mode]), {**params, "batch": BATCH_DEALS})
+            cursor.execute(BATCH_STARTS_SQL.format(due=DUE[mode]), {**run, "batch": BATCH_DEALS})
             starts = [row[0] for row in cursor.fetchall()]
         if len(starts) <= 1:
             cursor.execute(FULL_SQL if full else SCHEDULED_SQL, run)
@@ -740,7 +747,7 @@ def _refresh_in_batches(
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(BATCH_LOCK_SQL, locking)
             cursor.execute(
-                refresh_sql(mode, batch=True, state=last),
+                refresh_sql(mode, state=last),
                 {**run, "lo": lo, "hi": hi, "notify": False},
             )
             batch = _result(cursor.fetchone(), full=full)
