@@ -4,7 +4,8 @@ Each service is keyword-only and atomic; it locks the opportunity it changes,
 checks that the actor may see it (outside the actor's scope is NotFound), and
 states in its docstring what it refuses.
 
-By entity: deals (`opportunities`), the stage gate (`gate`), milestone ticks
+By entity: deals (`opportunities`), their stage moves and closing (`moves`), the stage
+gate (`gate`), milestone ticks
 (`milestones`), business issues, activities, accounts, products, qualification,
 the sales-process setup of pipelines, stages and milestones (`setup`), qualification
 frameworks (`frameworks`) and pipeline templates (`templates`); what they share is in
@@ -37,14 +38,16 @@ from pipeline.services.frameworks import (
 )
 from pipeline.services.gate import automatic_milestone_gaps, gate_missing, met_milestone_ids
 from pipeline.services.milestones import milestone_complete, milestone_uncomplete
-from pipeline.services.opportunities import (
+from pipeline.services.moves import (
     CATEGORY_DECISION_CODE,
-    FLAG_INPUT_FIELDS,
     OVERRIDE_REASON_BLANK,
-    UPDATABLE_FIELDS,
     opportunity_advance,
     opportunity_close_lost,
     opportunity_close_won,
+)
+from pipeline.services.opportunities import (
+    FLAG_INPUT_FIELDS,
+    UPDATABLE_FIELDS,
     opportunity_create,
     opportunity_delete,
     opportunity_update,

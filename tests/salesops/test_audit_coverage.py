@@ -87,6 +87,9 @@ NOT_AUDITED = {
     # an event per run would repeat them; and the runs' statement counts are held by
     # tests (tests/pipeline/test_flags.py, tests/forecasting/test_services.py).
     "pipeline.flags.flags_refresh": "derived: attention flags, every few minutes",
+    "pipeline.services.opportunities.void_qualifications": (
+        "a step of opportunity_update and opportunity_advance, which record the change"
+    ),
     "coaching.cadence.cadence_refresh": "derived: coaching cadence flags, every few minutes",
     "forecasting.services.snapshots.pipeline_snapshot_take": (
         "derived: the week's pipeline snapshot"
